@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up everything (Python packages and Chromium for the browser tests) and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: no /usr/bin/chromium and no root to install it: browser tests will skip" >&2
+    echo "       (install it with: sudo apt-get install -y chromium)" >&2
+  fi
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,3 @@
+"""LayerLab: an interactive neural-network playground on real PyTorch."""
+
+__version__ = "0.1.0"

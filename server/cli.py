@@ -1,0 +1,157 @@
+"""The `layerlab` command: check and train experiments from the shell, or serve the playground."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from .config import Settings, get_settings
+from .engine.errors import Diverged, ExperimentError
+
+
+def _load_document(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as err:
+        raise SystemExit(f"layerlab: cannot read {path}: {err.strerror}") from None
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"layerlab: {path} is not valid JSON: {err}") from None
+
+
+def _print_errors(err: ExperimentError, out: TextIO) -> None:
+    print("The experiment cannot run:", file=out)
+    for e in err.errors:
+        loc = ".".join(str(part) for part in e["loc"])
+        print(f"  {loc}: {e['msg']}", file=out)
+
+
+def _shape(shape: list[int]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def format_check(result: dict) -> str:
+    """The layer table: index, type, output shape, parameters, then head and total."""
+    rows = [("", "input", _shape(result["input_shape"]), "")]
+    rows += [
+        (str(r["index"]), r["type"], _shape(r["output_shape"]), f"{r['params']:,}")
+        for r in result["layers"]
+    ]
+    head = result["head"]
+    rows.append(("head", head["description"], _shape(head["output_shape"]), f"{head['params']:,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"{a:>{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}"
+        for a, b, c, d in rows
+    ]
+    lines.append(f"total parameters: {result['total_params']:,}")
+    lines.append(f"task: {result['task']}, loss: {result['loss']}")
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Print each layer's output shape and parameter count, or the errors."""
+    from .engine.model import check, parse_experiment
+
+    try:
+        result = check(parse_experiment(_load_document(args.experiment), settings), settings)
+    except ExperimentError as err:
+        _print_errors(err, sys.stderr)
+        return 2
+    print(format_check(result))
+    return 0
+
+
+def _metrics_text(record: dict) -> str:
+    parts = [f"loss {record['loss']:.4g}"]
+    if record.get("val_loss") is not None:
+        parts.append(f"val_loss {record['val_loss']:.4g}")
+    parts += [f"{k} {v:.4g}" for k, v in record["metrics"].items() if v is not None]
+    return "  ".join(parts)
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Train with a live progress line, print the final metrics, optionally save the history."""
+    from .engine.model import parse_experiment
+    from .engine.trainer import Trainer
+
+    doc = _load_document(args.experiment)
+    if args.epochs is not None:
+        doc.setdefault("training", {})["epochs"] = args.epochs
+    if args.device is not None:
+        doc.setdefault("training", {})["device"] = args.device
+    try:
+        trainer = Trainer(parse_experiment(doc, settings), settings)
+    except ExperimentError as err:
+        _print_errors(err, sys.stderr)
+        return 2
+    total = trainer.experiment.training.epochs
+    live = sys.stdout.isatty()
+    started, status = time.perf_counter(), 0
+    print(f"training on {trainer.device}: {total} epochs", flush=True)
+    try:
+        while not trainer.finished:
+            record = trainer.train_epoch()
+            rate = record["epoch"] / max(time.perf_counter() - started, 1e-9)
+            line = (
+                f"epoch {record['epoch']}/{total}  {_metrics_text(record)}  ({rate:.1f} epochs/s)"
+            )
+            if live:
+                print("\r\033[K" + line, end="", flush=True)
+            elif record["epoch"] == total or record["epoch"] % max(1, total // 20) == 0:
+                print(line, flush=True)
+    except Diverged as err:
+        print(f"\ndiverged: {err}", file=sys.stderr)
+        status = 3
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        status = 130
+    if live:
+        print()
+    if trainer.history:
+        print("final: " + _metrics_text(trainer.history[-1]))
+    if args.out:
+        Path(args.out).write_text(json.dumps(trainer.history, indent=1, allow_nan=False))
+        print(f"wrote {len(trainer.history)} epoch records to {args.out}")
+    return status
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the web server on the embedded defaults, overridden by flags."""
+    from .api.server import serve
+
+    updates = {k: v for k, v in vars(args).items() if k in ("host", "port", "workers") and v}
+    serve(settings.model_copy(update=updates))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="layerlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="print the layer table of an experiment, or its errors")
+    p.add_argument("experiment", help="experiment JSON file")
+    p.set_defaults(run=cmd_check)
+    p = sub.add_parser("train", help="train an experiment with a live progress display")
+    p.add_argument("experiment", help="experiment JSON file")
+    p.add_argument("--out", help="write the epoch records to this JSON file")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override training.device")
+    p.set_defaults(run=cmd_train)
+    p = sub.add_parser("serve", help="start the playground server")
+    p.add_argument("--host", help="address to listen on (LAYERLAB_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (LAYERLAB_PORT)")
+    p.add_argument("--workers", type=int, help="training processes (LAYERLAB_WORKERS)")
+    p.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args, get_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""From an experiment document to a checked plan and a PyTorch network.
+
+`check` walks the layer stack from the dataset's input shape, validating each layer's
+parameters and shape rule, derives the output head from the task, and counts parameters on
+the meta device, so a hostile design is refused before a single weight is allocated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+from torch import Tensor, nn
+
+from ..config import Settings
+from .datasets import Data, load_data
+from .errors import ExperimentError, ShapeError
+from .layers import LAYERS, LayerContext, LayerParams, LayerType, Shape, shape_text
+from .schema import Experiment
+
+TASK_LOSSES: dict[str, tuple[str, ...]] = {
+    "classification": ("cross_entropy",),
+    "regression": ("mse", "mae", "huber"),
+    "forecasting": ("mse", "mae", "huber"),
+    "reconstruction": ("mse", "mae", "huber", "bce"),
+}
+
+
+def parse_experiment(doc: Any, settings: Settings) -> Experiment:
+    """Validate the document's structure and the limits in settings (not the layers yet)."""
+    try:
+        exp = Experiment.model_validate(doc)
+    except ValidationError as err:
+        raise ExperimentError(
+            [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+        ) from None
+    t = exp.training
+    errors = []
+    if t.epochs > settings.max_epochs:
+        errors.append(_limit(("training", "epochs"), t.epochs, settings.max_epochs, "MAX_EPOCHS"))
+    if t.batch_size > settings.max_batch_size:
+        errors.append(
+            _limit(
+                ("training", "batch_size"), t.batch_size, settings.max_batch_size, "MAX_BATCH_SIZE"
+            )
+        )
+    if len(exp.model.layers) > settings.max_layers:
+        errors.append(
+            _limit(("model", "layers"), len(exp.model.layers), settings.max_layers, "MAX_LAYERS")
+        )
+    if errors:
+        raise ExperimentError(errors)
+    return exp
+
+
+def _limit(loc: tuple, value: int, limit: int, env: str) -> dict:
+    return {
+        "loc": loc,
+        "msg": f"{value:,} is over this server's limit of {limit:,} (LAYERLAB_{env})",
+        "type": "limit",
+    }
+
+
+@dataclass
+class PlannedLayer:
+    index: int
+    kind: LayerType
+    params: LayerParams
+    input_shape: Shape
+    output_shape: Shape
+    ctx: LayerContext
+
+
+@dataclass
+class Plan:
+    """A checked design: every layer with its shapes, the head, the loss."""
+
+    data: Data
+    layers: list[PlannedLayer]
+    head_shape: Shape  # the shape entering the head
+    loss: str
+
+    @property
+    def task(self) -> str:
+        return self.data.task
+
+
+@lru_cache(maxsize=8)
+def _cached_data(spec_json: str, settings_json: str) -> Data:
+    return load_data(json.loads(spec_json), Settings.model_validate_json(settings_json))
+
+
+def dataset_for(exp: Experiment, settings: Settings) -> Data:
+    """The experiment's data, loaded once per distinct dataset spec (checks happen per edit)."""
+    spec = json.dumps(exp.dataset.model_dump(), sort_keys=True)
+    return _cached_data(spec, settings.model_dump_json())
+
+
+def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
+    """Walk the stack from the data's input shape; errors name the layer index and field."""
+    data = data if data is not None else dataset_for(exp, settings)
+    shape: Shape = tuple(data.input_shape)
+    vocab = data.meta.get("vocab_size")
+    ctx = LayerContext(tokens=vocab is not None, vocab_size=vocab)
+    source = f"the dataset ({exp.dataset.name})"
+    planned: list[PlannedLayer] = []
+    errors: list[dict] = []
+    shape_known = True
+    for i, spec in enumerate(exp.model.layers):
+        loc = ("model", "layers", i)
+        kind = LAYERS.get(spec.type)
+        if kind is None:
+            names = ", ".join(LAYERS)
+            errors.append(
+                {
+                    "loc": (*loc, "type"),
+                    "msg": f"unknown layer type '{spec.type}'; choose one of {names}",
+                }
+            )
+            shape_known = False
+            continue
+        try:
+            params = kind.Params.model_validate(spec.model_extra or {})
+        except ValidationError as err:
+            for e in err.errors():
+                field = e["loc"][0] if e["loc"] else "type"
+                msg = f"layer {i} ({kind.name}): {field}: {e['msg']}"
+                errors.append({"loc": (*loc, *e["loc"]), "msg": msg, "type": e["type"]})
+            shape_known = False
+            continue
+        if not shape_known:
+            continue
+        try:
+            out = kind.output_shape(shape, params, ctx)
+        except ShapeError as err:
+            msg = f"layer {i} ({kind.name}) " + str(err).replace("{source}", source)
+            errors.append({"loc": loc, "msg": msg, "type": "shape"})
+            shape_known = False
+            continue
+        size = math.prod(out)
+        if size > settings.max_layer_output:
+            errors.append(
+                {
+                    "loc": loc,
+                    "msg": f"layer {i} ({kind.name}) outputs {shape_text(out)} = {size:,} values per "
+                    f"sample, over this server's limit of {settings.max_layer_output:,} "
+                    "(LAYERLAB_MAX_LAYER_OUTPUT)",
+                    "type": "limit",
+                }
+            )
+            shape_known = False
+            continue
+        planned.append(PlannedLayer(i, kind, params, shape, out, ctx))
+        shape, source = out, f"layer {i} ({kind.name})"
+        ctx = LayerContext()  # only the dataset's own input holds token ids
+    if shape_known and ctx.tokens:
+        errors.append(
+            {
+                "loc": ("model", "layers"),
+                "msg": f"the dataset ({exp.dataset.name}) gives integer token ids: "
+                "start the stack with an embedding layer",
+                "type": "shape",
+            }
+        )
+    loss = exp.training.loss or TASK_LOSSES[data.task][0]
+    if loss not in TASK_LOSSES[data.task]:
+        allowed = ", ".join(TASK_LOSSES[data.task])
+        errors.append(
+            {"loc": ("training", "loss"), "msg": f"a {data.task} task takes {allowed}, not {loss}"}
+        )
+    if loss == "bce" and data.output_activation != "sigmoid":
+        errors.append(
+            {"loc": ("training", "loss"), "msg": "bce needs targets in [0, 1]; this data has none"}
+        )
+    if errors:
+        raise ExperimentError(errors)
+    return Plan(data, planned, shape, loss)
+
+
+class Network(nn.Module):
+    """The user's layers (`body`, one module per layer, so probes can hook each) and the head."""
+
+    def __init__(self, body: list[nn.Module], head: nn.Module):
+        super().__init__()
+        self.body = nn.ModuleList(body)
+        self.head = head
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.body:
+            x = layer(x)
+        return self.head(x)
+
+
+class _Unflatten(nn.Module):
+    def __init__(self, shape: Shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+def build_head(p: Plan) -> tuple[nn.Module, str]:
+    """The output block the task calls for, and a short description of it."""
+    data, shape = p.data, p.head_shape
+    features = math.prod(shape)
+    flat: list[nn.Module] = [nn.Flatten()] if len(shape) > 1 else []
+    flat_text = "flatten → " if len(shape) > 1 else ""
+    if data.task == "classification":
+        n = data.target_shape[0]
+        return nn.Sequential(*flat, nn.Linear(features, n)), f"{flat_text}dense({n}) → softmax"
+    if data.task in ("regression", "forecasting"):
+        n = math.prod(data.target_shape)
+        return nn.Sequential(*flat, nn.Linear(features, n)), f"{flat_text}dense({n}), linear"
+    target = tuple(data.target_shape)  # reconstruction: the input's own shape
+    if len(shape) == 3 and len(target) == 3 and shape[1:] == target[1:]:
+        mods: list[nn.Module] = [nn.Conv2d(shape[0], target[0], 1)]
+        text = f"conv2d({target[0]}, 1×1)"
+    else:
+        mods = [*flat, nn.Linear(features, math.prod(target)), _Unflatten(target)]
+        text = f"{flat_text}dense({math.prod(target)}) → reshape {shape_text(target)}"
+    if data.output_activation == "sigmoid" and p.loss != "bce":
+        mods.append(nn.Sigmoid())
+        text += " → sigmoid"
+    return nn.Sequential(*mods), text
+
+
+def build_model(p: Plan) -> Network:
+    """Instantiate the planned network (on the current default device, meta for counting)."""
+    body = [layer.kind.build(layer.input_shape, layer.params, layer.ctx) for layer in p.layers]
+    head, _ = build_head(p)
+    return Network(body, head)
+
+
+def _count(module: nn.Module) -> int:
+    return sum(t.numel() for t in module.parameters())
+
+
+def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict:
+    """Per-layer output shapes and parameter counts, the head and the total, or ExperimentError."""
+    p = plan(exp, settings, data)
+    with torch.device("meta"):
+        net = build_model(p)
+    counts = [_count(m) for m in net.body]
+    total = _count(net)
+    if total > settings.max_params:
+        biggest = max(range(len(counts)), key=counts.__getitem__) if counts else None
+        where = (
+            f"; layer {biggest} ({p.layers[biggest].kind.name}) alone has {counts[biggest]:,}"
+            if biggest is not None
+            else ""
+        )
+        loc = ("model", "layers", p.layers[biggest].index) if biggest is not None else ("model",)
+        raise ExperimentError.single(
+            loc,
+            f"the model has {total:,} parameters, over this server's limit of "
+            f"{settings.max_params:,} (LAYERLAB_MAX_PARAMS){where}",
+            "limit",
+        )
+    _, head_text = build_head(p)
+    head_out = (
+        tuple(p.data.target_shape) if p.task != "classification" else (p.data.target_shape[0],)
+    )
+    return {
+        "input_shape": list(p.data.input_shape),
+        "layers": [
+            {
+                "index": layer.index,
+                "type": layer.kind.name,
+                "output_shape": list(layer.output_shape),
+                "params": n,
+            }
+            for layer, n in zip(p.layers, counts, strict=True)
+        ],
+        "head": {
+            "description": head_text,
+            "output_shape": list(head_out),
+            "params": _count(net.head),
+        },
+        "total_params": total,
+        "task": p.task,
+        "loss": p.loss,
+    }

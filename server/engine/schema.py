@@ -1,0 +1,66 @@
+"""The experiment document: what is designed, checked, trained, shared by link and saved.
+
+Layer and dataset parameters are open here (`extra="allow"`): each layer type and each dataset
+validates its own parameters from its registry entry, so they are defined in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Optimizer = Literal["sgd", "adam", "adamw", "rmsprop"]
+Device = Literal["auto", "cpu", "cuda"]
+LossName = Literal["cross_entropy", "mse", "mae", "huber", "bce"]
+
+
+class LayerSpec(BaseModel):
+    """One layer: its `type` (a key of the layer registry) and that type's parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="layer type, one of GET /api/layers")
+
+
+class ModelSpec(BaseModel):
+    """The user's stack of layers; the output head is derived from the dataset's task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layers: list[LayerSpec] = Field(default_factory=list, max_length=256)
+
+
+class DatasetSpec(BaseModel):
+    """A dataset by `name` (a key of the dataset registry) and that dataset's parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="dataset name, one of GET /api/datasets")
+
+
+class TrainingSpec(BaseModel):
+    """How to train: optimiser, learning rate, batch size, epochs, regularisation, seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimizer: Optimizer = Field("sgd", description="sgd (with momentum), adam, adamw, rmsprop")
+    learning_rate: float = Field(0.03, gt=0, le=10, description="step size of the optimiser")
+    momentum: float = Field(0.0, ge=0, lt=1, description="momentum for sgd and rmsprop")
+    batch_size: int = Field(10, ge=1, description="samples per optimisation step")
+    epochs: int = Field(100, ge=1, description="passes over the training set")
+    l1: float = Field(0.0, ge=0, le=1, description="L1 penalty on weights")
+    l2: float = Field(0.0, ge=0, le=1, description="L2 penalty on weights (weight decay)")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed for initial weights and shuffling")
+    device: Device = Field("auto", description="auto uses CUDA when there is a GPU")
+    loss: LossName | None = Field(None, description="null: the task's usual loss")
+
+
+class Experiment(BaseModel):
+    """One whole design: dataset, model and training settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: DatasetSpec
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
