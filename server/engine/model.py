@@ -7,10 +7,8 @@ the meta device, so a hostile design is refused before a single weight is alloca
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import torch
@@ -18,7 +16,7 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
-from .datasets import Data, load_data
+from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError, ShapeError
 from .layers import LAYERS, LayerContext, LayerParams, LayerType, Shape, shape_text
 from .schema import Experiment
@@ -78,35 +76,24 @@ class PlannedLayer:
 
 @dataclass
 class Plan:
-    """A checked design: every layer with its shapes, the head, the loss."""
+    """A checked design: every layer with its shapes, the head, the loss (and the data, when
+    loaded: `check` plans from the dataset's shapes alone, without making any data)."""
 
-    data: Data
+    shapes: DataShapes
     layers: list[PlannedLayer]
     head_shape: Shape  # the shape entering the head
     loss: str
+    data: Data | None = None
 
     @property
     def task(self) -> str:
-        return self.data.task
+        return self.shapes.task
 
 
-@lru_cache(maxsize=8)
-def _cached_data(spec_json: str, settings_json: str) -> Data:
-    return load_data(json.loads(spec_json), Settings.model_validate_json(settings_json))
-
-
-def dataset_for(exp: Experiment, settings: Settings) -> Data:
-    """The experiment's data, loaded once per distinct dataset spec (checks happen per edit)."""
-    spec = json.dumps(exp.dataset.model_dump(), sort_keys=True)
-    return _cached_data(spec, settings.model_dump_json())
-
-
-def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
+def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list, Shape, str]:
     """Walk the stack from the data's input shape; errors name the layer index and field."""
-    data = data if data is not None else dataset_for(exp, settings)
-    shape: Shape = tuple(data.input_shape)
-    vocab = data.meta.get("vocab_size")
-    ctx = LayerContext(tokens=vocab is not None, vocab_size=vocab)
+    shape: Shape = tuple(shapes.input_shape)
+    ctx = LayerContext(tokens=shapes.vocab_size is not None, vocab_size=shapes.vocab_size)
     source = f"the dataset ({exp.dataset.name})"
     planned: list[PlannedLayer] = []
     errors: list[dict] = []
@@ -167,19 +154,30 @@ def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
                 "type": "shape",
             }
         )
-    loss = exp.training.loss or TASK_LOSSES[data.task][0]
-    if loss not in TASK_LOSSES[data.task]:
-        allowed = ", ".join(TASK_LOSSES[data.task])
+    loss = exp.training.loss or TASK_LOSSES[shapes.task][0]
+    if loss not in TASK_LOSSES[shapes.task]:
+        allowed = ", ".join(TASK_LOSSES[shapes.task])
         errors.append(
-            {"loc": ("training", "loss"), "msg": f"a {data.task} task takes {allowed}, not {loss}"}
+            {
+                "loc": ("training", "loss"),
+                "msg": f"a {shapes.task} task takes {allowed}, not {loss}",
+            }
         )
-    if loss == "bce" and data.output_activation != "sigmoid":
+    if loss == "bce" and shapes.output_activation != "sigmoid":
         errors.append(
             {"loc": ("training", "loss"), "msg": "bce needs targets in [0, 1]; this data has none"}
         )
     if errors:
         raise ExperimentError(errors)
-    return Plan(data, planned, shape, loss)
+    return planned, shape, loss
+
+
+def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
+    """Check the design against its data (loaded here unless given) and plan every layer."""
+    data = data if data is not None else load_data(exp.dataset.model_dump(), settings)
+    shapes = DataShapes.of(data)
+    layers, head_shape, loss = _walk(exp, settings, shapes)
+    return Plan(shapes, layers, head_shape, loss, data)
 
 
 class Network(nn.Module):
@@ -207,7 +205,7 @@ class _Unflatten(nn.Module):
 
 def build_head(p: Plan) -> tuple[nn.Module, str]:
     """The output block the task calls for, and a short description of it."""
-    data, shape = p.data, p.head_shape
+    data, shape = p.shapes, p.head_shape
     features = math.prod(shape)
     flat: list[nn.Module] = [nn.Flatten()] if len(shape) > 1 else []
     flat_text = "flatten → " if len(shape) > 1 else ""
@@ -243,7 +241,11 @@ def _count(module: nn.Module) -> int:
 
 def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict:
     """Per-layer output shapes and parameter counts, the head and the total, or ExperimentError."""
-    p = plan(exp, settings, data)
+    if data is not None:
+        p = plan(exp, settings, data)
+    else:
+        shapes = dataset_shapes(exp.dataset.model_dump(), settings)
+        p = Plan(shapes, *_walk(exp, settings, shapes))
     with torch.device("meta"):
         net = build_model(p)
     counts = [_count(m) for m in net.body]
@@ -263,11 +265,9 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
             "limit",
         )
     _, head_text = build_head(p)
-    head_out = (
-        tuple(p.data.target_shape) if p.task != "classification" else (p.data.target_shape[0],)
-    )
+    head_out = tuple(p.shapes.target_shape)
     return {
-        "input_shape": list(p.data.input_shape),
+        "input_shape": list(p.shapes.input_shape),
         "layers": [
             {
                 "index": layer.index,
