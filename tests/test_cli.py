@@ -1,0 +1,62 @@
+"""The `layerlab` command: check prints the layer table or the errors; train writes history."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.cli import main
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.json"))
+
+
+def test_every_family_has_an_example():
+    names = {p.stem for p in EXAMPLES}
+    assert {"spiral_mlp", "digits_cnn", "sine_lstm", "waveform_gru"} <= names
+    assert {"digits_autoencoder", "digits_anomaly", "iris_mlp"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_check_prints_the_layer_table(path, capsys):
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "total parameters:" in out and "head" in out
+
+
+def test_check_names_the_broken_layer(tmp_path, capsys):
+    doc = {
+        "dataset": {"name": "digits"},
+        "model": {"layers": [{"type": "flatten"}, {"type": "conv2d"}]},
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "model.layers.1: layer 1 (conv2d) needs an image-shaped input (C, H, W)" in err
+
+
+def test_check_rejects_a_file_that_is_not_json(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    with pytest.raises(SystemExit, match="not valid JSON"):
+        main(["check", str(path)])
+
+
+def test_train_writes_the_epoch_records(tmp_path, capsys):
+    out = tmp_path / "history.json"
+    example = next(p for p in EXAMPLES if p.stem == "spiral_mlp")
+    assert main(["train", str(example), "--epochs", "3", "--device", "cpu", "--out", str(out)]) == 0
+    history = json.loads(out.read_text())
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    printed = capsys.readouterr().out
+    assert "epoch 3/3" in printed and "final: loss" in printed
+
+
+def test_train_reports_divergence(tmp_path, capsys):
+    doc = json.loads(next(p for p in EXAMPLES if p.stem == "spiral_mlp").read_text())
+    doc["training"].update(optimizer="sgd", learning_rate=10, epochs=50)
+    doc["model"]["layers"] = [{"type": "dense", "units": 64, "activation": "relu"}] * 4
+    path = tmp_path / "wild.json"
+    path.write_text(json.dumps(doc))
+    assert main(["train", str(path), "--device", "cpu"]) == 3
+    assert "diverged" in capsys.readouterr().err
