@@ -246,8 +246,10 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
     else:
         shapes = dataset_shapes(exp.dataset.model_dump(), settings)
         p = Plan(shapes, *_walk(exp, settings, shapes))
-    with torch.device("meta"):
+    # Meta tensors still draw from the global RNG when initialised: keep it untouched.
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
         net = build_model(p)
+        _, head_text = build_head(p)
     counts = [_count(m) for m in net.body]
     total = _count(net)
     if total > settings.max_params:
@@ -264,7 +266,6 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
             f"{settings.max_params:,} (LAYERLAB_MAX_PARAMS){where}",
             "limit",
         )
-    _, head_text = build_head(p)
     head_out = tuple(p.shapes.target_shape)
     return {
         "input_shape": list(p.shapes.input_shape),
