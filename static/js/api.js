@@ -1,0 +1,190 @@
+// The LayerLab client: REST calls and the run WebSocket with gap-free reconnects.
+
+/** An HTTP error with the server's detail (a string, or pydantic's list of {loc, msg}). */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(describeDetail(status, detail));
+    this.status = status;
+    this.detail = detail;
+  }
+
+  /** The list of {loc, msg} errors of a 422, or []. */
+  get errors() {
+    return Array.isArray(this.detail) ? this.detail : [];
+  }
+}
+
+function describeDetail(status, detail) {
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((e) => `${(e.loc || []).join('.')}: ${e.msg}`).join('; ');
+  }
+  if (status === 0) return 'The LayerLab server cannot be reached.';
+  return `The server answered ${status}.`;
+}
+
+async function request(method, path, body, headers = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, null);
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { detail: text };
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, data && data.detail);
+  return data;
+}
+
+export const api = {
+  layers: () => request('GET', '/api/layers'),
+  datasets: () => request('GET', '/api/datasets'),
+  preview: (datasetSpec) => request('POST', '/api/datasets/preview', datasetSpec),
+  check: (experiment) => request('POST', '/api/check', experiment),
+  // `paused` asks the server to create the run paused (Step with no run yet); a server that
+  // does not know the query parameter ignores it and the page pauses the run right after.
+  startRun: (experiment, { paused = false } = {}) =>
+    request('POST', paused ? '/api/runs?paused=true' : '/api/runs', experiment),
+  run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
+  control: (id, token, action, extra = {}) =>
+    request('POST', `/api/runs/${encodeURIComponent(id)}/control`, { action, ...extra }, {
+      'X-Run-Token': token,
+    }),
+};
+
+export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged']);
+
+/**
+ * A WebSocket to one run. It reconnects on its own (0.5 s, 1 s, 2 s ... up to 8 s) until the
+ * run reaches a terminal status or `close()` is called; every (re)connection starts with a
+ * `hello` carrying the whole history, which the session merges by epoch number, so a dropped
+ * connection leaves no gap.
+ *
+ * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onStatus(msg),
+ *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed')
+ */
+export class RunSocket {
+  constructor(runId, handlers) {
+    this.runId = runId;
+    this.handlers = handlers;
+    this.closed = false;
+    this.terminal = false;
+    this.attempt = 0;
+    this.ws = null;
+    this.timer = null;
+    this.connect();
+  }
+
+  url() {
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}`;
+  }
+
+  connect() {
+    if (this.closed) return;
+    this.emitConnection(this.attempt ? 'reconnecting' : 'connecting');
+    const ws = new WebSocket(this.url());
+    let opened = false;
+    this.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+      this.attempt = 0;
+      this.emitConnection('open');
+    };
+    ws.onmessage = (event) => this.dispatch(event.data);
+    ws.onclose = async (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closed || this.terminal) {
+        this.emitConnection('closed');
+        return;
+      }
+      // 4404, or a refused handshake for a run the server no longer knows (it restarted):
+      // say so instead of retrying for ever.
+      if (event.code === 4404 || (!opened && (await this.runIsGone()))) {
+        this.terminal = true;
+        this.emitConnection('closed');
+        this.handlers.onStatus?.({ type: 'status', status: 'failed', message: 'The server no longer has this run (it may have restarted). Press Train to start again.' });
+        return;
+      }
+      if (this.closed) return;
+      this.attempt += 1;
+      const delay = Math.min(8000, 500 * 2 ** (this.attempt - 1));
+      this.emitConnection('reconnecting');
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+    ws.onerror = () => {
+      // onclose follows and schedules the reconnect; nothing to log to the console.
+    };
+  }
+
+  dispatch(data) {
+    if (typeof data !== 'string') return; // binary frames are not used by this page
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const h = this.handlers;
+    switch (msg.type) {
+      case 'hello':
+        if (msg.run && TERMINAL.has(msg.run.status)) this.terminal = true;
+        h.onHello?.(msg);
+        break;
+      case 'epoch':
+        h.onEpoch?.(msg.records || []);
+        break;
+      case 'snapshot':
+        if (msg.snapshot) h.onSnapshot?.(msg.snapshot);
+        break;
+      case 'status':
+        if (TERMINAL.has(msg.status)) this.terminal = true;
+        h.onStatus?.(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  async runIsGone() {
+    try {
+      await api.run(this.runId);
+      return false;
+    } catch (err) {
+      return err instanceof ApiError && err.status === 404;
+    }
+  }
+
+  emitConnection(state) {
+    this.handlers.onConnection?.(state);
+  }
+
+  /** Drop the connection now (used by tests and by the page to simulate a network blip). */
+  drop() {
+    if (this.ws) this.ws.close();
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onclose = null;
+      ws.close();
+    }
+    this.emitConnection('closed');
+  }
+}

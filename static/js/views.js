@@ -1,0 +1,281 @@
+// The live views: builds each view's panel (title, explanation, canvas, readout), decides which
+// apply to the current family and snapshot, and redraws them at most once per animation frame.
+
+import { h } from './util/dom.js';
+import { invalidate } from './store.js';
+import { lineChart } from './widgets/loss-chart.js';
+import { surfaceView } from './widgets/heatmap.js';
+import { networkGraph } from './widgets/network-graph.js';
+import { histogramsView } from './widgets/histograms.js';
+import { normsChart } from './widgets/norms-chart.js';
+import { imageGridView, pairGridView } from './widgets/image-grid.js';
+import { confusionMatrix } from './widgets/confusion-matrix.js';
+import { forecastPlot, hiddenStateView, probabilitiesView } from './widgets/sequence-plot.js';
+import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
+import { metricSeries, lossSeries, metricNames } from './metrics.js';
+
+/** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
+function panel(id, title, help, { families = null, wide = false, tall = false, needs = null } = {}) {
+  const readout = h('p', { class: 'readout', id: `${id}-readout`, 'aria-live': 'polite' });
+  const canvas = h('canvas', {
+    id,
+    class: `view-canvas${tall ? ' tall' : ''}`,
+    role: 'img',
+    'aria-label': `${title}. ${help}`,
+    title: help,
+  });
+  const el = h(
+    'section',
+    { class: `view${wide ? ' wide' : ''}`, id: `view-${id}`, dataset: { view: id } },
+    h('h3', { class: 'view-title' }, title),
+    h('details', { class: 'help' }, h('summary', {}, 'What is this?'), h('p', {}, help)),
+    canvas,
+    readout,
+  );
+  return { id, el, canvas, readout, families, needs };
+}
+
+export function createViews({ outputRoot, graphRoot, viewsRoot }) {
+  const panels = {};
+  const add = (p, root) => {
+    panels[p.id] = p;
+    root.append(p.el);
+    return p;
+  };
+
+  // Output column: loss and metric charts for every model, the decision surface for 2D.
+  const lossP = add(panel('loss-chart', 'Loss', 'The loss measures how wrong the network is on average: it should go down. Solid: training data; dashed: validation data the network never trains on. When validation rises while training falls, the network is overfitting.'), outputRoot);
+  const metricSelect = h('select', { id: 'metric-select', 'aria-label': 'Metric shown in the chart' });
+  const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), outputRoot);
+  metricP.el.querySelector('.view-title').append(' ', metricSelect);
+  const surfaceP = add(panel('boundary', 'Decision surface', 'The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and white is undecided; filled dots are training points, dark-ringed dots are test points. Hover a neuron in the network to see its own surface here.', { families: ['2d'], needs: 'boundary' }), outputRoot);
+
+  const graphP = add(panel('network-graph', 'Network', 'Every neuron draws what it computes over the input plane (blue positive, orange negative). Links are weights: blue positive, orange negative, thicker means larger. Hover a neuron, or focus here and use the arrow keys, to see it large.', { families: ['2d'], needs: 'boundary', tall: true }), graphRoot);
+
+  // Family views.
+  const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'images' }), viewsRoot);
+  const mapsP = add(panel('feature-maps', 'Feature maps of a probe image', 'What each channel of each convolution layer responds to in one test image: bright means strongly active.', { families: ['image'], needs: 'images', wide: true }), viewsRoot);
+  const mapsSelect = h('select', { id: 'feature-layer', 'aria-label': 'Layer whose feature maps are shown', hidden: true });
+  mapsP.el.querySelector('.view-title').append(' ', mapsSelect);
+  mapsSelect.addEventListener('change', () => drawSnapshot());
+  const predsP = add(panel('predictions', 'Predictions', 'Test images with the predicted class: green ✓ right, red ✗ wrong. Hover an image for its true class.', { families: ['image'], needs: 'images' }), viewsRoot);
+  const confP = add(panel('confusion', 'Confusion matrix', 'Rows are the true classes, columns the predictions. A perfect model only fills the diagonal; bright cells off it show which classes get mixed up.', { families: ['image'], needs: 'confusion' }), viewsRoot);
+  const reconP = add(panel('reconstructions', 'Originals and reconstructions', 'Each test example (top) beside what the autoencoder rebuilds from its small code (below). Sharper copies mean the code kept more of the input.', { families: ['autoencoder'], needs: 'autoencoder', wide: true }), viewsRoot);
+  const latentP = add(panel('latent', 'Latent space', 'Where each example lands in the code the encoder makes, coloured by its class (the autoencoder never saw the classes).', { families: ['autoencoder'], needs: 'latent' }), viewsRoot);
+  const anomalyP = add(panel('anomaly', 'Anomaly scores', 'How badly each validation example is reconstructed. Unusual inputs are rebuilt badly, so a high score flags an anomaly.', { families: ['autoencoder'], needs: 'anomaly' }), viewsRoot);
+  const forecastP = add(panel('forecast', 'Forecast against truth', 'The recent values the network sees (grey), what really came next (solid) and what the network predicted (dashed).', { families: ['sequence'], needs: 'forecast', wide: true }), viewsRoot);
+  const hiddenP = add(panel('hidden-state', 'Hidden state over time', 'The recurrent layer’s memory while it reads one sequence: one row per unit, time left to right, blue positive, orange negative.', { families: ['sequence'], needs: 'hidden' }), viewsRoot);
+  const probsP = add(panel('probabilities', 'Predicted class probabilities', 'For a few test series, how likely the network thinks each class is.', { families: ['sequence'], needs: 'probabilities' }), viewsRoot);
+  const histP = add(panel('histograms', 'Activation histograms', 'The distribution of each layer’s outputs on a batch: now (bars) and over the run (right, darker = more values). Values piled at the edges mean saturated units; a spike at zero after ReLU means dead units.', { wide: true }), viewsRoot);
+  const normsP = add(panel('norms-chart', 'Weight and gradient norms', 'The size of each layer’s weights and of their gradients, on a log scale. Gradients that shrink towards the first layers are vanishing; norms that shoot up are exploding.', { wide: true }), viewsRoot);
+
+  const loss = lineChart({ canvas: lossP.canvas, readout: lossP.readout, series: lossSeries() });
+  const metric = lineChart({ canvas: metricP.canvas, readout: metricP.readout, series: [], includeZero: false });
+  const surface = surfaceView({ canvas: surfaceP.canvas, readout: surfaceP.readout });
+  let hoveredNode = null;
+  const graph = networkGraph({
+    canvas: graphP.canvas,
+    readout: graphP.readout,
+    onHover: (node) => {
+      hoveredNode = node;
+      updateSurface();
+      invalidate('surface', surface.draw);
+    },
+  });
+  const filters = imageGridView({ canvas: filtersP.canvas, readout: filtersP.readout });
+  const maps = imageGridView({ canvas: mapsP.canvas, readout: mapsP.readout });
+  const preds = imageGridView({ canvas: predsP.canvas, readout: predsP.readout });
+  const conf = confusionMatrix({ canvas: confP.canvas, readout: confP.readout });
+  const recon = pairGridView({ canvas: reconP.canvas, readout: reconP.readout });
+  const latent = latentScatter({ canvas: latentP.canvas, readout: latentP.readout });
+  const anomaly = anomalyChart({ canvas: anomalyP.canvas, readout: anomalyP.readout });
+  const forecast = forecastPlot({ canvas: forecastP.canvas, readout: forecastP.readout });
+  const hidden = hiddenStateView({ canvas: hiddenP.canvas, readout: hiddenP.readout });
+  const probs = probabilitiesView({ canvas: probsP.canvas, readout: probsP.readout });
+  const hists = histogramsView({ canvas: histP.canvas });
+  const norms = normsChart({ canvas: normsP.canvas, legend: normsP.readout });
+
+  const ctx = { family: null, dataset: null, preview: null, snapshot: null, session: null, metric: null };
+
+  metricSelect.addEventListener('change', () => {
+    ctx.metric = metricSelect.value;
+    metric.setSeries(metricSeries(ctx.metric));
+    invalidate('metric', metric.draw);
+  });
+
+  function available(snapshot) {
+    const s = snapshot || {};
+    const seq = s.sequence || {};
+    return {
+      boundary: Boolean(s.boundary),
+      images: Boolean(s.images),
+      confusion: Boolean(s.images?.confusion || s.confusion),
+      autoencoder: Boolean(s.autoencoder?.originals),
+      latent: Boolean(s.autoencoder?.latent),
+      anomaly: Boolean(s.autoencoder?.anomaly),
+      forecast: Array.isArray(seq.prediction) && seq.prediction.length > 0 && !seq.probabilities?.length,
+      hidden: Boolean(seq.hidden),
+      probabilities: Array.isArray(seq.probabilities) && seq.probabilities.length > 0,
+    };
+  }
+
+  function updateVisibility() {
+    const have = ctx.snapshot ? available(ctx.snapshot) : null;
+    for (const p of Object.values(panels)) {
+      let show = !p.families || p.families.includes(ctx.family);
+      if (show && have && p.needs) show = have[p.needs];
+      if (!have && p.needs === 'anomaly') show = show && /anomal/i.test(ctx.dataset?.name || '');
+      if (!have && p.id === 'forecast') show = show && ctx.dataset?.task !== 'classification';
+      if (!have && p.id === 'probabilities') show = show && ctx.dataset?.task === 'classification';
+      p.el.hidden = !show;
+    }
+  }
+
+  function outputScale() {
+    const b = ctx.snapshot?.boundary;
+    if (!b) return {};
+    if (b.kind === 'probability') return { center: 0.5, domain: 0.5 };
+    if (b.kind === 'class') return { kind: 'class', classes: b.classes };
+    const g = b.output;
+    if (!b.kind && ctx.dataset?.task === 'classification' && g && g.lo >= 0 && g.hi <= 1) return { center: 0.5, domain: 0.5 };
+    return {};
+  }
+
+  function outputName() {
+    const kind = ctx.snapshot?.boundary?.kind;
+    if (kind === 'probability') return `P(${ctx.preview?.class_names?.[1] ?? 'class 1'})`;
+    if (kind === 'class') return 'predicted class';
+    return 'prediction';
+  }
+
+  function pointsFor() {
+    const p = ctx.preview;
+    if (!Array.isArray(p?.points) || p.points[0]?.length !== 2 || p.kind === 'table') return {};
+    const train = p.points;
+    const val = Array.isArray(p.val_points) ? p.val_points : [];
+    const points = [...train, ...val];
+    const labels = [...(p.labels || []), ...(p.val_labels || [])];
+    const test = [...train.map(() => false), ...val.map(() => true)];
+    const regression = ctx.dataset?.task === 'regression';
+    const nClasses = regression ? 0 : p.class_names?.length || new Set(labels).size;
+    return { points, labels, extent: p.extent, pointOptions: { regression, test, nClasses, radius: 3 } };
+  }
+
+  function updateSurface() {
+    const b = ctx.snapshot?.boundary;
+    const pts = pointsFor();
+    if (!b) {
+      surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: 'The data: filled dots train the network, dark-ringed dots test it.' } : null);
+      return;
+    }
+    const node = hoveredNode;
+    if (node && node.kind !== 'output' && node.grid) {
+      const title = node.kind === 'input' ? `Feature ${node.name}` : `Layer ${node.layer}, neuron ${node.index}`;
+      surface.set({ ...pts, grid: node.grid, extent: b.extent, scale: {}, showPoints: false, title, valueName: node.kind === 'input' ? 'value' : 'activation', caption: `${title}: what it computes over the plane.` });
+    } else {
+      surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: outputScale(), valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
+    }
+  }
+
+  function classNames() {
+    return ctx.snapshot?.images?.class_names || ctx.snapshot?.sequence?.class_names || ctx.preview?.class_names || null;
+  }
+
+  function drawSnapshot() {
+    const s = ctx.snapshot;
+    updateVisibility();
+    graph.set(s?.boundary ? { boundary: s.boundary, featureLabels: ctx.preview?.feature_labels, outputScale: outputScale() } : null);
+    invalidate('graph', graph.draw);
+    updateSurface();
+    invalidate('surface', surface.draw);
+    if (s?.images) {
+      const im = s.images;
+      filters.set({ grid: im.filters, colour: 'diverging', itemName: 'Filter', caption: 'Blue positive weights, orange negative.' });
+      const layersProbed = im.feature_maps || [];
+      const options = layersProbed.map((f, i) => `${f.layer ?? i}`);
+      if (options.join(',') !== [...mapsSelect.options].map((o) => o.value).join(',')) {
+        mapsSelect.replaceChildren(...layersProbed.map((f, i) => h('option', { value: String(f.layer ?? i) }, `layer ${f.layer ?? i} · ${f.type ?? ''}`)));
+      }
+      mapsSelect.hidden = layersProbed.length < 2;
+      const fm = layersProbed.find((f, i) => String(f.layer ?? i) === mapsSelect.value) || layersProbed[0];
+      maps.set({ grid: fm?.maps, colour: 'heat', itemName: 'Channel', caption: fm ? `Each channel of layer ${fm.layer ?? 0} (${fm.type ?? 'conv'}) for one test image.` : '' });
+      preds.set({ grid: im.samples, labels: im.labels, predictions: im.predictions, classNames: classNames() });
+      conf.set({ matrix: im.confusion, classNames: classNames() });
+      for (const v of [filters, maps, preds, conf]) invalidate(v, v.draw);
+    }
+    const ae = s?.autoencoder;
+    if (ae) {
+      recon.set({ originals: ae.originals, reconstructions: ae.reconstructions, extent: ae.extent });
+      latent.set(ae.latent ? { ...ae.latent, classNames: ae.latent.label_names || classNames() } : null);
+      anomaly.set(ae.anomaly || null);
+      for (const v of [recon, latent, anomaly]) invalidate(v, v.draw);
+    }
+    const seq = s?.sequence;
+    if (seq) {
+      forecast.set(seq);
+      hidden.set(seq.hidden);
+      probs.set({ probabilities: seq.probabilities, labels: seq.labels, classNames: seq.class_names || classNames() });
+      for (const v of [forecast, hidden, probs]) invalidate(v, v.draw);
+    }
+    hists.set(s, ctx.session?.snapshotHistory);
+    norms.set(ctx.session?.snapshotHistory);
+    invalidate('hists', hists.draw);
+    invalidate('norms', norms.draw);
+  }
+
+  function drawRecords() {
+    const records = ctx.session?.records || [];
+    loss.setRecords(records);
+    metric.setRecords(records);
+    const names = metricNames(records);
+    const current = [...metricSelect.options].map((o) => o.value).join(',');
+    if (names.join(',') !== current) {
+      metricSelect.replaceChildren(...names.map((n) => h('option', { value: n }, n.replace(/_/g, ' '))));
+      if (!names.includes(ctx.metric)) ctx.metric = names[0] || null;
+      metricSelect.value = ctx.metric || '';
+      metric.setSeries(metricSeries(ctx.metric));
+    }
+    metricSelect.hidden = names.length < 2;
+    invalidate('loss', loss.draw);
+    invalidate('metric', metric.draw);
+  }
+
+  function redrawAll() {
+    drawRecords();
+    drawSnapshot();
+  }
+
+  return {
+    /** The design side: family, dataset entry, preview, input feature names. */
+    setDesign({ family, dataset, preview }) {
+      ctx.family = family;
+      ctx.dataset = dataset;
+      if (preview !== undefined) ctx.preview = preview;
+      redrawAll();
+    },
+    setSession(session) {
+      ctx.session = session;
+    },
+    // Messages may arrive hundreds of times a second: each only marks the views, and the
+    // frame scheduler runs drawRecords / drawSnapshot once per animation frame.
+    onRecords: () => invalidate('records', drawRecords),
+    onSnapshot(session) {
+      ctx.snapshot = session.snapshot;
+      invalidate('snapshot', drawSnapshot);
+    },
+    reset() {
+      ctx.snapshot = null;
+      hoveredNode = null;
+      graph.set(null);
+      for (const v of [filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) v.set(null);
+      hists.set(null, []);
+      norms.set([]);
+      redrawAll();
+      for (const v of [graph, filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
+    },
+    redrawAll() {
+      redrawAll();
+      for (const v of [graph, filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// The dataset preview: points for 2D sets (and a 2D projection of tables), sample images,
+// series plots, token sequences. Draws what POST /api/datasets/preview returned (its `kind`)
+// and returns a caption saying what it shows.
+
+import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
+import { cssVar, classColor } from '../util/colors.js';
+import { drawPoints, extentOf, drawSeries, drawNestedImage, rangeOf, label } from '../util/plot.js';
+
+export function drawPreview(canvas, preview, dataset) {
+  const { ctx, width, height } = fitCanvas(canvas);
+  if (!preview) {
+    emptyMessage(ctx, width, height, '…', cssVar('--muted'));
+    markDrawn(canvas, false);
+    return '';
+  }
+  const size = preview.n_train !== undefined ? ` ${preview.n_train} training and ${preview.n_val} validation examples.` : '';
+  const names = preview.class_names || [];
+  let text = '';
+  if (preview.kind === 'points' || preview.kind === 'table') text = drawScatter(ctx, width, height, preview, dataset);
+  else if (preview.kind === 'images') text = drawImages(ctx, width, height, preview, names);
+  else if (preview.kind === 'series') text = drawSeriesPreview(ctx, width, height, preview, names);
+  else if (preview.kind === 'tokens') text = drawTokens(ctx, width, height, preview, names);
+  if (!text) {
+    emptyMessage(ctx, width, height, 'No preview for this dataset', cssVar('--muted'));
+    markDrawn(canvas, false);
+    return size.trim();
+  }
+  markDrawn(canvas);
+  return `${text}${size}`;
+}
+
+function legend(ctx, names, x, y, nClasses) {
+  names.slice(0, 10).forEach((n, i) => {
+    ctx.fillStyle = classColor(i, nClasses);
+    ctx.fillRect(x, y + i * 17, 11, 11);
+    label(ctx, String(n).slice(0, 14), x + 15, y + i * 17 + 10, { size: 11 });
+  });
+}
+
+function drawScatter(ctx, width, height, p, dataset) {
+  const train = p.points || [];
+  if (!train.length || train[0]?.length !== 2) return '';
+  const val = p.val_points || [];
+  const points = [...train, ...val];
+  const labels = [...(p.labels || []), ...(p.val_labels || [])];
+  const test = [...train.map(() => false), ...val.map(() => true)];
+  const regression = dataset?.task === 'regression' || (labels.length && !labels.every(Number.isInteger));
+  const names = p.class_names || [];
+  const nClasses = regression ? 0 : names.length || new Set(labels).size;
+  const legendW = names.length ? 110 : 0;
+  const side = Math.min(width - legendW - 4, height - 4);
+  const rect = { x: 2, y: 2, w: side, h: side };
+  ctx.fillStyle = cssVar('--panel-2');
+  ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
+  drawPoints(ctx, points, labels, p.extent || extentOf(points), rect, { nClasses, regression, test: val.length ? test : null, radius: 2.5 });
+  if (names.length) legend(ctx, names, side + 12, 6, nClasses);
+  if (p.kind === 'table') {
+    const cols = (p.feature_names || []).length;
+    return `Each row (${cols} columns) projected onto its two main directions; colour = class.`;
+  }
+  return regression
+    ? 'Colour = target value (blue high, orange low); dark rings: validation points.'
+    : 'Colour = class; filled: training points, dark rings: validation points.';
+}
+
+function drawImages(ctx, width, height, p, names) {
+  const images = p.images || [];
+  if (!images.length) return '';
+  const n = images.length;
+  let cols = 1;
+  let cell = 0;
+  for (let c = 1; c <= n; c += 1) {
+    const rows = Math.ceil(n / c);
+    const s = Math.min(width / c, height / rows);
+    if (s > cell) {
+      cell = s;
+      cols = c;
+    }
+  }
+  images.forEach((img, i) => {
+    const x = (i % cols) * cell + 2;
+    const y = Math.floor(i / cols) * cell + 2;
+    drawNestedImage(ctx, img, x, y, cell - 18);
+    const lab = p.labels?.[i];
+    const anomaly = p.anomaly?.[i];
+    const text = anomaly ? `${names[lab] ?? lab} ⚠` : String(names[lab] ?? lab ?? '');
+    label(ctx, text, x, y + cell - 5, { size: 12, color: anomaly ? cssVar('--bad') : cssVar('--muted') });
+  });
+  return p.anomaly ? 'Sample images; ⚠ marks the anomalies the autoencoder has never seen.' : 'Sample images with their labels.';
+}
+
+function drawSeriesPreview(ctx, width, height, p, names) {
+  const inputs = (p.inputs || []).map((s) => s.map((v) => (Array.isArray(v) ? v[0] : v)));
+  if (!inputs.length) return '';
+  const targets = p.targets || null;
+  const list = inputs.slice(0, targets ? 3 : 8);
+  const horizon = targets ? targets[0].length : 0;
+  const total = list[0].length + horizon;
+  const [lo, hi] = rangeOf(list, targets ? targets.slice(0, list.length) : []);
+  const legendW = !targets && names.length ? 100 : 0;
+  const rect = { x: 4, y: 6, w: width - 10 - legendW, h: height - 12 };
+  const nClasses = Math.max(3, names.length);
+  list.forEach((s, i) => {
+    const color = targets ? cssVar(`--c${i}`) : classColor(p.labels?.[i] ?? i, nClasses);
+    drawSeries(ctx, s, rect, lo, hi, { color, width: 1.6, total });
+    if (targets) {
+      const t = targets[i];
+      drawSeries(ctx, [s[s.length - 1], ...t], rect, lo, hi, { color, width: 2.5, offset: s.length - 1, total, dash: [4, 3] });
+      t.forEach((v, k) => {
+        const x = rect.x + ((s.length + k) / Math.max(1, total - 1)) * rect.w;
+        const y = rect.y + rect.h - ((v - lo) / (hi - lo || 1)) * rect.h;
+        ctx.fillStyle = color;
+        ctx.beginPath();
+        ctx.arc(x, y, 3.5, 0, Math.PI * 2);
+        ctx.fill();
+      });
+    }
+  });
+  if (legendW) legend(ctx, names, rect.x + rect.w + 10, 6, nClasses);
+  return targets
+    ? `Windows of ${p.window ?? list[0].length} steps and the ${horizon} value(s) to forecast (dots).`
+    : 'Example series, coloured by their class.';
+}
+
+function drawTokens(ctx, width, height, p, names) {
+  const seqs = p.sequences || [];
+  if (!seqs.length) return '';
+  const rows = Math.min(seqs.length, 8);
+  const labelW = 110;
+  const cell = Math.min((width - labelW) / seqs[0].length, (height - 4) / rows);
+  const vocab = p.vocab_size || 10;
+  seqs.slice(0, rows).forEach((s, r) => {
+    s.forEach((tok, c) => {
+      ctx.fillStyle = cssVar(`--c${tok % 10}`);
+      ctx.globalAlpha = 0.35 + 0.65 * (tok / Math.max(1, vocab - 1));
+      ctx.fillRect(c * cell, r * cell, cell - 2, cell - 2);
+      ctx.globalAlpha = 1;
+      label(ctx, String(tok), c * cell + cell / 2 - 1, r * cell + cell / 2, { align: 'center', baseline: 'middle', size: Math.min(13, cell * 0.55), color: cssVar('--fg') });
+    });
+    const lab = p.labels?.[r];
+    label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 8, r * cell + cell / 2 + 4, { size: 12 });
+  });
+  return `Token sequences (vocabulary of ${vocab}) and their classes.`;
+}

@@ -1,0 +1,243 @@
+// The layer stack: a palette generated from GET /api/layers, and the ordered list of layers
+// with add / remove / reorder (buttons, Alt+arrow keys, drag and drop) and a parameter form
+// per layer. Shapes, parameter counts and errors come from POST /api/check via setCheck().
+
+import { h, replace, formatNumber, formatShape } from '../util/dom.js';
+import { fieldsOf, humanize } from '../schema.js';
+import { schemaForm } from './layer-form.js';
+
+const CATEGORY_ORDER = ['core', 'convolution', 'pooling', 'recurrent', 'shape', 'regularisation'];
+
+export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, layerTypes, onChange }) {
+  const types = new Map(layerTypes.map((t) => [t.type, t]));
+  let layers = [];
+  let cards = [];
+  let dragFrom = null;
+
+  buildPalette();
+
+  function buildPalette() {
+    const byCategory = new Map();
+    for (const t of layerTypes) {
+      const cat = t.category || 'other';
+      if (!byCategory.has(cat)) byCategory.set(cat, []);
+      byCategory.get(cat).push(t);
+    }
+    const cats = [...byCategory.keys()].sort(
+      (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+    );
+    replace(
+      palette,
+      cats.map((cat) =>
+        h(
+          'div',
+          { class: 'palette-group', role: 'group', 'aria-label': `${humanize(cat)} layers` },
+          h('span', { class: 'palette-cat' }, humanize(cat)),
+          byCategory.get(cat).map((t) =>
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'palette-item',
+                dataset: { addLayer: t.type },
+                title: t.description || t.title,
+                'aria-label': `Add ${t.title || t.type} layer`,
+                onclick: () => add(t.type),
+              },
+              `+ ${t.title || t.type}`,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function rank(cat) {
+    const i = CATEGORY_ORDER.indexOf(cat);
+    return i < 0 ? CATEGORY_ORDER.length : i;
+  }
+
+  function add(type) {
+    const t = types.get(type);
+    layers = [...layers, { type, ...structuredClone(t?.defaults || {}) }];
+    render();
+    emit();
+    const card = cards[cards.length - 1];
+    card?.el.scrollIntoView({ block: 'nearest' });
+    card?.el.focus();
+  }
+
+  function remove(i) {
+    layers = layers.filter((_, j) => j !== i);
+    render();
+    emit();
+    (cards[Math.min(i, cards.length - 1)]?.el || palette.querySelector('button'))?.focus();
+  }
+
+  function move(i, delta) {
+    const j = i + delta;
+    if (j < 0 || j >= layers.length) return;
+    const next = [...layers];
+    [next[i], next[j]] = [next[j], next[i]];
+    layers = next;
+    render();
+    emit();
+    cards[j]?.el.focus();
+  }
+
+  function emit() {
+    onChange(layers.map((l) => ({ ...l })));
+  }
+
+  function render() {
+    cards = layers.map((layer, i) => card(layer, i));
+    replace(stack, cards.map((c) => c.el));
+    stack.dataset.count = String(layers.length);
+  }
+
+  function card(layer, i) {
+    const t = types.get(layer.type);
+    const title = t ? t.title || t.type : layer.type;
+    const shapeEl = h('span', { class: 'layer-shape', title: 'Output shape of this layer (without the batch)' }, '…');
+    const paramsEl = h('span', { class: 'layer-params', title: 'Trainable parameters in this layer' }, '');
+    const errorEl = h('div', { class: 'layer-error', role: 'alert', hidden: true });
+    let form = null;
+    if (t) {
+      form = schemaForm({
+        fields: fieldsOf(t.params),
+        values: layer,
+        idPrefix: `layer-${i}`,
+        exclude: ['type'],
+        onChange: (name, value) => {
+          const next = { ...layers[i] };
+          if (value === undefined) delete next[name];
+          else next[name] = value;
+          layers[i] = next;
+          emit();
+        },
+      });
+    }
+    const btn = (text, labelText, onclick, disabled) =>
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': labelText, title: labelText, onclick, disabled }, text);
+    const titleId = `layer-${i}-title`;
+    const el = h(
+      'li',
+      {
+        class: 'layer-card',
+        tabindex: '-1',
+        dataset: { layerIndex: i, layerType: layer.type },
+        'aria-labelledby': titleId,
+        onkeydown: (e) => {
+          if (e.altKey && e.key === 'ArrowUp') {
+            e.preventDefault();
+            move(i, -1);
+          } else if (e.altKey && e.key === 'ArrowDown') {
+            e.preventDefault();
+            move(i, 1);
+          }
+        },
+        ondragover: (e) => {
+          if (dragFrom !== null) {
+            e.preventDefault();
+            el.classList.add('drop-target');
+          }
+        },
+        ondragleave: () => el.classList.remove('drop-target'),
+        ondrop: (e) => {
+          e.preventDefault();
+          el.classList.remove('drop-target');
+          if (dragFrom === null || dragFrom === i) return;
+          const next = [...layers];
+          const [moved] = next.splice(dragFrom, 1);
+          next.splice(i, 0, moved);
+          layers = next;
+          dragFrom = null;
+          render();
+          emit();
+        },
+      },
+      h(
+        'div',
+        {
+          class: 'layer-head',
+          draggable: 'true',
+          ondragstart: (e) => {
+            dragFrom = i;
+            e.dataTransfer.effectAllowed = 'move';
+            e.dataTransfer.setData('text/plain', String(i));
+          },
+          ondragend: () => {
+            dragFrom = null;
+          },
+        },
+        h('span', { class: 'layer-num', title: `Layer ${i}: errors and charts use this number` }, String(i)),
+        h('h3', { class: 'layer-title', id: titleId, title: t?.description || 'Unknown layer type' }, h('span', { class: 'visually-hidden' }, `Layer ${i}: `), title),
+        shapeEl,
+        paramsEl,
+        h(
+          'span',
+          { class: 'layer-buttons' },
+          btn('↑', `Move layer ${i} (${title}) up`, () => move(i, -1), i === 0),
+          btn('↓', `Move layer ${i} (${title}) down`, () => move(i, 1), i === layers.length - 1),
+          btn('✕', `Remove layer ${i} (${title})`, () => remove(i), false),
+        ),
+      ),
+      form ? form.element : h('p', { class: 'muted' }, `LayerLab has no layer type “${layer.type}”.`),
+      errorEl,
+    );
+    return { el, form, shapeEl, paramsEl, errorEl };
+  }
+
+  return {
+    setLayers(next) {
+      layers = next.map((l) => ({ ...l }));
+      render();
+    },
+    /** check: a CheckResult or null (unknown / stale). */
+    setCheck(check) {
+      stack.classList.toggle('stale', !check);
+      const byIndex = new Map((check?.layers || []).map((l) => [l.index, l]));
+      cards.forEach((c, i) => {
+        const info = byIndex.get(i);
+        c.shapeEl.textContent = info ? formatShape(info.output_shape) : '–';
+        c.paramsEl.textContent = info ? `${formatNumber(info.params)} params` : '';
+      });
+      if (check) {
+        replace(
+          inputBlock,
+          h('span', { class: 'block-title' }, 'Input'),
+          h('span', { class: 'layer-shape', title: 'Shape of one example' }, formatShape(check.input_shape)),
+        );
+        const head = check.head || {};
+        replace(
+          headBlock,
+          h('span', { class: 'block-title', title: 'Added for the dataset’s task; not editable' }, 'Output head'),
+          h('span', { class: 'head-desc' }, head.description || ''),
+          h('span', { class: 'layer-shape' }, formatShape(head.output_shape)),
+          h('span', { class: 'layer-params' }, `${formatNumber(head.params ?? 0)} params`),
+          check.loss ? h('span', { class: 'head-loss', title: 'Loss minimised for this task' }, `loss: ${check.loss}`) : null,
+        );
+        totalEl.textContent = `${formatNumber(check.total_params)} parameters in all`;
+      } else {
+        totalEl.textContent = '';
+      }
+    },
+    /** errors: Map(index -> [{field, msg}]). */
+    setErrors(errors) {
+      cards.forEach((c, i) => {
+        const list = errors.get(i) || [];
+        c.el.classList.toggle('has-error', list.length > 0);
+        c.errorEl.hidden = list.length === 0;
+        c.errorEl.textContent = list
+          .map((e) => (e.field && e.field !== 'type' ? `${humanize(e.field)}: ${e.msg}` : e.msg))
+          .join(' ');
+        const fieldErrors = {};
+        for (const e of list) if (e.field) fieldErrors[e.field] = e.msg;
+        c.form?.setErrors(fieldErrors);
+      });
+    },
+    get layers() {
+      return layers;
+    },
+  };
+}

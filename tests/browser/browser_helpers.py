@@ -1,0 +1,99 @@
+"""Helpers for the browser tests: designs in the URL, and reading the page's own state."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+TERMINAL = ("finished", "stopped", "failed", "diverged")
+
+
+def experiment_hash(experiment: dict) -> str:
+    """The page's URL fragment for an experiment (static/js/state.js: #e=base64url(JSON))."""
+    raw = base64.urlsafe_b64encode(json.dumps(experiment).encode()).decode().rstrip("=")
+    return f"#e={raw}"
+
+
+def spiral(epochs: int = 20, samples: int = 200, **training) -> dict:
+    """A small spiral MLP, quick to train."""
+    doc = {
+        "dataset": {
+            "name": "spiral",
+            "samples": samples,
+            "noise": 0.1,
+            "train_fraction": 0.5,
+            "seed": 1,
+            "crosses": ["x1", "x2"],
+        },
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 8, "activation": "tanh"},
+                {"type": "dense", "units": 8, "activation": "tanh"},
+            ]
+        },
+        "training": {
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "batch_size": 20,
+            "epochs": epochs,
+            "seed": 0,
+            "device": "auto",
+        },
+    }
+    doc["training"].update(training)
+    return copy.deepcopy(doc)
+
+
+# How many distinct colours a canvas holds: a drawn view has many, a blank one one or two.
+CANVAS_COLOURS = """
+(id) => {
+  const c = document.getElementById(id);
+  if (!c || !c.width || !c.height || c.offsetParent === null) return 0;
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  const step = Math.max(1, Math.floor(data.length / 4 / 40000)) * 4;
+  for (let i = 0; i < data.length; i += step) {
+    seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2] | (data[i + 3] << 24));
+    if (seen.size > 64) break;
+  }
+  return seen.size;
+}
+"""
+
+
+def canvas_colours(page, canvas_id: str) -> int:
+    return page.evaluate(CANVAS_COLOURS, canvas_id)
+
+
+def wait_drawn(page, canvas_id: str, timeout: float = 30_000) -> None:
+    """Until the view says it drew data (data-drawn) and its pixels are not blank."""
+    page.wait_for_function(
+        "(id) => document.getElementById(id)?.dataset.drawn === 'true'",
+        arg=canvas_id,
+        timeout=timeout,
+    )
+    colours = canvas_colours(page, canvas_id)
+    assert colours > 8, f"canvas #{canvas_id} looks blank ({colours} colours)"
+
+
+def wait_status(page, status: str | tuple, timeout: float = 60_000) -> str:
+    wanted = [status] if isinstance(status, str) else list(status)
+    page.wait_for_function(
+        "(w) => w.includes(document.getElementById('status').dataset.status)",
+        arg=wanted,
+        timeout=timeout,
+    )
+    return page.get_attribute("#status", "data-status")
+
+
+def epoch(page) -> int:
+    return page.evaluate("window.layerlab.session.epoch")
+
+
+def record_epochs(page) -> list[int]:
+    return page.evaluate("window.layerlab.session.records.map((r) => r.epoch)")
+
+
+def loss_points(page) -> int:
+    return int(page.get_attribute("#loss-chart", "data-points") or 0)

@@ -1,0 +1,171 @@
+"""Browser tests: the real server in a subprocess, real Chromium through Playwright.
+
+Chromium is Debian's /usr/bin/chromium. Without it the tests skip, except in CI (CI set),
+where a missing browser is a failure. Each test's page collects console errors and page
+errors and fails on any the test did not expect; screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    """`python -m server.cli serve` on a free port, with small limits; its base URL."""
+    port = _free_port()
+    state = tmp_path_factory.mktemp("layerlab")
+    env = {
+        **os.environ,
+        "LAYERLAB_WORKERS": "1",
+        "LAYERLAB_DEVICE": "cpu",
+        "LAYERLAB_STATE_DIR": str(state / "state"),
+        "LAYERLAB_DATA_DIR": str(state / "data"),
+        "LAYERLAB_CACHE_DIR": str(state / "cache"),
+        "LAYERLAB_PERSIST_RUNS": "false",
+        "LAYERLAB_MAX_SAMPLES": "5000",
+        "LAYERLAB_MAX_EPOCHS": "20000",
+        "LAYERLAB_MAX_PARAMS": "500000",
+        "LAYERLAB_MAX_RUNS": "16",
+        "LAYERLAB_MAX_RUNS_PER_CLIENT": "16",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = open(state / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the server exited ({proc.returncode}): see {state / 'server.log'}"
+                )
+            try:
+                if httpx.get(f"{base}/api/layers", timeout=2).status_code == 200:
+                    health = httpx.get(f"{base}/api/health", timeout=2).json()
+                    if health.get("workers_ready", 1) >= 1:
+                        break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start within 120 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium, or a skip when it is missing outside CI (in CI a missing browser fails)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); CI is not set")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageWatch:
+    """A page plus the console errors it logged; tests may allow some by pattern."""
+
+    def __init__(self, page, base: str):
+        self.page = page
+        self.base = base
+        self.errors: list[str] = []
+        self.allowed: list[re.Pattern] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda err: self.errors.append(f"page error: {err}"))
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
+
+    def allow(self, pattern: str) -> None:
+        """Expect console errors matching `pattern` (e.g. the 422 of a design check)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+    def open(self, fragment: str = "") -> None:
+        self.page.goto(f"{self.base}/{fragment}")
+        self.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # the run bar is sticky
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def lab(browser, server_url, request):
+    """A fresh page on the LayerLab server; fails the test on unexpected console errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    watch = PageWatch(page, server_url)
+    yield watch
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        with contextlib.suppress(Exception):  # a screenshot must not hide the failure
+            watch.screenshot(f"FAILED-{request.node.name}")
+    errors = watch.unexpected_errors()
+    context.close()
+    assert not errors, "the page logged errors:\n" + "\n".join(errors)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report
