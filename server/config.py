@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(1 << 20, ge=1024)
     viewer_timeout_s: float = Field(10.0, gt=0, description="a viewer this far behind is dropped")
     worker_memory_mb: int = Field(4096, ge=256)
+    time_slice_s: float = Field(
+        0.05, gt=0, le=5, description="training time one run gets per turn in its worker"
+    )
+    viewer_buffer_bytes: int = Field(
+        8 << 20, ge=1 << 16, description="unsent stream bytes a viewer may owe before it is dropped"
+    )
+    persist_runs: bool = Field(True, description="keep ended runs under state_dir/runs")
 
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")

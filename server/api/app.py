@@ -1,0 +1,54 @@
+"""The application factory: routers, the page, static files, and the run machinery."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..config import Settings, asset_dir, get_settings
+from ..runs.manager import RunManager
+from . import routes_check, routes_pages, routes_registry, routes_runs, routes_system, stream
+from .errors import install_error_handlers
+from .limits import BodyLimitMiddleware
+from .openapi import install_openapi
+
+DESCRIPTION = """\
+Design a network, train it in PyTorch, and watch it learn live.
+
+Start a run with `POST /api/runs` (an experiment document), keep the returned `token` for
+`POST /api/runs/{id}/control`, and open `WS /ws/runs/{id}` for the live stream: `hello`
+(run and history), then `epoch`, `snapshot` and `status` messages.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A LayerLab app; its lifespan starts the worker processes and stops them after."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        manager = RunManager(settings)
+        await manager.start()
+        app.state.manager = manager
+        try:
+            yield
+        finally:
+            await manager.stop()
+
+    app = FastAPI(title="LayerLab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
+    install_error_handlers(app)
+    for module in (routes_registry, routes_check, routes_runs, routes_system, stream, routes_pages):
+        app.include_router(module.router)
+    static = asset_dir("static")
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
+    install_openapi(app)
+    return app

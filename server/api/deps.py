@@ -1,0 +1,66 @@
+"""Dependencies shared by the routers, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+from starlette.requests import HTTPConnection
+
+from ..config import Settings
+from ..runs.manager import Run, RunManager
+
+
+def get_app_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
+
+
+def get_manager(conn: HTTPConnection) -> RunManager:
+    return conn.app.state.manager
+
+
+def get_client(conn: HTTPConnection) -> str:
+    """Who is asking, for per-client limits: the request's client host."""
+    return conn.client.host if conn.client else "unknown"
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ManagerDep = Annotated[RunManager, Depends(get_manager)]
+ClientDep = Annotated[str, Depends(get_client)]
+TokenDep = Annotated[
+    str | None,
+    Header(alias="X-Run-Token", description="the owner token returned by POST /api/runs"),
+]
+
+
+def get_run(run_id: str, manager: ManagerDep) -> Run:
+    run = manager.get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run with id {run_id!r}")
+    return run
+
+
+RunDep = Annotated[Run, Depends(get_run)]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send null or a finite number")
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON, or a 422 that says what is wrong with it."""
+    raw = await request.body()
+    if not raw.strip():
+        raise HTTPException(422, [_body_error("the request body is empty: send a JSON document")])
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as err:
+        raise HTTPException(422, [_body_error(f"malformed JSON: {err}")]) from None
+
+
+def _body_error(msg: str) -> dict:
+    return {"loc": ["body"], "msg": msg, "type": "json_invalid"}
+
+
+JsonBody = Annotated[Any, Depends(json_body)]

@@ -1,0 +1,283 @@
+"""Fan-out: each run's stream to its viewers, one queue and one sender per viewer.
+
+The hub never waits on a viewer. Publishing appends to each viewer's own queue and wakes its
+sender task; a viewer that stops reading only grows its own queue, and is dropped when its
+queue passes `viewer_buffer_bytes` or one send has been blocked for `viewer_timeout_s`.
+
+Per viewer, in order: `hello` (the run and its history), then every epoch record exactly once
+(consecutive records batched into one `epoch` message), and status changes where they happened.
+Snapshots are latest-wins: one pending slot per viewer, sent at most `snapshot_rate` per second,
+and always flushed before a status message (so the final state precedes `finished`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..config import Settings
+from .messages import (
+    TERMINAL,
+    dumps,
+    epoch_message,
+    hello_message,
+    json_safe,
+    status_message,
+)
+
+Send = Callable[[str], Awaitable[Any]]
+SWEEP_S = 0.5
+HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
+BATCH_BYTES = 256 * 1024
+
+RECORD, TEXT, STATUS = 0, 1, 2
+
+
+class Viewer:
+    """One viewer: its ordered queue, its pending snapshot, and its sender loop."""
+
+    def __init__(self, channel: RunChannel, send: Send, settings: Settings):
+        self.channel = channel
+        self._send = send
+        self._items: deque[tuple[int, str]] = deque()
+        self._pending_bytes = 0
+        self._pushed = 0  # items queued so far
+        self._taken = 0  # items taken off the queue so far
+        self._snapshot: str | None = None
+        self._snapshot_after = 0  # the snapshot follows this many items
+        self._last_snapshot = -1e9
+        self._interval = 1.0 / settings.snapshot_rate
+        self._limit = settings.viewer_buffer_bytes
+        self._wake = asyncio.Event()
+        self._final = False
+        self._task: asyncio.Task | None = None
+        self.send_started: float | None = None
+        self.dropped: str | None = None
+        self.sent_messages = 0
+
+    # -- producer side (never blocks) ---------------------------------------------------
+    def push(self, kind: int, text: str) -> None:
+        if self.dropped is not None or self._final:
+            return
+        self._items.append((kind, text))
+        self._pushed += 1
+        self._pending_bytes += len(text)
+        if self._pending_bytes > self._limit:
+            self.drop(f"viewer fell {self._pending_bytes:,} bytes behind; reconnect to resume")
+            return
+        self._wake.set()
+
+    def push_status(self, text: str, terminal: bool) -> None:
+        self.push(STATUS, text)
+        self._final = self._final or terminal
+
+    def push_snapshot(self, text: str) -> None:
+        if self.dropped is None:
+            self._snapshot = text
+            self._snapshot_after = self._pushed
+            self._wake.set()
+
+    def drop(self, reason: str) -> None:
+        """Stop serving this viewer (its sender task is cancelled)."""
+        if self.dropped is None:
+            self.dropped = reason
+            self._items.clear()
+            self._snapshot = None
+            if self._task is not None and self._task is not asyncio.current_task():
+                self._task.cancel()
+
+    # -- sender side --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Send until the run's final status went out (returns) or the viewer is dropped."""
+        self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        while self.dropped is None:
+            self._wake.clear()
+            if self._items:
+                kind = self._items[0][0]
+                if kind == STATUS and self._snapshot_due_before_status():
+                    await self._send_snapshot(loop)
+                elif kind == RECORD:
+                    await self._deliver(epoch_message(self._take_records()))
+                else:
+                    text = self._items.popleft()[1]
+                    self._taken += 1
+                    self._pending_bytes -= len(text)
+                    await self._deliver(text)
+                continue
+            if self._final:
+                return
+            if self._snapshot is not None:
+                wait = self._last_snapshot + self._interval - loop.time()
+                if wait <= 0:
+                    await self._send_snapshot(loop)
+                    continue
+                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            await self._wake.wait()
+
+    def _take_records(self) -> list[str]:
+        batch: list[str] = []
+        size = 0
+        while self._items and self._items[0][0] == RECORD:
+            text = self._items[0][1]
+            if batch and size + len(text) > BATCH_BYTES:
+                break
+            self._items.popleft()
+            batch.append(text)
+            size += len(text)
+        self._taken += len(batch)
+        self._pending_bytes -= size
+        return batch
+
+    def _snapshot_due_before_status(self) -> bool:
+        """A snapshot taken before this status change goes out first (e.g. the final one)."""
+        return self._snapshot is not None and self._taken >= self._snapshot_after
+
+    async def _send_snapshot(self, loop: asyncio.AbstractEventLoop) -> None:
+        text, self._snapshot = self._snapshot, None
+        self._last_snapshot = loop.time()
+        if text is not None:
+            await self._deliver(text)
+
+    async def _deliver(self, text: str) -> None:
+        self.send_started = time.monotonic()
+        await self._send(text)
+        self.send_started = None
+        self.sent_messages += 1
+
+
+class RunChannel:
+    """One run's stream state: status, history, latest snapshot, and its viewers."""
+
+    def __init__(self, run_id: str, info: dict):
+        self.id = run_id
+        self.info = info  # id, experiment, check: what hello describes besides the status
+        self.status = "queued"
+        self.message: str | None = None
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.history_json: list[str] = []
+        self.snapshot: str | None = None
+        self.viewers: set[Viewer] = set()
+
+    def describe(self) -> dict:
+        return {**self.info, "status": self.status, "message": self.message, "epoch": self.epoch}
+
+
+class Hub:
+    """Every run's channel; publishing from the worker side, joining from the WebSocket side."""
+
+    def __init__(self, settings: Settings, on_watch: Callable[[str, bool], None] | None = None):
+        self.settings = settings
+        self.channels: dict[str, RunChannel] = {}
+        self.on_watch = on_watch
+        self._sweeper: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for channel in self.channels.values():
+            for viewer in list(channel.viewers):
+                viewer.drop("server shutting down")
+
+    def open(self, run_id: str, info: dict) -> RunChannel:
+        channel = self.channels[run_id] = RunChannel(run_id, info)
+        return channel
+
+    def remove(self, run_id: str) -> None:
+        channel = self.channels.pop(run_id, None)
+        if channel is not None:
+            for viewer in list(channel.viewers):
+                viewer.drop("run removed")
+
+    # -- publishing ---------------------------------------------------------------------
+    def publish_epoch(self, run_id: str, record: dict) -> None:
+        channel = self.channels.get(run_id)
+        if channel is None or channel.status in TERMINAL:
+            return
+        text = dumps(record)
+        channel.history.append(json_safe(record))
+        channel.history_json.append(text)
+        channel.epoch = int(record.get("epoch", channel.epoch + 1))
+        for viewer in channel.viewers:
+            viewer.push(RECORD, text)
+
+    def publish_snapshot(self, run_id: str, epoch: int, text: str) -> None:
+        channel = self.channels.get(run_id)
+        if channel is None:
+            return
+        channel.snapshot = text
+        for viewer in channel.viewers:
+            viewer.push_snapshot(text)
+
+    def publish_status(
+        self, run_id: str, status: str, message: str | None = None, epoch: int | None = None
+    ) -> None:
+        channel = self.channels.get(run_id)
+        if channel is None or channel.status in TERMINAL:
+            return  # a run ends once; later news (e.g. its worker dying) is moot
+        channel.status, channel.message = status, message
+        if epoch is not None:
+            channel.epoch = max(channel.epoch, epoch)
+        text = status_message(status, message, channel.epoch)
+        terminal = status in TERMINAL
+        for viewer in channel.viewers:
+            viewer.push_status(text, terminal)
+
+    # -- viewers ------------------------------------------------------------------------
+    def join(self, run_id: str, send: Send) -> Viewer | None:
+        """A new viewer: hello with the history so far, then the live stream (no await here,
+        so nothing can slip between the history and the first live record)."""
+        channel = self.channels.get(run_id)
+        if channel is None:
+            return None
+        viewer = Viewer(channel, send, self.settings)
+        history, rest, size = [], [], 0
+        for i, text in enumerate(channel.history_json):
+            size += len(text)
+            if size > HELLO_HISTORY_BYTES:
+                rest = channel.history_json[i:]
+                break
+            history.append(text)
+        viewer.push(TEXT, hello_message(channel.describe(), history))
+        for text in rest:
+            viewer.push(RECORD, text)
+        if channel.snapshot is not None:
+            viewer.push_snapshot(channel.snapshot)
+        if channel.status in TERMINAL:
+            msg = status_message(channel.status, channel.message, channel.epoch)
+            viewer.push_status(msg, True)
+        channel.viewers.add(viewer)
+        if len(channel.viewers) == 1 and self.on_watch is not None:
+            self.on_watch(run_id, True)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        channel = viewer.channel
+        if viewer in channel.viewers:
+            channel.viewers.discard(viewer)
+            if not channel.viewers and self.on_watch is not None:
+                self.on_watch(channel.id, False)
+
+    async def _sweep(self) -> None:
+        """Drop viewers whose current send has been blocked longer than `viewer_timeout_s`."""
+        timeout = self.settings.viewer_timeout_s
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            now = time.monotonic()
+            for channel in list(self.channels.values()):
+                for viewer in list(channel.viewers):
+                    started = viewer.send_started
+                    if started is not None and now - started > timeout:
+                        viewer.drop(f"viewer stopped reading for {timeout:g} s")

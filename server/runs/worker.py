@@ -1,0 +1,297 @@
+"""The worker process: trains many runs, time-sliced round-robin, and streams what it measures.
+
+A worker is spawned (never forked) by `pool.py`. It reads commands from one pipe and writes
+messages to another, in order, so the server sees each run's records, snapshots and status
+changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in turn, so every
+started run keeps progressing however many share the worker.
+
+Commands (server -> worker):
+  ("start", run_id, experiment_doc, paused)
+  ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
+  ("shutdown",)
+Messages (worker -> server):
+  ("ready", pid)
+  ("status", run_id, status, message, epoch)
+  ("epoch", run_id, record)
+  ("snapshot", run_id, epoch, json_text)
+  ("ack", seq, run_id, error)           error: None or why the command was refused
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import math
+import os
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..config import Settings
+from .messages import json_safe, snapshot_message
+
+PROBE_SHARE = 0.05  # snapshots may take at most this share of a run's training time
+DEFAULT_TRAINER = "server.engine.trainer:Trainer"
+
+
+class Job:
+    """One run inside the worker: its trainer (built on its first turn) and its controls."""
+
+    def __init__(self, run_id: str, doc: dict):
+        self.run_id = run_id
+        self.doc = doc
+        self.trainer: Any = None
+        self.paused = False
+        self.step_pending = False
+        self.watched = False
+        self.lr: float | None = None  # set before the trainer exists
+        self.last_probe = -math.inf
+        self.probes = 0
+        self.train_time = 0.0
+        self.probe_time = 0.0
+
+    @property
+    def active(self) -> bool:
+        return not self.paused or self.step_pending
+
+    @property
+    def epoch(self) -> int:
+        return int(getattr(self.trainer, "epoch", 0) or 0)
+
+
+class Worker:
+    """The main loop of one worker process."""
+
+    def __init__(self, settings: Settings, commands: Connection, out: Connection, factory: Any):
+        self.settings = settings
+        self.commands = commands
+        self.out = out
+        self.factory = factory
+        self.jobs: dict[str, Job] = {}
+        self.running = True
+        self.probe_interval = 1.0 / settings.snapshot_rate
+
+    # -- messages -------------------------------------------------------------------------
+    def send(self, *msg: Any) -> None:
+        self.out.send(msg)
+
+    def status(self, job: Job, status: str, message: str | None = None) -> None:
+        self.send("status", job.run_id, status, message, job.epoch)
+
+    def end(self, job: Job, status: str, message: str | None = None) -> None:
+        self.status(job, status, message)
+        self.jobs.pop(job.run_id, None)
+        job.trainer = None
+
+    # -- commands -------------------------------------------------------------------------
+    def drain(self, block: bool) -> None:
+        """Handle every waiting command; with `block`, wait for at least one."""
+        timeout = None if block else 0
+        while self.running and self.commands.poll(timeout):
+            self.handle(self.commands.recv())
+            timeout = 0
+
+    def handle(self, cmd: tuple) -> None:
+        kind = cmd[0]
+        if kind == "start":
+            _, run_id, doc, paused = cmd
+            self.jobs[run_id] = job = Job(run_id, doc)
+            job.paused = bool(paused)
+        elif kind == "control":
+            _, seq, run_id, action, value = cmd
+            try:
+                error = self.control(run_id, action, value)
+            except Exception as err:  # noqa: BLE001 - e.g. a probe that fails: that run ends
+                error = str(err)
+                job = self.jobs.get(run_id)
+                if job is not None:
+                    self.fail(job, err)
+            if seq is not None:
+                self.send("ack", seq, run_id, error)
+        elif kind == "shutdown":
+            self.running = False
+
+    def control(self, run_id: str, action: str, value: Any) -> str | None:
+        job = self.jobs.get(run_id)
+        if job is None:
+            return "the run is no longer active"
+        if action == "pause":
+            if not job.paused:
+                job.paused, job.step_pending = True, False
+                if job.watched:
+                    self.probe(job)
+                self.status(job, "paused")
+        elif action == "resume":
+            if job.paused:
+                job.paused, job.step_pending = False, False
+                self.status(job, "running" if job.trainer is not None else "queued")
+        elif action == "step":
+            job.step_pending = True
+        elif action == "stop":
+            self.end(job, "stopped")
+        elif action == "set_lr":
+            job.lr = float(value)
+            if job.trainer is not None:
+                job.trainer.set_learning_rate(job.lr)
+        elif action == "watch":
+            was, job.watched = job.watched, bool(value)
+            if job.watched and not was and job.trainer is not None:
+                self.probe(job)
+        else:
+            return f"unknown action {action!r}"
+        return None
+
+    # -- training -------------------------------------------------------------------------
+    def loop(self) -> None:
+        while self.running:
+            active = [job for job in self.jobs.values() if job.active]
+            if not active:
+                self.drain(block=True)
+                continue
+            for job in active:
+                self.drain(block=False)
+                if not self.running:
+                    return
+                if self.jobs.get(job.run_id) is job and job.active:
+                    self.advance(job)
+
+    def advance(self, job: Job) -> None:
+        """One turn of one run: build its trainer, or train for one time slice."""
+        try:
+            if job.trainer is None:
+                self.build(job)
+                return
+            start = time.perf_counter()
+            record = job.trainer.train_steps(self.settings.time_slice_s)
+            job.train_time += time.perf_counter() - start
+            if record is None:
+                self.maybe_probe(job)
+                return
+            record = json_safe(record)
+            record.setdefault("time", round(time.time(), 3))  # when the epoch ended (Unix s)
+            self.send("epoch", job.run_id, record)
+            if job.trainer.finished:
+                self.probe(job)
+                self.end(job, "finished")
+            elif job.step_pending:
+                job.step_pending = False
+                if job.watched:
+                    self.probe(job)
+                self.status(job, "paused")
+            else:
+                self.maybe_probe(job)
+        except Exception as err:  # noqa: BLE001 - a run's failure must not end the worker
+            self.fail(job, err)
+
+    def build(self, job: Job) -> None:
+        from server.engine.model import parse_experiment
+
+        experiment = parse_experiment(job.doc, self.settings)
+        job.trainer = self.factory(experiment, self.settings)
+        if job.lr is not None:
+            job.trainer.set_learning_rate(job.lr)
+        if not job.paused:
+            self.status(job, "running")
+
+    def fail(self, job: Job, err: BaseException) -> None:
+        from server.engine.errors import Diverged, ExperimentError
+
+        if isinstance(err, Diverged):
+            self.end(job, "diverged", str(err) or "the loss is no longer a finite number")
+            return
+        if isinstance(err, ExperimentError):
+            message = str(err)
+        elif isinstance(err, MemoryError) or "can't allocate memory" in str(err):
+            message = (
+                f"out of memory: the run needed more than this worker's "
+                f"{self.settings.worker_memory_mb} MB (LAYERLAB_WORKER_MEMORY_MB); "
+                "try a smaller batch size or model"
+            )
+        else:
+            traceback.print_exc(file=sys.stderr)
+            message = f"{type(err).__name__}: {err}"
+        self.end(job, "failed", message)
+        gc.collect()
+
+    # -- snapshots ------------------------------------------------------------------------
+    def maybe_probe(self, job: Job) -> None:
+        """Probe when someone watches, at most `snapshot_rate` per second, within its share."""
+        if not job.watched:
+            return
+        if time.perf_counter() - job.last_probe < self.probe_interval:
+            return
+        if job.probes and job.probe_time > PROBE_SHARE * job.train_time:
+            return
+        self.probe(job)
+
+    def probe(self, job: Job) -> None:
+        if job.trainer is None:
+            return
+        start = time.perf_counter()
+        snapshot = job.trainer.probe()
+        text = snapshot_message(snapshot)
+        job.last_probe = end = time.perf_counter()
+        job.probe_time += end - start
+        job.probes += 1
+        self.send("snapshot", job.run_id, job.epoch, text)
+
+
+def _limit_memory(settings: Settings) -> None:
+    """Bound the address space on CPU, so a huge allocation fails one run with MemoryError."""
+    import resource
+
+    limit = settings.worker_memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+WARM_UP = {
+    "dataset": {"name": "spiral", "samples": 40},
+    "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"}]},
+    "training": {"epochs": 1, "batch_size": 10},
+}
+
+
+def _warm_up(factory: Any, settings: Settings) -> None:
+    """Train one tiny epoch, so the first real run does not pay for lazy imports and setup."""
+    try:
+        from server.engine.model import parse_experiment
+
+        trainer = factory(parse_experiment(WARM_UP, settings), settings)
+        while trainer.train_steps(0.1) is None:
+            pass
+        trainer.probe()
+    except Exception:  # noqa: BLE001 - warming up is an optimisation only
+        traceback.print_exc(file=sys.stderr)
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def worker_main(
+    settings_doc: dict, commands: Connection, out: Connection, factory: str = DEFAULT_TRAINER
+) -> None:
+    """Process entry point: set torch up for one thread, warm the engine, then loop."""
+    settings = Settings(**settings_doc)
+    import torch
+
+    use_cuda = settings.device != "cpu" and torch.cuda.is_available()
+    torch.set_num_threads(1)
+    if not use_cuda:
+        _limit_memory(settings)
+    trainer_factory = _load(factory)
+    _warm_up(trainer_factory, settings)
+    worker = Worker(settings, commands, out, trainer_factory)
+    worker.send("ready", os.getpid())
+    try:
+        worker.loop()
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        out.close()
+        commands.close()

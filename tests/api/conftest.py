@@ -1,0 +1,64 @@
+"""A real server for the API tests: uvicorn in a thread, two spawned workers, the real engine.
+
+One server serves the whole session (workers take seconds to import torch); tests that need
+other limits patch the live settings object for their duration.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from live_server import Live
+
+from server.api.app import create_app
+from server.api.server import uvicorn_config
+from server.config import Settings
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory) -> Iterator[Live]:
+    settings = Settings(
+        workers=2,
+        max_runs=48,
+        max_runs_per_client=40,
+        viewer_timeout_s=2.0,
+        persist_runs=False,
+        state_dir=tmp_path_factory.mktemp("state"),
+        data_dir=tmp_path_factory.mktemp("data"),
+        cache_dir=tmp_path_factory.mktemp("cache"),
+    )
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    server = uvicorn.Server(
+        uvicorn_config(create_app(settings), settings, port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as http:
+        live = Live(settings, base, http, server)
+        live.wait_workers_ready()
+        yield live
+    server.should_exit = True
+    thread.join(30)
+
+
+@pytest.fixture
+def limits(live: Live, monkeypatch):
+    """Set limits on the live server for one test."""
+
+    def apply(**values):
+        for name, value in values.items():
+            monkeypatch.setattr(live.settings, name, value)
+
+    return apply

@@ -1,0 +1,42 @@
+"""A classroom's worth of runs at once: all progress, all finish, the API keeps answering."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from live_server import Live, spiral
+
+RUNS = 30
+EPOCHS = 25
+
+
+def test_thirty_runs_all_progress_and_finish(live: Live):
+    live.wait_idle()
+    docs = [spiral(epochs=EPOCHS, samples=200, seed=i) for i in range(RUNS)]
+    with ThreadPoolExecutor(10) as pool:
+        runs = list(pool.map(live.start, docs))
+    assert len({r["id"] for r in runs}) == RUNS
+
+    slowest = 0.0
+    deadline = time.monotonic() + 240
+    while True:
+        start = time.monotonic()
+        listed = live.http.get("/api/runs").json()
+        health = live.http.get("/api/health").json()
+        slowest = max(slowest, time.monotonic() - start)
+        if health["active_runs"] == 0:
+            break
+        assert time.monotonic() < deadline, health
+        time.sleep(0.1)
+    assert slowest < 1.0, f"the API took {slowest:.2f} s to answer while training"
+
+    details = [live.http.get(f"/api/runs/{r['id']}").json() for r in runs]
+    for detail in details:
+        assert detail["status"] == "finished", detail["message"]
+        assert [r["epoch"] for r in detail["history"]] == list(range(1, EPOCHS + 1))
+    # Time-sliced, not queued: every run reported an epoch before any run finished.
+    first_epochs = [d["history"][0]["time"] for d in details]
+    finishes = [d["history"][-1]["time"] for d in details]
+    assert max(first_epochs) < min(finishes)
+    assert {r["id"] for r in listed} >= {r["id"] for r in runs}

@@ -1,0 +1,125 @@
+"""Run lifecycle with a stand-in pool (no processes): limits, placement, outcomes, storage."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from server.config import Settings
+from server.runs.manager import ControlRefused, LimitReached, RunManager
+
+CHECK = {"input_shape": [2], "layers": [], "head": {"output_shape": [2]}, "total_params": 6}
+EXPERIMENT = {"dataset": {"name": "spiral"}, "training": {"epochs": 3, "batch_size": 10}}
+
+
+@dataclass(eq=False)
+class FakeWorker:
+    id: int
+    runs: set = field(default_factory=set)
+    alive: bool = True
+    ready: bool = True
+    pid: int = 0
+
+    @property
+    def load(self) -> int:
+        return len(self.runs)
+
+
+class FakePool:
+    """Records commands; acknowledges controls as a worker would."""
+
+    def __init__(self, settings, on_message, on_exit):
+        self.on_message = on_message
+        self.on_exit = on_exit
+        self.workers = {i: FakeWorker(i) for i in range(2)}
+        self.sent: list[tuple] = []
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    def least_loaded(self):
+        return min(self.workers.values(), key=lambda w: (w.load, w.id))
+
+    def send(self, worker, command):
+        self.sent.append((worker.id, command))
+        if command[0] == "control" and command[1] is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self.on_message, worker, ("ack", command[1], command[2], None))
+        return True
+
+    def describe(self):
+        return []
+
+
+def make(tmp_path, **kw) -> RunManager:
+    settings = Settings(**{"state_dir": tmp_path, "persist_runs": False, **kw})
+    return RunManager(settings, pool_factory=FakePool)
+
+
+def test_limits_per_client_and_in_all(tmp_path):
+    manager = make(tmp_path, max_runs=3, max_runs_per_client=2)
+    manager.create(EXPERIMENT, CHECK, "alice")
+    manager.create(EXPERIMENT, CHECK, "alice")
+    with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS_PER_CLIENT"):
+        manager.create(EXPERIMENT, CHECK, "alice")
+    manager.create(EXPERIMENT, CHECK, "bob")
+    with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS"):
+        manager.create(EXPERIMENT, CHECK, "carol")
+
+
+def test_runs_go_to_the_least_loaded_worker_and_die_only_with_theirs(tmp_path):
+    manager = make(tmp_path)
+    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+    assert [r.worker.id for r in runs] == [0, 1, 0, 1]
+    assert manager.owns(runs[0], runs[0].token) and not manager.owns(runs[0], "nope")
+    assert not manager.owns(runs[0], None)
+    manager.pool.on_exit(manager.pool.workers[0], "worker process died (signal 9, SIGKILL)")
+    assert [r.status for r in runs] == ["failed", "queued", "failed", "queued"]
+    assert runs[0].channel.message == "worker process died (signal 9, SIGKILL)"
+
+
+def test_controls_on_live_and_ended_runs(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        await manager.control(run, "pause")
+        sent = manager.pool.sent[-1][1]
+        assert sent[0] == "control" and sent[2:] == (run.id, "pause", None)
+        manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
+        with pytest.raises(ControlRefused, match="finished"):
+            await manager.control(run, "resume")
+
+    asyncio.run(main())
+
+
+def test_ended_runs_are_stored_and_restored(tmp_path):
+    async def main():
+        manager = make(tmp_path, persist_runs=True)
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        worker = run.worker
+        for epoch in (1, 2, 3):
+            manager.pool.on_message(worker, ("epoch", run.id, {"epoch": epoch, "loss": 0.5}))
+        manager.pool.on_message(worker, ("status", run.id, "finished", None, 3))
+        again = make(tmp_path, persist_runs=True)
+        await again.start()
+        restored = again.get(run.id)
+        assert restored is not None and restored.status == "finished"
+        assert [r["epoch"] for r in restored.channel.history] == [1, 2, 3]
+        assert restored.token != run.token  # tokens are never written down
+        await again.stop()
+
+    asyncio.run(main())
+
+
+def test_only_the_newest_ended_runs_are_kept(tmp_path):
+    manager = make(tmp_path, max_history_runs=2)
+    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+    for run in runs:
+        manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
+    manager.create(EXPERIMENT, CHECK, "c")
+    assert [r.id for r in runs if manager.get(r.id)] == [r.id for r in runs[2:]]

@@ -1,0 +1,124 @@
+"""The worker loop in-process, with the real trainer: time slicing, controls, failures."""
+
+from __future__ import annotations
+
+import threading
+from multiprocessing import Pipe
+
+import pytest
+
+from server.config import Settings
+from server.engine.trainer import Trainer
+from server.runs.worker import Worker
+
+
+def spiral(epochs: int, **training) -> dict:
+    return {
+        "dataset": {"name": "spiral", "samples": 100},
+        "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"}]},
+        "training": {"epochs": epochs, **training},
+    }
+
+
+class Harness:
+    """A Worker on a thread of this process, talked to through pipes as the pool does."""
+
+    def __init__(self, **settings):
+        cmd_read, self.cmd = Pipe(duplex=False)
+        self.out, msg_write = Pipe(duplex=False)
+        config = Settings(persist_runs=False, time_slice_s=0.01, **settings)
+        self.worker = Worker(config, cmd_read, msg_write, Trainer)
+        self.thread = threading.Thread(target=self.worker.loop, daemon=True)
+        self.thread.start()
+        self.messages: list[tuple] = []
+
+    def send(self, *command) -> None:
+        self.cmd.send(command)
+
+    def read_until(self, predicate, timeout: float = 30.0) -> tuple:
+        while True:
+            if not self.out.poll(timeout):
+                raise TimeoutError(self.messages[-5:])
+            message = self.out.recv()
+            self.messages.append(message)
+            if predicate(message):
+                return message
+
+    def status(self, run_id: str, status: str):
+        return lambda m: m[0] == "status" and m[1] == run_id and m[2] == status
+
+    def epochs(self, run_id: str) -> list[int]:
+        return [m[2]["epoch"] for m in self.messages if m[0] == "epoch" and m[1] == run_id]
+
+    def close(self) -> None:
+        self.send("shutdown")
+        self.thread.join(10)
+
+
+@pytest.fixture
+def harness():
+    h = Harness()
+    yield h
+    h.close()
+
+
+def test_runs_are_time_sliced_round_robin(harness: Harness):
+    ids = ["a", "b", "c"]
+    for run_id in ids:
+        harness.send("start", run_id, spiral(8), False)
+    finished: set[str] = set()
+    while finished != set(ids):
+        message = harness.read_until(lambda m: m[0] == "status" and m[2] == "finished")
+        finished.add(message[1])
+    for run_id in ids:
+        assert harness.epochs(run_id) == list(range(1, 9))
+    first_epochs = [
+        next(i for i, m in enumerate(harness.messages) if m[0] == "epoch" and m[1] == r)
+        for r in ids
+    ]
+    first_finish = next(i for i, m in enumerate(harness.messages) if m[2:3] == ("finished",))
+    assert max(first_epochs) < first_finish
+    # Unwatched runs are probed once, at the end, for late viewers.
+    snapshots = [m for m in harness.messages if m[0] == "snapshot"]
+    assert sorted(m[1] for m in snapshots) == ids
+
+
+def test_pause_step_watch_set_lr_and_stop(harness: Harness):
+    harness.send("start", "r", spiral(1000), False)
+    harness.send("control", 1, "r", "pause", None)
+    harness.read_until(lambda m: m[0] == "ack" and m[1] == 1)
+    assert harness.messages[-2][:3] == ("status", "r", "paused")
+    done = len(harness.epochs("r"))
+
+    harness.send("control", 2, "r", "watch", True)
+    harness.send("control", 3, "r", "set_lr", 0.5)
+    harness.send("control", 4, "r", "step", None)
+    harness.read_until(harness.status("r", "paused"))
+    assert harness.epochs("r") == list(range(1, done + 2))  # exactly one more epoch
+    record = [m[2] for m in harness.messages if m[0] == "epoch"][-1]
+    assert record["lr"] == 0.5 and isinstance(record["time"], float)
+    assert any(m[0] == "snapshot" for m in harness.messages)  # watched: it probes
+
+    harness.send("control", 5, "r", "resume", None)
+    harness.read_until(harness.status("r", "running"))
+    harness.send("control", 6, "r", "stop", None)
+    harness.read_until(harness.status("r", "stopped"))
+    harness.send("control", 7, "r", "pause", None)
+    ack = harness.read_until(lambda m: m[0] == "ack" and m[1] == 7)
+    assert ack[3] == "the run is no longer active"
+
+
+def test_failures_end_one_run_with_a_reason(harness: Harness):
+    harness.send("start", "gpu", spiral(3, device="cuda"), False)  # no GPU here
+    diverging = {
+        "dataset": {"name": "plane", "samples": 100},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "relu"}]},
+        "training": {"learning_rate": 10, "epochs": 50},
+    }
+    harness.send("start", "boom", diverging, False)
+    harness.send("start", "fine", spiral(3), False)
+    harness.read_until(harness.status("fine", "finished"))
+    outcomes = {m[1]: m[2:4] for m in harness.messages if m[0] == "status"}
+    assert outcomes["gpu"][0] == "failed" and "CUDA" in outcomes["gpu"][1]
+    assert outcomes["boom"][0] == "diverged" and "learning rate" in outcomes["boom"][1]
+    assert harness.thread.is_alive()
