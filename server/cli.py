@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from .config import Settings, get_settings
 from .engine.errors import Diverged, ExperimentError
 
@@ -124,7 +126,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .api.server import serve
 
     updates = {k: v for k, v in vars(args).items() if k in ("host", "port", "workers") and v}
-    serve(settings.model_copy(update=updates))
+    try:
+        settings = Settings.model_validate({**settings.model_dump(), **updates})
+    except ValidationError as err:
+        raise SystemExit(f"layerlab serve: {err}") from None
+    serve(settings)
     return 0
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from ..engine.datasets import describe_datasets, preview_data
 from ..engine.layers import describe_layers
+from ..engine.schema import describe_training
 from .deps import JsonBody, SettingsDep
 from .openapi import DATASET_BODY
 
@@ -24,6 +25,12 @@ def list_layers() -> list[dict[str, Any]]:
 def list_datasets(settings: SettingsDep) -> list[dict[str, Any]]:
     """Every dataset with its family, task, parameter schema and defaults (within limits)."""
     return describe_datasets(settings)
+
+
+@router.get("/training")
+def get_training(settings: SettingsDep) -> dict[str, Any]:
+    """The training settings' schema (optimisers, bounds within this server's limits), defaults."""
+    return describe_training(settings.max_epochs, settings.max_batch_size)
 
 
 @router.post("/datasets/preview", openapi_extra=DATASET_BODY)

@@ -167,6 +167,13 @@ def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list
         errors.append(
             {"loc": ("training", "loss"), "msg": "bce needs targets in [0, 1]; this data has none"}
         )
+    if exp.training.device == "cuda" and not torch.cuda.is_available():
+        errors.append(
+            {
+                "loc": ("training", "device"),
+                "msg": "this server has no CUDA GPU: choose auto or cpu",
+            }
+        )
     if errors:
         raise ExperimentError(errors)
     return planned, shape, loss

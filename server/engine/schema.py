@@ -44,16 +44,43 @@ class TrainingSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    optimizer: Optimizer = Field("sgd", description="sgd (with momentum), adam, adamw, rmsprop")
-    learning_rate: float = Field(0.03, gt=0, le=10, description="step size of the optimiser")
-    momentum: float = Field(0.0, ge=0, lt=1, description="momentum for sgd and rmsprop")
-    batch_size: int = Field(10, ge=1, description="samples per optimisation step")
-    epochs: int = Field(100, ge=1, description="passes over the training set")
-    l1: float = Field(0.0, ge=0, le=1, description="L1 penalty on weights")
-    l2: float = Field(0.0, ge=0, le=1, description="L2 penalty on weights (weight decay)")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed for initial weights and shuffling")
-    device: Device = Field("auto", description="auto uses CUDA when there is a GPU")
-    loss: LossName | None = Field(None, description="null: the task's usual loss")
+    optimizer: Optimizer = Field(
+        "sgd",
+        title="Optimiser",
+        description="How the weights follow the gradients: sgd (with momentum), adam, adamw, rmsprop",
+    )
+    learning_rate: float = Field(
+        0.03, gt=0, le=10, description="How far each update moves the weights"
+    )
+    momentum: float = Field(
+        0.0, ge=0, lt=1, description="For sgd and rmsprop: how much of the last update carries on"
+    )
+    batch_size: int = Field(10, ge=1, description="Examples per weight update")
+    epochs: int = Field(100, ge=1, description="Passes over the training set")
+    l1: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        title="L1",
+        description="Penalty on the sum of |weights|: pushes weights to exactly zero",
+    )
+    l2: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        title="L2",
+        description="Penalty on the sum of squared weights (weight decay): keeps weights small",
+    )
+    seed: int = Field(
+        0,
+        ge=0,
+        le=2**31 - 1,
+        description="Same seed and design, same run: initial weights and shuffling",
+    )
+    device: Device = Field("auto", description="auto trains on the GPU when the server has one")
+    loss: LossName | None = Field(
+        None, description="automatic: the usual loss for the dataset's task"
+    )
 
 
 class Experiment(BaseModel):
@@ -64,3 +91,12 @@ class Experiment(BaseModel):
     dataset: DatasetSpec
     model: ModelSpec = Field(default_factory=ModelSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
+
+
+def describe_training(max_epochs: int, max_batch_size: int) -> dict:
+    """TrainingSpec's JSON schema with this server's limits, for the page's training form."""
+    schema = TrainingSpec.model_json_schema()
+    props = schema["properties"]
+    props["epochs"]["maximum"] = max_epochs
+    props["batch_size"]["maximum"] = max_batch_size
+    return {"params": schema, "defaults": TrainingSpec().model_dump()}

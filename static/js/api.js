@@ -50,6 +50,7 @@ async function request(method, path, body, headers = {}) {
 export const api = {
   layers: () => request('GET', '/api/layers'),
   datasets: () => request('GET', '/api/datasets'),
+  training: () => request('GET', '/api/training'),
   preview: (datasetSpec) => request('POST', '/api/datasets/preview', datasetSpec),
   check: (experiment) => request('POST', '/api/check', experiment),
   // `paused` asks the server to create the run paused (Step with no run yet); a server that

@@ -20,8 +20,9 @@ const $ = (id) => document.getElementById(id);
 async function boot() {
   let layerTypes;
   let datasets;
+  let trainingSchema;
   try {
-    [layerTypes, datasets] = await Promise.all([api.layers(), api.datasets()]);
+    [layerTypes, datasets, trainingSchema] = await Promise.all([api.layers(), api.datasets(), api.training()]);
   } catch (err) {
     showPageError(`LayerLab could not load its layer and dataset lists: ${err.message}`);
     return;
@@ -53,6 +54,7 @@ async function boot() {
   });
   const training = trainingForm({
     root: $('training-panel'),
+    schema: trainingSchema.params,
     onChange: (values) => change({ training: { ...values, learning_rate: experiment().training.learning_rate } }),
   });
   const controls = trainingControls({

@@ -14,6 +14,14 @@ def test_layers_and_datasets(live: Live):
     assert {"spiral", "digits"} <= {d["name"] for d in datasets}
 
 
+def test_training_schema_carries_the_server_limits(live: Live):
+    training = live.http.get("/api/training").json()
+    props = training["params"]["properties"]
+    assert props["optimizer"]["enum"] == ["sgd", "adam", "adamw", "rmsprop"]
+    assert props["epochs"]["maximum"] == live.settings.max_epochs
+    assert training["defaults"]["learning_rate"] == 0.03
+
+
 def test_check_gives_shapes_and_params(live: Live):
     result = live.http.post("/api/check", json=spiral()).json()
     assert [layer["output_shape"] for layer in result["layers"]] == [[8], [8]]

@@ -95,7 +95,9 @@ def server_url(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which
+# would break asyncio.run() in the tests collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser():
     """Chromium, or a skip when it is missing outside CI (in CI a missing browser fails)."""
     if not Path(CHROMIUM).exists():

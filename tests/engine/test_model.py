@@ -138,3 +138,10 @@ def test_loss_override_must_suit_the_task(settings):
     exp = experiment(settings, {"name": "spiral"}, [], loss="mse")
     errors = errors_of(lambda: check(exp, settings))
     assert errors[0]["loc"] == ("training", "loss")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_refused_at_the_device_field(settings):
+    exp = experiment(settings, {"name": "spiral"}, [], device="cuda")
+    errors = errors_of(lambda: check(exp, settings))
+    assert errors[0]["loc"] == ("training", "device")
