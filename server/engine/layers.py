@@ -281,7 +281,9 @@ class ReshapeParams(LayerParams):
     )
 
 
-class _Reshape(nn.Module):
+class ReshapeModule(nn.Module):
+    """(N, ...) -> (N, *shape): a reshape that keeps the batch."""
+
     def __init__(self, shape: Shape):
         super().__init__()
         self.shape = shape
@@ -324,7 +326,7 @@ class Reshape(LayerType):
         return tuple(target)
 
     def build(self, shape, p, ctx):
-        return _Reshape(self.output_shape(shape, p, ctx))
+        return ReshapeModule(self.output_shape(shape, p, ctx))
 
 
 # ---------------------------------------------------------------- regularisation

@@ -18,7 +18,15 @@ from torch import Tensor, nn
 from ..config import Settings
 from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError, ShapeError
-from .layers import LAYERS, LayerContext, LayerParams, LayerType, Shape, shape_text
+from .layers import (
+    LAYERS,
+    LayerContext,
+    LayerParams,
+    LayerType,
+    ReshapeModule,
+    Shape,
+    shape_text,
+)
 from .schema import Experiment
 
 TASK_LOSSES: dict[str, tuple[str, ...]] = {
@@ -201,15 +209,6 @@ class Network(nn.Module):
         return self.head(x)
 
 
-class _Unflatten(nn.Module):
-    def __init__(self, shape: Shape):
-        super().__init__()
-        self.shape = shape
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.reshape(x.shape[0], *self.shape)
-
-
 def build_head(p: Plan) -> tuple[nn.Module, str]:
     """The output block the task calls for, and a short description of it."""
     data, shape = p.shapes, p.head_shape
@@ -227,7 +226,7 @@ def build_head(p: Plan) -> tuple[nn.Module, str]:
         mods: list[nn.Module] = [nn.Conv2d(shape[0], target[0], 1)]
         text = f"conv2d({target[0]}, 1×1)"
     else:
-        mods = [*flat, nn.Linear(features, math.prod(target)), _Unflatten(target)]
+        mods = [*flat, nn.Linear(features, math.prod(target)), ReshapeModule(target)]
         text = f"{flat_text}dense({math.prod(target)}) → reshape {shape_text(target)}"
     if data.output_activation == "sigmoid" and p.loss != "bce":
         mods.append(nn.Sigmoid())

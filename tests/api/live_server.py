@@ -12,25 +12,10 @@ import httpx
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from server.api.models import SPIRAL_EXAMPLE
 from server.config import Settings
 
-SPIRAL = {
-    "dataset": {"name": "spiral", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "seed": 1},
-    "model": {
-        "layers": [
-            {"type": "dense", "units": 8, "activation": "tanh"},
-            {"type": "dense", "units": 8, "activation": "tanh"},
-        ]
-    },
-    "training": {
-        "optimizer": "sgd",
-        "learning_rate": 0.03,
-        "batch_size": 10,
-        "epochs": 300,
-        "seed": 0,
-        "device": "auto",
-    },
-}
+SPIRAL = SPIRAL_EXAMPLE  # the API documents this very design as its example
 TERMINAL = {"finished", "stopped", "failed", "diverged"}
 
 
