@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import metrics
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 KINDS = ("layers", "boundary", "images", "autoencoder", "sequence")
 GRID_RES = 40  # boundary grid side: 1,600 points, ~1 ms through a small MLP
+# Neuron thumbnails are pooled down to this side: a snapshot travels to every viewer up to 20
+# times a second, and 64 neurons at 40x40 made it ~160 KB; at 20x20 it is a quarter of that.
+NEURON_RES = 20
 STATS_SAMPLES = 64  # validation samples behind each layer's activation statistics
 AE_SAMPLES = 500  # validation samples behind the latent-space picture and anomaly scores
 HIST_BINS = 30
@@ -223,6 +227,12 @@ def _grid_inputs(trainer: Trainer) -> tuple[Tensor, Tensor]:
     return cache["grid"]
 
 
+def _thumbnails(act: Tensor, res: int) -> Tensor:
+    """(res*res, n) activations over the grid -> (n, NEURON_RES, NEURON_RES), average-pooled."""
+    grids = act.T.reshape(-1, 1, res, res).float()
+    return F.avg_pool2d(grids, res // NEURON_RES).squeeze(1)
+
+
 def _dense_weight(m: nn.Module) -> Tensor | None:
     lin = next((c for c in m.modules() if isinstance(c, nn.Linear)), None)
     return lin.weight if lin is not None else None
@@ -259,10 +269,9 @@ def _boundary(trainer: Trainer, types: list[str]) -> dict:
 
     # Neuron heatmaps: the input features first (Playground's input nodes), then each dense
     # layer's neurons (up to MAX_NEURONS), each its own byte grid (res, res).
-    neurons = [byte_grids(feats.T.reshape(-1, res, res))]  # (F, res, res) -> F grids
+    neurons = [byte_grids(_thumbnails(feats, res))]  # F grids (NEURON_RES, NEURON_RES)
     for i in dense:
-        act = kept[i][:, :MAX_NEURONS]  # (res*res, units)
-        neurons.append(byte_grids(act.T.reshape(-1, res, res)))
+        neurons.append(byte_grids(_thumbnails(kept[i][:, :MAX_NEURONS], res)))
     section["neurons"] = neurons
     section["neuron_layers"] = [-1, *dense]
     section["features"] = list(trainer.data.feature_names or [])

@@ -112,7 +112,8 @@ def test_2d_classification_snapshot():
     assert shape(b["output"]) == (RES, RES) and (b["output"]["lo"], b["output"]["hi"]) == (0, 1)
     assert [len(col) for col in b["neurons"]] == [3, 6, 5]  # inputs, then each dense layer
     assert b["neuron_layers"] == [-1, 0, 2] and b["features"] == ["x1", "x2", "sin_x1"]
-    assert all(shape(g) == (RES, RES) for col in b["neurons"] for g in col)
+    thumb = (probes.NEURON_RES, probes.NEURON_RES)
+    assert all(shape(g) == thumb for col in b["neurons"] for g in col)
     assert [np.array(w).shape for w in b["weights"]] == [(6, 3), (5, 6), (2, 5)]
 
 
@@ -135,11 +136,14 @@ def test_probe_values_match_the_layers_called_directly():
         pts = torch.stack([x1.repeat(RES), x2.repeat_interleave(RES)], dim=1)
         feats = cross_features(pts, ["x1", "x2", "sin_x1"])
         h = model.body[0](feats)  # (RES*RES, 6)
+        # Thumbnails: each neuron's (RES, RES) surface average-pooled to (NEURON_RES, NEURON_RES).
+        k = RES // probes.NEURON_RES
+        thumbs = torch.nn.functional.avg_pool2d(h.T.reshape(6, 1, RES, RES), k).squeeze(1)
         for j in range(6):
             grid = snap["boundary"]["neurons"][1][j]
             step = (grid["hi"] - grid["lo"]) / 255
             got = decode_grid(grid).reshape(-1)
-            assert np.abs(got - h[:, j].numpy()).max() <= step / 2 + 1e-5
+            assert np.abs(got - thumbs[j].reshape(-1).numpy()).max() <= step / 2 + 1e-5
         p1 = torch.softmax(model(feats), dim=1)[:, 1].numpy()
         assert (
             np.abs(decode_grid(snap["boundary"]["output"]).reshape(-1) - p1).max()
