@@ -73,7 +73,8 @@ export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged']);
  * connection leaves no gap.
  *
  * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onStatus(msg),
- *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed')
+ *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed'), and
+ *           goneMessage: the words of the `failed` status when the server lost the run.
  */
 export class RunSocket {
   constructor(runId, handlers) {
@@ -116,7 +117,8 @@ export class RunSocket {
       if (event.code === 4404 || (!opened && (await this.runIsGone()))) {
         this.terminal = true;
         this.emitConnection('closed');
-        this.handlers.onStatus?.({ type: 'status', status: 'failed', message: 'The server no longer has this run (it may have restarted). Press Train to start again.' });
+        const message = this.handlers.goneMessage || 'The server no longer has this run (it may have restarted). Press Train to start again.';
+        this.handlers.onStatus?.({ type: 'status', status: 'failed', message });
         return;
       }
       if (this.closed) return;

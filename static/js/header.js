@@ -2,11 +2,12 @@
 
 import { h, replace } from './util/dom.js';
 import { shareLink } from './state.js';
+import { copyText, linkField } from './util/clipboard.js';
 import { STARTERS, FAMILY_TITLES, starterById } from './starters.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** headerControls({getExperiment, onLoad(experiment), onNew(), onProjector(on)}) -> {showDesign(exp)} */
+/** headerControls({getExperiment, onLoad(experiment), onNew(), onProjector(on)}) -> {setWatching(on), showDesign(exp)} */
 export function headerControls({ getExperiment, onLoad, onNew, onProjector }) {
   const select = $('starter');
   const families = [...new Set(STARTERS.map((s) => s.family))];
@@ -28,20 +29,10 @@ export function headerControls({ getExperiment, onLoad, onNew, onProjector }) {
     const link = shareLink(getExperiment());
     const note = $('share-note');
     $('share').dataset.link = link;
-    const field = h('input', {
-      type: 'text',
-      id: 'share-link',
-      value: link,
-      readonly: true,
-      'aria-label': 'Link to this design',
-      onfocus: (e) => e.target.select(),
-    });
+    const field = linkField({ id: 'share-link', link, label: 'Link to this design' });
     replace(note, field);
     // The clipboard may be refused or never answer (no permission): the field stays either way.
-    const copied = await Promise.race([
-      navigator.clipboard?.writeText(link).then(() => true, () => false) ?? Promise.resolve(false),
-      new Promise((resolve) => setTimeout(() => resolve(false), 1500)),
-    ]);
+    const copied = await copyText(link);
     replace(note, copied ? 'Link copied: it restores this design. ' : 'Copy this link: ', field);
   });
 
@@ -52,6 +43,11 @@ export function headerControls({ getExperiment, onLoad, onNew, onProjector }) {
   });
 
   return {
+    /** Watching a run read-only: no starters and no "New" (the banner offers an editable copy). */
+    setWatching(on) {
+      select.disabled = on;
+      $('new').disabled = on;
+    },
     /** Name the starter the design is, or "Your design" once it was edited. */
     showDesign(experiment) {
       const key = JSON.stringify(experiment);

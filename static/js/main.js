@@ -1,6 +1,7 @@
-// LayerLab's page: wires the widgets, the design (a store, mirrored in the URL) and the run.
+// LayerLab's page: wires the widgets, the design (a store, mirrored in the URL) and the run,
+// one's own or, through a presenter link (#watch=<run id>), someone else's watched read-only.
 
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { readHash, writeHash, clone, isExperiment } from './state.js';
 import { starterById, DEFAULT_STARTER } from './starters.js';
 import { createChecker } from './checker.js';
@@ -10,6 +11,8 @@ import { datasetPicker } from './widgets/dataset-picker.js';
 import { layerStack } from './widgets/layer-stack.js';
 import { trainingForm } from './widgets/training-form.js';
 import { trainingControls } from './widgets/training-controls.js';
+import { liveShare } from './widgets/live-share.js';
+import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
 import { onThemeChange } from './util/colors.js';
@@ -71,6 +74,7 @@ async function boot() {
       if (session.active) session.setLearningRate(lr);
     },
   });
+  const share = liveShare({ root: $('run-bar') });
   const header = headerControls({
     getExperiment: experiment,
     onLoad: (exp) => {
@@ -90,6 +94,17 @@ async function boot() {
     },
   });
 
+  const watching = watchMode({
+    banner: $('watch-banner'),
+    locks: [$('dataset-panel'), $('training-panel'), $('model-panel')],
+    onChange: (on) => {
+      stack.setReadOnly(on);
+      controls.setWatching(on);
+      header.setWatching(on);
+      controls.update(session);
+    },
+  });
+
   const checker = createChecker((result) => {
     stack.setCheck(result.check);
     stack.setErrors(result.errors.layers);
@@ -104,7 +119,7 @@ async function boot() {
   // Every design change: into the URL, checked, shown in the views and the header.
   design.subscribe((state, patch) => {
     if ('experiment' in patch) {
-      writeHash(state.experiment);
+      if (!watching.runId) writeHash(state.experiment); // a watcher's URL stays #watch=<id>
       checker.request(state.experiment);
       controls.setLearningRate(state.experiment.training.learning_rate);
       header.showDesign(state.experiment);
@@ -140,11 +155,49 @@ async function boot() {
       : '';
   }
 
-  window.addEventListener('hashchange', () => {
+  window.addEventListener('hashchange', async () => {
     const state = readHash();
+    if (state.watch) {
+      if (state.watch !== watching.runId && !(await watchRun(state.watch))) {
+        stopWatching();
+        writeHash(experiment()); // the page stays editable: its URL says so again
+      }
+      return;
+    }
+    stopWatching(); // e.g. "Open an editable copy": the same design, now the page's own
     const linked = state.experiment || starterById(state.starter)?.experiment;
     if (linked && JSON.stringify(linked) !== JSON.stringify(experiment())) load(linked);
   });
+
+  // --- Watching someone else's run (the presenter link) ----------------------------------
+
+  /** Show run `id` read-only and follow it live; false (with the reason shown) when it cannot. */
+  async function watchRun(id) {
+    let run;
+    try {
+      run = await api.run(id);
+      if (!isExperiment(run?.experiment)) throw new Error('the server sent no design for it');
+    } catch (err) {
+      const why = err instanceof ApiError && err.status === 404
+        ? `There is no run “${id}” on this server: it may have been removed, or the server restarted.`
+        : `Run “${id}” could not be loaded (${err.message}).`;
+      showPageError(`${why} Showing the editable page instead.`);
+      return false;
+    }
+    $('page-error').hidden = true;
+    watching.enter(run.id, run.experiment);
+    load(run.experiment);
+    session.watch(run);
+    return true;
+  }
+
+  /** Back to the editable page: the watched run goes on for its owner, this page lets go of it. */
+  function stopWatching() {
+    if (!watching.runId) return;
+    watching.leave();
+    session.reset();
+    writeHash(experiment());
+  }
 
   // --- Running ---------------------------------------------------------------------------
 
@@ -182,7 +235,10 @@ async function boot() {
       views.reset();
       noteDesignChange();
     }
-    invalidate('controls', () => controls.update(s));
+    invalidate('controls', () => {
+      controls.update(s);
+      share.update(s);
+    });
   }
 
   const redraw = () => {
@@ -196,16 +252,26 @@ async function boot() {
     resizeTimer = setTimeout(redraw, 100);
   });
 
-  // --- Start: the URL's design, else the default starter --------------------------------
+  // --- Start: the run a presenter link names, else the URL's design, else the default starter
   const state = readHash();
   let initial = state.experiment || starterById(state.starter)?.experiment;
   if (state.error) showPageError(`${state.error} Showing a starter design instead.`);
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
-  load(initial);
+  if (!(state.watch && (await watchRun(state.watch)))) load(initial);
   controls.update(session);
+  share.update(session);
   document.body.dataset.ready = 'true';
   // For the console and the browser tests: the live session and the current design.
-  window.layerlab = { session, frames: frameCount, get experiment() { return experiment(); } };
+  window.layerlab = {
+    session,
+    frames: frameCount,
+    get experiment() {
+      return experiment();
+    },
+    get watching() {
+      return watching.runId;
+    },
+  };
 }
 
 function showPageError(text) {

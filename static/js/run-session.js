@@ -4,6 +4,9 @@
 // carries merges with what arrived before without gaps or duplicates. Snapshots are "latest
 // wins"; the norms and histograms of every snapshot seen are also kept (bounded) for the
 // over-time views.
+//
+// A session either owns its run (it started it and holds the token that every control needs)
+// or watches someone else's (`watch()`: the presenter link; no token, so no controls).
 
 import { api, RunSocket, TERMINAL, ApiError } from './api.js';
 
@@ -67,7 +70,38 @@ export class RunSession {
     this.experiment = experiment;
     this.startedWith = JSON.stringify(experiment);
     this.setStatus(created.status || 'queued', null);
-    this.socket = new RunSocket(created.id, {
+    this.connect(created.id);
+    return created;
+  }
+
+  /**
+   * Follow someone else's run read-only: `run` is its GET /api/runs/{id} (status and history so
+   * far), then the stream's hello, records and snapshots, merged by epoch as for one's own run.
+   * Whatever this session followed before is left alone (never stopped).
+   */
+  watch(run) {
+    this.detach();
+    this.onChange('reset', this);
+    this.runId = run.id;
+    this.experiment = run.experiment || null;
+    this.startedWith = run.experiment ? JSON.stringify(run.experiment) : null;
+    this.check = run.check || null;
+    this.setStatus(run.status || 'queued', run.message ?? null);
+    this.addRecords(run.history || []);
+    this.connect(run.id);
+  }
+
+  /** True while following a run this page does not own. */
+  get watching() {
+    return Boolean(this.runId) && !this.token;
+  }
+
+  connect(runId) {
+    const goneMessage = this.token
+      ? 'The server no longer has this run (it may have restarted). Press Train to start again.'
+      : 'The server no longer has this run (it may have restarted). Ask for a new live link.';
+    this.socket = new RunSocket(runId, {
+      goneMessage,
       onHello: (msg) => this.onHello(msg),
       onEpoch: (records) => this.addRecords(records),
       onSnapshot: (snapshot) => this.onSnapshot(snapshot),
@@ -80,7 +114,6 @@ export class RunSession {
         this.onChange('connection', this);
       },
     });
-    return created;
   }
 
   onHello(msg) {
@@ -160,13 +193,18 @@ export class RunSession {
     return this.control('set_lr', { learning_rate: lr });
   }
 
-  /** Forget the run (stopping it first when it still runs). */
+  /** Forget the run (stopping it first when this page owns it and it still runs). */
   reset({ silent = false } = {}) {
     if (this.active && this.token) this.control('stop');
+    this.detach();
+    if (!silent) this.onChange('reset', this);
+  }
+
+  /** Stop following the run without touching it: it goes on for its owner and other viewers. */
+  detach() {
     if (this.socket) this.socket.close();
     this.socket = null;
     this.clear();
-    if (!silent) this.onChange('reset', this);
   }
 }
 

@@ -1,8 +1,9 @@
 // The whole experiment lives in the page URL, as TensorFlow Playground's state.ts does.
 //
-// Format: `#e=<base64url of the experiment JSON>` (robust when pasted into chats and mail), or
-// `#starter=<id>` for a named starter design. Reading is forgiving: anything unreadable gives
-// null and the page falls back to a starter design and says so.
+// Format: `#e=<base64url of the experiment JSON>` (robust when pasted into chats and mail),
+// `#starter=<id>` for a named starter design, or `#watch=<run id>` for the presenter link (the
+// page follows that run live, read-only). Reading is forgiving: anything unreadable gives null
+// and the page falls back to a starter design and says so.
 
 const PREFIX = 'e=';
 
@@ -41,7 +42,7 @@ export function isExperiment(value) {
 }
 
 /**
- * Read the URL hash: {experiment} | {starter} | {error} | {} (nothing there).
+ * Read the URL hash: {experiment} | {starter} | {watch} | {error} | {} (nothing there).
  * Plain JSON after `#json=` is accepted too, for hand-written links and tests.
  */
 export function readHash(hash = window.location.hash) {
@@ -62,6 +63,10 @@ export function readHash(hash = window.location.hash) {
         : { error: 'The link does not hold a complete design.' };
     }
     if (params.has('starter')) return { starter: params.get('starter') };
+    if (params.has('watch')) {
+      const watch = params.get('watch').trim();
+      return watch ? { watch } : { error: 'The watch link does not name a run.' };
+    }
   } catch (err) {
     return { error: `The link could not be read (${err.message}).` };
   }
@@ -81,6 +86,12 @@ export function writeHash(experiment) {
 export function shareLink(experiment) {
   const { origin, pathname, search } = window.location;
   return `${origin}${pathname}${search}${encodeExperiment(experiment)}`;
+}
+
+/** The presenter link of a run: whoever opens it watches the run live, read-only. */
+export function watchLink(runId) {
+  const { origin, pathname, search } = window.location;
+  return `${origin}${pathname}${search}#watch=${encodeURIComponent(runId)}`;
 }
 
 /** A deep copy (experiments are plain JSON). */

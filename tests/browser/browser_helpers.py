@@ -97,3 +97,28 @@ def record_epochs(page) -> list[int]:
 
 def loss_points(page) -> int:
     return int(page.get_attribute("#loss-chart", "data-points") or 0)
+
+
+# Every visible control with a label (or an aria-label), every button named, every canvas described.
+LABELS = """
+() => {
+  const missing = [];
+  const named = (el) => {
+    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return true;
+    if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true;
+    if (el.closest('label')) return true;
+    return false;
+  };
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || el.closest('[hidden]')) continue;
+    if (!named(el)) missing.push(el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll('button')) {
+    if (!(el.textContent.trim() || el.getAttribute('aria-label'))) missing.push(el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll('canvas')) {
+    if (!el.getAttribute('aria-label') || !el.getAttribute('title')) missing.push(el.outerHTML.slice(0, 120));
+  }
+  return missing;
+}
+"""

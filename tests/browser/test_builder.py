@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser_helpers import experiment_hash, spiral
+from browser_helpers import LABELS, experiment_hash, spiral
 
 pytestmark = pytest.mark.browser
 
@@ -120,30 +120,6 @@ def test_a_hand_written_link_and_a_bad_link(lab):
     page.wait_for_selector("body[data-ready='true']")
     assert "could not be read" in page.text_content("#page-error")
     assert page.locator("#layer-stack > li").count() >= 1
-
-
-LABELS = """
-() => {
-  const missing = [];
-  const named = (el) => {
-    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return true;
-    if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) return true;
-    if (el.closest('label')) return true;
-    return false;
-  };
-  for (const el of document.querySelectorAll('input, select, textarea')) {
-    if (el.type === 'hidden' || el.closest('[hidden]')) continue;
-    if (!named(el)) missing.push(el.outerHTML.slice(0, 120));
-  }
-  for (const el of document.querySelectorAll('button')) {
-    if (!(el.textContent.trim() || el.getAttribute('aria-label'))) missing.push(el.outerHTML.slice(0, 120));
-  }
-  for (const el of document.querySelectorAll('canvas')) {
-    if (!el.getAttribute('aria-label') || !el.getAttribute('title')) missing.push(el.outerHTML.slice(0, 120));
-  }
-  return missing;
-}
-"""
 
 
 @pytest.mark.parametrize("starter", ["spiral-mlp", "digits-cnn", "sine-lstm", "digits-autoencoder"])

@@ -1,6 +1,7 @@
 // The layer stack: a palette generated from GET /api/layers, and the ordered list of layers
 // with add / remove / reorder (buttons, Alt+arrow keys, drag and drop) and a parameter form
 // per layer. Shapes, parameter counts and errors come from POST /api/check via setCheck().
+// Read-only (a watcher's page): no palette, no moves; the forms are disabled by the page.
 
 import { h, replace, formatNumber, formatShape } from '../util/dom.js';
 import { fieldsOf, humanize } from '../schema.js';
@@ -13,6 +14,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
   let layers = [];
   let cards = [];
   let dragFrom = null;
+  let readOnly = false;
 
   buildPalette();
 
@@ -58,6 +60,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
   }
 
   function add(type) {
+    if (readOnly) return;
     const t = types.get(type);
     layers = [...layers, { type, ...structuredClone(t?.defaults || {}) }];
     render();
@@ -68,6 +71,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
   }
 
   function remove(i) {
+    if (readOnly) return;
     layers = layers.filter((_, j) => j !== i);
     render();
     emit();
@@ -76,7 +80,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
 
   function move(i, delta) {
     const j = i + delta;
-    if (j < 0 || j >= layers.length) return;
+    if (readOnly || j < 0 || j >= layers.length) return;
     const next = [...layers];
     [next[i], next[j]] = [next[j], next[i]];
     layers = next;
@@ -146,7 +150,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         ondrop: (e) => {
           e.preventDefault();
           el.classList.remove('drop-target');
-          if (dragFrom === null || dragFrom === i) return;
+          if (readOnly || dragFrom === null || dragFrom === i) return;
           const next = [...layers];
           const [moved] = next.splice(dragFrom, 1);
           next.splice(i, 0, moved);
@@ -160,7 +164,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         'div',
         {
           class: 'layer-head',
-          draggable: 'true',
+          draggable: readOnly ? 'false' : 'true',
           ondragstart: (e) => {
             dragFrom = i;
             e.dataTransfer.effectAllowed = 'move';
@@ -192,6 +196,13 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
     setLayers(next) {
       layers = next.map((l) => ({ ...l }));
       render();
+    },
+    /** Read-only: the palette is hidden and layers cannot be added, removed or moved. */
+    setReadOnly(on) {
+      readOnly = on;
+      palette.hidden = on;
+      stack.classList.toggle('read-only', on);
+      for (const head of stack.querySelectorAll('.layer-head')) head.draggable = !on;
     },
     /** check: a CheckResult or null (unknown / stale). */
     setCheck(check) {

@@ -1,5 +1,6 @@
 // The run bar: reset, train/resume, pause, step, stop; the live learning rate; the epoch
-// counter, epochs per second, and the run's status and errors in words.
+// counter, epochs per second, and the run's status and errors in words. A watcher (someone
+// following another person's run, read-only) gets no buttons and sees the run's own rate.
 
 import { h, replace, formatNumber } from '../util/dom.js';
 
@@ -47,10 +48,12 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
   const status = h('output', { id: 'status', class: 'status', role: 'status', dataset: { status: 'idle' } }, STATUS_WORDS.idle);
   const message = h('div', { id: 'run-message', class: 'run-message', role: 'alert', hidden: true });
   const connection = h('span', { id: 'connection', class: 'connection muted', 'aria-live': 'polite' }, '');
+  const buttons = h('div', { class: 'run-buttons', role: 'group', 'aria-label': 'Run controls' }, reset, train, pause, step, stop);
+  let watching = false;
 
   replace(
     root,
-    h('div', { class: 'run-buttons', role: 'group', 'aria-label': 'Run controls' }, reset, train, pause, step, stop),
+    buttons,
     h('div', { class: 'run-field' }, h('label', { for: 'live-lr' }, 'Learning rate'), lr),
     h(
       'div',
@@ -65,6 +68,15 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
   return {
     setLearningRate(value) {
       if (document.activeElement !== lr) lr.value = String(value ?? '');
+    },
+    /** Watching someone else's run: no controls (the server would refuse them anyway). */
+    setWatching(on) {
+      watching = on;
+      buttons.hidden = on;
+      lr.disabled = on;
+      lr.title = on
+        ? 'The learning rate of the run you are watching (its owner may change it while it trains).'
+        : 'How big a step each update takes. You can change it while the run trains.';
     },
     /** Update from the session: status, epoch, speed, message, connection. */
     update(session) {
@@ -90,7 +102,13 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
       step.disabled = s === 'starting';
       stop.disabled = !live;
       reset.disabled = !session.runId && s !== 'error';
+      if (watching) {
+        for (const b of [reset, train, pause, step, stop]) b.disabled = true;
+        const last = session.records[session.records.length - 1];
+        if (typeof last?.lr === 'number') lr.value = String(last.lr);
+      }
       root.dataset.status = s;
+      root.dataset.watching = String(watching);
     },
   };
 }
