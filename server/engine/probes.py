@@ -62,15 +62,9 @@ def applicable(trainer: Trainer) -> set[str]:
 def take_snapshot(trainer: Trainer, kinds: set[str] | None = None) -> dict:
     """The snapshot dict; `kinds` limits it to some sections (None: all that apply)."""
     want = applicable(trainer) if kinds is None else applicable(trainer) & set(kinds)
-    model = trainer.model
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), trainer.own_rng():
-            snap: dict = {"epoch": trainer.epoch}
-            _fill(trainer, want, snap)
-    finally:
-        model.train(was_training)
+    with torch.no_grad(), trainer.own_rng(), trainer.eval_mode():
+        snap: dict = {"epoch": trainer.epoch}
+        _fill(trainer, want, snap)
     return snap  # every float went through rounded/rounded_list/byte_grid: JSON-safe
 
 

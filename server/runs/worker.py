@@ -33,7 +33,7 @@ from typing import Any
 from ..config import Settings
 from .messages import json_safe, snapshot_message
 
-PROBE_SHARE = 0.05  # snapshots may take at most this share of a run's training time
+PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 
 
