@@ -489,3 +489,11 @@ def test_small_dense_autoencoder_spots_the_default_anomalies(settings: Settings)
         scores = ((model(data.x_val) - data.x_val) ** 2).flatten(1).mean(1)
     auc = roc_auc_score(data.meta["val_anomaly"].numpy(), scores.numpy())
     assert math.isfinite(auc) and auc >= 0.8
+
+
+def test_preview_of_a_huge_sequence_set_is_drawn_from_a_few_samples():
+    # 70,000 x 512 would cost ~700 MB in the API process; the page draws only a few series.
+    spec = {"name": "waveform", "samples": 70_000, "length": 512}
+    preview = preview_data(spec)
+    assert (preview["n_train"], preview["n_val"]) == (56_000, 14_000)
+    assert len(preview["inputs"]) <= 16 and len(preview["inputs"][0]) == 512

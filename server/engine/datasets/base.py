@@ -138,6 +138,9 @@ class DatasetType:
     family: ClassVar[Family]
     task: ClassVar[Task]
     Params: ClassVar[type[DatasetParams]] = DatasetParams
+    # Previews of sets that are costly to make (long sequences) are drawn from this many
+    # samples: a 70,000 x 512 waveform set costs ~700 MB and seconds, the page shows 8 series.
+    preview_samples: ClassVar[int | None] = None
 
     def load(self, params: Any, settings: Settings) -> Data:
         raise NotImplementedError
@@ -166,9 +169,18 @@ class DatasetType:
     def preview(self, params: Any, settings: Settings) -> dict:
         """A small JSON-safe picture of the data for the page: a summary plus `picture`."""
         from .preview import summary  # local: preview.py imports this module
+        from .split import split_count
 
-        data = self.load(params, settings)
-        return {**summary(self, data), **self.picture(data, params)}
+        full = getattr(params, "samples", None)
+        small = params
+        if self.preview_samples is not None and full is not None and full > self.preview_samples:
+            small = params.model_copy(update={"samples": self.preview_samples})
+        data = self.load(small, settings)
+        preview = {**summary(self, data), **self.picture(data, small)}
+        if small is not params:  # the counts the whole set will have
+            n_train = split_count(full, params.train_fraction)
+            preview.update(n_train=n_train, n_val=full - n_train)
+        return preview
 
     def picture(self, data: Data, params: Any) -> dict:
         """The family-specific part of the preview (`kind` plus points, images, series...)."""

@@ -49,6 +49,7 @@ class Sine(DatasetType):
     family = "sequence"
     task = "forecasting"
     Params = SineParams
+    preview_samples = 256
 
     def shapes(self, params: SineParams) -> DataShapes:
         return DataShapes(
@@ -127,6 +128,7 @@ class Waveform(DatasetType):
     family = "sequence"
     task = "classification"
     Params = WaveformParams
+    preview_samples = 256
 
     def shapes(self, params: WaveformParams) -> DataShapes:
         return DataShapes(
@@ -199,6 +201,7 @@ class Tokens(DatasetType):
     family = "sequence"
     task = "classification"
     Params = TokensParams
+    preview_samples = 256
     class_names = ["more 2s", "more 1s"]
 
     def shapes(self, params: TokensParams) -> DataShapes:
