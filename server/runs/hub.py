@@ -32,6 +32,7 @@ from .messages import (
 Send = Callable[[str], Awaitable[Any]]
 SWEEP_S = 0.5
 HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
+LAYER_HISTORY = 240  # per-layer summaries kept per run; the older half is thinned beyond it
 BATCH_BYTES = 256 * 1024
 
 RECORD, TEXT, STATUS = 0, 1, 2
@@ -164,6 +165,7 @@ class RunChannel:
         self.history: list[dict] = []
         self.history_json: list[str] = []
         self.snapshot: str | None = None
+        self.layer_history: list[str] = []  # {"epoch", "layers"} of snapshots so far, encoded
         self.viewers: set[Viewer] = set()
 
     def describe(self) -> dict:
@@ -213,11 +215,19 @@ class Hub:
         for viewer in channel.viewers:
             viewer.push(RECORD, text)
 
-    def publish_snapshot(self, run_id: str, epoch: int, text: str) -> None:
+    def publish_snapshot(
+        self, run_id: str, epoch: int, text: str, layers: str | None = None
+    ) -> None:
         channel = self.channels.get(run_id)
         if channel is None:
             return
         channel.snapshot = text
+        if layers is not None:
+            kept = channel.layer_history
+            kept.append(layers)
+            if len(kept) > LAYER_HISTORY:  # thin the older half: the whole run stays visible
+                half = LAYER_HISTORY // 2
+                channel.layer_history = kept[:half:2] + kept[half:]
         for viewer in channel.viewers:
             viewer.push_snapshot(text)
 
@@ -250,7 +260,7 @@ class Hub:
                 rest = channel.history_json[i:]
                 break
             history.append(text)
-        viewer.push(TEXT, hello_message(channel.describe(), history))
+        viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
         for text in rest:
             viewer.push(RECORD, text)
         if channel.snapshot is not None:

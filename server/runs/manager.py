@@ -186,7 +186,7 @@ class RunManager:
         if kind == "epoch":
             self.hub.publish_epoch(message[1], message[2])
         elif kind == "snapshot":
-            self.hub.publish_snapshot(message[1], message[2], message[3])
+            self.hub.publish_snapshot(*message[1:])
         elif kind == "status":
             _, run_id, status, text, epoch = message
             run = self.runs.get(run_id)

@@ -35,9 +35,18 @@ def dumps(obj: Any) -> str:
         return json.dumps(json_safe(obj), allow_nan=False, separators=(",", ":"))
 
 
-def hello_message(run: dict, history: Iterable[str]) -> str:
-    """`hello`: the run and its history so far (records given already encoded)."""
-    return '{"type":"hello","run":' + dumps(run) + ',"history":[' + ",".join(history) + "]}"
+def hello_message(run: dict, history: Iterable[str], layer_history: Iterable[str] = ()) -> str:
+    """`hello`: the run, its history so far and its snapshots' per-layer summaries (all given
+    already encoded), so a late viewer draws norms and histograms over the whole run."""
+    return (
+        '{"type":"hello","run":'
+        + dumps(run)
+        + ',"history":['
+        + ",".join(history)
+        + '],"layer_history":['
+        + ",".join(layer_history)
+        + "]}"
+    )
 
 
 def epoch_message(records: Iterable[str]) -> str:

@@ -13,7 +13,7 @@ Messages (worker -> server):
   ("ready", pid)
   ("status", run_id, status, message, epoch)
   ("epoch", run_id, record)
-  ("snapshot", run_id, epoch, json_text)
+  ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
   ("ack", seq, run_id, error)           error: None or why the command was refused
 """
 
@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
-from .messages import json_safe, snapshot_message
+from .messages import dumps, json_safe, snapshot_message
 
 PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
@@ -233,10 +233,14 @@ class Worker:
         start = time.perf_counter()
         snapshot = job.trainer.probe()
         text = snapshot_message(snapshot)
+        # The per-layer part (a few hundred bytes) is kept by the hub for viewers who join
+        # later: the norms and histograms over time need every snapshot's, not only the last.
+        layers = snapshot.get("layers")
+        layers_text = dumps({"epoch": job.epoch, "layers": layers}) if layers else None
         job.last_probe = end = time.perf_counter()
         job.probe_time += end - start
         job.probes += 1
-        self.send("snapshot", job.run_id, job.epoch, text)
+        self.send("snapshot", job.run_id, job.epoch, text, layers_text)
 
 
 def _limit_memory(settings: Settings) -> None:

@@ -121,6 +121,7 @@ export class RunSession {
     if (run.experiment) this.experiment = run.experiment;
     if (run.check) this.check = run.check;
     this.addRecords(msg.history || []);
+    this.addLayerHistory(msg.layer_history || []);
     if (run.status) this.setStatus(run.status, run.message ?? this.message);
   }
 
@@ -137,6 +138,15 @@ export class RunSession {
     }
     if (outOfOrder) this.records.sort((a, b) => a.epoch - b.epoch);
     if (added) this.onChange('records', this);
+  }
+
+  /** Per-layer summaries of the snapshots taken before this viewer joined, merged by epoch. */
+  addLayerHistory(entries) {
+    const known = new Set(this.snapshotHistory.map((s) => s.epoch));
+    const fresh = entries.filter((s) => s && Array.isArray(s.layers) && !known.has(s.epoch));
+    if (!fresh.length) return;
+    this.snapshotHistory = [...this.snapshotHistory, ...fresh].sort((a, b) => a.epoch - b.epoch);
+    this.onChange('snapshot', this);
   }
 
   onSnapshot(snapshot) {

@@ -110,3 +110,22 @@ def test_unknown_run_is_a_404_on_the_stream(live: Live):
     with pytest.raises(InvalidStatus) as info:
         live.stream("nosuchrun")
     assert info.value.response.status_code == 404
+
+
+def test_late_viewer_gets_the_layer_norms_of_the_whole_run(live: Live):
+    run = live.start(spiral(epochs=40))
+    first = live.stream(run["id"])  # watching: the worker probes while the run trains
+    first.read_until(lambda m: m["type"] == "snapshot" and m["snapshot"]["epoch"] >= 5)
+    assert live.control(run, "pause").json()["status"] == "paused"
+    seen_live = [m["snapshot"]["epoch"] for m in first.of_type("snapshot")]
+
+    late = live.stream(run["id"])
+    hello = late.read()
+    layer_history = hello["layer_history"]
+    epochs = [entry["epoch"] for entry in layer_history]
+    assert epochs == sorted(epochs) and set(seen_live) <= set(epochs)
+    assert all(entry["layers"][0]["weight_norm"] > 0 for entry in layer_history)
+    live.control(run, "stop")
+    for viewer in (first, late):
+        viewer.read_to_end()
+        viewer.close()

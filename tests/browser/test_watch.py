@@ -132,6 +132,10 @@ def test_a_second_page_watches_the_run_live_and_read_only(lab, browser):
             range(1, final + 1)
         )
         assert loss_points(page) == final
+        # Norms and histograms over time reach back before the watcher joined (the hello
+        # carries every snapshot's per-layer summary): the same first epoch as the owner's.
+        first_norms = "window.layerlab.session.snapshotHistory[0].epoch"
+        assert page.evaluate(first_norms) == owner.evaluate(first_norms)
         assert page.text_content("#connection") == ""
         wait_drawn(page, "boundary")
         assert not enabled_and_visible(page, ", ".join(RUN_BUTTONS))

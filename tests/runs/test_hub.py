@@ -4,7 +4,7 @@ import asyncio
 import json
 
 from server.config import Settings
-from server.runs.hub import Hub
+from server.runs.hub import LAYER_HISTORY, Hub
 
 
 def settings(**kw) -> Settings:
@@ -171,3 +171,14 @@ def test_a_long_history_continues_after_the_hello():
     assert sock.types()[1] == "epoch"  # the rest of the history, before anything else
     assert sock.epochs() == list(range(1, 10001))
     assert sock.messages[-1]["status"] == "finished"
+
+
+def test_layer_history_is_bounded_and_spans_the_whole_run():
+    hub = Hub(Settings())
+    hub.open("r", {"id": "r"})
+    for epoch in range(1000):
+        layers = json.dumps({"epoch": epoch, "layers": [{"weight_norm": 1.0}]})
+        hub.publish_snapshot("r", epoch, "{}", layers)
+    epochs = [json.loads(t)["epoch"] for t in hub.channels["r"].layer_history]
+    assert len(epochs) <= LAYER_HISTORY
+    assert epochs == sorted(epochs) and epochs[0] == 0 and epochs[-1] == 999
