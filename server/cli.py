@@ -118,7 +118,22 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(trainer.history, indent=1, allow_nan=False))
         print(f"wrote {len(trainer.history)} epoch records to {args.out}")
+    if args.export and status != 3:  # finished or stopped, as the server exports
+        _export(trainer, Path(args.export))
     return status
+
+
+def _export(trainer, directory: Path) -> None:
+    """Write model.py (a standalone PyTorch script) and weights.safetensors into `directory`."""
+    from .engine.export import export_trainer
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, content in export_trainer(trainer).items():
+            (directory / name).write_bytes(content)
+    except OSError as err:
+        raise SystemExit(f"layerlab: cannot export to {directory}: {err.strerror}") from None
+    print(f"exported model.py and weights.safetensors to {directory} (run: python model.py)")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -143,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an experiment with a live progress display")
     p.add_argument("experiment", help="experiment JSON file")
     p.add_argument("--out", help="write the epoch records to this JSON file")
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        help="after training, write model.py (a standalone PyTorch script) and "
+        "weights.safetensors into DIR",
+    )
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override training.device")
     p.set_defaults(run=cmd_train)

@@ -1,6 +1,8 @@
 """The `layerlab` command: check prints the layer table or the errors; train writes history."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,18 @@ def test_train_reports_divergence(tmp_path, capsys):
     path.write_text(json.dumps(doc))
     assert main(["train", str(path), "--device", "cpu"]) == 3
     assert "diverged" in capsys.readouterr().err
+
+
+def test_train_exports_a_script_and_its_weights(tmp_path, capsys):
+    example = next(p for p in EXAMPLES if p.stem == "iris_mlp")
+    out = tmp_path / "export"
+    assert (
+        main(["train", str(example), "--epochs", "2", "--device", "cpu", "--export", str(out)]) == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["model.py", "weights.safetensors"]
+    assert f"exported model.py and weights.safetensors to {out}" in capsys.readouterr().out
+    done = subprocess.run(
+        [sys.executable, "model.py"], cwd=out, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "predicted class:" in done.stdout

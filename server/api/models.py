@@ -58,6 +58,12 @@ class RunDetail(RunSummary):
     experiment: dict[str, Any]
     check: dict[str, Any]
     history: list[dict[str, Any]]
+    export: dict[str, str] | None = Field(
+        None,
+        description="once the run has finished or been stopped, the download paths of its "
+        'export: {"model.py": a standalone PyTorch script, "weights.safetensors": its weights}; '
+        "null before, and for runs without one",
+    )
 
 
 class ControlRequest(BaseModel):

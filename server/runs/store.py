@@ -1,4 +1,5 @@
-"""Ended runs kept on disk as JSON (`state_dir/runs/<id>.json`), so they survive a restart."""
+"""Ended runs kept on disk as JSON (`state_dir/runs/<id>.json`), so they survive a restart,
+with the export of each finished or stopped run beside it (`<id>.py`, `<id>.safetensors`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 from pathlib import Path
 
 from .messages import dumps
+
+# An export's files: the name a client asks for -> the suffix of the file on disk.
+EXPORT_FILES = {"model.py": ".py", "weights.safetensors": ".safetensors"}
 
 
 class RunStore:
@@ -37,3 +41,18 @@ class RunStore:
             if isinstance(doc, dict) and {"id", "experiment", "check", "status"} <= doc.keys():
                 docs.append(doc)
         return docs
+
+    def save_export(self, run_id: str, files: dict[str, bytes]) -> None:
+        """Write a run's export (`EXPORT_FILES` names -> contents), each file atomically, the
+        script last: where it exists, the weights do. Raises OSError: the worker logs it, and
+        the run simply has no export."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(files, key=lambda n: n == "model.py"):
+            content = files[name]
+            tmp = self.dir / f".{run_id}{EXPORT_FILES[name]}.tmp"
+            tmp.write_bytes(content)
+            os.replace(tmp, self.export_path(run_id, name))
+
+    def export_path(self, run_id: str, name: str) -> Path:
+        """Where a run's export file `name` ("model.py" or "weights.safetensors") lives."""
+        return self.dir / f"{run_id}{EXPORT_FILES[name]}"

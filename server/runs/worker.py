@@ -82,9 +82,28 @@ class Worker:
         self.send("status", job.run_id, status, message, job.epoch)
 
     def end(self, job: Job, status: str, message: str | None = None) -> None:
+        if status in ("finished", "stopped") and job.trainer is not None:
+            self.export(job)  # before the final status: an ended run's export is on disk
         self.status(job, status, message)
         self.jobs.pop(job.run_id, None)
         job.trainer = None
+
+    def export(self, job: Job) -> None:
+        """Write the run's standalone script and weights beside its saved record
+        (`<state_dir>/runs/<id>.py`, `.safetensors`). A failure is logged and costs only the
+        export: never the run, never the worker."""
+        if not self.settings.persist_runs:
+            return
+        try:
+            from server.engine.export import export_trainer
+
+            from .store import RunStore
+
+            files = export_trainer(job.trainer, run_id=job.run_id)
+            RunStore(self.settings.state_dir).save_export(job.run_id, files)
+        except Exception:  # noqa: BLE001 - the export is optional; the run has ended well
+            print(f"layerlab worker: could not export run {job.run_id}:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
 
     # -- commands -------------------------------------------------------------------------
     def drain(self, block: bool) -> None:

@@ -12,6 +12,7 @@ import { layerStack } from './widgets/layer-stack.js';
 import { trainingForm } from './widgets/training-form.js';
 import { trainingControls } from './widgets/training-controls.js';
 import { liveShare } from './widgets/live-share.js';
+import { exportLinks } from './widgets/export-links.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -75,6 +76,7 @@ async function boot() {
     },
   });
   const share = liveShare({ root: $('run-bar') });
+  const downloads = exportLinks({ root: $('run-bar') });
   const header = headerControls({
     getExperiment: experiment,
     onLoad: (exp) => {
@@ -238,6 +240,7 @@ async function boot() {
     invalidate('controls', () => {
       controls.update(s);
       share.update(s);
+      downloads.update(s);
     });
   }
 
@@ -260,6 +263,7 @@ async function boot() {
   if (!(state.watch && (await watchRun(state.watch)))) load(initial);
   controls.update(session);
   share.update(session);
+  downloads.update(session);
   document.body.dataset.ready = 'true';
   // For the console and the browser tests: the live session and the current design.
   window.layerlab = {

@@ -28,7 +28,7 @@ def live(tmp_path_factory) -> Iterator[Live]:
         max_runs=48,
         max_runs_per_client=40,
         viewer_timeout_s=2.0,
-        persist_runs=False,
+        persist_runs=True,  # in a fresh directory: ended runs and their exports go there
         state_dir=tmp_path_factory.mktemp("state"),
         data_dir=tmp_path_factory.mktemp("data"),
         cache_dir=tmp_path_factory.mktemp("cache"),

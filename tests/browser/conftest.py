@@ -50,7 +50,7 @@ def server_url(tmp_path_factory):
         "LAYERLAB_STATE_DIR": str(state / "state"),
         "LAYERLAB_DATA_DIR": str(state / "data"),
         "LAYERLAB_CACHE_DIR": str(state / "cache"),
-        "LAYERLAB_PERSIST_RUNS": "false",
+        "LAYERLAB_PERSIST_RUNS": "true",  # in a fresh state dir: ended runs' exports
         "LAYERLAB_MAX_SAMPLES": "5000",
         "LAYERLAB_MAX_EPOCHS": "20000",
         "LAYERLAB_MAX_PARAMS": "500000",

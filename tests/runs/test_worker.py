@@ -26,7 +26,7 @@ class Harness:
     def __init__(self, **settings):
         cmd_read, self.cmd = Pipe(duplex=False)
         self.out, msg_write = Pipe(duplex=False)
-        config = Settings(persist_runs=False, time_slice_s=0.01, **settings)
+        config = Settings(**{"persist_runs": False, "time_slice_s": 0.01, **settings})
         self.worker = Worker(config, cmd_read, msg_write, Trainer)
         self.thread = threading.Thread(target=self.worker.loop, daemon=True)
         self.thread.start()
@@ -122,3 +122,40 @@ def test_failures_end_one_run_with_a_reason(harness: Harness):
     assert outcomes["gpu"][0] == "failed" and "CUDA" in outcomes["gpu"][1]
     assert outcomes["boom"][0] == "diverged" and "learning rate" in outcomes["boom"][1]
     assert harness.thread.is_alive()
+
+
+def test_ended_runs_leave_their_export_beside_their_record(tmp_path):
+    harness = Harness(persist_runs=True, state_dir=tmp_path)
+    try:
+        runs = tmp_path / "runs"
+        harness.send("start", "done", spiral(2), False)
+        harness.read_until(harness.status("done", "finished"))
+        # Written before the final status: whoever sees "finished" finds the files.
+        assert (runs / "done.py").is_file() and (runs / "done.safetensors").is_file()
+        assert "def build_model()" in (runs / "done.py").read_text()
+
+        harness.send("start", "halt", spiral(1000), False)
+        harness.read_until(lambda m: m[0] == "epoch" and m[1] == "halt")
+        harness.send("control", 1, "halt", "stop", None)
+        harness.read_until(harness.status("halt", "stopped"))
+        assert (runs / "halt.safetensors").is_file()
+
+        harness.send("start", "gpu", spiral(3, device="cuda"), False)  # fails: no export
+        harness.read_until(harness.status("gpu", "failed"))
+        assert not (runs / "gpu.py").exists()
+    finally:
+        harness.close()
+
+
+def test_an_export_that_fails_costs_only_the_export(tmp_path, capfd):
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the state directory should be")
+    harness = Harness(persist_runs=True, state_dir=blocked)
+    try:
+        harness.send("start", "a", spiral(2), False)
+        harness.read_until(harness.status("a", "finished"))
+        harness.send("start", "b", spiral(2), False)  # the worker carries on
+        harness.read_until(harness.status("b", "finished"))
+    finally:
+        harness.close()
+    assert "could not export run a" in capfd.readouterr().err

@@ -1,0 +1,59 @@
+// "Export": once a run has finished or been stopped, two download links: the trained network
+// as a standalone PyTorch script (model.py) and its weights (weights.safetensors). The server
+// says whether a run has an export (GET /api/runs/{id} -> `export`), so runs without one (failed,
+// diverged, or on a server that keeps no ended runs) never show the group.
+
+import { h } from '../util/dom.js';
+import { api } from '../api.js';
+
+const EXPORTED = new Set(['finished', 'stopped']);
+
+/** exportLinks({root}) -> {update(session)}: asks the server once per ended run. */
+export function exportLinks({ root }) {
+  const link = (id, text, label, tip) =>
+    h('a', { id, class: 'export-link', href: '#', download: '', 'aria-label': label, title: tip }, text);
+  const script = link(
+    'export-script',
+    'model.py',
+    'Download model.py, a standalone PyTorch script of this network',
+    'A standalone PyTorch script: rebuilds this network with plain torch.nn and loads the weights',
+  );
+  const weights = link(
+    'export-weights',
+    'weights.safetensors',
+    'Download weights.safetensors, the trained weights',
+    'The trained weights as safetensors (no pickle), for model.py',
+  );
+  const group = h(
+    'div',
+    { id: 'export-links', class: 'run-share', role: 'group', 'aria-labelledby': 'export-label', hidden: true },
+    h('span', { id: 'export-label', class: 'counter-label' }, 'Export'),
+    script,
+    weights,
+  );
+  root.append(group);
+  let asked = null; // the ended run the links are (being) looked up for
+
+  async function lookUp(runId) {
+    let files = null;
+    try {
+      files = (await api.run(runId))?.export || null;
+    } catch {
+      files = null; // the run is gone (a restart): nothing to offer
+    }
+    if (asked !== runId || !files?.['model.py'] || !files?.['weights.safetensors']) return;
+    script.href = files['model.py'];
+    weights.href = files['weights.safetensors'];
+    group.hidden = false;
+  }
+
+  return {
+    update(session) {
+      const ended = session.runId && EXPORTED.has(session.status) ? session.runId : null;
+      if (ended === asked) return;
+      asked = ended;
+      group.hidden = true;
+      if (ended) lookUp(ended);
+    },
+  };
+}
