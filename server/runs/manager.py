@@ -252,11 +252,14 @@ class RunManager:
         self.runs[run_id] = run
 
     def _evict(self) -> None:
-        """Forget the oldest ended runs beyond `max_history_runs` (they stay on disk)."""
+        """Forget the oldest ended runs beyond `max_history_runs`, on disk too (a restart loads
+        only that many back, so older files would only grow the state folder)."""
         ended = [r for r in self.runs.values() if not r.active]
         for run in ended[: max(0, len(ended) - self.settings.max_history_runs)]:
             del self.runs[run.id]
             self.hub.remove(run.id)
+            if self.store is not None:
+                self.store.forget(run.id)
 
     def _new_id(self) -> str:
         while True:

@@ -53,6 +53,12 @@ class RunStore:
             tmp.write_bytes(content)
             os.replace(tmp, self.export_path(run_id, name))
 
+    def forget(self, run_id: str) -> None:
+        """Delete a run's files (its record and export): the disk holds what memory holds."""
+        for suffix in (".json", *EXPORT_FILES.values()):
+            with contextlib.suppress(OSError):
+                (self.dir / f"{run_id}{suffix}").unlink(missing_ok=True)
+
     def export_path(self, run_id: str, name: str) -> Path:
         """Where a run's export file `name` ("model.py" or "weights.safetensors") lives."""
         return self.dir / f"{run_id}{EXPORT_FILES[name]}"

@@ -123,3 +123,13 @@ def test_only_the_newest_ended_runs_are_kept(tmp_path):
         manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
     manager.create(EXPERIMENT, CHECK, "c")
     assert [r.id for r in runs if manager.get(r.id)] == [r.id for r in runs[2:]]
+
+
+def test_forgotten_runs_leave_the_disk_too(tmp_path):
+    manager = make(tmp_path, max_history_runs=2, persist_runs=True)
+    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+    for run in runs:
+        manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
+    manager.create(EXPERIMENT, CHECK, "c")
+    on_disk = sorted(p.stem for p in (tmp_path / "runs").glob("*.json"))
+    assert on_disk == sorted(r.id for r in runs[2:])
