@@ -53,8 +53,7 @@ export const api = {
   training: () => request('GET', '/api/training'),
   preview: (datasetSpec) => request('POST', '/api/datasets/preview', datasetSpec),
   check: (experiment) => request('POST', '/api/check', experiment),
-  // `paused` asks the server to create the run paused (Step with no run yet); a server that
-  // does not know the query parameter ignores it and the page pauses the run right after.
+  // `paused` creates the run paused, so Step with no run yet trains exactly one epoch.
   startRun: (experiment, { paused = false } = {}) =>
     request('POST', paused ? '/api/runs?paused=true' : '/api/runs', experiment),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),

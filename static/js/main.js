@@ -221,10 +221,7 @@ async function boot() {
         return; // the session shows the error in words
       }
       noteDesignChange();
-      if (thenStep) {
-        await session.pause();
-        await session.step();
-      }
+      if (thenStep) await session.step(); // created paused: exactly one epoch
     } finally {
       starting = false;
     }

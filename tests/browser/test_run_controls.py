@@ -77,9 +77,9 @@ def test_step_from_nothing_trains_one_epoch(lab):
     wait_status(page, "paused")
     page.wait_for_function("window.layerlab.session.epoch >= 1")
     time.sleep(0.5)
-    # The run starts and is paused at once (how many epochs fit in between depends on the
-    # server); from there each step is exactly one epoch.
+    # The run is created paused (POST /api/runs?paused=true) and steps exactly one epoch.
     first = epoch(page)
+    assert first == 1
     assert page.get_attribute("#status", "data-status") == "paused"
     page.click("#step")
     page.wait_for_function(f"window.layerlab.session.epoch === {first + 1}")
