@@ -109,6 +109,7 @@ async function boot() {
 
   const checker = createChecker((result) => {
     stack.setCheck(result.check);
+    if (result.ok) views.setCheck(result.check, experiment().dataset.name); // the design's network graph
     stack.setErrors(result.errors.layers);
     picker.setErrors(result.errors.dataset);
     training.setErrors(result.errors.training);

@@ -50,7 +50,7 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
   const surfaceP = add(panel('boundary', 'Decision surface', 'The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and white is undecided; filled dots are training points, dark-ringed dots are test points. Hover a neuron in the network to see its own surface here.', { families: ['2d'], needs: 'boundary' }), outputRoot);
 
-  const graphP = add(panel('network-graph', 'Network', 'Every neuron draws what it computes over the input plane (blue positive, orange negative). Links are weights: blue positive, orange negative, thicker means larger. Hover a neuron, or focus here and use the arrow keys, to see it large.', { families: ['2d'], needs: 'boundary', tall: true }), graphRoot);
+  const graphP = add(panel('network-graph', 'Network', 'The network as designed: the input features, one column per dense layer (dropout and batch norm are not drawn) and the output head; links join consecutive columns. Before training the nodes are empty and the links thin and grey. Once training starts every neuron draws what it computes over the input plane (blue positive, orange negative), the output node shows the prediction, and links are weights: blue positive, orange negative, thicker means larger. Hover a neuron, or focus here and use the arrow keys, to see it large.', { families: ['2d'], needs: 'boundary', tall: true }), graphRoot);
 
   // Family views.
   const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'images' }), viewsRoot);
@@ -95,7 +95,8 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
   const hists = histogramsView({ canvas: histP.canvas });
   const norms = normsChart({ canvas: normsP.canvas, legend: normsP.readout });
 
-  const ctx = { family: null, dataset: null, preview: null, snapshot: null, session: null, metric: null };
+  // check: the latest successful POST /api/check, for checkDataset (the design's graph).
+  const ctx = { family: null, dataset: null, preview: null, snapshot: null, session: null, metric: null, check: null, checkDataset: null };
 
   metricSelect.addEventListener('change', () => {
     ctx.metric = metricSelect.value;
@@ -181,11 +182,20 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
     return ctx.snapshot?.images?.class_names || ctx.snapshot?.sequence?.class_names || ctx.preview?.class_names || null;
   }
 
+  /** The network graph: the snapshot's neurons once a run sent them, else the design. */
+  function updateGraph() {
+    const s = ctx.snapshot;
+    const labels = ctx.preview?.feature_labels;
+    if (s?.boundary) graph.set({ boundary: s.boundary, featureLabels: labels, outputScale: outputScale() });
+    else if (ctx.check && ctx.checkDataset === ctx.dataset?.name) graph.set({ check: ctx.check, featureLabels: labels });
+    else graph.set(null);
+    invalidate('graph', graph.draw);
+  }
+
   function drawSnapshot() {
     const s = ctx.snapshot;
     updateVisibility();
-    graph.set(s?.boundary ? { boundary: s.boundary, featureLabels: ctx.preview?.feature_labels, outputScale: outputScale() } : null);
-    invalidate('graph', graph.draw);
+    updateGraph();
     updateSurface();
     invalidate('surface', surface.draw);
     if (s?.images) {
@@ -252,6 +262,12 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
       ctx.dataset = dataset;
       if (preview !== undefined) ctx.preview = preview;
       redrawAll();
+    },
+    /** The latest successful check of the design on dataset `datasetName` (drawn before training). */
+    setCheck(check, datasetName) {
+      ctx.check = check;
+      ctx.checkDataset = datasetName;
+      updateGraph();
     },
     setSession(session) {
       ctx.session = session;

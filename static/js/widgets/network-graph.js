@@ -2,6 +2,8 @@
 // output, each with a small heatmap of what it computes over the input plane; links coloured by
 // the sign of their weight (blue positive, orange negative) and thickened by its magnitude.
 // Hover a neuron (or focus the graph and use the arrow keys) to see its surface large.
+// Before the first snapshot it draws the design from the latest POST /api/check instead: the
+// same columns as empty nodes, joined by thin neutral links (there are no weights yet).
 
 import { fitCanvas, markDrawn, emptyMessage, drawGrid } from '../util/canvas.js';
 import { cssVar } from '../util/colors.js';
@@ -9,6 +11,9 @@ import { surfaceImage } from './heatmap.js';
 import { label } from '../util/plot.js';
 
 const MAX_NODES = 10;
+const MAX_NEURONS = 64; // per column, as the probes send (server/engine/probes.py MAX_NEURONS)
+
+const lastDim = (shape) => (Array.isArray(shape) && shape.length ? Number(shape[shape.length - 1]) || 0 : 0);
 
 /** Columns of nodes from a snapshot's boundary section. */
 function columnsOf(b, featureLabels) {
@@ -22,6 +27,25 @@ function columnsOf(b, featureLabels) {
     return { kind: 'hidden', layer: index, title: `Layer ${index}`, items: grids.map((grid) => ({ grid })) };
   });
   columns.push({ kind: 'output', title: 'Output', items: [{ grid: b.output, confidence: b.confidence }] });
+  return columns;
+}
+
+/**
+ * Columns of nodes from a design's check: the input features, one column per dense layer (other
+ * layers are not drawn, as in a snapshot), then the head's outputs. null unless the input is flat.
+ */
+export function designColumns(check, featureLabels) {
+  if (!check || !Array.isArray(check.input_shape) || check.input_shape.length !== 1) return null;
+  const nIn = lastDim(check.input_shape);
+  const names = featureLabels?.length === nIn ? featureLabels : [];
+  const columns = [{ kind: 'input', title: 'Features', items: Array.from({ length: nIn }, (_, j) => ({ name: names[j] ?? `x${j + 1}` })) }];
+  for (const l of check.layers || []) {
+    if (l.type !== 'dense') continue;
+    const n = Math.min(MAX_NEURONS, lastDim(l.output_shape));
+    columns.push({ kind: 'hidden', layer: l.index, title: `Layer ${l.index}`, items: Array.from({ length: n }, () => ({})) });
+  }
+  const nOut = Math.max(1, lastDim(check.head?.output_shape));
+  columns.push({ kind: 'output', title: 'Output', items: Array.from({ length: nOut }, () => ({})) });
   return columns;
 }
 
@@ -41,8 +65,20 @@ function linkWeights(matrix, toKind) {
   return [row];
 }
 
+/** A link from the right edge of node `from` to the left edge of node `to`. */
+function link(ctx, from, to, size) {
+  const x1 = from.x + size;
+  const y1 = from.y + size / 2;
+  const x2 = to.x;
+  const y2 = to.y + size / 2;
+  ctx.beginPath();
+  ctx.moveTo(x1, y1);
+  ctx.bezierCurveTo((x1 + x2) / 2, y1, (x1 + x2) / 2, y2, x2, y2);
+  ctx.stroke();
+}
+
 export function networkGraph({ canvas, readout, onHover }) {
-  let state = null; // {boundary, featureLabels, outputScale}
+  let state = null; // {boundary, featureLabels, outputScale} or {check, featureLabels}
   let nodes = [];
   let focusIdx = null;
   let hovered = null;
@@ -59,7 +95,7 @@ export function networkGraph({ canvas, readout, onHover }) {
   canvas.addEventListener('blur', () => setHovered(null));
   canvas.addEventListener('keydown', (e) => {
     if (!nodes.length) return;
-    const cur = focusIdx ?? 0;
+    const cur = focusIdx !== null && focusIdx < nodes.length ? focusIdx : 0;
     const n = nodes[cur];
     let next = cur;
     if (e.key === 'ArrowDown') next = nodes.findIndex((m, i) => i > cur && m.column === n.column);
@@ -86,12 +122,18 @@ export function networkGraph({ canvas, readout, onHover }) {
   function setHovered(node) {
     if (node === hovered || (node && hovered && node.column === hovered.column && node.index === hovered.index)) return;
     hovered = node;
-    if (readout) readout.textContent = node ? describe(node) : 'Hover a neuron, or focus the drawing and use the arrow keys, to see it large.';
+    const idle = state?.boundary ? 'to see it large' : 'to name it';
+    if (readout) readout.textContent = node ? describe(node) : `Hover a neuron, or focus the drawing and use the arrow keys, ${idle}.`;
     onHover?.(node);
     draw();
   }
 
   function describe(node) {
+    if (node.design) {
+      if (node.kind === 'input') return `Input feature ${node.name}. Press Train to see every neuron draw what it computes over the plane.`;
+      if (node.kind === 'output') return `Output ${node.index + 1} of ${node.of}${state?.check?.head?.description ? ` (${state.check.head.description})` : ''}. Press Train to see the prediction over the plane.`;
+      return `Layer ${node.layer}, neuron ${node.index}. Press Train to see what it computes over the plane.`;
+    }
     if (node.kind === 'input') return `Input feature ${node.name}: its value over the plane (blue high, orange low).`;
     if (node.kind === 'output') return 'Output: the network’s prediction over the plane.';
     return `Layer ${node.layer}, neuron ${node.index}: its activation over the plane (blue positive, orange negative).`;
@@ -100,13 +142,15 @@ export function networkGraph({ canvas, readout, onHover }) {
   function draw() {
     const { ctx, width, height } = fitCanvas(canvas);
     nodes = [];
-    const b = state?.boundary;
-    if (!b || !Array.isArray(b.neurons)) {
+    const b = Array.isArray(state?.boundary?.neurons) ? state.boundary : null;
+    const columns = b ? columnsOf(b, state.featureLabels) : designColumns(state?.check, state?.featureLabels);
+    if (!columns) {
       emptyMessage(ctx, width, height, 'Press Train to see every neuron learn', cssVar('--muted'));
+      delete canvas.dataset.columns;
+      delete canvas.dataset.mode;
       markDrawn(canvas, false);
       return;
     }
-    const columns = columnsOf(b, state.featureLabels);
     const maxItems = Math.min(MAX_NODES, Math.max(...columns.map((c) => c.items.length)));
     const left = 44;
     const colGap = (width - left) / columns.length;
@@ -123,8 +167,16 @@ export function networkGraph({ canvas, readout, onHover }) {
       return shown.map((item, j) => ({ x, y: y0 + j * (size + gap), item }));
     });
 
-    // Links under the nodes.
-    const weights = (b.weights || []).map((m, ci) => linkWeights(m, columns[ci + 1]?.kind));
+    // Links under the nodes: before training (the design) thin and neutral, all alike.
+    if (!b) {
+      ctx.strokeStyle = cssVar('--muted');
+      ctx.globalAlpha = 0.35;
+      ctx.lineWidth = 0.75;
+      for (let ci = 0; ci + 1 < columns.length; ci += 1) {
+        for (const to of pos[ci + 1]) for (const from of pos[ci]) link(ctx, from, to, size);
+      }
+    }
+    const weights = (b?.weights || []).map((m, ci) => linkWeights(m, columns[ci + 1]?.kind));
     let wMax = 0;
     for (const m of weights) for (const row of m || []) for (const w of row || []) if (w !== null) wMax = Math.max(wMax, Math.abs(w));
     const posColor = cssVar('--pos');
@@ -140,14 +192,7 @@ export function networkGraph({ canvas, readout, onHover }) {
           ctx.strokeStyle = w >= 0 ? posColor : negColor;
           ctx.globalAlpha = 0.2 + 0.8 * t;
           ctx.lineWidth = 0.5 + 5 * t;
-          const x1 = from.x + size;
-          const y1 = from.y + size / 2;
-          const x2 = to.x;
-          const y2 = to.y + size / 2;
-          ctx.beginPath();
-          ctx.moveTo(x1, y1);
-          ctx.bezierCurveTo((x1 + x2) / 2, y1, (x1 + x2) / 2, y2, x2, y2);
-          ctx.stroke();
+          link(ctx, from, to, size);
         });
       });
     }
@@ -157,9 +202,13 @@ export function networkGraph({ canvas, readout, onHover }) {
       label(ctx, col.title, left + colGap * ci + colGap / 2, 14, { align: 'center', color: cssVar('--fg'), bold: true, size: 12 });
       pos[ci].forEach((p, j) => {
         const scale = col.kind === 'output' ? state.outputScale : {};
-        const image = surfaceImage(p.item.grid, scale, p.item.confidence)?.image;
+        const image = p.item.grid ? surfaceImage(p.item.grid, scale, p.item.confidence)?.image : null;
         if (image) drawGrid(ctx, image, p.x, p.y, size, size, true);
-        const node = { x: p.x, y: p.y, size, column: ci, kind: col.kind, index: j, layer: col.layer, name: p.item.name, grid: p.item.grid };
+        else {
+          ctx.fillStyle = cssVar('--panel-2');
+          ctx.fillRect(p.x, p.y, size, size);
+        }
+        const node = { x: p.x, y: p.y, size, column: ci, kind: col.kind, index: j, of: col.items.length, layer: col.layer, name: p.item.name, grid: p.item.grid, design: !b };
         nodes.push(node);
         const active = hovered && hovered.column === ci && hovered.index === j;
         ctx.strokeStyle = active ? cssVar('--focus') : cssVar('--border');
@@ -173,11 +222,14 @@ export function networkGraph({ canvas, readout, onHover }) {
       }
     });
     canvas.dataset.nodes = String(nodes.length);
+    // Neurons per column (at most MAX_NEURONS; the first MAX_NODES of each are drawn, then +N).
+    canvas.dataset.columns = columns.map((c) => c.items.length).join(',');
+    canvas.dataset.mode = b ? 'snapshot' : 'design';
     markDrawn(canvas);
   }
 
   return {
-    /** next: {boundary, featureLabels, outputScale} or null. */
+    /** next: {boundary, featureLabels, outputScale} (a snapshot), {check, featureLabels} (the design) or null. */
     set(next) {
       state = next;
     },
