@@ -1,4 +1,5 @@
-// The header: starter designs per family, "New", "Copy link" and projector mode.
+// The header: starter designs per family, "New", "Copy link" and projector mode (the
+// "Lessons" button belongs to widgets/lesson-gallery.js).
 
 import { h, replace } from './util/dom.js';
 import { shareLink } from './state.js';
@@ -43,10 +44,11 @@ export function headerControls({ getExperiment, onLoad, onNew, onProjector }) {
   });
 
   return {
-    /** Watching a run read-only: no starters and no "New" (the banner offers an editable copy). */
+    /** Watching a run read-only: no lessons, starters or "New" (the banner offers an editable copy). */
     setWatching(on) {
       select.disabled = on;
       $('new').disabled = on;
+      $('lessons').disabled = on;
     },
     /** Name the starter the design is, or "Your design" once it was edited. */
     showDesign(experiment) {

@@ -13,6 +13,7 @@ import { trainingForm } from './widgets/training-form.js';
 import { trainingControls } from './widgets/training-controls.js';
 import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
+import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -77,14 +78,28 @@ async function boot() {
   });
   const share = liveShare({ root: $('run-bar') });
   const downloads = exportLinks({ root: $('run-bar') });
+  const lessons = lessonGallery({
+    button: $('lessons'),
+    dialog: $('lesson-gallery'),
+    note: $('lesson-note'),
+    onChoose: (starter) => {
+      session.reset();
+      load(starter.experiment);
+    },
+    onDismiss: () => {
+      if (!watching.runId) writeHash(experiment());
+    },
+  });
   const header = headerControls({
     getExperiment: experiment,
     onLoad: (exp) => {
       session.reset();
+      lessons.clear(); // another design: the lesson note no longer applies
       load(exp);
     },
     onNew: () => {
       session.reset();
+      lessons.clear();
       const d = datasetsByName.get(experiment().dataset.name) || datasets[0];
       const { training: t } = starterById(DEFAULT_STARTER).experiment;
       load({ dataset: { name: d.name, ...clone(d.defaults || {}) }, model: { layers: [] }, training: clone(t) });
@@ -122,7 +137,8 @@ async function boot() {
   // Every design change: into the URL, checked, shown in the views and the header.
   design.subscribe((state, patch) => {
     if ('experiment' in patch) {
-      if (!watching.runId) writeHash(state.experiment); // a watcher's URL stays #watch=<id>
+      // A watcher's URL stays #watch=<id>; a lesson's names the lesson too.
+      if (!watching.runId) writeHash(state.experiment, lessons.hashFor(state.experiment));
       checker.request(state.experiment);
       controls.setLearningRate(state.experiment.training.learning_rate);
       header.showDesign(state.experiment);
@@ -168,7 +184,10 @@ async function boot() {
       return;
     }
     stopWatching(); // e.g. "Open an editable copy": the same design, now the page's own
-    const linked = state.experiment || starterById(state.starter)?.experiment;
+    const lesson = lessonById(state.lesson);
+    if (lesson) lessons.show(lesson.id);
+    else lessons.clear();
+    const linked = state.experiment || lesson?.experiment || starterById(state.starter)?.experiment;
     if (linked && JSON.stringify(linked) !== JSON.stringify(experiment())) load(linked);
   });
 
@@ -188,6 +207,7 @@ async function boot() {
       return false;
     }
     $('page-error').hidden = true;
+    lessons.clear();
     watching.enter(run.id, run.experiment);
     load(run.experiment);
     session.watch(run);
@@ -253,11 +273,14 @@ async function boot() {
     resizeTimer = setTimeout(redraw, 100);
   });
 
-  // --- Start: the run a presenter link names, else the URL's design, else the default starter
+  // --- Start: the run a presenter link names, else the URL's design or lesson, else the default
   const state = readHash();
-  let initial = state.experiment || starterById(state.starter)?.experiment;
+  const lesson = lessonById(state.lesson);
+  let initial = state.experiment || lesson?.experiment || starterById(state.starter)?.experiment;
   if (state.error) showPageError(`${state.error} Showing a starter design instead.`);
+  if (state.lesson && !lesson) showPageError(`There is no lesson “${state.lesson}”: the Lessons button lists them all.`);
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
+  if (lesson) lessons.show(lesson.id); // before load(): the URL then names the lesson
   if (!(state.watch && (await watchRun(state.watch)))) load(initial);
   controls.update(session);
   share.update(session);

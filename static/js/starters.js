@@ -1,6 +1,9 @@
 // Starter designs, a few per model family. The first of each family mirrors the file in
 // examples/ (spiral_mlp.json, digits_cnn.json, ...). Each is a complete experiment document:
-// what the URL holds and what POST /api/runs accepts.
+// what the URL holds and what POST /api/runs accepts. Each is also a lesson (the lesson gallery,
+// `#lesson=<id>`): `lesson.summary` says what the design shows (one line on its card),
+// `lesson.watch` which views to watch while it trains, `lesson.next` what to try next; view
+// names as the page titles them, 3 to 6 sentences in all.
 
 const adam = (overrides) => ({
   optimizer: 'adam',
@@ -20,6 +23,13 @@ export const STARTERS = [
     id: 'spiral-mlp',
     family: '2d',
     title: 'Spiral: a small MLP',
+    lesson: {
+      summary: 'Two hidden layers of 32 tanh neurons separate two interleaved spiral arms, from x₁ and x₂ alone.',
+      watch: 'Watch the Decision surface: it starts as a rough split of the plane and bends, epoch after epoch, until it follows each arm. In the Network view, first-layer neurons draw straight edges and second-layer neurons combine them into curves.',
+      next: [
+        'Remove the second layer and train again: one layer cannot follow the arms all the way round, and the validation accuracy drops well below the two-layer result.',
+      ],
+    },
     experiment: {
       dataset: { name: 'spiral', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(32, 'tanh'), dense(32, 'tanh')] },
@@ -30,6 +40,14 @@ export const STARTERS = [
     id: 'circle-crosses',
     family: '2d',
     title: 'Circle: no hidden layer, squared features',
+    lesson: {
+      summary: 'No hidden layer at all: with x₁² and x₂² as inputs, the output neuron alone separates the disc from the ring.',
+      watch: 'Watch the Decision surface: within a few epochs the boundary closes around the disc, because a straight line in x₁² and x₂² can be an ellipse in the plane.',
+      next: [
+        'Under Crosses, tick x1 and x2 instead of the squares: one neuron can only draw a straight line, and the accuracy stays at or below 50%.',
+        'Then add a dense layer of 3 ReLU neurons: the hidden layer builds the curve itself.',
+      ],
+    },
     experiment: {
       dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1_squared', 'x2_squared'] },
       model: { layers: [] },
@@ -40,6 +58,14 @@ export const STARTERS = [
     id: 'xor-mlp',
     family: '2d',
     title: 'XOR: four ReLU neurons',
+    lesson: {
+      summary: 'Positive where x₁ and x₂ have the same sign: no single straight line separates the quadrants, so four ReLU neurons work together.',
+      watch: 'In the Network view each hidden neuron draws one straight fold; the Decision surface combines the folds into four quadrants.',
+      next: [
+        'Remove the hidden layer: the accuracy stays near 50%, because a single neuron cannot solve XOR.',
+        'Keep it removed and, under Crosses, tick only x1_x2: with the product x₁x₂ as its input, one neuron is enough.',
+      ],
+    },
     experiment: {
       dataset: { name: 'xor', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(4, 'relu')] },
@@ -50,10 +76,35 @@ export const STARTERS = [
     id: 'plane-regression',
     family: '2d',
     title: 'Plane: regression',
+    lesson: {
+      summary: 'A regression: the target rises evenly with x₁ + x₂, and the network predicts a number for every point instead of a class.',
+      watch: 'Watch the Decision surface shade smoothly from one corner to the opposite one, and the Metric chart, where r2 climbs towards 1, a perfect fit.',
+      next: [
+        'Remove the hidden layer: a single neuron does just as well, because the target is a plane.',
+        'Raise Noise to 0.5: the error stays higher however long it trains, because noise cannot be learned.',
+      ],
+    },
     experiment: {
       dataset: { name: 'plane', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(8, 'tanh')] },
       training: adam({ learning_rate: 0.01, batch_size: 10, epochs: 50 }),
+    },
+  },
+  {
+    id: 'deep-sigmoid',
+    family: '2d',
+    title: 'Deep sigmoid stack: vanishing gradients',
+    lesson: {
+      summary: 'Six layers of sigmoid neurons, trained with plain SGD, fail on the easy circle set.',
+      watch: 'Watch the Weight and gradient norms: each layer’s gradient line lies far below the next one’s, from about 0.1 at the output down to about 1e-6 at the first layer, so the first layers hardly learn. The Loss stays flat near 0.7, no better than guessing.',
+      next: [
+        'Set every layer’s Activation to relu (or tanh) and train again: the gradient lines move close together and the circle is learned within about 20 epochs.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
+      model: { layers: Array.from({ length: 6 }, () => dense(8, 'sigmoid')) },
+      training: { optimizer: 'sgd', learning_rate: 0.1, batch_size: 10, epochs: 100, seed: 0, device: 'auto' },
     },
   },
   // Tables.
@@ -61,6 +112,13 @@ export const STARTERS = [
     id: 'iris-mlp',
     family: 'tabular',
     title: 'Iris flowers: an MLP on a table',
+    lesson: {
+      summary: 'A table, not an image: four measurements of each flower, and two dense layers that tell three species apart.',
+      watch: 'Watch the Loss and Metric charts: training accuracy reaches 100% while validation accuracy stays lower; that gap is what the network memorised from only 120 flowers.',
+      next: [
+        'Remove both hidden layers: a single layer reaches the same validation accuracy, because the species are almost separable by straight lines.',
+      ],
+    },
     experiment: {
       dataset: { name: 'iris', train_fraction: 0.8, seed: 1 },
       model: { layers: [dense(16), dense(16)] },
@@ -72,6 +130,14 @@ export const STARTERS = [
     id: 'digits-cnn',
     family: 'image',
     title: 'Digits 8×8: a small CNN',
+    lesson: {
+      summary: 'Sixteen 3×3 filters slide over 8×8 handwritten digits, a pooling layer halves the image’s width and height, and a dense layer names the digit.',
+      watch: 'Watch the First convolution’s filters change from random noise into small edge and stroke patterns, and the Feature maps of a probe image show where each one fires. The Confusion matrix fills its diagonal; the few bright cells off it show which digits are still mixed up.',
+      next: [
+        'Set Filters to 2: with fewer detectors the validation accuracy drops a few points.',
+        'Remove the convolution and pooling layers: on images this small a dense layer does about as well.',
+      ],
+    },
     experiment: {
       dataset: { name: 'digits', train_fraction: 0.8, seed: 1 },
       model: {
@@ -89,6 +155,13 @@ export const STARTERS = [
     id: 'digits-mlp',
     family: 'image',
     title: 'Digits 8×8: flatten and a dense layer',
+    lesson: {
+      summary: 'The same digits without convolutions: flatten turns each image into 64 numbers, and a dense layer of 32 with dropout classifies them.',
+      watch: 'Watch Predictions: a red ✗ marks a test digit it got wrong; hover it to see the true class. In the Metric chart the training accuracy may sit below validation, because dropout silences a fifth of the neurons during training only.',
+      next: [
+        'Remove the dense and dropout layers, keeping only flatten: a linear classifier on raw pixels still gets most digits right.',
+      ],
+    },
     experiment: {
       dataset: { name: 'digits', train_fraction: 0.8, seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(32), { type: 'dropout', rate: 0.2 }] },
@@ -100,6 +173,14 @@ export const STARTERS = [
     id: 'sine-lstm',
     family: 'sequence',
     title: 'Sine: LSTM forecast',
+    lesson: {
+      summary: 'An LSTM with 16 units reads 24 noisy values of a sum of two sine waves and forecasts the next value.',
+      watch: 'Watch Forecast against truth: the dashed prediction lands closer and closer to the solid line. Hidden state over time shows what the LSTM carries from step to step while it reads one window, one row per unit.',
+      next: [
+        'Set Horizon to 5 to forecast five steps ahead: the task gets harder and the error rises.',
+        'Replace the LSTM with flatten and a dense layer: for a wave this regular, a plain MLP does almost as well.',
+      ],
+    },
     experiment: {
       dataset: { name: 'sine', samples: 1000, window: 24, horizon: 1, components: 2, noise: 0.05, seed: 1 },
       model: { layers: [{ type: 'lstm', units: 16 }] },
@@ -110,6 +191,14 @@ export const STARTERS = [
     id: 'waveform-gru',
     family: 'sequence',
     title: 'Waveforms: GRU classifier',
+    lesson: {
+      summary: 'A GRU reads 64 steps of a wave and says whether it is a sine, square, triangle or sawtooth wave, whatever its pitch.',
+      watch: 'Watch Predicted class probabilities: each bar is one test series, and it turns from four even parts to one main colour. After 10 epochs it is right about 6 times in 10, so the Metric chart is still climbing.',
+      next: [
+        'Set Epochs to 30: the accuracy climbs past 80%.',
+        'Replace the GRU with a plain RNN: it stays near chance (25%), because a plain RNN struggles to carry what it saw across 64 steps.',
+      ],
+    },
     experiment: {
       dataset: { name: 'waveform', samples: 1000, length: 64, noise: 0.1, seed: 1 },
       model: { layers: [{ type: 'gru', units: 16 }] },
@@ -120,6 +209,13 @@ export const STARTERS = [
     id: 'tokens-embedding',
     family: 'sequence',
     title: 'Tokens: embedding and RNN',
+    lesson: {
+      summary: 'Sequences of 12 tokens, the numbers 0 to 9: are there more 1s than 2s? An embedding turns each token into 8 numbers and an RNN reads them in order.',
+      watch: 'Watch Predicted class probabilities grow confident and the Metric chart reach about 99% accuracy; Hidden state over time shows the RNN’s state after each token.',
+      next: [
+        'Set Length to 48: the plain RNN falls to about chance; replace it with an LSTM and it counts correctly again.',
+      ],
+    },
     experiment: {
       dataset: { name: 'tokens', samples: 1000, length: 12, vocab_size: 10, seed: 1 },
       model: { layers: [{ type: 'embedding', dim: 8 }, { type: 'rnn', units: 16 }] },
@@ -131,6 +227,13 @@ export const STARTERS = [
     id: 'digits-autoencoder',
     family: 'autoencoder',
     title: 'Digits: dense autoencoder',
+    lesson: {
+      summary: 'The network squeezes each 8×8 digit into just 2 numbers and rebuilds the image from them, without ever seeing the labels.',
+      watch: 'Watch Originals and reconstructions: the copies start as blurs and take on the rough shape of each digit. The Latent space places each digit at its 2 numbers, coloured by class: digits of one kind gather in regions, though some overlap.',
+      next: [
+        'Set the middle layer’s Units to 8: the reconstructions sharpen, and the Latent space then shows a 2D projection (PCA) of the 8 numbers.',
+      ],
+    },
     experiment: {
       dataset: { name: 'digits_reconstruction', seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(32), dense(2, 'linear'), dense(32)] },
@@ -141,6 +244,13 @@ export const STARTERS = [
     id: 'anomaly-detector',
     family: 'autoencoder',
     title: 'Digit anomalies: autoencoder detector',
+    lesson: {
+      summary: 'An autoencoder trained only on zeros: every other digit is an anomaly it never learned to rebuild.',
+      watch: 'Watch Anomaly scores: the normal zeros (blue) pile up at low reconstruction error, the anomalies (red) move to the right, and the ROC AUC approaches 1.0. Originals and reconstructions shows why: zeros come back well, other digits badly.',
+      next: [
+        'Type 0, 1, 2, 3, 4 into Normal classes: normal now covers five shapes, the two groups overlap more and the ROC AUC drops.',
+      ],
+    },
     experiment: {
       dataset: { name: 'digits_anomaly', normal_classes: [0], anomaly_ratio: 1.0, seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(16), dense(4, 'linear'), dense(16)] },
@@ -151,6 +261,13 @@ export const STARTERS = [
     id: 'planar-autoencoder',
     family: 'autoencoder',
     title: '2D points through a 1-number bottleneck',
+    lesson: {
+      summary: 'Points of the spiral set pass through a single number and are rebuilt as 2D points: the code can only say where a point lies along one curve.',
+      watch: 'Watch Originals and reconstructions: the orange reconstructions settle on one curve through the blue originals, with a line joining each pair. The Latent space is a single line, since each point’s code is one number.',
+      next: [
+        'Set the middle layer’s Units to 2: nothing has to be squeezed any more, and the reconstructions land on the originals.',
+      ],
+    },
     experiment: {
       dataset: { name: 'planar_reconstruction', source: 'spiral', samples: 500, noise: 0, seed: 1 },
       model: { layers: [dense(16, 'tanh'), dense(1, 'linear'), dense(16, 'tanh')] },

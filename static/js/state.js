@@ -1,9 +1,10 @@
 // The whole experiment lives in the page URL, as TensorFlow Playground's state.ts does.
 //
 // Format: `#e=<base64url of the experiment JSON>` (robust when pasted into chats and mail),
-// `#starter=<id>` for a named starter design, or `#watch=<run id>` for the presenter link (the
-// page follows that run live, read-only). Reading is forgiving: anything unreadable gives null
-// and the page falls back to a starter design and says so.
+// `#starter=<id>` for a named starter design, `#lesson=<id>` for a starter with its lesson note
+// (`#e=...&lesson=<id>` once the lesson's design was changed), or `#watch=<run id>` for the
+// presenter link (the page follows that run live, read-only). Reading is forgiving: anything
+// unreadable gives null and the page falls back to a starter design and says so.
 
 const PREFIX = 'e=';
 
@@ -42,13 +43,20 @@ export function isExperiment(value) {
 }
 
 /**
- * Read the URL hash: {experiment} | {starter} | {watch} | {error} | {} (nothing there).
- * Plain JSON after `#json=` is accepted too, for hand-written links and tests.
+ * Read the URL hash: {experiment} | {starter} | {lesson} | {experiment, lesson} | {watch} |
+ * {error} | {} (nothing there). Plain JSON after `#json=` is accepted too, for hand-written
+ * links and tests.
  */
 export function readHash(hash = window.location.hash) {
   const text = (hash || '').replace(/^#/, '');
   if (!text) return {};
   const params = new URLSearchParams(text);
+  const lesson = params.get('lesson')?.trim();
+  const state = readDesign(params);
+  return lesson && !state.watch && !state.error ? { ...state, lesson } : state;
+}
+
+function readDesign(params) {
   try {
     if (params.has('e')) {
       const experiment = JSON.parse(fromBase64Url(params.get('e')));
@@ -73,9 +81,17 @@ export function readHash(hash = window.location.hash) {
   return {};
 }
 
-/** Put the experiment in the URL without adding a history entry per keystroke. */
-export function writeHash(experiment) {
-  const hash = encodeExperiment(experiment);
+/** The hash of a lesson: `#lesson=<id>`, or `#e=...&lesson=<id>` for a changed design. */
+export function encodeLesson(id, experiment = null) {
+  const lesson = `lesson=${encodeURIComponent(id)}`;
+  return experiment ? `${encodeExperiment(experiment)}&${lesson}` : `#${lesson}`;
+}
+
+/**
+ * Put the experiment in the URL without adding a history entry per keystroke; `hash` (e.g. a
+ * lesson's) replaces the experiment's own.
+ */
+export function writeHash(experiment, hash = encodeExperiment(experiment)) {
   if (window.location.hash !== hash) {
     window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
   }
