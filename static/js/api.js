@@ -56,6 +56,7 @@ export const api = {
   // `paused` creates the run paused, so Step with no run yet trains exactly one epoch.
   startRun: (experiment, { paused = false } = {}) =>
     request('POST', paused ? '/api/runs?paused=true' : '/api/runs', experiment),
+  runs: () => request('GET', '/api/runs'),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
   control: (id, token, action, extra = {}) =>
     request('POST', `/api/runs/${encodeURIComponent(id)}/control`, { action, ...extra }, {

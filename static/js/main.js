@@ -14,6 +14,7 @@ import { trainingControls } from './widgets/training-controls.js';
 import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
+import { runCompare } from './widgets/run-compare.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -108,6 +109,18 @@ async function boot() {
       setFontScale(on ? 1.35 : 1);
       views.redrawAll();
       picker.redraw();
+      compare.redraw();
+    },
+  });
+
+  const compare = runCompare({
+    root: $('compare-panel'),
+    currentRunId: () => session.runId,
+    onLoad: (exp) => {
+      stopWatching(); // a watcher leaves the watched run for an editable copy of this design
+      session.reset();
+      lessons.clear();
+      load(exp);
     },
   });
 
@@ -265,6 +278,7 @@ async function boot() {
   const redraw = () => {
     views.redrawAll();
     picker.redraw();
+    compare.redraw();
   };
   onThemeChange(redraw);
   let resizeTimer = null;
