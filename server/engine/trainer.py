@@ -328,27 +328,19 @@ class Trainer:
         """Raw model outputs for the whole validation set, in eval mode."""
         return self._outputs(self.x_val)
 
-    def _measure(self, raw: Tensor, y: Tensor) -> dict[str, float | None]:
-        """loss and the task's metric (accuracy or mae) of outputs against targets, rounded."""
-        out = self._outputs_as_targets(raw, y)
-        # Mean reduction over the whole set = the loss the chunks would average to.
-        res: dict[str, float | None] = {"loss": rounded(self._loss_fn(out, y).item())}
-        if self.plan.task == "classification":
-            res["accuracy"] = rounded((out.argmax(dim=1) == y).float().mean().item())
-        else:
-            res["mae"] = rounded((self.predictions(out) - y).abs().mean().item())
-        return res
-
     def evaluate(self) -> dict:
         """val_loss and the validation metrics (rounded; None where not finite)."""
         y = self.y_val
-        raw = self.val_outputs()
-        measured = self._measure(raw, y)
-        res = {f"val_{name}": value for name, value in measured.items()}
+        out = self._outputs_as_targets(self.val_outputs(), y)
+        # Mean reduction over the whole set = the loss the chunks would average to.
+        res: dict[str, float | None] = {"val_loss": rounded(self._loss_fn(out, y).item())}
         if self.plan.task == "classification":
-            self.val_predictions = raw.argmax(dim=1).cpu()
+            pred = out.argmax(dim=1)
+            self.val_predictions = pred.cpu()
+            res["val_accuracy"] = rounded((pred == y).float().mean().item())
             return res
-        p = self.predictions(self._outputs_as_targets(raw, y))
+        p = self.predictions(out)
+        res["val_mae"] = rounded((p - y).abs().mean().item())
         if self.plan.task == "reconstruction":
             if self.anomaly is not None:
                 scores = reconstruction_error(p, y)
