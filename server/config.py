@@ -53,6 +53,35 @@ class Settings(BaseSettings):
     )
     persist_runs: bool = Field(True, description="keep ended runs under state_dir/runs")
 
+    # Hardening: what no single design, socket or header may take from a shared server.
+    # A step's compute is counted at check time (engine/cost.py); the default keeps one step
+    # well under a second on one core of the 2-core machines (`python -m bench.step_cost`
+    # measured 5.7-35 GFLOP/s per core for conv, dense and lstm steps: 2 GFLOPs is 0.06-0.35 s).
+    max_step_flops: float = Field(
+        2e9, gt=0, description="forward + backward FLOPs of one training batch, at most"
+    )
+    max_step_s: float = Field(
+        10.0, gt=0, description="a single training step (or model build) running longer fails"
+    )
+    heartbeat_timeout_s: float = Field(
+        4.0, gt=0, description="a worker silent this long is declared hung and replaced"
+    )
+    max_ws_per_client: int = Field(
+        32, ge=1, description="open WebSocket streams per client address"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses whose X-Forwarded-For/-Proto are believed (none by default)",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names served besides localhost and IP addresses ('*': any)",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins besides the server's own that may POST and open streams",
+    )
+
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
     state_dir: Path = Path(".layerlab")

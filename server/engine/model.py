@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
+from .cost import check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError, ShapeError
 from .layers import (
@@ -257,6 +258,7 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
         net = build_model(p)
         _, head_text = build_head(p)
     counts = [_count(m) for m in net.body]
+    _refuse_batch_of_one(p, exp.training.batch_size)
     total = _count(net)
     if total > settings.max_params:
         biggest = max(range(len(counts)), key=counts.__getitem__) if counts else None
@@ -272,8 +274,12 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
             f"{settings.max_params:,} (LAYERLAB_MAX_PARAMS){where}",
             "limit",
         )
+    with torch.random.fork_rng(devices=[]):
+        flops = count_flops(
+            net, tuple(p.shapes.input_shape), p.shapes.vocab_size is not None, _rules(p)
+        )
     head_out = tuple(p.shapes.target_shape)
-    return {
+    result = {
         "input_shape": list(p.shapes.input_shape),
         "layers": [
             {
@@ -281,15 +287,51 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
                 "type": layer.kind.name,
                 "output_shape": list(layer.output_shape),
                 "params": n,
+                "flops": f,  # forward + backward, per example
             }
-            for layer, n in zip(p.layers, counts, strict=True)
+            for layer, n, f in zip(p.layers, counts, flops["layers"], strict=True)
         ],
         "head": {
             "description": head_text,
             "output_shape": list(head_out),
             "params": _count(net.head),
+            "flops": flops["head"],
         },
         "total_params": total,
+        "total_flops": flops["total"],  # one example, forward + backward
+        "step_flops": flops["total"] * exp.training.batch_size,  # one training batch
         "task": p.task,
         "loss": p.loss,
     }
+    check_step_flops(result, exp.training.batch_size, settings)
+    return result
+
+
+def _rules(p: Plan) -> dict[int, tuple[int, Shape]]:
+    """The body layers whose FLOPs come from a shape rule (cost.rule_flops), by position."""
+    rules = {}
+    for i, layer in enumerate(p.layers):
+        units = getattr(layer.params, "units", 0)
+        flops = rule_flops(layer.kind.name, layer.input_shape, units)
+        if flops is not None:
+            rules[i] = (flops, layer.output_shape)
+    return rules
+
+
+def _refuse_batch_of_one(p: Plan, batch_size: int) -> None:
+    """Batch norm needs more than one value per channel in a training batch: refuse a batch
+    that gives it one (a batch of one on flat features), in words, at the layer."""
+    for layer in p.layers:
+        if layer.kind.name != "batchnorm":
+            continue
+        per_channel = batch_size * math.prod(
+            layer.input_shape[1:] if len(layer.input_shape) == 3 else layer.input_shape[:-1]
+        )
+        if per_channel <= 1:
+            raise ExperimentError.single(
+                ("model", "layers", layer.index),
+                f"layer {layer.index} (batchnorm) normalises each feature over the batch, and a "
+                f"batch of {batch_size} gives it a single value per feature: use a batch size of "
+                "at least 2, or remove the batch norm layer",
+                "value_error",
+            )

@@ -1,0 +1,141 @@
+"""The compute of one training step, counted at check time: per layer, per example, bounded."""
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from server.config import Settings
+from server.engine.errors import ExperimentError
+from server.engine.model import build_model, check, parse_experiment, plan
+
+# Issue 7: 3.56 M parameters, fits the memory estimate, ~87 s per training step on one core.
+HEAVY = {
+    "dataset": {"name": "digits"},
+    "model": {
+        "layers": [
+            {"type": "upsample", "scale": 8},
+            {"type": "conv2d", "filters": 64, "kernel_size": 15},
+            {"type": "conv2d", "filters": 64, "kernel_size": 15},
+            {"type": "flatten"},
+        ]
+    },
+    "training": {"batch_size": 256, "epochs": 5},
+}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+
+
+def run_check(doc, settings):
+    return check(parse_experiment(doc, settings), settings)
+
+
+def errors_of(doc, settings):
+    with pytest.raises(ExperimentError) as err:
+        run_check(doc, settings)
+    return err.value.errors
+
+
+def test_dense_flops_per_layer_are_forward_and_backward_per_example(settings):
+    doc = {
+        "dataset": {"name": "spiral", "samples": 100},
+        "model": {"layers": [{"type": "dense", "units": 32}, {"type": "dense", "units": 16}]},
+        "training": {"batch_size": 10},
+    }
+    result = run_check(doc, settings)
+    first, second = result["layers"]
+    # The first layer: forward 2·in·out and the weights' gradient 2·in·out (no input gradient).
+    assert first["flops"] == 4 * 2 * 32
+    # Later layers also pass the gradient to their input: 3 products of 2·in·out.
+    assert second["flops"] == 6 * 32 * 16
+    assert result["head"]["flops"] == 6 * 16 * 2
+    assert result["total_flops"] == first["flops"] + second["flops"] + result["head"]["flops"]
+    assert result["step_flops"] == result["total_flops"] * 10
+
+
+def test_conv_count_matches_a_real_forward_and_backward(settings):
+    layers = [
+        {"type": "conv2d", "filters": 8, "kernel_size": 3},
+        {"type": "conv2d", "filters": 4, "kernel_size": 5},
+        {"type": "flatten"},
+    ]
+    doc = {
+        "dataset": {"name": "digits"},
+        "model": {"layers": layers},
+        "training": {"batch_size": 4},
+    }
+    experiment = parse_experiment(doc, settings)
+    result = check(experiment, settings)
+    net = build_model(plan(experiment, settings))
+    counter = FlopCounterMode(display=False)
+    with counter:
+        net(torch.randn(4, 1, 8, 8)).sum().backward()
+    assert result["step_flops"] == counter.get_total_flops()
+
+
+def test_recurrent_rule_is_close_to_the_counted_cost(settings):
+    doc = {
+        "dataset": {"name": "waveform", "length": 32},
+        "model": {"layers": [{"type": "gru", "units": 16}]},
+        "training": {"batch_size": 2},
+    }
+    experiment = parse_experiment(doc, settings)
+    by_rule = check(experiment, settings)["layers"][0]["flops"]
+    gru = build_model(plan(experiment, settings)).body[0]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        gru(torch.randn(2, 32, 1)).sum().backward()
+    counted = counter.get_total_flops() / 2
+    assert 0.8 * counted <= by_rule <= 1.25 * counted
+
+
+def test_the_heavy_design_is_refused_at_the_batch_size_with_what_would_fit(settings):
+    settings.max_step_flops = 2.4e12  # a batch of one fits, 256 do not
+    (error,) = errors_of(HEAVY, settings)
+    assert error["loc"] == ("training", "batch_size")
+    msg = error["msg"]
+    assert "TFLOPs" in msg and "LAYERLAB_MAX_STEP_FLOPS" in msg
+    assert "layer 2 (conv2d) takes 99%" in msg
+    fits = int(msg.split("batch size of at most ")[1].split(",")[0].split(" ")[0])
+    assert 1 <= fits < 256
+    smaller = {**HEAVY, "training": {**HEAVY["training"], "batch_size": fits}}
+    assert run_check(smaller, settings)["step_flops"] <= settings.max_step_flops
+
+
+def test_a_design_whose_single_example_is_over_budget_is_refused_at_its_layer(settings):
+    (error,) = errors_of(HEAVY, settings)  # default limit: 22.9 GFLOPs per example
+    assert error["loc"] == ("model", "layers", 2)
+    assert "one example costs 22.9 GFLOPs" in error["msg"]
+    assert "fewer filters" in error["msg"]
+
+
+def test_every_example_design_fits_the_default_budget(settings):
+    import json
+    from pathlib import Path
+
+    for path in sorted(Path("examples").glob("*.json")):
+        result = run_check(json.loads(path.read_text()), settings)
+        assert 0 < result["step_flops"] <= settings.max_step_flops / 10, path.name
+
+
+def test_batch_norm_with_a_batch_of_one_is_refused_at_the_layer_in_words(settings):
+    doc = {
+        "dataset": {"name": "iris"},
+        "model": {"layers": [{"type": "dense", "units": 8}, {"type": "batchnorm"}]},
+        "training": {"batch_size": 1},
+    }
+    (error,) = errors_of(doc, settings)
+    assert error["loc"] == ("model", "layers", 1)
+    assert "batch size of at least 2" in error["msg"]
+    assert "Expected more than 1 value" not in error["msg"]
+    doc["training"]["batch_size"] = 2
+    run_check(doc, settings)
+    # On images each channel has H·W values even in a batch of one: that trains.
+    image = {
+        "dataset": {"name": "digits"},
+        "model": {"layers": [{"type": "conv2d", "filters": 4}, {"type": "batchnorm"}]},
+        "training": {"batch_size": 1},
+    }
+    run_check(image, settings)
