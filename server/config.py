@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="a single training step (or model build) running longer fails"
     )
     heartbeat_timeout_s: float = Field(
-        4.0, gt=0, description="a worker silent this long is declared hung and replaced"
+        5.0, gt=0, description="a worker silent this long is declared hung and replaced"
     )
     max_ws_per_client: int = Field(
         32, ge=1, description="open WebSocket streams per client address"

@@ -90,12 +90,22 @@ class WorkerInfo(BaseModel):
     alive: bool
     runs: list[str]
     rss_mb: float | None
+    responsive: bool = Field(description="a heartbeat came within the last 1.5 s")
+    silent_s: float = Field(description="seconds since its last heartbeat")
+    busy_run: str | None = Field(None, description="the run its training loop is in right now")
+    busy_s: float = Field(0.0, description="for how long, as of its last heartbeat")
 
 
 class Health(BaseModel):
+    """`degraded` while fewer workers than configured are ready and responsive."""
+
     status: Literal["ok", "degraded"]
     version: str
     workers: int
-    workers_ready: int
+    workers_ready: int = Field(description="ready, alive and sending heartbeats")
+    workers_unresponsive: int = Field(0, description="alive but silent for over 1.5 s")
+    workers_replaced: int = Field(0, description="died, hung or killed, and replaced, since start")
+    last_worker_exit: str | None = Field(None, description="why the last replaced one went")
+    queued_for_worker: int = Field(0, description="runs waiting for a usable worker")
     active_runs: int
     runs: int

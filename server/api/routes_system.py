@@ -15,12 +15,17 @@ router = APIRouter(prefix="/api", tags=["server"])
 def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
     """Whether the workers are up, and how many runs are active."""
     workers = manager.pool.describe()
-    ready = sum(1 for w in workers if w["ready"] and w["alive"])
+    ready = sum(1 for w in workers if w["ready"] and w["alive"] and w["responsive"])
+    silent = sum(1 for w in workers if w["ready"] and w["alive"] and not w["responsive"])
     return Health(
         status="ok" if ready >= settings.workers else "degraded",
         version=__version__,
         workers=len(workers),
         workers_ready=ready,
+        workers_unresponsive=silent,
+        workers_replaced=manager.pool.replaced,
+        last_worker_exit=manager.pool.last_exit,
+        queued_for_worker=len(manager.pending),
         active_runs=manager.active_count(),
         runs=len(manager.runs),
     )

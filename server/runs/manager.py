@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from .store import RunStore
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr")
 ACK_TIMEOUT_S = 5.0
+STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
 
 
 class LimitReached(Exception):
@@ -46,6 +48,8 @@ class Run:
     created: float = field(default_factory=time.time)
     ended: float | None = None
     worker: WorkerHandle | None = None
+    accepted: bool = False  # its worker took the start command (else it may be placed again)
+    paused_start: bool = False
 
     @property
     def status(self) -> str:
@@ -92,8 +96,10 @@ class RunManager:
         self.settings = settings
         self.hub = Hub(settings, on_watch=self._watch)
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
+        self.pool.on_ready = self._on_ready
         self.store = RunStore(settings.state_dir) if settings.persist_runs else None
         self.runs: dict[str, Run] = {}
+        self.pending: deque[Run] = deque()  # created while no worker was usable: placed later
         self._acks: dict[int, asyncio.Future] = {}
         self._seq = itertools.count(1)
 
@@ -143,14 +149,35 @@ class RunManager:
         if paused:
             channel.status = "paused"
         run = Run(run_id, secrets.token_urlsafe(24), client, experiment, check, channel)
+        run.paused_start = paused
         self.runs[run_id] = run
         self._evict()
-        worker = self.pool.least_loaded()
-        run.worker = worker
-        worker.runs.add(run_id)
-        if not self.pool.send(worker, ("start", run_id, experiment, paused)):
-            self._end(run, "failed", "could not reach a worker process; try again")
+        self._place(run)
         return run
+
+    def _place(self, run: Run) -> None:
+        """Send a run to the least-loaded usable worker, or keep it queued until one is ready
+        (every worker dead, hung or still starting)."""
+        while run.active:
+            worker = self.pool.least_loaded()
+            if worker is None:
+                run.worker = None
+                if run not in self.pending:
+                    self.pending.append(run)
+                return
+            run.worker, run.accepted = worker, False
+            worker.runs.add(run.id)
+            paused = run.paused_start or run.status == "paused"
+            if self.pool.send(worker, ("start", run.id, run.experiment, paused)):
+                return
+            worker.runs.discard(run.id)  # gone meanwhile: try the next one
+
+    def _on_ready(self, worker: WorkerHandle) -> None:
+        """A worker (new or replacing one) is ready: place the runs that were waiting."""
+        waiting = list(self.pending)
+        self.pending.clear()
+        for run in waiting:
+            self._place(run)
 
     def owns(self, run: Run, token: str | None) -> bool:
         return token is not None and secrets.compare_digest(run.token, token)
@@ -164,6 +191,9 @@ class RunManager:
         if action == "set_lr" and learning_rate is None:
             raise ControlRefused("set_lr needs a learning_rate")
         worker = run.worker
+        if worker is None and action == "stop":  # queued, waiting for a worker
+            self._end(run, "stopped", None)
+            return
         seq = next(self._seq)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._acks[seq] = future
@@ -172,13 +202,25 @@ class RunManager:
                 worker, ("control", seq, run.id, action, learning_rate)
             ):
                 raise ControlRefused(f"run {run.id} has no live worker")
-            error = await asyncio.wait_for(future, ACK_TIMEOUT_S)
+            wait = STOP_WAIT_S if action == "stop" else ACK_TIMEOUT_S
+            error = await asyncio.wait_for(future, wait)
         except (TimeoutError, asyncio.TimeoutError):
             error = None  # the worker is busy; the command stays queued and applies in order
+            if action == "stop":
+                self._stop_now(run, worker)
         finally:
             self._acks.pop(seq, None)
         if error and run.active:
             raise ControlRefused(error)
+
+    def _stop_now(self, run: Run, worker: WorkerHandle) -> None:
+        """A stop its worker has not taken within STOP_WAIT_S (a long step, a hung process):
+        the run ends here; a worker with no other active run is killed and replaced, since
+        whatever holds it is this run's."""
+        others = [r for r in worker.runs if r != run.id and (o := self.runs.get(r)) and o.active]
+        self._end(run, "stopped", None)
+        if not others:
+            self.pool.kill(worker, f"run {run.id} was stopped while its worker was busy")
 
     # -- worker events -------------------------------------------------------------------
     def _on_message(self, worker: WorkerHandle, message: tuple) -> None:
@@ -195,6 +237,10 @@ class RunManager:
                     self._end(run, status, text, epoch)
                 else:
                     self.hub.publish_status(run_id, status, text, epoch)
+        elif kind == "accepted":
+            run = self.runs.get(message[1])
+            if run is not None and run.worker is worker:
+                run.accepted = True
         elif kind == "ack":
             _, seq, _run_id, error = message
             future = self._acks.get(seq)
@@ -202,10 +248,20 @@ class RunManager:
                 future.set_result(error)
 
     def _on_exit(self, worker: WorkerHandle, reason: str) -> None:
+        """Fail the runs a dead worker had taken (the one it was killed for, in its own
+        words); place again those it never took, which lost nothing."""
+        culprit = getattr(worker, "culprit", None)
         for run_id in list(worker.runs):
             run = self.runs.get(run_id)
-            if run is not None and run.active:
+            if run is None or not run.active:
+                continue
+            worker.runs.discard(run_id)
+            if run_id == culprit:
+                self._end(run, "failed", self._overrun_message())
+            elif run.accepted:
                 self._end(run, "failed", reason)
+            else:
+                self._place(run)
         for future in self._acks.values():
             if not future.done():
                 future.set_result(None)
@@ -215,12 +271,22 @@ class RunManager:
         if run is not None and run.active and run.worker is not None:
             self.pool.send(run.worker, ("control", None, run_id, "watch", watched))
 
+    def _overrun_message(self) -> str:
+        s = self.settings
+        return (
+            f"one training step of this design took over {s.max_step_s:g} s "
+            "(LAYERLAB_MAX_STEP_S), so it was stopped to keep the server free for others: "
+            "use a smaller batch size, fewer filters or units, or a smaller input"
+        )
+
     # -- internals -----------------------------------------------------------------------
     def _end(self, run: Run, status: str, message: str | None, epoch: int | None = None) -> None:
         if not run.active:
             return
         self.hub.publish_status(run.id, status, message, epoch)
         run.ended = time.time()
+        if run in self.pending:
+            self.pending.remove(run)
         if run.worker is not None:
             run.worker.runs.discard(run.id)
         if self.store is not None:

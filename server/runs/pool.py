@@ -4,6 +4,12 @@ Each worker has two one-way pipes: commands in, messages out. A reader thread pe
 receives its messages and hands them to the event loop with `call_soon_threadsafe`; when the
 pipe reaches end-of-file the worker is gone, and the pool reports why and spawns another.
 Pipes are per worker, so a worker killed in the middle of a write cannot wedge the others.
+
+Each worker sends a heartbeat every half second from a thread of its own, saying which run its
+main loop is busy with and for how long. The watchdog kills a worker that has been silent for
+`heartbeat_timeout_s` (stopped, wedged: "hung") and one whose single step (or model build) has
+run past `max_step_s` (a design heavier than its check said); the pool names the run to blame,
+so the manager can tell that run and the others on the worker what happened.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from ..config import Settings
 from .worker import DEFAULT_TRAINER, worker_main
 
 MEMORY_CHECK_S = 1.0
+WATCH_S = 0.25  # how often the watchdog looks at heartbeats and memory
+HEARTBEAT_FRESH_S = 1.5  # three missed heartbeats: no new runs go there meanwhile
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -40,6 +48,24 @@ class WorkerHandle:
     alive: bool = True
     runs: set[str] = field(default_factory=set)
     kill_reason: str | None = None
+    culprit: str | None = None  # the run whose overlong step got the worker killed
+    heartbeat: float = field(default_factory=time.monotonic)  # when the last one came
+    busy_run: str | None = None  # what its main loop reported being busy with
+    busy_s: float = 0.0
+
+    @property
+    def silent_s(self) -> float:
+        return time.monotonic() - self.heartbeat
+
+    @property
+    def usable(self) -> bool:
+        """Ready, alive, heard from recently, and not being killed: new runs may go here."""
+        return (
+            self.ready
+            and self.alive
+            and self.kill_reason is None
+            and self.silent_s < HEARTBEAT_FRESH_S
+        )
 
     @property
     def pid(self) -> int | None:
@@ -57,11 +83,16 @@ class WorkerHandle:
             "alive": self.alive,
             "runs": sorted(self.runs),
             "rss_mb": round(_rss_bytes(self.pid) / 2**20, 1) if self.pid else None,
+            "responsive": self.alive and self.silent_s < HEARTBEAT_FRESH_S,
+            "silent_s": round(self.silent_s, 2),
+            "busy_run": self.busy_run,
+            "busy_s": round(self.busy_s, 2),
         }
 
 
 MessageHandler = Callable[[WorkerHandle, tuple], None]
 ExitHandler = Callable[[WorkerHandle, str], None]
+ReadyHandler = Callable[[WorkerHandle], None]
 
 
 class WorkerPool:
@@ -73,10 +104,14 @@ class WorkerPool:
         on_message: MessageHandler,
         on_exit: ExitHandler,
         factory: str = DEFAULT_TRAINER,
+        on_ready: ReadyHandler | None = None,
     ):
         self.settings = settings
         self.on_message = on_message
         self.on_exit = on_exit
+        self.on_ready = on_ready
+        self.replaced = 0  # workers that died or were killed and replaced since start
+        self.last_exit: str | None = None  # why the last one went
         self.factory = factory
         self.workers: dict[int, WorkerHandle] = {}
         self._ctx = multiprocessing.get_context("spawn")
@@ -92,7 +127,7 @@ class WorkerPool:
         self._loop = asyncio.get_running_loop()
         for _ in range(self.settings.workers):
             self._spawn()
-        self._watchdog = asyncio.create_task(self._watch_memory())
+        self._watchdog = asyncio.create_task(self._watch())
 
     async def wait_ready(self, timeout: float = 60.0) -> bool:
         """Wait until every worker has warmed up (for tests and benchmarks)."""
@@ -104,12 +139,22 @@ class WorkerPool:
             await asyncio.sleep(0.02)
         return False
 
-    def least_loaded(self) -> WorkerHandle:
-        """The live worker with the fewest active runs (ready ones first)."""
-        live = [w for w in self.workers.values() if w.alive]
-        if not live:  # every worker just died: start one at once
-            live = [self._spawn()]
-        return min(live, key=lambda w: (w.load, not w.ready, w.id))
+    def least_loaded(self) -> WorkerHandle | None:
+        """The usable worker (ready, alive, heard from) with the fewest runs; None when there
+        is none right now (the caller queues the run until `on_ready`)."""
+        usable = [w for w in self.workers.values() if w.usable]
+        if not usable:
+            return None
+        return min(usable, key=lambda w: (w.load, w.id))
+
+    def kill(self, worker: WorkerHandle, reason: str, culprit: str | None = None) -> None:
+        """Kill a worker now (SIGKILL, which also ends a stopped process); its exit is reported
+        with `reason` as usual, and it is replaced."""
+        if worker.kill_reason is None:
+            worker.kill_reason, worker.culprit = reason, culprit
+        if worker.pid:
+            with contextlib.suppress(OSError):
+                os.kill(worker.pid, signal.SIGKILL)
 
     def send(self, worker: WorkerHandle, command: tuple) -> bool:
         """Send one command; False when the worker is gone (its exit is reported separately)."""
@@ -118,6 +163,7 @@ class WorkerPool:
         try:
             worker.commands.send(command)
         except (BrokenPipeError, ConnectionError, OSError):
+            worker.alive = False  # its reader reports the exit; nothing more goes there
             return False
         return True
 
@@ -166,9 +212,13 @@ class WorkerPool:
         try:
             while True:
                 message = worker.messages.recv()
+                if message[0] == "heartbeat":  # cheap, and kept off the loop's queue
+                    worker.heartbeat = time.monotonic()
+                    worker.busy_run, worker.busy_s = message[1], message[2]
+                    continue
                 self._call(self._dispatch, worker, message)
         except (EOFError, OSError):
-            pass
+            worker.alive = False  # at once: nothing is placed here while the process is reaped
         except Exception:  # noqa: BLE001 - a garbled message is a dead worker
             worker.kill_reason = worker.kill_reason or "worker process sent a garbled message"
             if worker.pid:
@@ -187,7 +237,10 @@ class WorkerPool:
     def _dispatch(self, worker: WorkerHandle, message: tuple) -> None:
         if message[0] == "ready":
             worker.ready = True
+            worker.heartbeat = time.monotonic()
             self._failures = 0
+            if self.on_ready is not None:
+                self.on_ready(worker)
             return
         self.on_message(worker, message)
 
@@ -201,6 +254,8 @@ class WorkerPool:
         if self._closing:
             return
         reason = worker.kill_reason or exit_reason(worker.process.exitcode)
+        self.replaced += 1
+        self.last_exit = reason
         self.on_exit(worker, reason)
         if not worker.ready:  # crashed while starting: back off instead of spinning
             self._failures += 1
@@ -214,20 +269,44 @@ class WorkerPool:
         if not self._closing and len(self.workers) < self.settings.workers:
             self._spawn()
 
-    async def _watch_memory(self) -> None:
-        """Kill a worker whose resident memory passes `worker_memory_mb` (e.g. on CUDA)."""
-        limit = self.settings.worker_memory_mb * 2**20
+    async def _watch(self) -> None:
+        """Kill a worker that is hung (no heartbeat for `heartbeat_timeout_s`), one whose
+        single step has run past `max_step_s`, and one whose resident memory passes
+        `worker_memory_mb` (e.g. on CUDA, where the address-space limit does not apply)."""
+        s = self.settings
+        limit = s.worker_memory_mb * 2**20
+        last_memory_check = 0.0
         while True:
-            await asyncio.sleep(MEMORY_CHECK_S)
+            await asyncio.sleep(WATCH_S)
+            check_memory = time.monotonic() - last_memory_check >= MEMORY_CHECK_S
+            if check_memory:
+                last_memory_check = time.monotonic()
             for worker in list(self.workers.values()):
-                rss = _rss_bytes(worker.pid) if worker.alive and worker.pid else 0
-                if rss > limit and worker.kill_reason is None:
-                    worker.kill_reason = (
-                        f"worker process used {rss / 2**20:.0f} MB, over the limit of "
-                        f"{self.settings.worker_memory_mb} MB (LAYERLAB_WORKER_MEMORY_MB)"
+                if not worker.alive or worker.kill_reason is not None:
+                    continue
+                if worker.ready and worker.silent_s > s.heartbeat_timeout_s:
+                    self.kill(
+                        worker,
+                        f"worker process stopped responding (no heartbeat for "
+                        f"{worker.silent_s:.0f} s, LAYERLAB_HEARTBEAT_TIMEOUT_S); it was "
+                        "replaced: start the run again",
                     )
-                    with contextlib.suppress(OSError):
-                        os.kill(worker.pid, signal.SIGKILL)
+                elif worker.busy_run is not None and worker.busy_s > s.max_step_s:
+                    self.kill(
+                        worker,
+                        f"a run on this worker held it for over {s.max_step_s:g} s in one "
+                        "training step (LAYERLAB_MAX_STEP_S); the worker was replaced: "
+                        "start this run again",
+                        culprit=worker.busy_run,
+                    )
+                elif check_memory:
+                    rss = _rss_bytes(worker.pid) if worker.pid else 0
+                    if rss > limit:
+                        self.kill(
+                            worker,
+                            f"worker process used {rss / 2**20:.0f} MB, over the limit of "
+                            f"{s.worker_memory_mb} MB (LAYERLAB_WORKER_MEMORY_MB)",
+                        )
 
     def _join_all(self, workers: list[WorkerHandle], timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -11,6 +11,9 @@ Commands (server -> worker):
   ("shutdown",)
 Messages (worker -> server):
   ("ready", pid)
+  ("accepted", run_id)                  a start command was taken: the run is this worker's
+  ("heartbeat", run_id | None, seconds) every HEARTBEAT_S from a thread of its own: which run
+                                        the main loop is busy with, and for how long
   ("status", run_id, status, message, epoch)
   ("epoch", run_id, record)
   ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
@@ -25,16 +28,19 @@ import importlib
 import math
 import os
 import sys
+import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .failures import explain_failure
 from .messages import dumps, json_safe, snapshot_message
 
 PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
+HEARTBEAT_S = 0.5  # the pool declares a worker hung after settings.heartbeat_timeout_s of none
 
 
 class Job:
@@ -73,10 +79,28 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self.running = True
         self.probe_interval = 1.0 / settings.snapshot_rate
+        # The run the main loop is in (building, training a slice, probing) and since when:
+        # the heartbeat reports it, so the pool can end a step that holds the worker hostage.
+        self.busy: tuple[str, float] | None = None
+        self._send_lock = threading.Lock()  # the heartbeat thread sends on the same pipe
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
-        self.out.send(msg)
+        with self._send_lock:
+            self.out.send(msg)
+
+    def heartbeat(self) -> None:
+        """Thread body: tell the pool every HEARTBEAT_S that this process is alive, and what
+        the main loop is busy with. Torch releases the GIL inside its kernels, so a long step
+        does not silence it; a stopped (SIGSTOP) or wedged process does."""
+        while self.running:
+            busy = self.busy
+            run_id, seconds = (busy[0], time.monotonic() - busy[1]) if busy else (None, 0.0)
+            try:
+                self.send("heartbeat", run_id, round(seconds, 3))
+            except (OSError, EOFError, ValueError):
+                return
+            time.sleep(HEARTBEAT_S)
 
     def status(self, job: Job, status: str, message: str | None = None) -> None:
         self.send("status", job.run_id, status, message, job.epoch)
@@ -119,6 +143,7 @@ class Worker:
             _, run_id, doc, paused = cmd
             self.jobs[run_id] = job = Job(run_id, doc)
             job.paused = bool(paused)
+            self.send("accepted", run_id)
         elif kind == "control":
             _, seq, run_id, action, value = cmd
             try:
@@ -175,7 +200,11 @@ class Worker:
                 if not self.running:
                     return
                 if self.jobs.get(job.run_id) is job and job.active:
-                    self.advance(job)
+                    self.busy = (job.run_id, time.monotonic())
+                    try:
+                        self.advance(job)
+                    finally:
+                        self.busy = None
 
     def advance(self, job: Job) -> None:
         """One turn of one run: build its trainer, or train for one time slice."""
@@ -223,15 +252,10 @@ class Worker:
             return
         if isinstance(err, ExperimentError):
             message = str(err)
-        elif isinstance(err, MemoryError) or "can't allocate memory" in str(err):
-            message = (
-                f"out of memory: the run needed more than this worker's "
-                f"{self.settings.worker_memory_mb} MB (LAYERLAB_WORKER_MEMORY_MB); "
-                "try a smaller batch size or model"
-            )
         else:
-            traceback.print_exc(file=sys.stderr)
-            message = f"{type(err).__name__}: {err}"
+            if not isinstance(err, MemoryError):
+                traceback.print_exc(file=sys.stderr)
+            message = explain_failure(err, job.epoch, self.settings.worker_memory_mb)
         self.end(job, "failed", message)
         gc.collect()
 
@@ -311,10 +335,14 @@ def worker_main(
     _warm_up(trainer_factory, settings)
     worker = Worker(settings, commands, out, trainer_factory)
     worker.send("ready", os.getpid())
+    beat = threading.Thread(target=worker.heartbeat, name="layerlab-heartbeat", daemon=True)
+    beat.start()
     try:
         worker.loop()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
     finally:
-        out.close()
+        worker.running = False
+        with worker._send_lock:
+            out.close()
         commands.close()

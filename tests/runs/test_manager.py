@@ -35,6 +35,7 @@ class FakePool:
         self.on_exit = on_exit
         self.workers = {i: FakeWorker(i) for i in range(2)}
         self.sent: list[tuple] = []
+        self.killed: list[tuple] = []
 
     async def start(self):
         pass
@@ -43,7 +44,11 @@ class FakePool:
         pass
 
     def least_loaded(self):
-        return min(self.workers.values(), key=lambda w: (w.load, w.id))
+        usable = [w for w in self.workers.values() if w.alive and w.ready]
+        return min(usable, key=lambda w: (w.load, w.id)) if usable else None
+
+    def kill(self, worker, reason, culprit=None):
+        self.killed.append((worker.id, reason))
 
     def send(self, worker, command):
         self.sent.append((worker.id, command))
@@ -76,6 +81,8 @@ def test_runs_go_to_the_least_loaded_worker_and_die_only_with_theirs(tmp_path):
     manager = make(tmp_path)
     runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
     assert [r.worker.id for r in runs] == [0, 1, 0, 1]
+    for run in runs:
+        manager.pool.on_message(run.worker, ("accepted", run.id))
     assert manager.owns(runs[0], runs[0].token) and not manager.owns(runs[0], "nope")
     assert not manager.owns(runs[0], None)
     manager.pool.on_exit(manager.pool.workers[0], "worker process died (signal 9, SIGKILL)")
@@ -133,3 +140,63 @@ def test_forgotten_runs_leave_the_disk_too(tmp_path):
     manager.create(EXPERIMENT, CHECK, "c")
     on_disk = sorted(p.stem for p in (tmp_path / "runs").glob("*.json"))
     assert on_disk == sorted(r.id for r in runs[2:])
+
+
+def test_runs_a_dead_worker_never_took_go_to_a_live_one(tmp_path):
+    """Issue 7.3: a run created just after a worker died was failed with "worker process died"."""
+    manager = make(tmp_path)
+    taken = manager.create(EXPERIMENT, CHECK, "c")
+    manager.pool.on_message(taken.worker, ("accepted", taken.id))
+    dead = taken.worker
+    late = manager.create(EXPERIMENT, CHECK, "c")  # goes to worker 1 (least loaded)
+    also_late = manager.create(EXPERIMENT, CHECK, "c")  # worker 0, which is dying
+    assert also_late.worker is dead
+    dead.alive = False
+    manager.pool.on_exit(dead, "worker process died (signal 9, SIGKILL)")
+    assert taken.status == "failed"
+    assert also_late.status == "queued" and also_late.worker.id == 1
+    assert late.status == "queued"
+    assert manager.pool.sent[-1] == (1, ("start", also_late.id, EXPERIMENT, False))
+
+
+def test_runs_wait_for_a_usable_worker_instead_of_a_dead_one(tmp_path):
+    manager = make(tmp_path)
+    for worker in manager.pool.workers.values():
+        worker.ready = False  # both starting (or replaced and warming up)
+    run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+    assert run.worker is None and list(manager.pending) == [run]
+    assert not manager.pool.sent
+    fresh = manager.pool.workers[1]
+    fresh.ready = True
+    manager.pool.on_ready(fresh)
+    assert run.worker is fresh and not manager.pending
+    assert manager.pool.sent == [(1, ("start", run.id, EXPERIMENT, True))]
+
+
+def test_a_run_stopped_while_it_waits_for_a_worker_ends_at_once(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.alive = False
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        await manager.control(run, "stop")
+        assert run.status == "stopped" and not manager.pending
+
+    asyncio.run(main())
+
+
+def test_the_run_a_worker_was_killed_for_says_what_to_change(tmp_path):
+    manager = make(tmp_path, max_step_s=3)
+    heavy, light = (manager.create(EXPERIMENT, CHECK, "c") for _ in range(2))
+    light.worker = heavy.worker
+    heavy.worker.runs.add(light.id)
+    for run in (heavy, light):
+        manager.pool.on_message(run.worker, ("accepted", run.id))
+    worker = heavy.worker
+    worker.culprit = heavy.id
+    worker.alive = False
+    manager.pool.on_exit(worker, "a run on this worker held it ... (LAYERLAB_MAX_STEP_S)")
+    assert heavy.status == "failed"
+    assert "one training step of this design took over 3 s" in heavy.channel.message
+    assert "smaller batch size" in heavy.channel.message
+    assert light.status == "failed" and "LAYERLAB_MAX_STEP_S" in light.channel.message

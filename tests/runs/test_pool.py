@@ -32,7 +32,13 @@ def test_exit_reasons_say_what_happened():
 
 
 def test_a_run_over_the_memory_limit_fails_alone_and_the_worker_lives_on(tmp_path):
-    settings = Settings(workers=1, worker_memory_mb=2048, persist_runs=False, state_dir=tmp_path)
+    settings = Settings(
+        workers=1,
+        worker_memory_mb=2048,
+        persist_runs=False,
+        state_dir=tmp_path,
+        max_step_flops=1e15,  # the compute check would refuse it first: memory is tested here
+    )
     statuses: dict[str, tuple] = {}
     exits: list[str] = []
 

@@ -159,3 +159,36 @@ def test_an_export_that_fails_costs_only_the_export(tmp_path, capfd):
     finally:
         harness.close()
     assert "could not export run a" in capfd.readouterr().err
+
+
+def test_no_raw_pytorch_message_reaches_a_user(harness: Harness):
+    """Issue 7.8: batch norm with a batch of one (were the check bypassed) failed with PyTorch's
+    "Expected more than 1 value per channel when training"."""
+    doc = {
+        "dataset": {"name": "iris"},
+        "model": {"layers": [{"type": "dense", "units": 4}, {"type": "batchnorm"}]},
+        "training": {"batch_size": 1, "epochs": 1},
+    }
+    harness.send("start", "bn1", doc, False)
+    message = harness.read_until(harness.status("bn1", "failed"))[3]
+    assert "batch size of at least 2" in message and "batchnorm" in message
+    assert "Expected" not in message and "torch" not in message.lower()
+
+
+def test_the_heartbeat_says_which_run_the_loop_is_busy_with():
+    from server.runs.worker import HEARTBEAT_S
+
+    harness = Harness(time_slice_s=0.2)
+    beat = threading.Thread(target=harness.worker.heartbeat, daemon=True)
+    beat.start()
+    try:
+        harness.read_until(lambda m: m[0] == "heartbeat" and m[1] is None, HEARTBEAT_S * 10)
+        harness.send("start", "long", spiral(10_000), False)
+        busy = harness.read_until(lambda m: m[0] == "heartbeat" and m[1] == "long", 30)
+        assert 0 <= busy[2] < 30
+        harness.send("control", 1, "long", "stop", None)
+        harness.read_until(harness.status("long", "stopped"))
+    finally:
+        harness.close()
+    accepted = [m for m in harness.messages if m[0] == "accepted"]
+    assert accepted == [("accepted", "long")]
