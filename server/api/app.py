@@ -16,6 +16,9 @@ from . import routes_check, routes_pages, routes_registry, routes_runs, routes_s
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .openapi import install_openapi
+from .routes_docs import install_docs
+from .security import RequestGuardMiddleware
+from .stream import TransportMiddleware
 
 DESCRIPTION = """\
 Design a network, train it in PyTorch, and watch it learn live.
@@ -40,15 +43,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await manager.stop()
 
-    app = FastAPI(title="LayerLab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="LayerLab",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by routes_docs from the swagger-ui-bundle package, no CDN
+        redoc_url=None,  # ReDoc would come from a CDN too
+    )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
+    app.add_middleware(RequestGuardMiddleware, settings=settings)
+    app.add_middleware(TransportMiddleware)  # outermost: it needs the server's own send
     install_error_handlers(app)
     for module in (routes_registry, routes_check, routes_runs, routes_system, stream, routes_pages):
         app.include_router(module.router)
     static = asset_dir("static")
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
+    install_docs(app)
     install_openapi(app)
     return app

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from ..engine.errors import ExperimentError
 from ..runs.manager import ControlRefused, LimitReached
@@ -27,7 +30,36 @@ async def _control_refused(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=409)
 
 
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at this path (a path can have several routes, e.g.
+    GET and POST /api/runs; static files serve GET and HEAD)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods |= {"GET", "HEAD"}
+        elif getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+async def _http_error(request: Request, err: Exception) -> JSONResponse:
+    """FastAPI's own answer, and for a 405 an `Allow` header naming every method the path
+    takes (Starlette names only the first route's, and static files none)."""
+    assert isinstance(err, StarletteHTTPException)
+    if err.status_code == 405:
+        allow = allowed_methods(request.app, request)
+        if allow:
+            err.headers = {**(err.headers or {}), "Allow": ", ".join(allow)}
+        if err.detail == "Method Not Allowed":
+            err.detail = f"{request.method} is not allowed here; use {', '.join(allow)}"
+    return await http_exception_handler(request, err)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ExperimentError, _experiment_error)
     app.add_exception_handler(LimitReached, _limit_reached)
     app.add_exception_handler(ControlRefused, _control_refused)

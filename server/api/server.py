@@ -29,6 +29,10 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: object) -> uvi
         "ws_per_message_deflate": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 5,
+        # X-Forwarded-For/-Proto are believed only from the proxies named in the settings
+        # (uvicorn's default trusts 127.0.0.1, so any local client could pick its address).
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)

@@ -1,20 +1,37 @@
-"""The live stream of a run over a WebSocket: one sender task and one queue per viewer."""
+"""The live stream of a run over a WebSocket: one sender task and one queue per viewer.
+
+A viewer the hub drops (it stopped reading) gets a close frame if one still fits, and then its
+TCP connection is aborted: a plain close would wait for the kernel's send buffer (megabytes
+queued for a client that never reads) to drain, which it never does. Streams per client
+address are bounded (`max_ws_per_client`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .deps import get_manager
+from .deps import get_client, get_manager
 
 router = APIRouter()
 
 CLOSE_TIMEOUT_S = 2.0
 CLOSE_NO_RUN = 4404
+CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 1013  # "try again later": reconnect, the history comes first
+
+
+def open_streams(websocket: WebSocket) -> Counter:
+    """Open streams per client address, kept on the app."""
+    state = websocket.app.state
+    if not hasattr(state, "open_streams"):
+        state.open_streams = Counter()
+    return state.open_streams
 
 
 @router.websocket("/ws/runs/{run_id}")
@@ -22,8 +39,28 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
     """hello (run and history), then epoch, snapshot and status messages; closed at the end."""
     manager = get_manager(websocket)
     if manager.get(run_id) is None:
-        await _refuse(websocket, run_id)
+        await _refuse(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
         return
+    client, streams = get_client(websocket), open_streams(websocket)
+    limit = websocket.app.state.settings.max_ws_per_client
+    if streams[client] >= limit:
+        detail = (
+            f"you already have {limit} open streams, the limit per client address "
+            "(LAYERLAB_MAX_WS_PER_CLIENT); close one first"
+        )
+        await _refuse(websocket, 429, CLOSE_TOO_MANY, detail)
+        return
+    streams[client] += 1
+    try:
+        await _serve(websocket, run_id)
+    finally:
+        streams[client] -= 1
+        if streams[client] <= 0:
+            del streams[client]
+
+
+async def _serve(websocket: WebSocket, run_id: str) -> None:
+    manager = get_manager(websocket)
     await websocket.accept()
     viewer = manager.hub.join(run_id, websocket.send_text)
     if viewer is None:  # removed between the two lines above: cannot happen without an await
@@ -43,6 +80,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
         return
     if viewer.dropped is not None:
         await _close(websocket, CLOSE_TOO_SLOW, viewer.dropped[:120])
+        abort_transport(websocket)
     else:
         await _close(websocket, 1000, "run ended")
 
@@ -60,11 +98,38 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await asyncio.wait_for(websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
-async def _refuse(websocket: WebSocket, run_id: str) -> None:
-    """A 404 answer to the handshake where the server allows it, else close code 4404."""
+TRANSPORT_KEY = "layerlab.transport"
+
+
+class TransportMiddleware:
+    """Keep a WebSocket's asyncio transport in its scope, for `abort_transport`.
+
+    ASGI has no way to abort a connection; uvicorn's WebSocket protocol object, the owner of
+    the `send` callable the server passes in, holds the transport, whose `abort()` does. Added
+    outermost, so `send` is still the server's own (inner layers wrap it)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[TRANSPORT_KEY] = getattr(getattr(send, "__self__", None), "transport", None)
+        await self.app(scope, receive, send)
+
+
+def abort_transport(websocket: WebSocket) -> bool:
+    """Drop the connection now, discarding what the kernel still holds for it; False where
+    the server gave no transport."""
+    transport = websocket.scope.get(TRANSPORT_KEY)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    transport.abort()
+    return True
+
+
+async def _refuse(websocket: WebSocket, status: int, code: int, detail: str) -> None:
+    """An HTTP answer to the handshake where the server allows it, else a close code."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(
-            JSONResponse({"detail": f"no run with id {run_id!r}"}, status_code=404)
-        )
+        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code=status))
     else:
-        await websocket.close(CLOSE_NO_RUN, f"no run with id {run_id!r}")
+        await websocket.close(code, detail[:120])

@@ -36,7 +36,7 @@ class DatasetSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: str = Field(description="dataset name, one of GET /api/datasets")
+    name: str = Field(min_length=1, description="dataset name, one of GET /api/datasets")
 
 
 class TrainingSpec(BaseModel):
@@ -55,8 +55,9 @@ class TrainingSpec(BaseModel):
     momentum: float = Field(
         0.0, ge=0, lt=1, description="For sgd and rmsprop: how much of the last update carries on"
     )
-    batch_size: int = Field(10, ge=1, description="Examples per weight update")
-    epochs: int = Field(100, ge=1, description="Passes over the training set")
+    # Whole numbers are strict: JSON `true` is not a batch size of 1 (nor `false` a seed of 0).
+    batch_size: int = Field(10, ge=1, strict=True, description="Examples per weight update")
+    epochs: int = Field(100, ge=1, strict=True, description="Passes over the training set")
     l1: float = Field(
         0.0,
         ge=0,
@@ -75,6 +76,7 @@ class TrainingSpec(BaseModel):
         0,
         ge=0,
         le=2**31 - 1,
+        strict=True,
         description="Same seed and design, same run: initial weights and shuffling",
     )
     device: Device = Field("auto", description="auto trains on the GPU when the server has one")

@@ -43,5 +43,6 @@ def seed_field(default: int = 1) -> Any:
         default,
         ge=0,
         le=SEED_MAX,
+        strict=True,  # JSON false is not seed 0
         description="random seed: the same seed always gives the same data",
     )

@@ -1,0 +1,64 @@
+"""The interactive API reference at `/docs`, served entirely by this server.
+
+FastAPI's own `/docs` page loads Swagger UI from a CDN and starts it with an inline script: it
+breaks offline, and under the page's Content-Security-Policy. Here the assets come from the
+`swagger-ui-bundle` package (mounted at `/docs/assets`), and the page starts Swagger UI from
+`/docs/init.js`. Swagger UI sets inline styles, so this page alone allows them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+router = APIRouter(include_in_schema=False)
+
+ASSETS = "/docs/assets"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>LayerLab API</title>
+  <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+  <link rel="icon" type="image/png" href="{ASSETS}/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{ASSETS}/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+INIT = """window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: 'BaseLayout',
+});
+"""
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def get_docs() -> HTMLResponse:
+    """The Swagger UI page."""
+    return HTMLResponse(PAGE, headers={"Content-Security-Policy": DOCS_CSP})
+
+
+@router.get("/docs/init.js")
+def get_docs_init() -> Response:
+    """What starts Swagger UI on the page (a file, not an inline script)."""
+    return Response(INIT, media_type="text/javascript")
+
+
+def install_docs(app: FastAPI) -> None:
+    """The page, its starter script, and the packaged Swagger UI assets."""
+    app.include_router(router)
+    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
