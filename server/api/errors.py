@@ -30,18 +30,18 @@ async def _control_refused(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=409)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     """Every method some route serves at this path (a path can have several routes, e.g.
     GET and POST /api/runs; static files serve GET and HEAD)."""
     methods: set[str] = set()
     for route in app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match == Match.NONE:
-            continue
-        if isinstance(route, Mount):
-            methods |= {"GET", "HEAD"}
-        elif getattr(route, "methods", None):
-            methods |= set(route.methods)
+        for method in METHODS:
+            match, _ = route.matches({**request.scope, "method": method})
+            if match == Match.FULL:
+                methods |= {"GET", "HEAD"} if isinstance(route, Mount) else {method}
     return sorted(methods)
 
 
@@ -50,11 +50,12 @@ async def _http_error(request: Request, err: Exception) -> JSONResponse:
     takes (Starlette names only the first route's, and static files none)."""
     assert isinstance(err, StarletteHTTPException)
     if err.status_code == 405:
-        allow = allowed_methods(request.app, request)
+        headers = dict(err.headers or {})
+        allow = ", ".join(allowed_methods(request.app, request)) or headers.get("Allow", "")
         if allow:
-            err.headers = {**(err.headers or {}), "Allow": ", ".join(allow)}
-        if err.detail == "Method Not Allowed":
-            err.detail = f"{request.method} is not allowed here; use {', '.join(allow)}"
+            err.headers = {**headers, "Allow": allow}
+        if err.detail == "Method Not Allowed" and allow:
+            err.detail = f"{request.method} is not allowed here; use {allow}"
     return await http_exception_handler(request, err)
 
 

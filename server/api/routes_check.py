@@ -16,7 +16,13 @@ from .openapi import EXPERIMENT_BODY
 
 router = APIRouter(prefix="/api", tags=["experiments"])
 
-CHECK_ERRORS = {422: {"description": "the design cannot run; `detail` lists {loc, msg, type}"}}
+CHECK_ERRORS = {
+    415: {"description": "the body is not sent as application/json"},
+    422: {
+        "description": "the design cannot run (shapes, limits, parameters, memory, or the "
+        "FLOPs of one training step); `detail` lists {loc, msg, type}"
+    },
+}
 
 
 def validate_experiment(doc: Any, settings: Settings) -> tuple[dict, dict]:
@@ -32,7 +38,8 @@ def validate_experiment(doc: Any, settings: Settings) -> tuple[dict, dict]:
 
 @router.post("/check", openapi_extra=EXPERIMENT_BODY, responses=CHECK_ERRORS)
 def check_experiment(doc: JsonBody, settings: SettingsDep) -> dict[str, Any]:
-    """Per-layer output shapes and parameter counts, the derived head and the total."""
+    """Per-layer output shapes, parameter counts and FLOPs per example (forward + backward),
+    the derived head, the totals and the FLOPs of one training step."""
     return validate_experiment(doc, settings)[1]
 
 

@@ -20,13 +20,22 @@ from .routes_check import validate_experiment
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 CREATE_ERRORS = {
+    403: {"description": "a page from another origin (LAYERLAB_ALLOWED_ORIGINS)"},
+    415: {"description": "the body is not sent as application/json"},
     422: {"description": "the design cannot run; `detail` lists {loc, msg, type}"},
     429: {"description": "too many active runs, in all or for this client"},
 }
+BODY_ERRORS = {
+    415: {"description": "the body is not sent as application/json"},
+    422: {
+        "description": "malformed JSON, or a field out of range; `detail` lists {loc, msg, type}"
+    },
+}
 CONTROL_ERRORS = {
-    403: {"description": "missing or wrong X-Run-Token"},
+    403: {"description": "missing or wrong X-Run-Token, or a page from another origin"},
     404: {"description": "no such run"},
     409: {"description": "the run has ended"},
+    **BODY_ERRORS,
 }
 
 
