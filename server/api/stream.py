@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections import Counter
 
 from fastapi import APIRouter, WebSocket
@@ -24,6 +25,10 @@ CLOSE_TIMEOUT_S = 2.0
 CLOSE_NO_RUN = 4404
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 1013  # "try again later": reconnect, the history comes first
+# Kernel send buffer per stream. Linux autotunes loopback and LAN sockets up to 4 MB, so a
+# viewer that never reads held ~2.7 MB of kernel memory and took ~20 s to block its sender;
+# 256 KiB is still 10x what a 20/s snapshot stream needs across a 100 ms round trip.
+STREAM_SNDBUF_BYTES = 256 * 1024
 
 
 def open_streams(websocket: WebSocket) -> Counter:
@@ -61,6 +66,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
 
 async def _serve(websocket: WebSocket, run_id: str) -> None:
     manager = get_manager(websocket)
+    _bound_send_buffer(websocket)
     await websocket.accept()
     viewer = manager.hub.join(run_id, websocket.send_text)
     if viewer is None:  # removed between the two lines above: cannot happen without an await
@@ -115,6 +121,14 @@ class TransportMiddleware:
         if scope["type"] == "websocket":
             scope[TRANSPORT_KEY] = getattr(getattr(send, "__self__", None), "transport", None)
         await self.app(scope, receive, send)
+
+
+def _bound_send_buffer(websocket: WebSocket) -> None:
+    transport = websocket.scope.get(TRANSPORT_KEY)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF_BYTES)
 
 
 def abort_transport(websocket: WebSocket) -> bool:
