@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # served by routes_docs from the swagger-ui-bundle package, no CDN
+        docs_url=None,  # served by routes_docs from packaged Swagger UI assets, no CDN
         redoc_url=None,  # ReDoc would come from a CDN too
     )
     app.state.settings = settings

@@ -2,8 +2,10 @@
 
 FastAPI's own `/docs` page loads Swagger UI from a CDN and starts it with an inline script: it
 breaks offline, and under the page's Content-Security-Policy. Here the assets come from the
-`swagger-ui-bundle` package (mounted at `/docs/assets`), and the page starts Swagger UI from
-`/docs/init.js`. Swagger UI sets inline styles, so this page alone allows them.
+`fastapi-offline` package (Swagger UI 5, which reads OpenAPI 3.1; `swagger-ui-bundle` ships
+4.x, which cannot), mounted at `/docs/assets`; only its files are used, not its app factory,
+whose page starts Swagger UI inline. Here `/docs/init.js` does. Swagger UI sets inline styles,
+so this page alone allows them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+from importlib.resources import files
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +29,7 @@ PAGE = f"""<!DOCTYPE html>
   <meta charset="utf-8">
   <title>LayerLab API</title>
   <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
-  <link rel="icon" type="image/png" href="{ASSETS}/favicon-32x32.png">
+  <link rel="icon" type="image/png" href="{ASSETS}/favicon.png">
 </head>
 <body>
   <div id="swagger-ui"></div>
@@ -61,4 +63,5 @@ def get_docs_init() -> Response:
 def install_docs(app: FastAPI) -> None:
     """The page, its starter script, and the packaged Swagger UI assets."""
     app.include_router(router)
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    assets = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")

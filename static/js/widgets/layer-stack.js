@@ -7,6 +7,15 @@ import { h, replace, formatNumber, formatShape } from '../util/dom.js';
 import { fieldsOf, humanize } from '../schema.js';
 import { schemaForm } from './layer-form.js';
 
+/** 1.2 MFLOPs, 640 FLOPs: the compute the check counted (forward + backward). */
+function flopsText(flops) {
+  if (flops == null) return '';
+  for (const [unit, scale] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]]) {
+    if (flops >= scale) return `${Number((flops / scale).toPrecision(3))} ${unit}FLOPs`;
+  }
+  return `${flops} FLOPs`;
+}
+
 const CATEGORY_ORDER = ['core', 'convolution', 'pooling', 'recurrent', 'shape', 'regularisation'];
 
 export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, layerTypes, onChange }) {
@@ -211,7 +220,8 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
       cards.forEach((c, i) => {
         const info = byIndex.get(i);
         c.shapeEl.textContent = info ? formatShape(info.output_shape) : '–';
-        c.paramsEl.textContent = info ? `${formatNumber(info.params)} params` : '';
+        c.paramsEl.textContent = info ? `${formatNumber(info.params)} params · ${flopsText(info.flops)}` : '';
+        c.paramsEl.title = 'Parameters, and floating-point operations per example for one forward and backward pass';
       });
       if (check) {
         replace(
@@ -228,7 +238,8 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
           h('span', { class: 'layer-params' }, `${formatNumber(head.params ?? 0)} params`),
           check.loss ? h('span', { class: 'head-loss', title: 'Loss minimised for this task' }, `loss: ${check.loss}`) : null,
         );
-        totalEl.textContent = `${formatNumber(check.total_params)} parameters in all`;
+        totalEl.textContent = `${formatNumber(check.total_params)} parameters in all` +
+          (check.step_flops != null ? ` · ${flopsText(check.step_flops)} per training step` : '');
       } else {
         totalEl.textContent = '';
       }
