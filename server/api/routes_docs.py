@@ -10,10 +10,11 @@ so this page alone allows them.
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from importlib.resources import files
 
 router = APIRouter(include_in_schema=False)
 
