@@ -17,6 +17,12 @@ from .openapi import EXPERIMENT_BODY
 router = APIRouter(prefix="/api", tags=["experiments"])
 
 CHECK_ERRORS = {
+    200: {
+        "description": "per layer {index, type, output_shape, params, flops}; the head "
+        "{description, output_shape, params, flops}; input_shape, total_params, total_flops "
+        "(forward + backward FLOPs of one example), step_flops (of one training batch), task, "
+        "loss"
+    },
     415: {"description": "the body is not sent as application/json"},
     422: {
         "description": "the design cannot run (shapes, limits, parameters, memory, or the "
