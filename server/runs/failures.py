@@ -8,6 +8,8 @@ traceback goes to the worker's stderr for whoever runs the server.
 
 from __future__ import annotations
 
+from ..engine.errors import ExperimentError
+
 # (a fragment of PyTorch's message, what to tell the user)
 KNOWN: tuple[tuple[str, str], ...] = (
     (
@@ -46,6 +48,8 @@ GENERIC = (
 
 def explain_failure(err: BaseException, epoch: int, memory_mb: int) -> str:
     """A failed run's message: what went wrong and what to change, in words."""
+    if isinstance(err, ExperimentError):  # the engine's own words, naming the field
+        return str(err)
     if isinstance(err, MemoryError):
         return KNOWN[1][1].format(memory_mb=memory_mb)
     text = str(err)

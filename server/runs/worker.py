@@ -149,8 +149,10 @@ class Worker:
             try:
                 error = self.control(run_id, action, value)
             except Exception as err:  # noqa: BLE001 - e.g. a probe that fails: that run ends
-                error = str(err)
                 job = self.jobs.get(run_id)
+                error = explain_failure(
+                    err, job.epoch if job else 0, self.settings.worker_memory_mb
+                )
                 if job is not None:
                     self.fail(job, err)
             if seq is not None:
