@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from ..engine.errors import ExperimentError
 from ..runs.manager import ControlRefused, LimitReached
+from ..store.store import StoreUnavailable
 
 
 def experiment_errors(err: ExperimentError) -> list[dict]:
@@ -27,7 +28,12 @@ async def _control_refused(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=409)
 
 
+async def _store_unavailable(request: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "2"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(ExperimentError, _experiment_error)
     app.add_exception_handler(LimitReached, _limit_reached)
     app.add_exception_handler(ControlRefused, _control_refused)

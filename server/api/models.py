@@ -24,7 +24,9 @@ SPIRAL_EXAMPLE: dict[str, Any] = {
     },
 }
 
-Status = Literal["queued", "running", "paused", "finished", "stopped", "failed", "diverged"]
+Status = Literal[
+    "queued", "running", "paused", "finished", "stopped", "failed", "diverged", "interrupted"
+]
 
 
 class RunCreated(BaseModel):
@@ -50,6 +52,7 @@ class RunSummary(BaseModel):
     ended: float | None = Field(None, description="Unix time")
     last: dict[str, Any] | None = Field(None, description="the latest epoch record")
     viewers: int
+    design: str | None = Field(None, description="the saved design it came from")
 
 
 class RunDetail(RunSummary):
@@ -64,6 +67,14 @@ class RunDetail(RunSummary):
         'export: {"model.py": a standalone PyTorch script, "weights.safetensors": its weights}; '
         "null before, and for runs without one",
     )
+
+
+class HistoryPage(BaseModel):
+    """A page of a run's epoch records."""
+
+    id: str
+    records: list[dict[str, Any]]
+    next: int | None = Field(description="pass as `after` for the next page; null: no more yet")
 
 
 class ControlRequest(BaseModel):
@@ -92,10 +103,22 @@ class WorkerInfo(BaseModel):
     rss_mb: float | None
 
 
+class DatabaseHealth(BaseModel):
+    """Whether the database can be written; while it cannot, why (records wait in memory)."""
+
+    ok: bool
+    dialect: str = Field(description="sqlite or postgresql")
+    error: str | None = None
+    since: float | None = Field(None, description="Unix time the writes began to fail")
+    pending: int = Field(description="writes waiting to be committed")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     workers: int
     workers_ready: int
     active_runs: int
-    runs: int
+    runs: int = Field(description="runs held in memory (active, and a few ended ones)")
+    database: DatabaseHealth
+    reasons: list[str] = Field(default_factory=list, description="why it is degraded")

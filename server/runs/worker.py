@@ -89,18 +89,17 @@ class Worker:
         job.trainer = None
 
     def export(self, job: Job) -> None:
-        """Write the run's standalone script and weights beside its saved record
-        (`<state_dir>/runs/<id>.py`, `.safetensors`). A failure is logged and costs only the
-        export: never the run, never the worker."""
+        """Write the run's export files (standalone script, weights...) to the store's spool
+        (`<state_dir>/exports/<id>/<name>`), from where the server moves them into the
+        database. A failure is logged and costs only the export: never the run or worker."""
         if not self.settings.persist_runs:
             return
         try:
             from server.engine.export import export_trainer
-
-            from .store import RunStore
+            from server.store.spool import ExportSpool
 
             files = export_trainer(job.trainer, run_id=job.run_id)
-            RunStore(self.settings.state_dir).save_export(job.run_id, files)
+            ExportSpool(self.settings.state_dir / "exports").write(job.run_id, files)
         except Exception:  # noqa: BLE001 - the export is optional; the run has ended well
             print(f"layerlab worker: could not export run {job.run_id}:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
