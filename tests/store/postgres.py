@@ -42,8 +42,17 @@ class Cluster:
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8")
         options = f"-k {self.root} -p {PORT} -c listen_addresses='' -c fsync=off"
-        self._run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_user, *command], check=True, capture_output=True, text=True)
@@ -59,6 +68,8 @@ class Cluster:
         return self.admin_url(name)
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate",
-                        "stop"], capture_output=True)
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(self.root, ignore_errors=True)

@@ -18,8 +18,11 @@ CHECK = {"input_shape": [2], "layers": [], "total_params": 6}
 
 
 def experiment(dataset: str = "spiral", lr: float = 0.03) -> dict:
-    return {"dataset": {"name": dataset}, "model": {"layers": []}, "training": {"epochs": 5,
-            "learning_rate": lr}}
+    return {
+        "dataset": {"name": dataset},
+        "model": {"layers": []},
+        "training": {"epochs": 5, "learning_rate": lr},
+    }
 
 
 def add_run(store: Store, run_id: str, created: float, **kw) -> None:
@@ -70,8 +73,8 @@ def test_listing_is_paged_newest_first_and_filtered(settings):
         add_run(store, "c", 3.0, owner=alice, experiment=experiment("xor", lr=0.5))
         assert store.writer.flush()
 
-        def ids(where=RunFilter(), limit=10, offset=0):
-            runs, total = store.read(queries.list_runs, where, limit, offset)
+        def ids(where=None, limit=10, offset=0):
+            runs, total = store.read(queries.list_runs, where or RunFilter(), limit, offset)
             return [r.id for r in runs], total
 
         assert ids() == (["c", "b", "a"], 3)
@@ -128,9 +131,16 @@ def test_old_json_run_files_are_imported_once(tmp_path, settings):
     folder.mkdir(parents=True)
 
     def doc(run_id, **kw):
-        base = {"id": run_id, "status": "finished", "experiment": experiment(), "check": CHECK,
-                "history": [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}],
-                "created": 10.0, "ended": 11.0, "client": "1.2.3.4"}
+        base = {
+            "id": run_id,
+            "status": "finished",
+            "experiment": experiment(),
+            "check": CHECK,
+            "history": [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}],
+            "created": 10.0,
+            "ended": 11.0,
+            "client": "1.2.3.4",
+        }
         return {**base, **kw}
 
     files = {
