@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import Run, RunManager
+from ..store import designs
 from ..store.queries import RunFilter
 from ..store.rows import StoredRun
 from .deps import (
@@ -59,6 +60,20 @@ async def create_run(
     """Check an experiment and start training it; the token is returned only here. With
     `X-Owner-Token` the run is listed as yours (`GET /api/runs?owner=me`)."""
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
+    if (
+        design is not None
+        and await run_in_threadpool(manager.store.read, designs.get, design) is None
+    ):
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", "design"],
+                    "msg": f"no saved design with id {design!r}",
+                    "type": "value_error",
+                }
+            ],
+        )
     run = manager.create(
         experiment,
         result,
