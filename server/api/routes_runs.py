@@ -207,10 +207,13 @@ def _last_epoch(texts: list[str]) -> str:
 async def control_run(
     run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
 ) -> RunSummary:
-    """Pause, resume, step one epoch, stop, or set the learning rate (owner only)."""
+    """Pause, resume, step one epoch, stop, or set the learning rate (owner only). `resume`
+    also brings an `interrupted` run back from its last weights checkpoint."""
     if isinstance(run, StoredRun):
         if not manager.owns_stored(run, token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
+        if body.action == "resume" and run.status == "interrupted":
+            return RunSummary(**(await manager.resume(run, token)).summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not manager.owns(run, token):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")

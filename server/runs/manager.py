@@ -26,6 +26,7 @@ from ..config import Settings
 from ..store import queries
 from ..store.rows import StoredRun
 from ..store.store import Store, token_hash
+from . import checkpoints
 from .hub import Hub, RunChannel
 from .messages import ACTIVE, TERMINAL, dumps
 from .pool import WorkerHandle, WorkerPool
@@ -210,17 +211,7 @@ class RunManager:
 
         A run created `paused` waits for `step` or `resume` before its first epoch. `owner`
         is the hash of the creator's owner token; `design_id` the saved design it came from."""
-        s = self.settings
-        if self.active_count() >= s.max_runs:
-            raise LimitReached(
-                f"the server already has {s.max_runs} active runs, its limit "
-                "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
-            )
-        if self.active_count(client) >= s.max_runs_per_client:
-            raise LimitReached(
-                f"you already have {s.max_runs_per_client} active runs, the limit per client "
-                "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
-            )
+        self._check_limits(client)
         run_id = self._new_id()
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
@@ -241,11 +232,84 @@ class RunManager:
             design_id=design_id,
         )
         self._evict()
+        self._assign(run, ("start", run_id, experiment, paused))
+        return run
+
+    def _check_limits(self, client: str) -> None:
+        s = self.settings
+        if self.active_count() >= s.max_runs:
+            raise LimitReached(
+                f"the server already has {s.max_runs} active runs, its limit "
+                "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
+            )
+        if self.active_count(client) >= s.max_runs_per_client:
+            raise LimitReached(
+                f"you already have {s.max_runs_per_client} active runs, the limit per client "
+                "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
+            )
+
+    def _assign(self, run: Run, command: tuple) -> None:
         worker = self.pool.least_loaded()
         run.worker = worker
-        worker.runs.add(run_id)
-        if not self.pool.send(worker, ("start", run_id, experiment, paused)):
+        worker.runs.add(run.id)
+        if not self.pool.send(worker, command):
             self._end(run, "failed", "could not reach a worker process; try again")
+
+    async def resume(self, stored: StoredRun, token: str) -> Run:
+        """Bring an interrupted run back from its last checkpoint (its owner's token proven
+        by the caller): the history up to the checkpoint is kept, later records are dropped,
+        and it trains on in a worker, under the same id and token."""
+        if stored.status != "interrupted":
+            raise ControlRefused(
+                f"run {stored.id} has ended ({stored.status}); only an interrupted run resumes"
+            )
+        if stored.id in self.runs:
+            raise ControlRefused(f"run {stored.id} is being resumed already")
+        found = await asyncio.to_thread(checkpoints.read_checkpoint, self.settings, stored.id)
+        if found is None:
+            raise ControlRefused(f"run {stored.id} has no checkpoint to resume from")
+        epoch, saved = found
+        self._check_limits(stored.client)
+        texts = await asyncio.to_thread(self.store.read, queries.history, stored.id, 0, epoch)
+        # The database's records (they carry the time), then the checkpoint's own beyond them
+        # (a kill -9 can leave the database a flush behind the checkpoint).
+        kept = 0
+        for text in texts:
+            if json.loads(text)["epoch"] != kept + 1:
+                break
+            kept += 1
+        records = [json.loads(t) for t in texts[:kept]] + saved[kept:]
+        if stored.id in self.runs:  # resumed by another request while we read
+            raise ControlRefused(f"run {stored.id} is being resumed already")
+        info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
+        channel = self.hub.open(stored.id, info)
+        for record in records:
+            self.hub.publish_epoch(stored.id, record)
+        run = Run(
+            stored.id,
+            token,
+            stored.client,
+            stored.experiment,
+            stored.check,
+            channel,
+            created=stored.created,
+            owner=stored.owner,
+            design_id=stored.design_id,
+        )
+        self.runs[run.id] = run
+        self.store.writer.put(("truncate", run.id, kept))
+        for record in saved[kept:]:
+            self.store.add_epoch(run.id, record["epoch"], dumps(record))
+        self.store.update_run(
+            run.id,
+            status="queued",
+            message=None,
+            ended=None,
+            epoch=epoch,
+            last_json=dumps(records[-1]) if records else None,
+        )
+        resume = {"path": str(checkpoints.path_for(self.settings, run.id)), "history": records}
+        self._assign(run, ("start", run.id, stored.experiment, False, resume))
         return run
 
     def owns(self, run: Run, token: str | None) -> bool:

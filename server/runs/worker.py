@@ -6,7 +6,7 @@ changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in t
 started run keeps progressing however many share the worker.
 
 Commands (server -> worker):
-  ("start", run_id, experiment_doc, paused)
+  ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
   ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
   ("shutdown",)
 Messages (worker -> server):
@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .checkpoints import Checkpointer
 from .messages import dumps, json_safe, snapshot_message
 
 PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
@@ -48,6 +49,7 @@ class Job:
         self.step_pending = False
         self.watched = False
         self.lr: float | None = None  # set before the trainer exists
+        self.resume: dict | None = None  # a checkpoint to start from (checkpoints.py)
         self.last_probe = -math.inf
         self.probes = 0
         self.train_time = 0.0
@@ -73,6 +75,7 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self.running = True
         self.probe_interval = 1.0 / settings.snapshot_rate
+        self.checkpoints = Checkpointer(settings)
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -85,6 +88,7 @@ class Worker:
         if status in ("finished", "stopped") and job.trainer is not None:
             self.export(job)  # before the final status: an ended run's export is on disk
         self.status(job, status, message)
+        self.checkpoints.forget(job.run_id)  # it ended on its own terms: nothing to resume
         self.jobs.pop(job.run_id, None)
         job.trainer = None
 
@@ -115,9 +119,10 @@ class Worker:
     def handle(self, cmd: tuple) -> None:
         kind = cmd[0]
         if kind == "start":
-            _, run_id, doc, paused = cmd
+            run_id, doc, paused = cmd[1:4]
             self.jobs[run_id] = job = Job(run_id, doc)
             job.paused = bool(paused)
+            job.resume = cmd[4] if len(cmd) > 4 else None
         elif kind == "control":
             _, seq, run_id, action, value = cmd
             try:
@@ -130,6 +135,8 @@ class Worker:
             if seq is not None:
                 self.send("ack", seq, run_id, error)
         elif kind == "shutdown":
+            for job in self.jobs.values():  # the server stops: its runs can be resumed later
+                self.checkpoints.save(job.run_id, job.trainer)
             self.running = False
 
     def control(self, run_id: str, action: str, value: Any) -> str | None:
@@ -191,6 +198,7 @@ class Worker:
             record = json_safe(record)
             record.setdefault("time", round(time.time(), 3))  # when the epoch ended (Unix s)
             self.send("epoch", job.run_id, record)
+            self.checkpoints.maybe_save(job.run_id, job.trainer)
             if job.trainer.finished:
                 self.probe(job)
                 self.end(job, "finished")
@@ -209,6 +217,8 @@ class Worker:
 
         experiment = parse_experiment(job.doc, self.settings)
         job.trainer = self.factory(experiment, self.settings)
+        if job.resume is not None:
+            self.checkpoints.restore(job.trainer, job.resume)
         if job.lr is not None:
             job.trainer.set_learning_rate(job.lr)
         if not job.paused:

@@ -16,6 +16,8 @@ Operations (tuples):
   ("epoch", run_id, epoch, record_json)     one epoch record; also the run's epoch and last
   ("layers", run_id, epoch, layers_json)    one per-layer summary
   ("export", run_id)                        move the run's spooled export files into `exports`
+  ("truncate", run_id, epoch)               drop its records and summaries after `epoch`
+                                            (a run resumed from a checkpoint at `epoch`)
 """
 
 from __future__ import annotations
@@ -225,6 +227,10 @@ def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
                     ],
                 )
                 exported.append(run_id)
+        elif kind == "truncate":
+            _, run_id, epoch = op
+            for table in (tables.epochs, tables.layer_summaries):
+                conn.execute(delete(table).where(table.c.run_id == run_id, table.c.epoch > epoch))
         else:
             raise ValueError(f"unknown store operation {kind!r}")
     write_epochs()

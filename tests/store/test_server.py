@@ -175,3 +175,56 @@ def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(set
         assert count == [(3000,)]
     finally:
         server.stop()
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(settings):
+    server = ServerProcess(settings, checkpoint_interval_s=0.5)
+    try:
+        run = start(server, 10_000)
+        done = start(server, 2)
+        watch(server, run["id"], 3.0)
+        read_to_end(server, done["id"])
+        server.kill()
+    finally:
+        server.stop()
+
+    server = ServerProcess(settings, checkpoint_interval_s=0.5)
+    try:
+        before = server.http.get(f"/api/runs/{run['id']}").json()
+        assert before["status"] == "interrupted"
+        url = f"/api/runs/{run['id']}/control"
+        resume = {"action": "resume"}
+        assert server.http.post(url, json=resume).status_code == 403
+        assert (
+            server.http.post(url, json=resume, headers={"X-Run-Token": "nope"}).status_code == 403
+        )
+        finished = server.http.post(
+            f"/api/runs/{done['id']}/control", json=resume, headers={"X-Run-Token": done["token"]}
+        )
+        assert finished.status_code == 409 and "has ended (finished)" in finished.text
+
+        resumed = server.http.post(url, json=resume, headers={"X-Run-Token": run["token"]})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["status"] in ("queued", "running")
+        seen = watch(server, run["id"], 2.0)
+        epochs = [r["epoch"] for _, r in seen]
+        assert epochs == list(range(1, len(epochs) + 1))  # the kept history, then onwards
+        assert epochs[-1] > 5
+        # Its weights came back: the loss carries on from where it was, not from scratch.
+        restart_at = max(e for e in epochs if e <= before["epoch"])
+        first_new = {r["epoch"]: r for _, r in seen}[restart_at + 1]
+        assert first_new["loss"] < before["history"][0]["loss"]
+        stop = server.http.post(url, json={"action": "stop"}, headers={"X-Run-Token": run["token"]})
+        assert stop.status_code == 200
+        read_to_end(server, run["id"])
+        after = server.http.get(f"/api/runs/{run['id']}").json()
+        assert after["status"] == "stopped"
+        history = [r["epoch"] for r in after["history"]]
+        deadline = time.monotonic() + 10
+        while history != list(range(1, after["epoch"] + 1)) and time.monotonic() < deadline:
+            time.sleep(0.5)  # until its last records are committed
+            after = server.http.get(f"/api/runs/{run['id']}").json()
+            history = [r["epoch"] for r in after["history"]]
+        assert history == list(range(1, after["epoch"] + 1))
+    finally:
+        server.stop()
