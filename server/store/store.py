@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class Store:
     ):
         self.settings = settings
         url, self._scratch = database_url(settings)
+        weakref.finalize(self, discard, self._scratch)  # a temporary database goes with it
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self.spool = spool_for(settings)

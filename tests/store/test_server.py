@@ -8,11 +8,13 @@ import json
 import time
 
 import pytest
-from helpers import sql, write_lock
-from server_proc import ServerProcess
+from store_server import ServerProcess
+from store_sql import sql, write_lock
 from websockets.sync.client import connect
 
 from server.api.models import SPIRAL_EXAMPLE
+
+pytest_plugins = ["store_fixtures"]  # its fixtures (see there why not a conftest.py)
 
 pytestmark = pytest.mark.slow
 

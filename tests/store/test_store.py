@@ -8,11 +8,13 @@ import json
 import threading
 import time
 
-from helpers import sql, write_lock
+from store_sql import sql, write_lock
 
 from server.store import queries
 from server.store.queries import RunFilter
 from server.store.store import Store, token_hash
+
+pytest_plugins = ["store_fixtures"]  # its fixtures (see there why not a conftest.py)
 
 CHECK = {"input_shape": [2], "layers": [], "total_params": 6}
 

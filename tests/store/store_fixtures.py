@@ -1,4 +1,5 @@
-"""The store's tests run against SQLite and against a real PostgreSQL (a throwaway cluster).
+"""Fixtures of the store tests (imported by each test module: a conftest.py here would
+shadow the other folders' `conftest` modules). The store's tests run against SQLite and against a real PostgreSQL (a throwaway cluster).
 
 Without PostgreSQL installed the PostgreSQL cases skip with the reason, except under CI=true,
 where they are mandatory (`scripts/test.sh` installs it when it runs as root).
@@ -10,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from postgres import Cluster
+from pg_cluster import Cluster
 
 from server.config import Settings
 
