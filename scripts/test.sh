@@ -12,5 +12,15 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "       (install it with: sudo apt-get install -y chromium)" >&2
   fi
 fi
+# PostgreSQL for the store's tests (each starts a throwaway cluster of its own in a temp dir).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing PostgreSQL for the store tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: no PostgreSQL and no root to install it: its store tests will skip" >&2
+    echo "       (install it with: sudo apt-get install -y postgresql)" >&2
+  fi
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

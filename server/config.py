@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     # Server limits.
     max_runs: int = Field(64, ge=1, description="runs queued, running or paused at once")
     max_runs_per_client: int = Field(8, ge=1)
-    max_history_runs: int = Field(500, ge=1, description="finished runs kept in memory")
+    max_history_runs: int = Field(
+        500, ge=1, le=10_000, description="runs listed at most per page of GET /api/runs"
+    )
     snapshot_rate: float = Field(20.0, gt=0, description="snapshots per second per viewer")
     max_message_bytes: int = Field(1 << 20, ge=1024)
     viewer_timeout_s: float = Field(10.0, gt=0, description="a viewer this far behind is dropped")
@@ -51,7 +53,23 @@ class Settings(BaseSettings):
     viewer_buffer_bytes: int = Field(
         8 << 20, ge=1 << 16, description="unsent stream bytes a viewer may owe before it is dropped"
     )
-    persist_runs: bool = Field(True, description="keep ended runs under state_dir/runs")
+    persist_runs: bool = Field(
+        True, description="keep runs in the database (off: an in-memory one, lost at exit)"
+    )
+
+    # The store (server/store): the database of runs, epoch records, exports and designs.
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty: SQLite at state_dir/layerlab.db. "
+        "postgresql://user:pass@host/db uses PostgreSQL (psycopg 3)",
+    )
+    flush_interval_s: float = Field(
+        1.0, gt=0, le=10, description="epoch records reach the database at least this often"
+    )
+    cache_runs: int = Field(16, ge=0, description="ended runs kept in memory besides the database")
+    checkpoint_interval_s: float = Field(
+        5.0, gt=0, description="an active run's weights are checkpointed this often"
+    )
 
     # Hardening: what no single design, socket or header may take from a shared server.
     # A step's compute is counted at check time (engine/cost.py); the default keeps one step

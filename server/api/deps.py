@@ -10,6 +10,8 @@ from starlette.requests import HTTPConnection
 
 from ..config import Settings
 from ..runs.manager import Run, RunManager
+from ..store.rows import StoredRun
+from ..store.store import token_hash
 
 
 def get_app_settings(conn: HTTPConnection) -> Settings:
@@ -32,16 +34,31 @@ TokenDep = Annotated[
     str | None,
     Header(alias="X-Run-Token", description="the owner token returned by POST /api/runs"),
 ]
+OwnerDep = Annotated[
+    str | None,
+    Header(
+        alias="X-Owner-Token",
+        min_length=16,
+        max_length=200,
+        description="a random token the browser keeps (localStorage): whose designs and runs",
+    ),
+]
 
 
-def get_run(run_id: str, manager: ManagerDep) -> Run:
-    run = manager.get(run_id)
+def owner_hash(token: str | None) -> str | None:
+    """What is stored of an owner token: its SHA-256 (the token itself never is)."""
+    return token_hash(token) if token else None
+
+
+def get_run(run_id: str, manager: ManagerDep) -> Run | StoredRun:
+    """A run in memory or in the database (a sync dependency: it runs in the thread pool)."""
+    run = manager.find(run_id)
     if run is None:
         raise HTTPException(404, f"no run with id {run_id!r}")
     return run
 
 
-RunDep = Annotated[Run, Depends(get_run)]
+RunDep = Annotated[Run | StoredRun, Depends(get_run)]
 
 
 def _refuse_constant(name: str) -> Any:

@@ -10,6 +10,7 @@ from starlette.routing import Match, Mount
 
 from ..engine.errors import ExperimentError
 from ..runs.manager import ControlRefused, LimitReached
+from ..store.store import StoreUnavailable
 
 
 def experiment_errors(err: ExperimentError) -> list[dict]:
@@ -59,7 +60,12 @@ async def _http_error(request: Request, err: Exception) -> JSONResponse:
     return await http_exception_handler(request, err)
 
 
+async def _store_unavailable(request: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "2"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ExperimentError, _experiment_error)
     app.add_exception_handler(LimitReached, _limit_reached)

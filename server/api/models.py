@@ -24,7 +24,9 @@ SPIRAL_EXAMPLE: dict[str, Any] = {
     },
 }
 
-Status = Literal["queued", "running", "paused", "finished", "stopped", "failed", "diverged"]
+Status = Literal[
+    "queued", "running", "paused", "finished", "stopped", "failed", "diverged", "interrupted"
+]
 
 
 class RunCreated(BaseModel):
@@ -50,6 +52,7 @@ class RunSummary(BaseModel):
     ended: float | None = Field(None, description="Unix time")
     last: dict[str, Any] | None = Field(None, description="the latest epoch record")
     viewers: int
+    design: str | None = Field(None, description="the saved design it came from")
 
 
 class RunDetail(RunSummary):
@@ -64,6 +67,14 @@ class RunDetail(RunSummary):
         'export: {"model.py": a standalone PyTorch script, "weights.safetensors": its weights}; '
         "null before, and for runs without one",
     )
+
+
+class HistoryPage(BaseModel):
+    """A page of a run's epoch records."""
+
+    id: str
+    records: list[dict[str, Any]]
+    next: int | None = Field(description="pass as `after` for the next page; null: no more yet")
 
 
 class ControlRequest(BaseModel):
@@ -96,6 +107,16 @@ class WorkerInfo(BaseModel):
     busy_s: float = Field(0.0, description="for how long, as of its last heartbeat")
 
 
+class DatabaseHealth(BaseModel):
+    """Whether the database can be written; while it cannot, why (records wait in memory)."""
+
+    ok: bool
+    dialect: str = Field(description="sqlite or postgresql")
+    error: str | None = None
+    since: float | None = Field(None, description="Unix time the writes began to fail")
+    pending: int = Field(description="writes waiting to be committed")
+
+
 class Health(BaseModel):
     """`degraded` while fewer workers than configured are ready and responsive."""
 
@@ -108,4 +129,37 @@ class Health(BaseModel):
     last_worker_exit: str | None = Field(None, description="why the last replaced one went")
     queued_for_worker: int = Field(0, description="runs waiting for a usable worker")
     active_runs: int
-    runs: int
+    runs: int = Field(description="runs held in memory (active, and a few ended ones)")
+    database: DatabaseHealth
+    reasons: list[str] = Field(default_factory=list, description="why it is degraded")
+
+
+class DesignIn(BaseModel):
+    """A design to save: what a design file holds, too (download one, upload it again)."""
+
+    name: str = Field(min_length=1, max_length=200, description="shown in My designs")
+    note: str = Field("", max_length=10_000, description="what it is for, what to try")
+    experiment: dict[str, Any] = Field(
+        description="the experiment document, checked like POST /api/check"
+    )
+
+
+class DesignPatch(BaseModel):
+    """Rename, re-note or replace the experiment of a saved design (any of the three)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    note: str | None = Field(None, max_length=10_000)
+    experiment: dict[str, Any] | None = None
+
+
+class DesignOut(BaseModel):
+    """A saved design."""
+
+    id: str
+    name: str
+    note: str
+    experiment: dict[str, Any]
+    created: float = Field(description="Unix time")
+    updated: float = Field(description="Unix time")
+    mine: bool = Field(description="whether the X-Owner-Token sent owns it")
+    runs: str = Field(description="where its runs are listed")

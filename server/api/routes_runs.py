@@ -1,19 +1,31 @@
-"""Runs: start one, list them, read one, control one (with its owner token), download the
-export of an ended one."""
+"""Runs: start one, list them (paged, filtered), read one and its history (paged, or as
+CSV), control one (with its owner token), download the export of an ended one."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import Run, RunManager
-from ..runs.store import EXPORT_FILES
-from .deps import ClientDep, JsonBody, ManagerDep, RunDep, SettingsDep, TokenDep
-from .models import ControlRequest, RunCreated, RunDetail, RunSummary
+from ..store import designs
+from ..store.queries import RunFilter
+from ..store.rows import StoredRun
+from .deps import (
+    ClientDep,
+    JsonBody,
+    ManagerDep,
+    OwnerDep,
+    RunDep,
+    SettingsDep,
+    TokenDep,
+    owner_hash,
+)
+from .history_csv import csv_lines
+from .models import ControlRequest, HistoryPage, RunCreated, RunDetail, RunSummary, Status
 from .openapi import EXPERIMENT_BODY
 from .routes_check import validate_experiment
 
@@ -37,6 +49,8 @@ CONTROL_ERRORS = {
     409: {"description": "the run has ended"},
     **BODY_ERRORS,
 }
+NOT_FOUND = {404: {"description": "no such run"}}
+STORE_DOWN = {503: {"description": "the database could not be read; `detail` says why"}}
 
 
 @router.post("", status_code=201, openapi_extra=EXPERIMENT_BODY, responses=CREATE_ERRORS)
@@ -45,33 +59,171 @@ async def create_run(
     settings: SettingsDep,
     manager: ManagerDep,
     client: ClientDep,
+    owner: OwnerDep = None,
     paused: Annotated[bool, Query(description="create it paused, to step or resume")] = False,
+    design: Annotated[
+        str | None,
+        Query(max_length=32, description="the id of the saved design this run comes from"),
+    ] = None,
 ) -> RunCreated:
-    """Check an experiment and start training it; the token is returned only here."""
+    """Check an experiment and start training it; the token is returned only here. With
+    `X-Owner-Token` the run is listed as yours (`GET /api/runs?owner=me`)."""
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
-    run = manager.create(experiment, result, client, paused=paused)
+    if (
+        design is not None
+        and await run_in_threadpool(manager.store.read, designs.get, design) is None
+    ):
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", "design"],
+                    "msg": f"no saved design with id {design!r}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    run = manager.create(
+        experiment,
+        result,
+        client,
+        paused=paused,
+        owner=owner_hash(owner),
+        design_id=design,
+    )
     return RunCreated(id=run.id, token=run.token, status=run.status, stream=f"/ws/runs/{run.id}")
 
 
-@router.get("")
-def list_runs(manager: ManagerDep) -> list[RunSummary]:
-    """Every run the server holds, newest first."""
-    runs = sorted(manager.list(), key=lambda r: r.created, reverse=True)
-    return [RunSummary(**r.summary()) for r in runs]
+@router.get("", responses={**STORE_DOWN, 422: {"description": "a filter is not valid"}})
+def list_runs(
+    manager: ManagerDep,
+    settings: SettingsDep,
+    response: Response,
+    owner_token: OwnerDep = None,
+    owner: Annotated[
+        str | None,
+        Query(pattern="^me$", description="`me`: only runs started with your X-Owner-Token"),
+    ] = None,
+    status: Annotated[Status | None, Query(description="only runs with this status")] = None,
+    dataset: Annotated[str | None, Query(max_length=64, description="only this dataset")] = None,
+    design: Annotated[
+        str | None, Query(max_length=32, description="only runs of this saved design")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="text in the id, dataset, message or experiment"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, description="at most this many (LAYERLAB_MAX_HISTORY_RUNS)")
+    ] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[RunSummary]:
+    """Runs, newest first, one page at a time (`limit`, `offset`; the header `X-Total-Count`
+    says how many match), filtered by owner, status, dataset, design and text."""
+    if owner == "me" and not owner_token:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", "owner"],
+                    "msg": "owner=me needs the header X-Owner-Token",
+                    "type": "value_error",
+                }
+            ],
+        )
+    where = RunFilter(
+        owner=owner_hash(owner_token) if owner == "me" else None,
+        status=status,
+        dataset=dataset,
+        design=design,
+        text=q,
+    )
+    page, total = manager.list_page(where, min(limit, settings.max_history_runs), offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [RunSummary(**summary) for summary in page]
 
 
-@router.get("/{run_id}", responses={404: {"description": "no such run"}})
-def get_run(run: RunDep, manager: ManagerDep) -> RunDetail:
+@router.get("/{run_id}", responses={**NOT_FOUND, **STORE_DOWN})
+def get_run(
+    run: RunDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    history_limit: Annotated[
+        int | None, Query(ge=0, description="at most this many records (default: all)")
+    ] = None,
+) -> RunDetail:
     """One run: status, experiment, check result, history, and its export's download paths
     once it has finished or been stopped."""
-    return RunDetail(**run.detail(), export=export_links(run, manager))
+    limit = settings.max_epochs if history_limit is None else history_limit
+    return RunDetail(**manager.detail(run, limit), export=export_links(run, manager))
+
+
+@router.get("/{run_id}/history", responses={**NOT_FOUND, **STORE_DOWN})
+def get_history(
+    run: RunDep,
+    manager: ManagerDep,
+    after: Annotated[int, Query(ge=0, description="records with an epoch after this one")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="at most this many")] = 1000,
+) -> HistoryPage:
+    """A page of the run's epoch records, in order: pass `next` back as `after` for the next
+    page (`next` is null after the last record so far)."""
+    texts = manager.history(run, after, limit)
+    body = (
+        '{"id":"'
+        + run.id
+        + '","records":['
+        + ",".join(texts)
+        + '],"next":'
+        + (_last_epoch(texts) if len(texts) == limit else "null")
+        + "}"
+    )
+    return Response(body, media_type="application/json")  # type: ignore[return-value]
+
+
+@router.get(
+    "/{run_id}/history.csv",
+    response_class=StreamingResponse,
+    responses={200: {"description": "one row per epoch", "content": {"text/csv": {}}}, **NOT_FOUND},
+)
+def get_history_csv(run: RunDep, manager: ManagerDep) -> StreamingResponse:
+    """The run's history as CSV (`layerlab-<id>-history.csv`): epoch, loss, val_loss, every
+    metric, lr, elapsed and time, one row per epoch."""
+    pages = _pages(manager, run)
+    return StreamingResponse(
+        csv_lines(pages),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="layerlab-{run.id}-history.csv"'},
+    )
+
+
+def _pages(manager: RunManager, run: Run | StoredRun, size: int = 2000):
+    after = 0
+    while True:
+        texts = manager.history(run, after, size)
+        if not texts:
+            return
+        yield texts
+        if len(texts) < size:
+            return
+        after = int(_last_epoch(texts))
+
+
+def _last_epoch(texts: list[str]) -> str:
+    return str(json.loads(texts[-1])["epoch"])
 
 
 @router.post("/{run_id}/control", responses=CONTROL_ERRORS)
 async def control_run(
     run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
 ) -> RunSummary:
-    """Pause, resume, step one epoch, stop, or set the learning rate (owner only)."""
+    """Pause, resume, step one epoch, stop, or set the learning rate (owner only). `resume`
+    also brings an `interrupted` run back from its last weights checkpoint."""
+    if isinstance(run, StoredRun):
+        if not manager.owns_stored(run, token):
+            raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
+        if body.action == "resume" and run.status == "interrupted":
+            return RunSummary(**(await manager.resume(run, token)).summary())
+        raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not manager.owns(run, token):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
     await manager.control(run, body.action, body.learning_rate)
@@ -88,29 +240,36 @@ def export_responses(media_type: str, what: str) -> dict:
     }
 
 
-def export_links(run: Run, manager: RunManager) -> dict[str, str] | None:
+def export_links(run: Run | StoredRun, manager: RunManager) -> dict[str, str] | None:
     """The download paths of an ended run's export, or None where it has none."""
-    if run.active or manager.store is None:
+    if run.active:
         return None
-    if not all(manager.store.export_path(run.id, name).is_file() for name in EXPORT_FILES):
+    names = manager.store.export_names(run.id)
+    if not names:
         return None
-    return {name: f"/api/runs/{run.id}/export/{name}" for name in EXPORT_FILES}
+    return {name: f"/api/runs/{run.id}/export/{name}" for name in names}
 
 
-def _export_file(run: Run, manager: RunManager, name: str) -> Path:
-    """The file of run's export called `name`, or a 404 that says why there is none."""
+def export_file(
+    run: Run | StoredRun, manager: RunManager, name: str, media_type: str, filename: str
+):
+    """The file of run's export called `name` (any kind: generic by file name), or a 404 that
+    says why there is none."""
     if run.active:
         raise HTTPException(404, f"run {run.id} is {run.status}: {EXPORT_PENDING}")
-    path = manager.store.export_path(run.id, name) if manager.store is not None else None
-    if path is None or not path.is_file():
-        if manager.store is None:
-            why = "this server does not keep ended runs (LAYERLAB_PERSIST_RUNS is off)"
+    found = manager.store.export_file(run.id, name)
+    if found is None:
+        if not manager.settings.persist_runs:
+            why = "this server does not keep exports (LAYERLAB_PERSIST_RUNS is off)"
         elif run.status not in ("finished", "stopped"):
             why = f"it ended {run.status}"
         else:
-            why = "its export could not be written"
+            why = f"its export has no {name}"
         raise HTTPException(404, f"run {run.id} has no export: {why}; {EXPORT_PENDING}")
-    return path
+    if isinstance(found, bytes):
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(found, media_type=media_type, headers=headers)
+    return FileResponse(found, media_type=media_type, filename=filename)
 
 
 @router.get(
@@ -119,13 +278,12 @@ def _export_file(run: Run, manager: RunManager, name: str) -> Path:
     responses=export_responses("text/x-python", "the standalone PyTorch script"),
 )
 @router.head("/{run_id}/export/model.py", include_in_schema=False)
-def export_script(run: RunDep, manager: ManagerDep) -> FileResponse:
+def export_script(run: RunDep, manager: ManagerDep) -> Response:
     """The trained network as a standalone PyTorch script (`layerlab-<id>.py`): it rebuilds the
     network with plain torch.nn, names the preprocessing its inputs need, loads the weights
     (`layerlab-<id>.safetensors` or `weights.safetensors` beside it) and predicts once when
     run. Available once the run has finished or been stopped; HEAD says whether it is."""
-    path = _export_file(run, manager, "model.py")
-    return FileResponse(path, media_type="text/x-python", filename=f"layerlab-{run.id}.py")
+    return export_file(run, manager, "model.py", "text/x-python", f"layerlab-{run.id}.py")
 
 
 @router.get(
@@ -134,11 +292,14 @@ def export_script(run: RunDep, manager: ManagerDep) -> FileResponse:
     responses=export_responses("application/octet-stream", "the weights, safetensors"),
 )
 @router.head("/{run_id}/export/weights.safetensors", include_in_schema=False)
-def export_weights(run: RunDep, manager: ManagerDep) -> FileResponse:
+def export_weights(run: RunDep, manager: ManagerDep) -> Response:
     """The trained weights as safetensors (`layerlab-<id>.safetensors`, no pickle): the
     model's state_dict, parameters and buffers, with the keys the exported script's
     `build_model()` expects. Available once the run has finished or been stopped."""
-    path = _export_file(run, manager, "weights.safetensors")
-    return FileResponse(
-        path, media_type="application/octet-stream", filename=f"layerlab-{run.id}.safetensors"
+    return export_file(
+        run,
+        manager,
+        "weights.safetensors",
+        "application/octet-stream",
+        f"layerlab-{run.id}.safetensors",
     )

@@ -13,12 +13,21 @@ router = APIRouter(prefix="/api", tags=["server"])
 
 @router.get("/health")
 def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
-    """Whether the workers are up, and how many runs are active."""
+    """Whether the workers are up and the database can be written, and how many runs are
+    active; `degraded` with `reasons` otherwise."""
     workers = manager.pool.describe()
     ready = sum(1 for w in workers if w["ready"] and w["alive"] and w["responsive"])
     silent = sum(1 for w in workers if w["ready"] and w["alive"] and not w["responsive"])
+    database = manager.store.health()
+    reasons = []
+    if ready < settings.workers:
+        reasons.append(f"{ready} of {settings.workers} workers ready")
+    if silent:
+        reasons.append(f"{silent} worker(s) not answering")
+    if not database["ok"]:
+        reasons.append(f"the database cannot be written: {database['error']}")
     return Health(
-        status="ok" if ready >= settings.workers else "degraded",
+        status="degraded" if reasons else "ok",
         version=__version__,
         workers=len(workers),
         workers_ready=ready,
@@ -28,6 +37,8 @@ def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
         queued_for_worker=len(manager.pending),
         active_runs=manager.active_count(),
         runs=len(manager.runs),
+        database=database,
+        reasons=reasons,
     )
 
 

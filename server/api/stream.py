@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections import Counter
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..runs.manager import RunManager
+from ..runs.messages import epoch_message, hello_message, status_message
+from ..store import queries
+from ..store.store import StoreUnavailable
 from .deps import get_client, get_manager
 
 router = APIRouter()
@@ -25,6 +31,8 @@ CLOSE_TIMEOUT_S = 2.0
 CLOSE_NO_RUN = 4404
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 1013  # "try again later": reconnect, the history comes first
+CLOSE_UNAVAILABLE = 1011
+ARCHIVE_PAGE = 2000  # records per message when an ended run is read from the database
 # Kernel send buffer per stream. Linux autotunes loopback and LAN sockets up to 4 MB, so a
 # viewer that never reads held ~2.7 MB of kernel memory and took ~20 s to block its sender;
 # 256 KiB is still 10x what a 20/s snapshot stream needs across a 100 ms round trip.
@@ -43,9 +51,6 @@ def open_streams(websocket: WebSocket) -> Counter:
 async def stream_run(websocket: WebSocket, run_id: str) -> None:
     """hello (run and history), then epoch, snapshot and status messages; closed at the end."""
     manager = get_manager(websocket)
-    if manager.get(run_id) is None:
-        await _refuse(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
-        return
     client, streams = get_client(websocket), open_streams(websocket)
     limit = websocket.app.state.settings.max_ws_per_client
     if streams[client] >= limit:
@@ -57,7 +62,10 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
         return
     streams[client] += 1
     try:
-        await _serve(websocket, run_id)
+        if manager.get(run_id) is None:  # not in memory: an ended run, from the database
+            await _stream_stored(websocket, manager, run_id)
+        else:
+            await _serve(websocket, run_id)
     finally:
         streams[client] -= 1
         if streams[client] <= 0:
@@ -89,6 +97,53 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
         abort_transport(websocket)
     else:
         await _close(websocket, 1000, "run ended")
+
+
+async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str) -> None:
+    """An ended run that has left memory: hello, its history from the database in pages, its
+    final status, then close (the same messages a viewer of the live run ended with)."""
+    try:
+        run = await run_in_threadpool(manager.store.get_run, run_id)
+    except StoreUnavailable:
+        run = None
+    if run is None:
+        await _refuse(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
+        return
+    await websocket.accept()
+    try:
+        layers = await run_in_threadpool(manager.store.read, queries.layer_history, run_id)
+        after, first = 0, True
+        while True:
+            texts = await run_in_threadpool(
+                manager.store.read, queries.history, run_id, after, ARCHIVE_PAGE
+            )
+            if first:
+                info = {
+                    "id": run.id,
+                    "experiment": run.experiment,
+                    "check": run.check,
+                    "status": run.status,
+                    "message": run.message,
+                    "epoch": run.epoch,
+                }
+                await websocket.send_text(hello_message(info, texts, layers))
+                first = False
+            elif texts:
+                await websocket.send_text(epoch_message(texts))
+            if len(texts) < ARCHIVE_PAGE:
+                break
+            after = run_epoch(texts[-1])
+        await websocket.send_text(status_message(run.status, run.message, run.epoch))
+    except StoreUnavailable as err:
+        await _close(websocket, CLOSE_UNAVAILABLE, str(err)[:120])
+        return
+    except Exception:  # noqa: BLE001 - the viewer left while we were sending
+        return
+    await _close(websocket, 1000, "run ended")
+
+
+def run_epoch(text: str) -> int:
+    return int(json.loads(text)["epoch"])
 
 
 async def _read_until_closed(websocket: WebSocket) -> None:

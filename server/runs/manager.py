@@ -1,14 +1,21 @@
 """Run lifecycle: ids and owner tokens, limits, worker assignment, controls, and outcomes.
 
-The manager turns worker messages into hub publications and keeps each run's record. A run is
-`queued` when created, `running` once its worker has built its trainer, `paused` on request,
-and ends `finished`, `stopped`, `failed` (with a reason, e.g. its worker died) or `diverged`.
+The manager turns worker messages into hub publications and into store writes (queued: the
+store's writer thread commits them about every second). A run is `queued` when created,
+`running` once its worker has built its trainer, `paused` on request, and ends `finished`,
+`stopped`, `failed` (with a reason, e.g. its worker died), `diverged`, or `interrupted` (the
+server stopped while it was active).
+
+Memory holds the active runs and a few ended ones (`cache_runs`, until their last records are
+committed); every other run is read from the database (`find`, `list_page`, `history`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import secrets
 import time
 from collections import deque
@@ -17,14 +24,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
+from ..store import queries
+from ..store.rows import StoredRun
+from ..store.store import Store, token_hash
+from . import checkpoints
 from .hub import Hub, RunChannel
-from .messages import ACTIVE, TERMINAL
+from .messages import ACTIVE, TERMINAL, dumps
 from .pool import WorkerHandle, WorkerPool
-from .store import RunStore
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr")
 ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
+LAYERS_EVERY_S = 1.0  # per-layer summaries stored per run at most this often (the last always)
+EVICT_EVERY_S = 1.0
+NOT_SAVED = "not being saved: "  # prefix of a run's message while the database fails
 
 
 class LimitReached(Exception):
@@ -50,6 +63,12 @@ class Run:
     worker: WorkerHandle | None = None
     accepted: bool = False  # its worker took the start command (else it may be placed again)
     paused_start: bool = False
+    resume_from: dict | None = None  # the checkpoint it resumes from, sent with its start
+    owner: str | None = None  # sha256 of the X-Owner-Token it was started with
+    design_id: str | None = None
+    saved_layers_at: float = 0.0
+    pending_layers: tuple[int, str] | None = None  # the newest summary not stored yet
+    committed_after: int = 0  # the store has everything once this many ops are written
 
     @property
     def status(self) -> str:
@@ -74,14 +93,15 @@ class Run:
             "ended": self.ended,
             "last": c.history[-1] if c.history else None,
             "viewers": len(c.viewers),
+            "design": self.design_id,
         }
 
-    def detail(self) -> dict:
+    def detail(self, limit: int | None = None) -> dict:
         return {
             **self.summary(),
             "experiment": self.experiment,
             "check": self.check,
-            "history": self.channel.history,
+            "history": self.channel.history[:limit],
         }
 
 
@@ -97,28 +117,34 @@ class RunManager:
         self.hub = Hub(settings, on_watch=self._watch)
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
         self.pool.on_ready = self._on_ready
-        self.store = RunStore(settings.state_dir) if settings.persist_runs else None
-        self.runs: dict[str, Run] = {}
+        self.store = Store(settings, self._store_failed, self._store_recovered)
+        self.runs: dict[str, Run] = {}  # active runs, then the ended ones still cached
         self.pending: deque[Run] = deque()  # created while no worker was usable: placed later
         self._acks: dict[int, asyncio.Future] = {}
         self._seq = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._evictor: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.store.open)
         await self.hub.start()
-        if self.store is not None:
-            for doc in self.store.load(self.settings.max_history_runs):
-                self._restore(doc)
+        self._evictor = asyncio.create_task(self._evict_periodically())
         await self.pool.start()
 
     async def stop(self) -> None:
         for run in list(self.runs.values()):
             if run.active:
-                self._end(run, "stopped", "the server shut down")
+                self._end(run, "interrupted", "the server shut down while this run was active")
+        if self._evictor is not None:
+            self._evictor.cancel()
         await self.hub.stop()
         await self.pool.stop()
+        await asyncio.to_thread(self.store.close)
 
     # -- queries -------------------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:
+        """A run held in memory (every active run, and recently ended ones)."""
         return self.runs.get(run_id)
 
     def list(self) -> list[Run]:
@@ -127,11 +153,97 @@ class RunManager:
     def active_count(self, client: str | None = None) -> int:
         return sum(1 for r in self.runs.values() if r.active and client in (None, r.client))
 
+    # Blocking reads below (the database): call them from a thread, never the event loop.
+    def find(self, run_id: str) -> Run | StoredRun | None:
+        """A run from memory or, once it has left memory, from the database."""
+        return self.runs.get(run_id) or self.store.get_run(run_id)
+
+    def list_page(
+        self, where: queries.RunFilter, limit: int, offset: int = 0
+    ) -> tuple[list[dict], int]:
+        """One page of run summaries, newest first, and how many match: the database's rows,
+        with live figures for runs in memory, and runs too new to be committed yet."""
+        stored, total = self.store.read(queries.list_runs, where, limit, offset)
+        live = {r.id: r for r in list(self.runs.values())}
+        out = [live.get(r.id, r).summary() for r in stored]
+        if offset == 0:
+            fresh = [r for r in live.values() if _matches(r, where)]
+            missing = {r.id for r in fresh} - self.store.read(
+                queries.stored_ids, [r.id for r in fresh]
+            )
+            extra = [r.summary() for r in fresh if r.id in missing]
+            total += len(extra)
+            out = sorted(out + extra, key=lambda d: d["created"], reverse=True)[:limit]
+        return out, total
+
+    def history(self, run: Run | StoredRun, after: int, limit: int) -> list[str]:
+        """A run's epoch records (JSON text) after epoch `after`, at most `limit`."""
+        if isinstance(run, Run):
+            texts = run.channel.history_json
+            records = run.channel.history
+            return [t for t, r in zip(texts, records, strict=False) if r.get("epoch", 0) > after][
+                :limit
+            ]
+        return self.store.read(queries.history, run.id, after, limit)
+
+    def detail(self, run: Run | StoredRun, limit: int) -> dict:
+        if isinstance(run, Run):
+            return run.detail(limit)
+        records = [json.loads(t) for t in self.history(run, 0, limit)]
+        return {
+            **run.summary(),
+            "experiment": run.experiment,
+            "check": run.check,
+            "history": records,
+        }
+
+    def owns_stored(self, run: StoredRun, token: str | None) -> bool:
+        return (
+            token is not None
+            and run.token_hash is not None
+            and secrets.compare_digest(run.token_hash, token_hash(token))
+        )
+
     # -- lifecycle -----------------------------------------------------------------------
-    def create(self, experiment: dict, check: dict, client: str, paused: bool = False) -> Run:
+    def create(
+        self,
+        experiment: dict,
+        check: dict,
+        client: str,
+        paused: bool = False,
+        owner: str | None = None,
+        design_id: str | None = None,
+    ) -> Run:
         """Register a checked experiment and send it to a worker (raises LimitReached).
 
-        A run created `paused` waits for `step` or `resume` before its first epoch."""
+        A run created `paused` waits for `step` or `resume` before its first epoch. `owner`
+        is the hash of the creator's owner token; `design_id` the saved design it came from."""
+        self._check_limits(client)
+        run_id = self._new_id()
+        info = {"id": run_id, "experiment": experiment, "check": check}
+        channel = self.hub.open(run_id, info)
+        if paused:
+            channel.status = "paused"
+        run = Run(run_id, secrets.token_urlsafe(24), client, experiment, check, channel)
+        run.owner, run.design_id = owner, design_id
+        run.paused_start = paused
+        self.runs[run_id] = run
+        self.store.add_run(
+            run_id,
+            status=channel.status,
+            client=client,
+            experiment=experiment,
+            check=check,
+            created=run.created,
+            owner=owner,
+            token=run.token,
+            design_id=design_id,
+        )
+        self._evict()
+        self._place(run)
+        return run
+
+    def _check_limits(self, client: str) -> None:
         s = self.settings
         if self.active_count() >= s.max_runs:
             raise LimitReached(
@@ -143,17 +255,6 @@ class RunManager:
                 f"you already have {s.max_runs_per_client} active runs, the limit per client "
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
             )
-        run_id = self._new_id()
-        info = {"id": run_id, "experiment": experiment, "check": check}
-        channel = self.hub.open(run_id, info)
-        if paused:
-            channel.status = "paused"
-        run = Run(run_id, secrets.token_urlsafe(24), client, experiment, check, channel)
-        run.paused_start = paused
-        self.runs[run_id] = run
-        self._evict()
-        self._place(run)
-        return run
 
     def _place(self, run: Run) -> None:
         """Send a run to the least-loaded usable worker, or keep it queued until one is ready
@@ -168,7 +269,10 @@ class RunManager:
             run.worker, run.accepted = worker, False
             worker.runs.add(run.id)
             paused = run.paused_start or run.status == "paused"
-            if self.pool.send(worker, ("start", run.id, run.experiment, paused)):
+            command = ("start", run.id, run.experiment, paused)
+            if run.resume_from is not None:
+                command += (run.resume_from,)
+            if self.pool.send(worker, command):
                 return
             worker.runs.discard(run.id)  # gone meanwhile: try the next one
 
@@ -178,6 +282,66 @@ class RunManager:
         self.pending.clear()
         for run in waiting:
             self._place(run)
+
+    async def resume(self, stored: StoredRun, token: str) -> Run:
+        """Bring an interrupted run back from its last checkpoint (its owner's token proven
+        by the caller): the history up to the checkpoint is kept, later records are dropped,
+        and it trains on in a worker, under the same id and token."""
+        if stored.status != "interrupted":
+            raise ControlRefused(
+                f"run {stored.id} has ended ({stored.status}); only an interrupted run resumes"
+            )
+        if stored.id in self.runs:
+            raise ControlRefused(f"run {stored.id} is being resumed already")
+        found = await asyncio.to_thread(checkpoints.read_checkpoint, self.settings, stored.id)
+        if found is None:
+            raise ControlRefused(f"run {stored.id} has no checkpoint to resume from")
+        epoch, saved = found
+        self._check_limits(stored.client)
+        texts = await asyncio.to_thread(self.store.read, queries.history, stored.id, 0, epoch)
+        # The database's records (they carry the time), then the checkpoint's own beyond them
+        # (a kill -9 can leave the database a flush behind the checkpoint).
+        kept = 0
+        for text in texts:
+            if json.loads(text)["epoch"] != kept + 1:
+                break
+            kept += 1
+        records = [json.loads(t) for t in texts[:kept]] + saved[kept:]
+        if stored.id in self.runs:  # resumed by another request while we read
+            raise ControlRefused(f"run {stored.id} is being resumed already")
+        info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
+        channel = self.hub.open(stored.id, info)
+        for record in records:
+            self.hub.publish_epoch(stored.id, record)
+        run = Run(
+            stored.id,
+            token,
+            stored.client,
+            stored.experiment,
+            stored.check,
+            channel,
+            created=stored.created,
+            owner=stored.owner,
+            design_id=stored.design_id,
+        )
+        self.runs[run.id] = run
+        self.store.writer.put(("truncate", run.id, kept))
+        for record in saved[kept:]:
+            self.store.add_epoch(run.id, record["epoch"], dumps(record))
+        self.store.update_run(
+            run.id,
+            status="queued",
+            message=None,
+            ended=None,
+            epoch=epoch,
+            last_json=dumps(records[-1]) if records else None,
+        )
+        run.resume_from = {
+            "path": str(checkpoints.path_for(self.settings, run.id)),
+            "history": records,
+        }
+        self._place(run)
+        return run
 
     def owns(self, run: Run, token: str | None) -> bool:
         return token is not None and secrets.compare_digest(run.token, token)
@@ -226,17 +390,25 @@ class RunManager:
     def _on_message(self, worker: WorkerHandle, message: tuple) -> None:
         kind = message[0]
         if kind == "epoch":
-            self.hub.publish_epoch(message[1], message[2])
+            run_id, record = message[1], message[2]
+            run = self.runs.get(run_id)
+            if run is not None and run.active:
+                self.hub.publish_epoch(run_id, record)
+                self.store.add_epoch(run_id, run.channel.epoch, dumps(record))
         elif kind == "snapshot":
             self.hub.publish_snapshot(*message[1:])
+            run, layers = self.runs.get(message[1]), message[4] if len(message) > 4 else None
+            if run is not None and run.active and layers is not None:
+                self._save_layers(run, message[2], layers)
         elif kind == "status":
             _, run_id, status, text, epoch = message
             run = self.runs.get(run_id)
             if run is not None:
                 if status in TERMINAL:
                     self._end(run, status, text, epoch)
-                else:
+                elif run.active:
                     self.hub.publish_status(run_id, status, text, epoch)
+                    self.store.update_run(run_id, status=status, message=text)
         elif kind == "accepted":
             run = self.runs.get(message[1])
             if run is not None and run.worker is worker:
@@ -279,6 +451,34 @@ class RunManager:
             "use a smaller batch size, fewer filters or units, or a smaller input"
         )
 
+    # -- the store's news (from its writer thread) ----------------------------------------
+    def _store_failed(self, reason: str, run_ids: set[str]) -> None:
+        self._call_soon(self._mark_unsaved, reason, run_ids)
+
+    def _store_recovered(self, run_ids: set[str]) -> None:
+        self._call_soon(self._mark_unsaved, None, run_ids)
+
+    def _call_soon(self, fn: Callable, *args: Any) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+                self._loop.call_soon_threadsafe(fn, *args)
+
+    def _mark_unsaved(self, reason: str | None, run_ids: set[str]) -> None:
+        """Say in each affected active run's message that its records wait for the database
+        (reason None: they have been saved, the message goes)."""
+        for run_id in run_ids:
+            run = self.runs.get(run_id)
+            if run is None or not run.active:
+                continue
+            c = run.channel
+            if reason is not None:
+                text = f"{NOT_SAVED}{reason}; records are kept and saved when it can be written"
+            elif c.message and c.message.startswith(NOT_SAVED):
+                text = None
+            else:
+                continue
+            self.hub.publish_status(run_id, c.status, text, None)
+
     # -- internals -----------------------------------------------------------------------
     def _end(self, run: Run, status: str, message: str | None, epoch: int | None = None) -> None:
         if not run.active:
@@ -289,46 +489,62 @@ class RunManager:
             self.pending.remove(run)
         if run.worker is not None:
             run.worker.runs.discard(run.id)
-        if self.store is not None:
-            self.store.save(run.id, self._document(run))
-
-    def _document(self, run: Run) -> dict[str, Any]:
-        return {**run.detail(), "client": run.client}
-
-    def _restore(self, doc: dict) -> None:
-        run_id = doc["id"]
-        info = {"id": run_id, "experiment": doc["experiment"], "check": doc["check"]}
-        channel = self.hub.open(run_id, info)
-        for record in doc.get("history", []):
-            self.hub.publish_epoch(run_id, record)
-        channel.status, channel.message = doc["status"], doc.get("message")
-        channel.epoch = doc.get("epoch", channel.epoch)
-        run = Run(
-            run_id,
-            secrets.token_urlsafe(
-                24
-            ),  # owner tokens are not kept: a restored run takes no controls
-            doc.get("client", ""),
-            doc["experiment"],
-            doc["check"],
-            channel,
-            created=doc.get("created", time.time()),
-            ended=doc.get("ended"),
+        if run.pending_layers is not None:
+            self.store.add_layers(run.id, *run.pending_layers)
+            run.pending_layers = None
+        self.store.update_run(
+            run.id, status=status, message=message, epoch=run.channel.epoch, ended=run.ended
         )
-        self.runs[run_id] = run
+        if status in ("finished", "stopped"):
+            self.store.take_export(run.id)
+        run.committed_after = self.store.writer.queued
+        self.runs[run.id] = self.runs.pop(run.id)  # the newest ended run goes last
+        self._evict()
+
+    def _save_layers(self, run: Run, epoch: int, layers: str) -> None:
+        now = time.monotonic()
+        if now - run.saved_layers_at >= LAYERS_EVERY_S:
+            run.saved_layers_at, run.pending_layers = now, None
+            self.store.add_layers(run.id, epoch, layers)
+        else:
+            run.pending_layers = (epoch, layers)
 
     def _evict(self) -> None:
-        """Forget the oldest ended runs beyond `max_history_runs`, on disk too (a restart loads
-        only that many back, so older files would only grow the state folder)."""
+        """Forget the oldest ended runs beyond `cache_runs` once the database has all of
+        their records (they are read from it from then on)."""
         ended = [r for r in self.runs.values() if not r.active]
-        for run in ended[: max(0, len(ended) - self.settings.max_history_runs)]:
+        done = self.store.writer.done
+        for run in ended[: max(0, len(ended) - self.settings.cache_runs)]:
+            if run.committed_after > done:
+                break
             del self.runs[run.id]
             self.hub.remove(run.id)
-            if self.store is not None:
-                self.store.forget(run.id)
+
+    async def _evict_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(EVICT_EVERY_S)
+            self._evict()
 
     def _new_id(self) -> str:
         while True:
             run_id = secrets.token_hex(4)
             if run_id not in self.runs:
                 return run_id
+
+
+def _matches(run: Run, where: queries.RunFilter) -> bool:
+    """Whether a run in memory passes a listing's filter (as the database would judge it)."""
+    if where.owner is not None and run.owner != where.owner:
+        return False
+    if where.status is not None and run.status != where.status:
+        return False
+    if where.dataset is not None and run.experiment.get("dataset", {}).get("name") != where.dataset:
+        return False
+    if where.design is not None and run.design_id != where.design:
+        return False
+    if where.text:
+        needle = where.text.lower()
+        hay = (run.id, str(run.channel.message or ""), json.dumps(run.experiment))
+        if not any(needle in h.lower() for h in hay):
+            return False
+    return True

@@ -7,9 +7,18 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-STATUSES = ("queued", "running", "paused", "finished", "stopped", "failed", "diverged")
+STATUSES = (
+    "queued",
+    "running",
+    "paused",
+    "finished",
+    "stopped",
+    "failed",
+    "diverged",
+    "interrupted",  # the server stopped (or was killed) while the run was active
+)
 ACTIVE = frozenset({"queued", "running", "paused"})
-TERMINAL = frozenset({"finished", "stopped", "failed", "diverged"})
+TERMINAL = frozenset({"finished", "stopped", "failed", "diverged", "interrupted"})
 
 
 def json_safe(obj: Any) -> Any:

@@ -6,7 +6,7 @@ changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in t
 started run keeps progressing however many share the worker.
 
 Commands (server -> worker):
-  ("start", run_id, experiment_doc, paused)
+  ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
   ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
   ("shutdown",)
 Messages (worker -> server):
@@ -35,6 +35,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .checkpoints import Checkpointer
 from .failures import explain_failure
 from .messages import dumps, json_safe, snapshot_message
 
@@ -54,6 +55,7 @@ class Job:
         self.step_pending = False
         self.watched = False
         self.lr: float | None = None  # set before the trainer exists
+        self.resume: dict | None = None  # a checkpoint to start from (checkpoints.py)
         self.last_probe = -math.inf
         self.probes = 0
         self.train_time = 0.0
@@ -83,6 +85,7 @@ class Worker:
         # the heartbeat reports it, so the pool can end a step that holds the worker hostage.
         self.busy: tuple[str, float] | None = None
         self._send_lock = threading.Lock()  # the heartbeat thread sends on the same pipe
+        self.checkpoints = Checkpointer(settings)
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -109,22 +112,22 @@ class Worker:
         if status in ("finished", "stopped") and job.trainer is not None:
             self.export(job)  # before the final status: an ended run's export is on disk
         self.status(job, status, message)
+        self.checkpoints.forget(job.run_id)  # it ended on its own terms: nothing to resume
         self.jobs.pop(job.run_id, None)
         job.trainer = None
 
     def export(self, job: Job) -> None:
-        """Write the run's standalone script and weights beside its saved record
-        (`<state_dir>/runs/<id>.py`, `.safetensors`). A failure is logged and costs only the
-        export: never the run, never the worker."""
+        """Write the run's export files (standalone script, weights...) to the store's spool
+        (`<state_dir>/exports/<id>/<name>`), from where the server moves them into the
+        database. A failure is logged and costs only the export: never the run or worker."""
         if not self.settings.persist_runs:
             return
         try:
             from server.engine.export import export_trainer
-
-            from .store import RunStore
+            from server.store.spool import ExportSpool
 
             files = export_trainer(job.trainer, run_id=job.run_id)
-            RunStore(self.settings.state_dir).save_export(job.run_id, files)
+            ExportSpool(self.settings.state_dir / "exports").write(job.run_id, files)
         except Exception:  # noqa: BLE001 - the export is optional; the run has ended well
             print(f"layerlab worker: could not export run {job.run_id}:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
@@ -140,10 +143,11 @@ class Worker:
     def handle(self, cmd: tuple) -> None:
         kind = cmd[0]
         if kind == "start":
-            _, run_id, doc, paused = cmd
+            run_id, doc, paused = cmd[1:4]
             self.jobs[run_id] = job = Job(run_id, doc)
             job.paused = bool(paused)
             self.send("accepted", run_id)
+            job.resume = cmd[4] if len(cmd) > 4 else None
         elif kind == "control":
             _, seq, run_id, action, value = cmd
             try:
@@ -158,6 +162,8 @@ class Worker:
             if seq is not None:
                 self.send("ack", seq, run_id, error)
         elif kind == "shutdown":
+            for job in self.jobs.values():  # the server stops: its runs can be resumed later
+                self.checkpoints.save(job.run_id, job.trainer)
             self.running = False
 
     def control(self, run_id: str, action: str, value: Any) -> str | None:
@@ -223,6 +229,7 @@ class Worker:
             record = json_safe(record)
             record.setdefault("time", round(time.time(), 3))  # when the epoch ended (Unix s)
             self.send("epoch", job.run_id, record)
+            self.checkpoints.maybe_save(job.run_id, job.trainer)
             if job.trainer.finished:
                 self.probe(job)
                 self.end(job, "finished")
@@ -241,6 +248,8 @@ class Worker:
 
         experiment = parse_experiment(job.doc, self.settings)
         job.trainer = self.factory(experiment, self.settings)
+        if job.resume is not None:
+            self.checkpoints.restore(job.trainer, job.resume)
         if job.lr is not None:
             job.trainer.set_learning_rate(job.lr)
         if not job.paused:

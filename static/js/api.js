@@ -64,7 +64,7 @@ export const api = {
     }),
 };
 
-export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged']);
+export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged', 'interrupted']);
 
 /**
  * A WebSocket to one run. It reconnects on its own (0.5 s, 1 s, 2 s ... up to 8 s) until the

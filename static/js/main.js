@@ -15,6 +15,7 @@ import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare } from './widgets/run-compare.js';
+import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -118,6 +119,18 @@ async function boot() {
     currentRunId: () => session.runId,
     onLoad: (exp) => {
       stopWatching(); // a watcher leaves the watched run for an editable copy of this design
+      session.reset();
+      lessons.clear();
+      load(exp);
+    },
+  });
+
+  // "My designs" (saved on the server): its own widget; opening one loads it like a starter.
+  myDesigns({
+    root: $('my-designs-panel'),
+    getExperiment: experiment,
+    onOpen: (exp) => {
+      stopWatching();
       session.reset();
       lessons.clear();
       load(exp);

@@ -104,42 +104,64 @@ def test_controls_on_live_and_ended_runs(tmp_path):
     asyncio.run(main())
 
 
-def test_ended_runs_are_stored_and_restored(tmp_path):
+def test_ended_runs_are_stored_and_read_back_after_a_restart(tmp_path):
     async def main():
         manager = make(tmp_path, persist_runs=True)
+        await manager.start()
         run = manager.create(EXPERIMENT, CHECK, "c")
         worker = run.worker
         for epoch in (1, 2, 3):
             manager.pool.on_message(worker, ("epoch", run.id, {"epoch": epoch, "loss": 0.5}))
         manager.pool.on_message(worker, ("status", run.id, "finished", None, 3))
+        await manager.stop()
         again = make(tmp_path, persist_runs=True)
         await again.start()
-        restored = again.get(run.id)
+        assert again.get(run.id) is None  # not in memory: read from the database
+        restored = await asyncio.to_thread(again.find, run.id)
         assert restored is not None and restored.status == "finished"
-        assert [r["epoch"] for r in restored.channel.history] == [1, 2, 3]
-        assert restored.token != run.token  # tokens are never written down
+        detail = await asyncio.to_thread(again.detail, restored, 100)
+        assert [r["epoch"] for r in detail["history"]] == [1, 2, 3]
+        assert restored.token_hash not in (None, run.token)  # only a hash is written down
+        assert again.owns_stored(restored, run.token) and not again.owns_stored(restored, "x")
         await again.stop()
 
     asyncio.run(main())
 
 
-def test_only_the_newest_ended_runs_are_kept(tmp_path):
-    manager = make(tmp_path, max_history_runs=2)
-    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
-    for run in runs:
-        manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
-    manager.create(EXPERIMENT, CHECK, "c")
-    assert [r.id for r in runs if manager.get(r.id)] == [r.id for r in runs[2:]]
+def test_runs_active_at_a_crash_come_back_interrupted(tmp_path):
+    async def main():
+        manager = make(tmp_path, persist_runs=True)
+        await manager.start()
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        for epoch in (1, 2):
+            manager.pool.on_message(run.worker, ("epoch", run.id, {"epoch": epoch}))
+        assert await asyncio.to_thread(manager.store.writer.flush)
+        manager.store.writer.close()  # the process dies: nothing more is written
+        again = make(tmp_path, persist_runs=True)
+        await again.start()
+        restored = await asyncio.to_thread(again.find, run.id)
+        assert restored.status == "interrupted" and "up to epoch 2" in restored.message
+        assert restored.epoch == 2 and restored.last == {"epoch": 2}
+        await again.stop()
+
+    asyncio.run(main())
 
 
-def test_forgotten_runs_leave_the_disk_too(tmp_path):
-    manager = make(tmp_path, max_history_runs=2, persist_runs=True)
-    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
-    for run in runs:
-        manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
-    manager.create(EXPERIMENT, CHECK, "c")
-    on_disk = sorted(p.stem for p in (tmp_path / "runs").glob("*.json"))
-    assert on_disk == sorted(r.id for r in runs[2:])
+def test_only_a_few_ended_runs_stay_in_memory(tmp_path):
+    async def main():
+        manager = make(tmp_path, cache_runs=2)
+        await manager.start()
+        runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+        for run in runs:
+            manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
+        assert await asyncio.to_thread(manager.store.writer.flush)
+        manager.create(EXPERIMENT, CHECK, "c")
+        assert [r.id for r in runs if manager.get(r.id)] == [r.id for r in runs[2:]]
+        for run in runs[:2]:  # forgotten by memory, not by the database
+            assert (await asyncio.to_thread(manager.find, run.id)).status == "finished"
+        await manager.stop()
+
+    asyncio.run(main())
 
 
 def test_runs_a_dead_worker_never_took_go_to_a_live_one(tmp_path):

@@ -124,25 +124,48 @@ def test_failures_end_one_run_with_a_reason(harness: Harness):
     assert harness.thread.is_alive()
 
 
-def test_ended_runs_leave_their_export_beside_their_record(tmp_path):
+def test_ended_runs_leave_their_export_in_the_spool(tmp_path):
     harness = Harness(persist_runs=True, state_dir=tmp_path)
     try:
-        runs = tmp_path / "runs"
+        spool = tmp_path / "exports"
         harness.send("start", "done", spiral(2), False)
         harness.read_until(harness.status("done", "finished"))
         # Written before the final status: whoever sees "finished" finds the files.
-        assert (runs / "done.py").is_file() and (runs / "done.safetensors").is_file()
-        assert "def build_model()" in (runs / "done.py").read_text()
+        assert sorted(p.name for p in (spool / "done").iterdir()) == [
+            "model.py",
+            "weights.safetensors",
+        ]
+        assert "def build_model()" in (spool / "done" / "model.py").read_text()
 
         harness.send("start", "halt", spiral(1000), False)
         harness.read_until(lambda m: m[0] == "epoch" and m[1] == "halt")
         harness.send("control", 1, "halt", "stop", None)
         harness.read_until(harness.status("halt", "stopped"))
-        assert (runs / "halt.safetensors").is_file()
+        assert (spool / "halt" / "weights.safetensors").is_file()
 
         harness.send("start", "gpu", spiral(3, device="cuda"), False)  # fails: no export
         harness.read_until(harness.status("gpu", "failed"))
-        assert not (runs / "gpu.py").exists()
+        assert not (spool / "gpu").exists()
+    finally:
+        harness.close()
+
+
+def test_active_runs_are_checkpointed_and_resume_from_it(tmp_path):
+    from server.runs.checkpoints import path_for, read_checkpoint
+
+    harness = Harness(persist_runs=True, state_dir=tmp_path, checkpoint_interval_s=0.05)
+    try:
+        harness.send("start", "long", spiral(10_000), False)
+        harness.read_until(lambda m: m[0] == "epoch" and m[1] == "long" and m[2]["epoch"] >= 30)
+        settings = harness.worker.settings
+        epoch, history = read_checkpoint(settings, "long")
+        assert epoch >= 1 and [r["epoch"] for r in history] == list(range(1, epoch + 1))
+        resume = {"path": str(path_for(settings, "long")), "history": history}
+        harness.send("start", "again", spiral(epoch + 2), False, resume)
+        harness.read_until(harness.status("again", "finished"))
+        again = [m[2]["epoch"] for m in harness.messages if m[0] == "epoch" and m[1] == "again"]
+        assert again == [epoch + 1, epoch + 2]  # onwards from the checkpoint's epoch
+        assert not path_for(settings, "again").exists()  # ended: nothing left to resume
     finally:
         harness.close()
 

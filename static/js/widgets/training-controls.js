@@ -14,6 +14,7 @@ const STATUS_WORDS = {
   stopped: 'Stopped',
   failed: 'Failed',
   diverged: 'Diverged: the loss is no longer a finite number',
+  interrupted: 'Interrupted: the server stopped during this run (its history is kept)',
   error: 'Could not start',
 };
 

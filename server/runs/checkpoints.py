@@ -1,0 +1,96 @@
+"""Weights checkpoints of active runs, so an interrupted run can be resumed by its owner.
+
+The worker writes `<state_dir>/checkpoints/<run id>.safetensors` (the model's state_dict,
+no pickle; metadata `epoch` = epochs completed and `history`, the trainer's records as JSON:
+the database may lag the checkpoint by a flush after a kill -9) at most every `checkpoint_interval_s` of a
+run's training, atomically, and deletes it when the run ends on its own terms. A run the
+server lost (kill -9, shutdown) keeps its last one: `resume` rebuilds the trainer from the
+experiment, loads these weights and the stored history up to that epoch, and trains on (the
+optimizer's moments start afresh). No database code here: the worker imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from .messages import dumps
+
+
+def path_for(settings: Settings, run_id: str) -> Path:
+    return Path(settings.state_dir) / "checkpoints" / f"{run_id}.safetensors"
+
+
+def read_checkpoint(settings: Settings, run_id: str) -> tuple[int, list[dict]] | None:
+    """The epoch a run's checkpoint was taken at and the records up to it, or None without a
+    readable one."""
+    from safetensors import safe_open
+
+    path = path_for(settings, run_id)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        epoch, history = int(meta["epoch"]), json.loads(meta["history"])
+        if [r["epoch"] for r in history] != list(range(1, epoch + 1)):
+            return None
+        return epoch, history
+    except Exception:  # noqa: BLE001 - a damaged checkpoint is no checkpoint
+        return None
+
+
+class Checkpointer:
+    """Per job in a worker: save now and then, restore on resume, forget at the end."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.enabled = settings.persist_runs
+        self.interval = settings.checkpoint_interval_s
+        self._last: dict[str, float] = {}
+
+    def maybe_save(self, run_id: str, trainer: Any) -> None:
+        """After an epoch: save when the last checkpoint is older than the interval. A failure
+        (a full disk) costs only the checkpoint."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        last = self._last.setdefault(run_id, now)
+        if now - last < self.interval:
+            return
+        self._last[run_id] = now
+        self.save(run_id, trainer)
+
+    def save(self, run_id: str, trainer: Any) -> None:
+        if not self.enabled or trainer is None:
+            return
+        from safetensors.torch import save_file
+
+        path = path_for(self.settings, run_id)
+        tmp = path.with_suffix(".tmp")
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            state = {
+                k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()
+            }
+            meta = {"epoch": str(trainer.epoch), "history": dumps(trainer.history)}
+            save_file(state, str(tmp), metadata=meta)
+            os.replace(tmp, path)
+
+    def restore(self, trainer: Any, resume: dict) -> None:
+        """Load a checkpoint's weights and the history up to it into a fresh trainer."""
+        from safetensors.torch import load_file
+
+        state = load_file(resume["path"], device=str(trainer.device))
+        trainer.model.load_state_dict(state)
+        trainer.history[:] = resume["history"]
+
+    def forget(self, run_id: str) -> None:
+        self._last.pop(run_id, None)
+        with contextlib.suppress(OSError):
+            path_for(self.settings, run_id).unlink(missing_ok=True)

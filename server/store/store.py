@@ -1,0 +1,165 @@
+"""The store as the rest of the server sees it: open it, queue writes, read back.
+
+Writes are queued (`Writer`, flushed from its own thread about every `flush_interval_s`);
+reads are blocking (the API calls them from its thread pool). `health()` says whether the
+database can be written and, when not, why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..config import Settings
+from ..runs.messages import dumps
+from . import queries
+from .db import database_url, discard, make_engine, migrate
+from .spool import ExportSpool
+from .startup import import_legacy, interrupt_active
+from .writer import Writer
+
+log = logging.getLogger("layerlab.store")
+
+
+class StoreUnavailable(Exception):
+    """The database could not be read (HTTP 503, with the reason)."""
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of an owner or run token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def spool_for(settings: Settings) -> ExportSpool:
+    """Where workers leave export files for the store (`<state_dir>/exports`)."""
+    return ExportSpool(Path(settings.state_dir) / "exports")
+
+
+class Store:
+    """One database: runs, epoch records, layer summaries, exports and designs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        on_failure: Callable[[str, set[str]], None] | None = None,
+        on_recovery: Callable[[set[str]], None] | None = None,
+    ):
+        self.settings = settings
+        url, self._scratch = database_url(settings)
+        weakref.finalize(self, discard, self._scratch)  # a temporary database goes with it
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.spool = spool_for(settings)
+        self.writer = Writer(
+            self.engine, self.spool, settings.flush_interval_s, on_failure, on_recovery
+        )
+        self.interrupted: list[str] = []
+
+    def open(self) -> None:
+        """Migrate, import old JSON runs, mark runs left active `interrupted`, start writing."""
+        migrate(self.engine)
+        if self.settings.persist_runs and not self.settings.database_url:
+            import_legacy(self.engine, Path(self.settings.state_dir))
+        self.interrupted = interrupt_active(self.engine)
+        for run_id in self.interrupted:
+            if self.spool.names(run_id):
+                self.writer.put(("export", run_id))
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.engine.dispose()
+        discard(self._scratch)
+
+    def health(self) -> dict:
+        w = self.writer
+        return {
+            "ok": w.error is None,
+            "dialect": self.dialect,
+            "error": w.error,
+            "since": w.error_since,
+            "pending": w.pending,
+        }
+
+    # -- writes (queued; never block) --------------------------------------------------
+    def add_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        client: str,
+        experiment: dict,
+        check: dict,
+        created: float,
+        owner: str | None = None,
+        token: str | None = None,
+        design_id: str | None = None,
+    ) -> None:
+        training = experiment.get("training", {}) if isinstance(experiment, dict) else {}
+        dataset = experiment.get("dataset", {}) if isinstance(experiment, dict) else {}
+        self.writer.put(
+            (
+                "insert_run",
+                {
+                    "id": run_id,
+                    "status": status,
+                    "message": None,
+                    "client": client[:64],
+                    "owner": owner,
+                    "token_hash": token_hash(token) if token else None,
+                    "design_id": design_id,
+                    "dataset": dataset.get("name") if isinstance(dataset, dict) else None,
+                    "experiment_json": dumps(experiment),
+                    "check_json": dumps(check),
+                    "epoch": 0,
+                    "epochs": training.get("epochs") if isinstance(training, dict) else None,
+                    "total_params": check.get("total_params"),
+                    "last_json": None,
+                    "created": created,
+                    "ended": None,
+                },
+            )
+        )
+
+    def update_run(self, run_id: str, **values) -> None:
+        self.writer.put(("update_run", run_id, values))
+
+    def add_epoch(self, run_id: str, epoch: int, record_json: str) -> None:
+        self.writer.put(("epoch", run_id, epoch, record_json))
+
+    def add_layers(self, run_id: str, epoch: int, layers_json: str) -> None:
+        self.writer.put(("layers", run_id, epoch, layers_json))
+
+    def take_export(self, run_id: str) -> None:
+        """Move the run's spooled export files (if any) into the database."""
+        self.writer.put(("export", run_id))
+
+    # -- reads (blocking) --------------------------------------------------------------
+    def read(self, fn: Callable, *args, **kwargs):
+        """`fn(engine, ...)` from `queries`, with a failing database as StoreUnavailable."""
+        try:
+            return fn(self.engine, *args, **kwargs)
+        except SQLAlchemyError as err:
+            reason = " ".join(str(getattr(err, "orig", None) or err).split())[:200]
+            log.error("the database could not be read: %s", reason)
+            raise StoreUnavailable(f"the database could not be read: {reason}") from None
+
+    def get_run(self, run_id: str):
+        return self.read(queries.get_run, run_id)
+
+    def export_file(self, run_id: str, name: str) -> bytes | Path | None:
+        """An export file: still spooled (a Path) or in the database (bytes), else None.
+        The spool first: the writer deletes a spooled file only once it is committed."""
+        path = self.spool.path(run_id, name)
+        if path is not None:
+            return path
+        return self.read(queries.export_data, run_id, name)
+
+    def export_names(self, run_id: str) -> list[str]:
+        names = set(self.spool.names(run_id))
+        return sorted(names | set(self.read(queries.export_names, run_id)))

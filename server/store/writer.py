@@ -1,0 +1,247 @@
+"""The write-behind thread: everything the event loop records reaches the database from here.
+
+The event loop only appends operations to a list (no I/O, no waiting). About every
+`flush_interval_s` the thread takes all of them and commits them in one transaction, epoch
+records as one multi-row insert: a kill -9 of the server loses at most the last interval.
+
+A database that cannot be written (full disk, read-only, locked) never stops the server: the
+batch is kept and retried every interval, `error` says why (shown by `/api/health`), and
+`on_failure(reason, run_ids)` tells the manager which runs are affected; `on_recovery(run_ids)`
+follows the first commit that succeeds again, with nothing lost. An operation the database
+refuses for itself (a constraint, a bad value) is dropped alone and logged.
+
+Operations (tuples):
+  ("insert_run", row)                       a new `runs` row (a dict of its columns)
+  ("update_run", run_id, values)            some columns of a run (status, message, times...)
+  ("epoch", run_id, epoch, record_json)     one epoch record; also the run's epoch and last
+  ("layers", run_id, epoch, layers_json)    one per-layer summary
+  ("export", run_id)                        move the run's spooled export files into `exports`
+  ("truncate", run_id, epoch)               drop its records and summaries after `epoch`
+                                            (a run resumed from a checkpoint at `epoch`)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, delete, insert, update
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+
+from . import tables
+from .spool import ExportSpool
+
+log = logging.getLogger("layerlab.store")
+
+Op = tuple
+REFUSED = (IntegrityError, DataError, ProgrammingError)  # this operation is bad, not the database
+
+
+class Writer:
+    """Batches operations and commits them from its own thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spool: ExportSpool,
+        interval_s: float,
+        on_failure: Callable[[str, set[str]], None] | None = None,
+        on_recovery: Callable[[set[str]], None] | None = None,
+    ):
+        self.engine = engine
+        self.spool = spool
+        self.interval_s = interval_s
+        self.on_failure = on_failure
+        self.on_recovery = on_recovery
+        self.error: str | None = None
+        self.error_since: float | None = None
+        self._ops: list[Op] = []
+        self._queued = 0  # operations put so far
+        self._done = 0  # operations committed (or dropped as refused) so far
+        self._affected: set[str] = set()  # runs whose records wait on a failing database
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="layerlab-store", daemon=True)
+
+    # -- the event loop's side (never blocks on the database) --------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, op: Op) -> None:
+        with self._cond:
+            self._ops.append(op)
+            self._queued += 1
+
+    @property
+    def queued(self) -> int:
+        """Operations put so far (compare with `done` to know when one is committed)."""
+        return self._queued
+
+    @property
+    def done(self) -> int:
+        """Operations committed (or dropped as refused) so far."""
+        return self._done
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return self._queued - self._done
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Commit everything put so far now; False if it could not be done within `timeout`."""
+        with self._cond:
+            target = self._queued
+            self._wake.set()
+            return self._cond.wait_for(lambda: self._done >= target, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is left (one last try) and stop the thread."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        left = self.pending
+        if left:
+            log.error("the database could not be written: %d operations were lost", left)
+
+    # -- the thread --------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            stopping = self._stopping
+            with self._cond:
+                batch, self._ops = self._ops, []
+            if batch:
+                self._write(batch)
+            if stopping:
+                return
+
+    def _write(self, batch: list[Op]) -> None:
+        done, exported, err = 0, [], None
+        try:
+            exported = self._commit(batch)
+            done = len(batch)
+        except REFUSED:
+            done, exported, err = self._one_by_one(batch)
+        except Exception as failure:  # noqa: BLE001 - any failure of the database: keep, retry
+            err = failure
+        self.spool.remove(exported)
+        with self._cond:
+            self._ops[:0] = batch[done:]  # first again, in order
+        if err is not None:
+            self._failed(err, {_run_of(op) for op in batch[done:]})
+        self._succeeded(done)
+
+    def _one_by_one(self, batch: list[Op]) -> tuple[int, list[str], Exception | None]:
+        """Each operation alone: refused ones are dropped (logged); stops at a failure of
+        the database itself, returning how many were handled."""
+        exported: list[str] = []
+        for i, op in enumerate(batch):
+            try:
+                exported += self._commit([op])
+            except REFUSED as err:
+                log.error("the database refused %s for run %s: %s", op[0], _run_of(op), err)
+            except Exception as err:  # noqa: BLE001 - the database failed: retry from here
+                return i, exported, err
+        return len(batch), exported, None
+
+    def _commit(self, batch: list[Op]) -> list[str]:
+        with self.engine.begin() as conn:
+            return apply(conn, batch, self.spool)
+
+    def _failed(self, err: Exception, run_ids: set[str]) -> None:
+        reason = _reason(err)
+        new = reason != self.error or not run_ids <= self._affected
+        self.error = reason
+        self.error_since = self.error_since or time.time()
+        self._affected |= run_ids
+        if new:
+            log.error("the database cannot be written (retrying): %s", reason)
+            if self.on_failure is not None:
+                self.on_failure(reason, set(self._affected))
+
+    def _succeeded(self, count: int) -> None:
+        with self._cond:
+            self._done += count
+            self._cond.notify_all()
+        if self.error is not None and count and self.pending == 0:
+            affected, self._affected = self._affected, set()
+            log.warning("the database can be written again; nothing was lost")
+            self.error = self.error_since = None
+            if self.on_recovery is not None:
+                self.on_recovery(affected)
+
+
+def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
+    """Apply operations in order on `conn` (inside its transaction); the runs exported."""
+    epochs: list[dict] = []
+    last: dict[str, tuple[int, str]] = {}
+    exported: list[str] = []
+
+    def write_epochs() -> None:
+        if epochs:
+            conn.execute(insert(tables.epochs), epochs)
+            for run_id, (epoch, text) in last.items():
+                conn.execute(
+                    update(tables.runs)
+                    .where(tables.runs.c.id == run_id)
+                    .values(epoch=epoch, last_json=text)
+                )
+            epochs.clear()
+            last.clear()
+
+    for op in batch:
+        kind = op[0]
+        if kind == "epoch":
+            _, run_id, epoch, text = op
+            epochs.append({"run_id": run_id, "epoch": epoch, "record_json": text})
+            last[run_id] = (epoch, text)
+            continue
+        write_epochs()
+        if kind == "insert_run":
+            conn.execute(insert(tables.runs), op[1])
+        elif kind == "update_run":
+            _, run_id, values = op
+            conn.execute(update(tables.runs).where(tables.runs.c.id == run_id).values(**values))
+        elif kind == "layers":
+            _, run_id, epoch, text = op
+            conn.execute(
+                insert(tables.layer_summaries),
+                {"run_id": run_id, "epoch": epoch, "layers_json": text},
+            )
+        elif kind == "export":
+            run_id = op[1]
+            files = spool.read(run_id)
+            if files:
+                conn.execute(delete(tables.exports).where(tables.exports.c.run_id == run_id))
+                now = time.time()
+                conn.execute(
+                    insert(tables.exports),
+                    [
+                        {"run_id": run_id, "name": n, "data": d, "created": now}
+                        for n, d in files.items()
+                    ],
+                )
+                exported.append(run_id)
+        elif kind == "truncate":
+            _, run_id, epoch = op
+            for table in (tables.epochs, tables.layer_summaries):
+                conn.execute(delete(table).where(table.c.run_id == run_id, table.c.epoch > epoch))
+        else:
+            raise ValueError(f"unknown store operation {kind!r}")
+    write_epochs()
+    return exported
+
+
+def _run_of(op: Op) -> str:
+    return op[1]["id"] if op[0] == "insert_run" else op[1]
+
+
+def _reason(err: Exception) -> str:
+    """The database's own words, first line, short (for /api/health and a run's message)."""
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]

@@ -1,0 +1,232 @@
+"""A real server on SQLite and on PostgreSQL: killed with -9, stopped and started again, fed
+corrupt rows, and left unable to write its database."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import pytest
+from store_server import ServerProcess
+from store_sql import sql, write_lock
+from websockets.sync.client import connect
+
+from server.api.models import SPIRAL_EXAMPLE
+
+pytest_plugins = ["store_fixtures"]  # its fixtures (see there why not a conftest.py)
+
+pytestmark = pytest.mark.slow
+
+
+def spiral(epochs: int) -> dict:
+    doc = copy.deepcopy(SPIRAL_EXAMPLE)
+    doc["dataset"]["samples"] = 100
+    doc["training"].update(epochs=epochs, batch_size=50)
+    return doc
+
+
+def start(server: ServerProcess, epochs: int) -> dict:
+    response = server.http.post("/api/runs", json=spiral(epochs))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def watch(server: ServerProcess, run_id: str, seconds: float) -> list[tuple[float, dict]]:
+    """Follow a run's stream for a while: each record with the time it arrived."""
+    got: list[tuple[float, dict]] = []
+    url = server.base.replace("http", "ws") + f"/ws/runs/{run_id}"
+    deadline = time.monotonic() + seconds
+    with connect(url, proxy=None, max_size=None) as ws:
+        while time.monotonic() < deadline:
+            try:
+                message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+            for record in message.get("history", []) + message.get("records", []):
+                got.append((time.time(), record))
+    return got
+
+
+def read_to_end(server: ServerProcess, run_id: str) -> list[dict]:
+    url = server.base.replace("http", "ws") + f"/ws/runs/{run_id}"
+    messages = []
+    with connect(url, proxy=None, max_size=None) as ws:
+        for text in ws:
+            messages.append(json.loads(text))
+    return messages
+
+
+def test_kill_9_loses_at_most_a_second_and_active_runs_come_back_interrupted(settings):
+    server = ServerProcess(settings)
+    try:
+        done = start(server, 3)
+        read_to_end(server, done["id"])
+        run = start(server, 10_000)
+        seen = watch(server, run["id"], 4.0)
+        assert len(seen) > 20, server.output()
+        killed_at = time.time()
+        server.kill()
+    finally:
+        server.stop()
+
+    server = ServerProcess(settings)
+    try:
+        detail = server.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] == "interrupted", detail["status"]
+        assert "history up to epoch" in detail["message"]
+        epochs = [r["epoch"] for r in detail["history"]]
+        assert epochs == list(range(1, len(epochs) + 1))  # in order, no gap
+        # Everything that reached a viewer more than ~1 s (the flush interval, with a margin
+        # for a loaded machine) before the kill is in the database.
+        settled = [r["epoch"] for t, r in seen if t < killed_at - 1.5]
+        assert settled and max(settled) <= epochs[-1], (max(settled), epochs[-1])
+        assert detail["epoch"] == epochs[-1]
+
+        finished = server.http.get(f"/api/runs/{done['id']}").json()
+        assert finished["status"] == "finished" and len(finished["history"]) == 3
+        assert set(finished["export"]) == {"model.py", "weights.safetensors"}
+        script = server.http.get(finished["export"]["model.py"])
+        assert script.status_code == 200 and "def build_model()" in script.text
+
+        # A late viewer of the interrupted run reads its history from the database.
+        messages = read_to_end(server, run["id"])
+        assert messages[0]["type"] == "hello" and messages[-1]["status"] == "interrupted"
+        streamed = [
+            r["epoch"] for m in messages for r in m.get("history", []) + m.get("records", [])
+        ]
+        assert streamed == epochs
+
+        listed = server.http.get("/api/runs", params={"status": "interrupted"}).json()
+        assert [r["id"] for r in listed] == [run["id"]]
+    finally:
+        server.stop()
+
+
+def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(settings):
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 10_000)
+        watch(server, run["id"], 2.0)
+    finally:
+        server.stop()  # SIGTERM with a run active
+
+    columns = "id, status, client, experiment_json, check_json, epoch, created"
+    for row in (
+        ("bogus", "bogus", "c", "{}", "{}", 0, 1e10),
+        ("notjson", "finished", "c", "{oops", "{}", 0, 1e10),
+        ("nullcheck", "finished", "c", "{}", "null", 0, 1e10),
+    ):
+        sql(settings, f"INSERT INTO runs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+    sql(
+        settings,
+        "INSERT INTO epochs (run_id, epoch, record_json) VALUES (?, 0, '[1, 2]')",
+        (run["id"],),
+    )
+
+    server = ServerProcess(settings)
+    try:
+        listed = server.http.get("/api/runs")
+        assert listed.status_code == 200
+        assert [r["id"] for r in listed.json()] == [run["id"]]
+        assert listed.headers["X-Total-Count"] == "1"
+        for bad in ("bogus", "notjson", "nullcheck"):
+            assert server.http.get(f"/api/runs/{bad}").status_code == 404
+        detail = server.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] == "interrupted"
+        assert detail["message"] == "the server shut down while this run was active"
+        epochs = [r["epoch"] for r in detail["history"]]  # the corrupt record is skipped
+        assert epochs and epochs == list(range(1, len(epochs) + 1))
+        page = server.http.get(f"/api/runs/{run['id']}/history", params={"after": 2, "limit": 3})
+        assert [r["epoch"] for r in page.json()["records"]] == [3, 4, 5]
+        assert page.json()["next"] == 5
+        csv = server.http.get(f"/api/runs/{run['id']}/history.csv")
+        lines = csv.text.strip().splitlines()
+        assert lines[0].startswith("epoch,loss,val_loss,accuracy,val_accuracy")
+        assert len(lines) == len(epochs) + 1
+        assert server.http.get("/api/health").json()["status"] == "ok"
+    finally:
+        server.stop()
+
+
+def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(settings):
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 3000)
+        watch(server, run["id"], 1.0)
+        with write_lock(settings):
+            deadline = time.monotonic() + 30
+            while (health := server.http.get("/api/health").json())["status"] == "ok":
+                assert time.monotonic() < deadline, "the failure did not show"
+                time.sleep(0.1)
+            assert "the database cannot be written" in health["reasons"][0]
+            assert health["database"]["error"] and not health["database"]["ok"]
+            detail = server.http.get(f"/api/runs/{run['id']}").json()  # still serving
+            assert detail["status"] == "running", "the run should outlast the lock"
+            assert (detail["message"] or "").startswith("not being saved: "), detail["message"]
+            assert server.http.get("/api/runs").status_code == 200
+        messages = read_to_end(server, run["id"])
+        assert messages[-1]["status"] == "finished"
+        deadline = time.monotonic() + 30
+        while (health := server.http.get("/api/health").json())["status"] != "ok" or health[
+            "database"
+        ]["pending"]:  # every write queued before the run ended has been committed
+            assert time.monotonic() < deadline, f"the database did not recover: {health}"
+            time.sleep(0.1)
+        count = sql(settings, "SELECT count(*) FROM epochs WHERE run_id = ?", (run["id"],))
+        assert count == [(3000,)]
+    finally:
+        server.stop()
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(settings):
+    server = ServerProcess(settings, checkpoint_interval_s=0.5)
+    try:
+        run = start(server, 10_000)
+        done = start(server, 2)
+        watch(server, run["id"], 3.0)
+        read_to_end(server, done["id"])
+        server.kill()
+    finally:
+        server.stop()
+
+    server = ServerProcess(settings, checkpoint_interval_s=0.5)
+    try:
+        before = server.http.get(f"/api/runs/{run['id']}").json()
+        assert before["status"] == "interrupted"
+        url = f"/api/runs/{run['id']}/control"
+        resume = {"action": "resume"}
+        assert server.http.post(url, json=resume).status_code == 403
+        assert (
+            server.http.post(url, json=resume, headers={"X-Run-Token": "nope"}).status_code == 403
+        )
+        finished = server.http.post(
+            f"/api/runs/{done['id']}/control", json=resume, headers={"X-Run-Token": done["token"]}
+        )
+        assert finished.status_code == 409 and "has ended (finished)" in finished.text
+
+        resumed = server.http.post(url, json=resume, headers={"X-Run-Token": run["token"]})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["status"] in ("queued", "running")
+        seen = watch(server, run["id"], 2.0)
+        epochs = [r["epoch"] for _, r in seen]
+        assert epochs == list(range(1, len(epochs) + 1))  # the kept history, then onwards
+        assert epochs[-1] > 5
+        # Its weights came back: the loss carries on from where it was, not from scratch.
+        restart_at = max(e for e in epochs if e <= before["epoch"])
+        first_new = {r["epoch"]: r for _, r in seen}[restart_at + 1]
+        assert first_new["loss"] < before["history"][0]["loss"]
+        stop = server.http.post(url, json={"action": "stop"}, headers={"X-Run-Token": run["token"]})
+        assert stop.status_code == 200
+        read_to_end(server, run["id"])
+        after = server.http.get(f"/api/runs/{run['id']}").json()
+        assert after["status"] == "stopped"
+        history = [r["epoch"] for r in after["history"]]
+        deadline = time.monotonic() + 10
+        while history != list(range(1, after["epoch"] + 1)) and time.monotonic() < deadline:
+            time.sleep(0.5)  # until its last records are committed
+            after = server.http.get(f"/api/runs/{run['id']}").json()
+            history = [r["epoch"] for r in after["history"]]
+        assert history == list(range(1, after["epoch"] + 1))
+    finally:
+        server.stop()
