@@ -65,7 +65,9 @@ class FastPath:
         if self.fused:
             self._run_fused(trainer, deadline)
         else:
-            self._run_numpy(trainer, deadline)
+            # Overflow to inf/NaN is what the divergence check looks for, not a warning.
+            with np.errstate(all="ignore"):
+                self._run_numpy(trainer, deadline)
 
     def _epoch_outputs(self, trainer) -> None:
         if self.classification and (trainer._batch == 0 or self.epoch_outputs is None):
