@@ -106,9 +106,7 @@ def concurrent(base: str, doc: dict, runs: int) -> float:
     results = [{} for _ in range(runs)]
     ws_base = base.replace("http", "ws")
     with httpx.Client(base_url=base, trust_env=False, timeout=60) as http:
-        threads = [
-            threading.Thread(target=watch, args=(http, ws_base, doc, r)) for r in results
-        ]
+        threads = [threading.Thread(target=watch, args=(http, ws_base, doc, r)) for r in results]
         for t in threads:
             t.start()
         for t in threads:
