@@ -122,7 +122,7 @@ def kernel_ready_s(cache_dir: str | None) -> float:
     code = (
         "import time; t = time.perf_counter()\n"
         "from server.engine.fastpath import compiler\n"
-        f"compiler.warm({cache_dir!r} or '~/.cache/layerlab')\n"
+        f"compiler.warm({cache_dir!r})\n"
         "assert compiler.wait(), compiler.status()\n"
         "print(time.perf_counter() - t)\n"
     )

@@ -37,7 +37,7 @@ def attach(trainer) -> FastPath | str:
     if isinstance(coverage, str):
         return coverage
     _limit_blas_threads()
-    compiler.warm(trainer.settings.cache_dir)
+    compiler.warm()
     return FastPath(trainer, coverage)
 
 

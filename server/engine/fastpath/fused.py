@@ -143,12 +143,13 @@ def train_batches(
                         g = _act(5, out) - y_reg[row, o]
                     g_buf[r, top + o] = g * scale
             value = total * scale
+        value = np.float32(value)  # as the float32 loss eager computes (and checks)
         full = value
         if l1 > 0:
             s_abs = 0.0
             for j in range(n_weights):
                 s_abs += abs(data[j])
-            full = value + l1 * s_abs
+            full = np.float32(value + l1 * s_abs)
         losses[k, 0] = value
         losses[k, 1] = full
         if not (math.isfinite(value) and math.isfinite(full)):

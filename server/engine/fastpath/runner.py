@@ -4,8 +4,10 @@
 would: the same batches of the same permutation, the same loss, L1/L2 and optimiser rules, the
 divergence check on every batch's loss (before that batch's update, as eager), and the same
 training metric (outputs with the pre-step weights). It returns when the epoch ends or the
-deadline passes, after at least one batch. A tiny MLP step costs ~20-60 us here, against
-~330 us through autograd: PyTorch's per-op dispatch is the cost NumPy does not pay.
+deadline passes, after at least one batch. Two forms: NumPy kernels (dense.py, kernels.py,
+optim.py; ~3-4x eager for a tiny MLP: a few dozen NumPy calls per batch instead of ~40
+PyTorch ops through autograd) and, once loaded, one compiled call for many batches (fused.py;
+~20-300x eager). The form is chosen at each epoch's start.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .fused_codes import ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES
 from .kernels import LOSSES
 from .optim import UPDATES
 
-FIRST_STEP_S = 20e-6  # the compiled kernel's first guess of one batch's time (then measured)
+FIRST_CHUNK = 1  # batches in the first compiled call (measured); each call may double it
 
 
 class FastPath:
@@ -50,7 +52,8 @@ class FastPath:
         self.epoch_outputs: np.ndarray | None = None  # (N, classes) for the training accuracy
         self.layout = _layout(coverage, self.state)
         self.codes = _codes(coverage, trainer.plan.loss)
-        self.step_s = FIRST_STEP_S
+        self.step_s = 0.0  # measured seconds per batch of the compiled kernel
+        self.chunk = FIRST_CHUNK  # most batches the next compiled call may take
         if trainer.plan.task == "classification":
             self.y_cls, self.y_reg = self.y.astype(np.int64), np.zeros((1, 1), np.float32)
         else:
@@ -100,8 +103,10 @@ class FastPath:
             while True:
                 left = trainer.batches_per_epoch - trainer._batch
                 now = time.perf_counter()
-                count = left if deadline == math.inf else int((deadline - now) / self.step_s)
-                count = max(1, min(left, count))
+                count = min(left, self.chunk)  # grows only as fast as it is measured
+                if deadline != math.inf and self.step_s > 0:
+                    count = min(count, int((deadline - now) / self.step_s))
+                count = max(1, count)
                 losses = np.empty((count, 2))
                 done, stopped, s.step_count, err = kernel(
                     self.x, self.y_cls, self.y_reg, perm, bounds, trainer._batch, count,
@@ -114,8 +119,9 @@ class FastPath:
                 trainer._batch += done
                 if stopped:
                     raise trainer.diverged(float(losses[done, 0]), float(losses[done, 1]))
-                elapsed = time.perf_counter() - now
-                self.step_s = max(1e-7, 0.5 * self.step_s + 0.5 * elapsed / max(1, done))
+                per_batch = (time.perf_counter() - now) / max(1, done)
+                self.step_s = per_batch if not self.step_s else 0.5 * (self.step_s + per_batch)
+                self.chunk = max(self.chunk, 2 * done)
                 if trainer._batch == trainer.batches_per_epoch or time.perf_counter() >= deadline:
                     break
         finally:
