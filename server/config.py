@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         True,
         description="train small dense networks with fused NumPy steps (engine/fastpath)",
     )
+    fast_path_compiled: bool = Field(
+        True,
+        description="and with the compiled kernel (numba; ~140 MB more per worker) once loaded",
+    )
     time_slice_s: float = Field(
         0.05, gt=0, le=5, description="training time one run gets per turn in its worker"
     )

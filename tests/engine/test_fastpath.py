@@ -289,3 +289,7 @@ def test_the_setting_and_the_argument_force_eager():
     assert not Trainer(exp, Settings(fast_path=False)).fast_path
     t = Trainer(exp, SETTINGS, fast_path=False)
     assert not t.fast_path and t.fast_path_reason == "off"
+    numpy_only = Trainer(exp, Settings(fast_path_compiled=False))
+    assert numpy_only.fast_path and not numpy_only._fast.compiled
+    numpy_only.train_epoch()
+    assert not numpy_only._fast.fused

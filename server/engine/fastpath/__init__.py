@@ -37,8 +37,10 @@ def attach(trainer) -> FastPath | str:
     if isinstance(coverage, str):
         return coverage
     _limit_blas_threads()
-    compiler.warm()
-    return FastPath(trainer, coverage)
+    compiled = trainer.settings.fast_path_compiled
+    if compiled:
+        compiler.warm()
+    return FastPath(trainer, coverage, compiled=compiled)
 
 
 __all__ = ["Coverage", "FastPath", "attach", "cover"]
