@@ -293,3 +293,8 @@ def test_the_setting_and_the_argument_force_eager():
     assert numpy_only.fast_path and not numpy_only._fast.compiled
     numpy_only.train_epoch()
     assert not numpy_only._fast.fused
+    # Steps too big for the compiled loops take the NumPy form (BLAS) even when it is loaded.
+    wide = Trainer(
+        experiment(layers=[{"type": "dense", "units": 128}] * 2, batch_size=32), SETTINGS
+    )
+    assert wide.fast_path and not wide._fast.compiled

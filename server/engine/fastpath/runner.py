@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import compiler
-from .coverage import Coverage
+from .coverage import COMPILED_MAX_WORK, Coverage
 from .dense import DenseStack
 from .flat import FlatState
 from .fused_codes import ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES
@@ -33,7 +33,8 @@ class FastPath:
     """Fused training steps for one covered trainer (see coverage.py)."""
 
     def __init__(self, trainer, coverage: Coverage, compiled: bool = True):
-        self.compiled = compiled  # use the compiled kernel (fused.py) once it is loaded
+        # Use the compiled kernel (fused.py) once it is loaded, for steps small enough.
+        self.compiled = compiled and coverage.work <= COMPILED_MAX_WORK
         self.fused = False  # this epoch runs on it (decided at each epoch's start)
         self.state = FlatState(trainer.model, trainer.optimizer, coverage.optimizer)
         self.stack = DenseStack(coverage, self.state)
