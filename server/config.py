@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(1 << 20, ge=1024)
     viewer_timeout_s: float = Field(10.0, gt=0, description="a viewer this far behind is dropped")
     worker_memory_mb: int = Field(4096, ge=256)
+    fast_path: bool = Field(
+        True,
+        description="train small dense networks with fused NumPy steps (engine/fastpath)",
+    )
+    fast_path_compiled: bool = Field(
+        True,
+        description="and with the compiled kernel (numba; ~140 MB more per worker) once loaded",
+    )
     time_slice_s: float = Field(
         0.05, gt=0, le=5, description="training time one run gets per turn in its worker"
     )

@@ -77,3 +77,38 @@ def test_train_exports_a_script_and_its_weights(tmp_path, capsys):
     )
     assert done.returncode == 0, done.stderr
     assert "predicted class:" in done.stdout
+
+
+@pytest.fixture
+def keep_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_sets_its_thread_count(keep_threads, capsys):
+    import torch
+
+    from server.cli import train_threads
+    from server.config import Settings
+    from server.engine.model import parse_experiment
+    from server.engine.trainer import Trainer
+
+    example = next(p for p in EXAMPLES if p.stem == "spiral_mlp")
+    assert main(["train", str(example), "--epochs", "2", "--device", "cpu"]) == 0
+    assert "(fast path, 1 threads)" in capsys.readouterr().out
+    assert torch.get_num_threads() == 1  # a small network: one thread, however many cores
+    assert main(["train", str(example), "--epochs", "1", "--threads", "2"]) == 0
+    assert "2 threads" in capsys.readouterr().out and torch.get_num_threads() == 2
+    settings = Settings()
+    big = json.loads(next(p for p in EXAMPLES if p.stem == "digits_cnn").read_text())
+    big["training"]["batch_size"] = 256
+    trainer = Trainer(parse_experiment(big, settings), settings)
+    assert not trainer.fast_path
+    import os
+
+    # a big step: the cores this process may use
+    assert train_threads(trainer, None) == min(8, len(os.sched_getaffinity(0)))
+    assert train_threads(trainer, 3) == 3

@@ -42,7 +42,9 @@ class ExportError(ValueError):
 def save_weights(model: nn.Module) -> bytes:
     """The model's state_dict (parameters and buffers, e.g. batch-norm statistics) as
     safetensors bytes, on the CPU. Keys are the trainer's: `body.0.0.weight`, `head.0.bias`..."""
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    # Cloned: the fast path keeps all parameters in one buffer, and safetensors refuses
+    # tensors that share memory.
+    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
     return save(state, metadata={"format": "pt"})
 
 

@@ -52,7 +52,13 @@ def resolve_device(requested: str) -> torch.device:
 class Trainer:
     """Trains one experiment. See docs/internals.md for the record and snapshot contracts."""
 
-    def __init__(self, experiment: Experiment, settings: Settings, device: str | None = None):
+    def __init__(
+        self,
+        experiment: Experiment,
+        settings: Settings,
+        device: str | None = None,
+        fast_path: bool | None = None,
+    ):
         self.experiment = experiment
         self.settings = settings
         t = experiment.training
@@ -145,6 +151,11 @@ class Trainer:
         # Validation predicted classes from the last evaluation (probes draw the confusion).
         self.val_predictions: Tensor | None = None
         self.probe_cache: dict = {}  # fixed probe inputs (probes.py)
+        # Several optimiser steps per call outside autograd, for the runs it covers
+        # (fastpath/): on by default (LAYERLAB_FAST_PATH), off to step eagerly.
+        self._fast = None
+        self.fast_path_reason: str | None = "off"  # why eager, or None when fast
+        self.set_fast_path(settings.fast_path if fast_path is None else fast_path)
 
     # ------------------------------------------------------------ state
 
@@ -169,6 +180,25 @@ class Trainer:
             )
         for group in self.optimizer.param_groups:
             group["lr"] = float(lr)
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether batches run on the fast path (fastpath/) rather than eagerly."""
+        return self._fast is not None
+
+    def set_fast_path(self, enabled: bool) -> bool:
+        """Use the fast path from the next batch on (when it covers this run) or step eagerly;
+        either way the model's parameters and optimiser state carry on. -> whether fast."""
+        self._fast, self.fast_path_reason = None, "off"
+        if enabled:
+            from .fastpath import attach
+
+            fast = attach(self)
+            if isinstance(fast, str):
+                self.fast_path_reason = fast
+            else:
+                self._fast, self.fast_path_reason = fast, None
+        return self._fast is not None
 
     @contextmanager
     def own_rng(self) -> Iterator[None]:
@@ -210,8 +240,11 @@ class Trainer:
                 while True:
                     if self._batch == 0:
                         self._begin_epoch()
-                    self._step(self._bounds[self._batch], self._bounds[self._batch + 1])
-                    self._batch += 1
+                    if self._fast is not None:  # batches until the epoch ends or the budget
+                        self._fast.run(self, start + budget_s)
+                    else:
+                        self._step(self._bounds[self._batch], self._bounds[self._batch + 1])
+                        self._batch += 1
                     if self._batch == self.batches_per_epoch:
                         record = self._end_epoch()
                         break
@@ -228,8 +261,6 @@ class Trainer:
         n = self.x_train.shape[0]
         self._perm = torch.randperm(n, generator=self._gen).to(self.device)
         self._loss_sum = 0.0
-        self._outputs_kept = []
-        self._abs_err.zero_()
         self._outputs_kept = []
         self._abs_err.zero_()
 
@@ -252,11 +283,7 @@ class Trainer:
             total = loss + self._l1 * sum(w.abs().sum() for w in self._weights)
             total_value = total.item()
         if not (math.isfinite(value) and math.isfinite(total_value)):
-            what = "NaN" if math.isnan(value) or math.isnan(total_value) else "infinite"
-            raise Diverged(
-                f"loss became {what} at epoch {self.epoch + 1}, batch {self._batch + 1}: "
-                "try a smaller learning rate"
-            )
+            raise self.diverged(value, total_value)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -267,6 +294,14 @@ class Trainer:
             with torch.no_grad():
                 err = (self.predictions(out) - y).abs().reshape(y.shape[0], -1)
                 self._abs_err += err.mean(dim=1).sum(dtype=torch.float64)
+
+    def diverged(self, value: float, total_value: float) -> Diverged:
+        """The error for a non-finite loss at the current batch (before its update)."""
+        what = "NaN" if math.isnan(value) or math.isnan(total_value) else "infinite"
+        return Diverged(
+            f"loss became {what} at epoch {self.epoch + 1}, batch {self._batch + 1}: "
+            "try a smaller learning rate"
+        )
 
     def _end_epoch(self) -> dict:
         n_epoch = self.epoch + 1

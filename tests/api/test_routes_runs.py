@@ -90,7 +90,9 @@ def test_a_run_created_paused_waits_for_step_or_resume(live: Live):
 
 
 def test_statuses_are_announced_on_the_stream(live: Live):
-    run = live.start(spiral(epochs=3))
+    # Long enough to be still going when the viewer connects: on the fast path a 3-epoch
+    # spiral can finish within the WebSocket handshake.
+    run = live.start(spiral(epochs=200))
     viewer = live.stream(run["id"])
     hello = viewer.read()
     viewer.read_to_end()

@@ -46,6 +46,10 @@ def server_url(tmp_path_factory):
     env = {
         **os.environ,
         "LAYERLAB_WORKERS": "1",
+        # Eager training paces the runs these tests watch, pause and reconnect to (on the
+        # fast path a 300-epoch spiral ends in under a second); tests/engine/test_fastpath.py
+        # and the API tests cover the fast path.
+        "LAYERLAB_FAST_PATH": "false",
         "LAYERLAB_DEVICE": "cpu",
         "LAYERLAB_STATE_DIR": str(state / "state"),
         "LAYERLAB_DATA_DIR": str(state / "data"),
