@@ -90,7 +90,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     except ExperimentError as err:
         _print_errors(err, sys.stderr)
         return 2
-    total = trainer.experiment.training.epochs
+    total = trainer.max_epochs  # `epochs: null` (until paused) trains the server maximum
     live = sys.stdout.isatty()
     started, status = time.perf_counter(), 0
     print(f"training on {trainer.device}: {total} epochs", flush=True)

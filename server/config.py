@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         8 << 20, ge=1 << 16, description="unsent stream bytes a viewer may owe before it is dropped"
     )
     persist_runs: bool = Field(True, description="keep ended runs under state_dir/runs")
+    owner_idle_pause_s: float = Field(
+        60.0, gt=0, description="a run whose owner's page sent no heartbeat this long is paused"
+    )
+    owner_idle_stop_s: float = Field(
+        600.0, gt=0, description="... and after this long without one it is stopped"
+    )
 
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")

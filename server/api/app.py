@@ -12,7 +12,15 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
-from . import routes_check, routes_pages, routes_registry, routes_runs, routes_system, stream
+from . import (
+    routes_check,
+    routes_pages,
+    routes_presence,
+    routes_registry,
+    routes_runs,
+    routes_system,
+    stream,
+)
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .openapi import install_openapi
@@ -45,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
     install_error_handlers(app)
-    for module in (routes_registry, routes_check, routes_runs, routes_system, stream, routes_pages):
+    routers = (routes_registry, routes_check, routes_runs, routes_presence, routes_system, stream)
+    for module in (*routers, routes_pages):
         app.include_router(module.router)
     static = asset_dir("static")
     if static.is_dir():

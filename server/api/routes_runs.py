@@ -111,12 +111,13 @@ def _export_file(run: Run, manager: RunManager, name: str) -> Path:
 )
 @router.head("/{run_id}/export/model.py", include_in_schema=False)
 def export_script(run: RunDep, manager: ManagerDep) -> FileResponse:
-    """The trained network as a standalone PyTorch script (`layerlab-<id>.py`): it rebuilds the
-    network with plain torch.nn, names the preprocessing its inputs need, loads the weights
-    (`layerlab-<id>.safetensors` or `weights.safetensors` beside it) and predicts once when
-    run. Available once the run has finished or been stopped; HEAD says whether it is."""
+    """The trained network as a standalone PyTorch script (downloads as `model.py`, so `from
+    model import load_model` works): it rebuilds the network with plain torch.nn, names the
+    preprocessing its inputs need, loads the weights (`weights.safetensors` beside it) and
+    predicts once when run. Available once the run has finished or been stopped; HEAD says
+    whether it is."""
     path = _export_file(run, manager, "model.py")
-    return FileResponse(path, media_type="text/x-python", filename=f"layerlab-{run.id}.py")
+    return FileResponse(path, media_type="text/x-python", filename="model.py")
 
 
 @router.get(
@@ -126,10 +127,8 @@ def export_script(run: RunDep, manager: ManagerDep) -> FileResponse:
 )
 @router.head("/{run_id}/export/weights.safetensors", include_in_schema=False)
 def export_weights(run: RunDep, manager: ManagerDep) -> FileResponse:
-    """The trained weights as safetensors (`layerlab-<id>.safetensors`, no pickle): the
+    """The trained weights as safetensors (downloads as `weights.safetensors`, no pickle): the
     model's state_dict, parameters and buffers, with the keys the exported script's
     `build_model()` expects. Available once the run has finished or been stopped."""
     path = _export_file(run, manager, "weights.safetensors")
-    return FileResponse(
-        path, media_type="application/octet-stream", filename=f"layerlab-{run.id}.safetensors"
-    )
+    return FileResponse(path, media_type="application/octet-stream", filename="weights.safetensors")

@@ -56,7 +56,12 @@ class TrainingSpec(BaseModel):
         0.0, ge=0, lt=1, description="For sgd and rmsprop: how much of the last update carries on"
     )
     batch_size: int = Field(10, ge=1, description="Examples per weight update")
-    epochs: int = Field(100, ge=1, description="Passes over the training set")
+    epochs: int | None = Field(
+        100,
+        ge=1,
+        description="Passes over the training set; null: until paused or stopped, at most the "
+        "server's LAYERLAB_MAX_EPOCHS",
+    )
     l1: float = Field(
         0.0,
         ge=0,
@@ -97,6 +102,9 @@ def describe_training(max_epochs: int, max_batch_size: int) -> dict:
     """TrainingSpec's JSON schema with this server's limits, for the page's training form."""
     schema = TrainingSpec.model_json_schema()
     props = schema["properties"]
-    props["epochs"]["maximum"] = max_epochs
+    # epochs is `int | None`: pydantic puts the bounds on the integer branch of anyOf.
+    for branch in props["epochs"].get("anyOf", [props["epochs"]]):
+        if branch.get("type") == "integer":
+            branch["maximum"] = max_epochs
     props["batch_size"]["maximum"] = max_batch_size
     return {"params": schema, "defaults": TrainingSpec().model_dump()}

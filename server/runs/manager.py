@@ -19,6 +19,7 @@ from ..config import Settings
 from .hub import Hub, RunChannel
 from .messages import ACTIVE, TERMINAL
 from .pool import WorkerHandle, WorkerPool
+from .presence import OwnerPresence
 from .store import RunStore
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr")
@@ -96,9 +97,13 @@ class RunManager:
         self.runs: dict[str, Run] = {}
         self._acks: dict[int, asyncio.Future] = {}
         self._seq = itertools.count(1)
+        # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
+        self.presence = OwnerPresence(settings)
+        self._presence_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         await self.hub.start()
+        self._presence_task = asyncio.create_task(self.presence.watch(self._status_of, self._idle))
         if self.store is not None:
             for doc in self.store.load(self.settings.max_history_runs):
                 self._restore(doc)
@@ -108,6 +113,8 @@ class RunManager:
         for run in list(self.runs.values()):
             if run.active:
                 self._end(run, "stopped", "the server shut down")
+        if self._presence_task is not None:
+            self._presence_task.cancel()
         await self.hub.stop()
         await self.pool.stop()
 
@@ -180,6 +187,20 @@ class RunManager:
         if error and run.active:
             raise ControlRefused(error)
 
+    def heartbeat(self, run: Run) -> None:
+        """The owner's page is still there (POST /api/runs/{id}/presence)."""
+        if run.active:
+            self.presence.beat(run.id)
+
+    def _status_of(self, run_id: str) -> str | None:
+        run = self.runs.get(run_id)
+        return run.status if run is not None else None
+
+    async def _idle(self, run_id: str, action: str, reason: str) -> None:
+        run = self.runs.get(run_id)
+        if run is not None and run.active:
+            await self.control(run, action)
+
     # -- worker events -------------------------------------------------------------------
     def _on_message(self, worker: WorkerHandle, message: tuple) -> None:
         kind = message[0]
@@ -191,6 +212,7 @@ class RunManager:
             _, run_id, status, text, epoch = message
             run = self.runs.get(run_id)
             if run is not None:
+                text = text or self.presence.reason(run_id, status)
                 if status in TERMINAL:
                     self._end(run, status, text, epoch)
                 else:
@@ -221,6 +243,7 @@ class RunManager:
             return
         self.hub.publish_status(run.id, status, message, epoch)
         run.ended = time.time()
+        self.presence.forget(run.id)
         if run.worker is not None:
             run.worker.runs.discard(run.id)
         if self.store is not None:

@@ -11,12 +11,16 @@
 import { api, RunSocket, TERMINAL, ApiError } from './api.js';
 
 const MAX_SNAPSHOT_HISTORY = 400;
+// The owner's heartbeat (POST /api/runs/{id}/presence): well inside the server's idle pause
+// (LAYERLAB_OWNER_IDLE_PAUSE_S, a minute by default), even in a throttled background tab.
+const HEARTBEAT_MS = 15_000;
 
 export class RunSession {
   /** onChange(kind, session) with kind: records | snapshot | status | connection | reset. */
   constructor(onChange) {
     this.onChange = onChange;
     this.socket = null;
+    this.heartbeat = null;
     this.clear();
   }
 
@@ -71,6 +75,8 @@ export class RunSession {
     this.startedWith = JSON.stringify(experiment);
     this.setStatus(created.status || 'queued', null);
     this.connect(created.id);
+    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     return created;
   }
 
@@ -89,6 +95,12 @@ export class RunSession {
     this.setStatus(run.status || 'queued', run.message ?? null);
     this.addRecords(run.history || []);
     this.connect(run.id);
+  }
+
+  /** Tell the server the owner's page is still here (only while the run is active). */
+  beat() {
+    if (!this.runId || !this.token || !this.active) return;
+    api.presence(this.runId, this.token).catch(() => {}); // a missed beat is retried by the next
   }
 
   /** True while following a run this page does not own. */
@@ -214,6 +226,8 @@ export class RunSession {
   detach() {
     if (this.socket) this.socket.close();
     this.socket = null;
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.clear();
   }
 }
