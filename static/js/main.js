@@ -124,8 +124,8 @@ async function boot() {
       if (session.active) session.setLearningRate(lr);
     },
   });
-  const share = liveShare({ root: $('run-bar') });
-  const downloads = exportLinks({ root: $('run-bar') });
+  const share = liveShare({ root: $('run-extras') });
+  const downloads = exportLinks({ root: $('run-extras') });
   const lessons = lessonGallery({
     button: $('lessons'),
     dialog: $('lesson-gallery'),

@@ -47,13 +47,16 @@ function drawScatter(ctx, width, height, p, dataset) {
   const regression = dataset?.task === 'regression' || (labels.length && !labels.every(Number.isInteger));
   const names = p.class_names || [];
   const nClasses = regression ? 0 : names.length || new Set(labels).size;
-  const legendW = names.length ? 110 : 0;
-  const side = Math.min(width - legendW - 4, height - 4);
-  const rect = { x: 2, y: 2, w: side, h: side };
+  // A narrow column (the stage's data panel) puts the legend under the plot, else beside it.
+  const below = names.length > 0 && height > width * 0.8;
+  const legendW = names.length && !below ? 110 : 0;
+  const legendH = below ? Math.min(10, names.length) * 17 + 6 : 0;
+  const side = Math.max(40, Math.min(width - legendW - 4, height - legendH - 4));
+  const rect = { x: below ? (width - side) / 2 : 2, y: 2, w: side, h: side };
   ctx.fillStyle = cssVar('--panel-2');
   ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
   drawPoints(ctx, points, labels, p.extent || extentOf(points), rect, { nClasses, regression, test: val.length ? test : null, radius: 2.5 });
-  if (names.length) legend(ctx, names, side + 12, 6, nClasses);
+  if (names.length) legend(ctx, names, below ? rect.x : side + 12, below ? side + 8 : 6, nClasses);
   if (p.kind === 'table') {
     const cols = (p.feature_names || []).length;
     return `Each row (${cols} columns) projected onto its two main directions; colour = class.`;

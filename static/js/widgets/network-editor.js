@@ -22,6 +22,14 @@ const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const sub = (n) => String(n).split('').map((d) => SUB[Number(d)] ?? d).join('');
 const lastDim = (shape) => (Array.isArray(shape) && shape.length ? Number(shape[shape.length - 1]) || 0 : 0);
 
+/** 16,448 as "16k", 1,218 as "1.2k": short enough for a narrow block (the title has it all). */
+function compact(n) {
+  if (typeof n !== 'number') return '–';
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${Number((n / 1e3).toPrecision(n < 1e4 ? 2 : 3))}k`;
+  return `${Number((n / 1e6).toPrecision(2))}M`;
+}
+
 /** "1.2 MFLOPs" for a FLOP count (forward + backward per example, from POST /api/check). */
 export function formatFlops(n) {
   if (typeof n !== 'number' || !Number.isFinite(n)) return '';
@@ -261,7 +269,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       h('span', { class: 'gblock-title' }, 'Output'),
       col.el,
       h('span', { class: 'gshape' }, head ? formatShape(head.output_shape) : '–'),
-      h('span', { class: 'gparams' }, head ? `${formatNumber(head.params ?? 0)} params` : ''),
+      h('span', { class: 'gparams', title: head ? `${formatNumber(head.params ?? 0)} trainable parameters` : null }, head ? `${compact(head.params ?? 0)} params` : ''),
     );
     col.column.el = el;
     return { el, column: col.column };
@@ -324,7 +332,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       head,
       body,
       h('span', { class: 'gshape', title: 'Output shape (without the batch)' }, info ? formatShape(info.output_shape) : '–'),
-      h('span', { class: 'gparams', title: 'Trainable parameters' }, info ? `${formatNumber(info.params)} params` : ''),
+      h('span', { class: 'gparams', title: info ? `${formatNumber(info.params)} trainable parameters` : 'Trainable parameters' }, info ? `${compact(info.params)} params` : ''),
       info && typeof info.flops === 'number' ? h('span', { class: 'gflops', title: 'Forward and backward FLOPs per example' }, formatFlops(info.flops)) : null,
       units,
       errs.length ? h('span', { class: 'gerror', role: 'alert' }, errorText) : null,
