@@ -75,8 +75,9 @@ export class RunSession {
     this.startedWith = JSON.stringify(experiment);
     this.setStatus(created.status || 'queued', null);
     this.connect(created.id);
-    this.beat();
+    this.beatEvery = HEARTBEAT_MS;
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.beat();
     return created;
   }
 
@@ -100,7 +101,19 @@ export class RunSession {
   /** Tell the server the owner's page is still here (only while the run is active). */
   beat() {
     if (!this.runId || !this.token || !this.active) return;
-    api.presence(this.runId, this.token).catch(() => {}); // a missed beat is retried by the next
+    const id = this.runId;
+    api
+      .presence(id, this.token)
+      .then((reply) => {
+        // Beat four times per idle period (a server with a short one gets more beats).
+        const every = Math.min(HEARTBEAT_MS, Math.max(500, (reply?.idle_pause_s || 60) * 250));
+        if (id === this.runId && every !== this.beatEvery) {
+          this.beatEvery = every;
+          clearInterval(this.heartbeat);
+          this.heartbeat = setInterval(() => this.beat(), every);
+        }
+      })
+      .catch(() => {}); // a missed beat is retried by the next
   }
 
   /** True while following a run this page does not own. */

@@ -27,7 +27,7 @@ function panel(id, title, help, { families = null, wide = false, tall = false, n
     'section',
     { class: `view${wide ? ' wide' : ''}`, id: `view-${id}`, dataset: { view: id } },
     h('h3', { class: 'view-title' }, title),
-    h('details', { class: 'help' }, h('summary', {}, 'What is this?'), h('p', {}, help)),
+    h('details', { class: 'help' }, h('summary', { title: 'What is this?' }, h('span', { class: 'help-long' }, 'What is this?'), h('span', { class: 'help-short', 'aria-hidden': 'true' }, '?')), h('p', {}, help)),
     canvas,
     readout,
   );
@@ -60,10 +60,10 @@ export function createViews({ outputRoot, viewsRoot }) {
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
   const surfaceP = add(panel('boundary', 'Decision surface', 'The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and white is undecided; filled dots are training points, dark-ringed dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.', { families: ['2d'], needs: 'boundary' }), outputRoot);
   // Loss as numbers, above its chart: what a class reads from the back of the room.
-  const lossNumbers = h('p', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
-    h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'Training loss '), h('output', { id: 'train-loss' }, '–')),
-    h('span', { class: 'loss-number val' }, h('span', { class: 'loss-label' }, 'Validation loss '), h('output', { id: 'val-loss' }, '–')));
-  lossP.el.querySelector('.view-title').after(lossNumbers);
+  const lossNumbers = h('span', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
+    h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'training '), h('output', { id: 'train-loss' }, '–')),
+    h('span', { class: 'loss-number val' }, h('span', { class: 'loss-label' }, 'validation '), h('output', { id: 'val-loss' }, '–')));
+  lossP.el.querySelector('.view-title').append(lossNumbers);
 
   // Family views.
   const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'filters', when: 'conv' }), viewsRoot);

@@ -64,4 +64,3 @@ def test_an_abandoned_run_pauses_then_stops_and_watchers_do_not_keep_it(live: Li
         for run in (kept, abandoned, scripted):
             live.control(run, "stop")
         live.wait_idle()
-

@@ -179,7 +179,7 @@ export function pairGridView({ canvas, readout, emptyText = 'Appears once traini
       drawGrid(ctx, b[i].image, x, 2 + cell * aspect, w, h, false);
     }
     markDrawn(canvas);
-    if (readout) readout.textContent = state.caption || 'Top: test examples. Below: what the autoencoder rebuilds from its code.';
+    if (readout) readout.textContent = state.caption || 'Top: validation examples. Below: what the autoencoder rebuilds from its code.';
   }
 
   function drawPointPairs(ctx, width, height, o, r, extent) {

@@ -4,7 +4,7 @@
 
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
 import { cssVar } from '../util/colors.js';
-import { formatNumber } from '../util/dom.js';
+import { h, formatNumber, legendItem } from '../util/dom.js';
 import { label } from '../util/plot.js';
 
 const PAD = { left: 52, right: 24, top: 10, bottom: 26 };
@@ -181,11 +181,8 @@ export function lineChart({ canvas, readout, series, emptyText = 'Press Train to
       readout.replaceChildren();
       return;
     }
-    const parts = currentSeries.map((s) => {
-      const v = s.get(rec);
-      return `<span class="legend-item"><span class="swatch ${s.dash ? 'dashed' : ''}" style="--swatch: var(${s.color})"></span>${s.label} <b>${formatNumber(v, 4)}</b></span>`;
-    });
-    readout.innerHTML = `<span class="legend-epoch">epoch <b>${formatNumber(rec.epoch)}</b></span> ${parts.join(' ')}`;
+    const parts = currentSeries.map((s) => legendItem(s.color, s.label, { dashed: Boolean(s.dash), value: formatNumber(s.get(rec), 4) }));
+    readout.replaceChildren(h('span', { class: 'legend-epoch' }, 'epoch ', h('b', {}, formatNumber(rec.epoch))), ...parts);
   }
 
   return {
