@@ -129,19 +129,21 @@ function drawTokens(ctx, width, height, p, names) {
   const seqs = p.sequences || [];
   if (!seqs.length) return '';
   const rows = Math.min(seqs.length, 8);
-  const labelW = 110;
+  const labelW = Math.min(110, width * 0.3);
   const cell = Math.min((width - labelW) / seqs[0].length, (height - 4) / rows);
+  // Rows are at least one label high, so the class names never overlap (a narrow panel).
+  const rowH = Math.max(cell, 16);
   const vocab = p.vocab_size || 10;
   seqs.slice(0, rows).forEach((s, r) => {
     s.forEach((tok, c) => {
       ctx.fillStyle = cssVar(`--c${tok % 10}`);
       ctx.globalAlpha = 0.35 + 0.65 * (tok / Math.max(1, vocab - 1));
-      ctx.fillRect(c * cell, r * cell, cell - 2, cell - 2);
+      ctx.fillRect(c * cell, r * rowH, cell - 2, rowH - 2);
       ctx.globalAlpha = 1;
-      label(ctx, String(tok), c * cell + cell / 2 - 1, r * cell + cell / 2, { align: 'center', baseline: 'middle', size: Math.min(13, cell * 0.55), color: cssVar('--fg') });
+      label(ctx, String(tok), c * cell + cell / 2 - 1, r * rowH + rowH / 2, { align: 'center', baseline: 'middle', size: Math.min(13, cell * 0.55), color: cssVar('--fg') });
     });
     const lab = p.labels?.[r];
-    label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 8, r * cell + cell / 2 + 4, { size: 12 });
+    label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 6, r * rowH + rowH / 2 + 4, { size: 12 });
   });
   return `Token sequences (vocabulary of ${vocab}) and their classes.`;
 }

@@ -232,7 +232,9 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
 
   function inputBlock(check, b) {
     const shape = check?.input_shape;
-    const flat = Array.isArray(shape) && shape.length === 1;
+    // Token ids (the first layer an embedding) are a sequence, not features.
+    const tokens = state.layers[0]?.type === 'embedding';
+    const flat = Array.isArray(shape) && shape.length === 1 && !tokens;
     let body = null;
     let column = null;
     if (flat) {
@@ -244,14 +246,14 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       body = col.el;
       column = col.column;
     } else if (Array.isArray(shape)) {
-      body = shapeBody(shape.length === 3 ? 'maps' : 'cell', shape);
+      body = shapeBody(shape.length === 3 ? 'maps' : tokens ? 'narrow' : 'cell', shape);
     }
     const el = h(
       'div',
       { class: 'gblock gblock-fixed gblock-input', role: 'listitem', dataset: { block: 'input' } },
       h('span', { class: 'gblock-title' }, 'Input'),
       body,
-      h('span', { class: 'gshape', title: 'Shape of one example' }, shape ? formatShape(shape) : '…'),
+      h('span', { class: 'gshape', title: 'Shape of one example' }, shape ? `${formatShape(shape)}${tokens ? ' tokens' : ''}` : '…'),
     );
     if (column) column.el = el;
     return { el, column };
@@ -259,9 +261,11 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
 
   function headBlock(check, b) {
     const head = check?.head;
-    const n = Math.max(1, lastDim(head?.output_shape));
+    const shape = head?.output_shape;
+    const n = Math.max(1, lastDim(shape));
     let col;
     if (b) col = neuronColumn(1, 'output', null, [{ grid: b.output, confidence: b.confidence }], b);
+    else if (Array.isArray(shape) && shape.length > 1) col = { el: shapeBody(shape.length === 3 ? 'maps' : 'cell', shape), column: null };
     else col = neuronColumn(n, 'output', null, [], null);
     const el = h(
       'div',
@@ -271,7 +275,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       h('span', { class: 'gshape' }, head ? formatShape(head.output_shape) : '–'),
       h('span', { class: 'gparams', title: head ? `${formatNumber(head.params ?? 0)} trainable parameters` : null }, head ? `${compact(head.params ?? 0)} params` : ''),
     );
-    col.column.el = el;
+    if (col.column) col.column.el = el;
     return { el, column: col.column };
   }
 
