@@ -195,6 +195,9 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
     blocks.push(head);
     if (head.column) columns.push(head.column);
     replace(row, blocks.map((x) => x.el));
+    // Many layers: numbers without words on each block (the titles keep the words), so no
+    // label is cut or runs into the next block.
+    row.classList.toggle('compact', layers.length >= 6);
     const hidden = layers.filter((l) => l.type === 'dense').length;
     layerCount.textContent = `${layers.length} layer${layers.length === 1 ? '' : 's'}${hidden !== layers.length ? ` (${hidden} dense)` : ''}`;
     totalEl.textContent = check && !check.partial ? `${formatNumber(check.total_params)} parameters${check.step_flops ? ` · ${formatFlops(check.step_flops)} per example` : ''}` : '';
@@ -273,7 +276,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       h('span', { class: 'gblock-title' }, 'Output'),
       col.el,
       h('span', { class: 'gshape' }, head ? formatShape(head.output_shape) : '–'),
-      h('span', { class: 'gparams', title: head ? `${formatNumber(head.params ?? 0)} trainable parameters` : null }, head ? `${compact(head.params ?? 0)} params` : ''),
+      h('span', { class: 'gparams', title: head ? `${formatNumber(head.params ?? 0)} trainable parameters` : null }, head ? [compact(head.params ?? 0), h('span', { class: 'gparams-word' }, ' params')] : ''),
     );
     if (col.column) col.column.el = el;
     return { el, column: col.column };
@@ -336,7 +339,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
       head,
       body,
       h('span', { class: 'gshape', title: 'Output shape (without the batch)' }, info ? formatShape(info.output_shape) : '–'),
-      h('span', { class: 'gparams', title: info ? `${formatNumber(info.params)} trainable parameters` : 'Trainable parameters' }, info ? `${compact(info.params)} params` : ''),
+      h('span', { class: 'gparams', title: info ? `${formatNumber(info.params)} trainable parameters` : 'Trainable parameters' }, info ? [compact(info.params), h('span', { class: 'gparams-word' }, ' params')] : ''),
       info && typeof info.flops === 'number' ? h('span', { class: 'gflops', title: 'Forward and backward FLOPs per example' }, formatFlops(info.flops)) : null,
       units,
       errs.length ? h('span', { class: 'gerror', role: 'alert' }, errorText) : null,
