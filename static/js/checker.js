@@ -45,7 +45,8 @@ export function sortErrors(detail, layerCount) {
       out.training[String(loc[1])] = readable(String(loc[1]), msg);
       continue;
     }
-    out.general.push(readable(null, msg));
+    const where = loc.length ? `${loc.join(' › ')}: ` : '';
+    out.general.push(`${where}${readable(null, msg)}`);
   }
   return out;
 }

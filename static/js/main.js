@@ -18,7 +18,7 @@ import { trainingControls } from './widgets/training-controls.js';
 import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
-import { runCompare } from './widgets/run-compare.js';
+import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -348,6 +348,7 @@ async function boot() {
       } catch {
         return; // the session shows the error in words
       }
+      rememberMyRun(session.runId); // Compare runs lists this browser's runs first, as "mine"
       noteDesignChange();
       if (thenStep) await session.step(); // created paused: exactly one epoch
     } finally {

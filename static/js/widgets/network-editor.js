@@ -220,7 +220,8 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
         title: item.name || null,
       });
       if (b) {
-        const c = h('canvas', { class: 'neuron-canvas', width: 20, height: 20, 'aria-hidden': 'true' });
+        const what = kind === 'input' ? `feature ${item.name ?? j + 1}` : kind === 'output' ? 'the output' : `layer ${layer + 1}, neuron ${j + 1}`;
+        const c = h('canvas', { class: 'neuron-canvas', width: 20, height: 20, role: 'img', 'aria-label': `What ${what} computes over the plane`, title: `${what}: hover for its formula` });
         node.append(c);
         node._canvas = c;
       }

@@ -30,8 +30,8 @@ export function normsChart({ canvas, legend }) {
         ...last.layers.map((l, i) => {
           const item = legendItem(`--c${i % 10}`, `${layerName(l, i)}: ‖W‖ `, { value: formatNumber(l.weight_norm, 3) });
           item.append(', ‖∇W‖ ', h('b', {}, formatNumber(l.grad_norm, 3)));
-          return item;
-        }),
+          return [item, ' '];
+        }).flat(),
       );
     }
   }

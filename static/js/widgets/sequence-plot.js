@@ -71,8 +71,11 @@ export function forecastPlot({ canvas, readout }) {
       });
       readout.replaceChildren(
         legendItem('--muted', 'input'),
+        ' ',
         legendItem('--train', 'truth'),
+        ' ',
         legendItem('--val', 'prediction', { dashed: true }),
+        ' ',
         ...(n ? ['mean absolute error ', h('b', {}, formatNumber(err / n, 3))] : []),
       );
     }
