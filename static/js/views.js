@@ -2,6 +2,7 @@
 // apply to the current family and snapshot, and redraws them at most once per animation frame.
 
 import { h, formatNumber } from './util/dom.js';
+import { themeWords } from './util/colors.js';
 import { invalidate } from './store.js';
 import { lineChart } from './widgets/loss-chart.js';
 import { surfaceView } from './widgets/heatmap.js';
@@ -14,20 +15,31 @@ import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
 import { metricSeries, lossSeries, metricNames } from './metrics.js';
 
 /** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
+const themed = []; // [element, attribute|null, fn(words)]: help texts redone when the theme changes
+
+/** Put `help` (a string, or a function of the theme's colour words) into el's text or attribute. */
+function themedText(el, attr, help, prefix = '') {
+  const apply = () => {
+    const text = prefix + (typeof help === 'function' ? help(themeWords()) : help);
+    if (attr) el.setAttribute(attr, text);
+    else el.textContent = text;
+  };
+  apply();
+  if (typeof help === 'function') themed.push(apply);
+}
+
 function panel(id, title, help, { families = null, wide = false, tall = false, needs = null, when = null } = {}) {
   const readout = h('p', { class: 'readout', id: `${id}-readout`, 'aria-live': 'polite' });
-  const canvas = h('canvas', {
-    id,
-    class: `view-canvas${tall ? ' tall' : ''}`,
-    role: 'img',
-    'aria-label': `${title}. ${help}`,
-    title: help,
-  });
+  const canvas = h('canvas', { id, class: `view-canvas${tall ? ' tall' : ''}`, role: 'img' });
+  themedText(canvas, 'aria-label', help, `${title}. `);
+  themedText(canvas, 'title', help);
+  const helpText = h('p', {});
+  themedText(helpText, null, help);
   const el = h(
     'section',
     { class: `view${wide ? ' wide' : ''}`, id: `view-${id}`, dataset: { view: id } },
     h('h3', { class: 'view-title' }, title),
-    h('details', { class: 'help' }, h('summary', { title: 'What is this?' }, h('span', { class: 'help-long' }, 'What is this?'), h('span', { class: 'help-short', 'aria-hidden': 'true' }, '?')), h('p', {}, help)),
+    h('details', { class: 'help' }, h('summary', { title: 'What is this?' }, h('span', { class: 'help-long' }, 'What is this?'), h('span', { class: 'help-short', 'aria-hidden': 'true' }, '?')), helpText),
     canvas,
     readout,
   );
@@ -58,7 +70,7 @@ export function createViews({ outputRoot, viewsRoot }) {
   const metricSelect = h('select', { id: 'metric-select', 'aria-label': 'Metric shown in the chart' });
   const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), viewsRoot);
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
-  const surfaceP = add(panel('boundary', 'Decision surface', 'The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and white is undecided; filled dots are training points, dark-ringed dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.', { families: ['2d'], needs: 'boundary' }), outputRoot);
+  const surfaceP = add(panel('boundary', 'Decision surface', (w) => `The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and ${w.neutral} is undecided; filled dots are training points, ${w.ringed} dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.`, { families: ['2d'], needs: 'boundary' }), outputRoot);
   // Loss as numbers, above its chart: what a class reads from the back of the room.
   const lossNumbers = h('span', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
     h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'training '), h('output', { id: 'train-loss' }, '–')),
@@ -67,7 +79,7 @@ export function createViews({ outputRoot, viewsRoot }) {
 
   // Family views.
   const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'filters', when: 'conv' }), viewsRoot);
-  const mapsP = add(panel('feature-maps', 'Feature maps of a probe image', 'What each channel of a convolution or pooling layer responds to in one validation image (shown first, as the probe): bright means strongly active. A channel that stays black is dead: its ReLU outputs 0 for this image (often for every image).', { families: ['image'], needs: 'images', wide: true, when: 'conv' }), viewsRoot);
+  const mapsP = add(panel('feature-maps', 'Feature maps of a probe image', (w) => `What each channel of a convolution or pooling layer responds to in one validation image (shown first, as the probe): ${w.active} means strongly active. A channel that stays ${w.blank} is dead: its ReLU outputs 0 for this image (often for every image).`, { families: ['image'], needs: 'images', wide: true, when: 'conv' }), viewsRoot);
   const mapsSelect = h('select', { id: 'feature-layer', 'aria-label': 'Layer whose feature maps are shown', hidden: true });
   mapsP.el.querySelector('.view-title').append(' ', mapsSelect);
   mapsSelect.addEventListener('change', () => drawSnapshot());
@@ -194,7 +206,7 @@ export function createViews({ outputRoot, viewsRoot }) {
     const b = ctx.snapshot?.boundary;
     const pts = pointsFor();
     if (!b) {
-      surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: 'The data: filled dots train the network, dark-ringed dots are held out for validation.' } : null);
+      surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: `The data: filled dots train the network, ${themeWords().ringed} dots are held out for validation.` } : null);
       return;
     }
     const node = hoveredNode;
@@ -231,7 +243,7 @@ export function createViews({ outputRoot, viewsRoot }) {
       }
       mapsSelect.hidden = layersProbed.length < 2;
       const fm = layersProbed.find((f, i) => String(f.layer ?? i) === mapsSelect.value) || layersProbed[0];
-      maps.set({ grid: fm?.maps, colour: 'heat', itemName: 'Channel', probe: im.samples, gaps: true, caption: fm ? `Each channel of layer ${(fm.layer ?? 0) + 1} (${fm.type ?? 'conv'}) for the validation image on the left; a black channel is dead (its ReLU gives 0 here).` : '' });
+      maps.set({ grid: fm?.maps, colour: 'heat', itemName: 'Channel', probe: im.samples, gaps: true, caption: fm ? `Each channel of layer ${(fm.layer ?? 0) + 1} (${fm.type ?? 'conv'}) for the validation image on the left; a ${themeWords().blank} channel is dead (its ReLU gives 0 here).` : '' });
       preds.set({ grid: im.samples, labels: im.labels, predictions: im.predictions, classNames: classNames() });
       conf.set({ matrix: im.confusion, classNames: classNames() });
       for (const v of [filters, maps, preds, conf]) invalidate(v, v.draw);
@@ -282,6 +294,7 @@ export function createViews({ outputRoot, viewsRoot }) {
   }
 
   function redrawAll() {
+    for (const apply of themed) apply(); // the theme may have changed: its colour words too
     drawRecords();
     drawSnapshot();
   }

@@ -3,7 +3,7 @@
 // and returns a caption saying what it shows.
 
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
-import { cssVar, classColor } from '../util/colors.js';
+import { cssVar, classColor, themeWords } from '../util/colors.js';
 import { drawPoints, extentOf, drawSeries, drawNestedImage, rangeOf, label } from '../util/plot.js';
 
 export function drawPreview(canvas, preview, dataset) {
@@ -62,8 +62,8 @@ function drawScatter(ctx, width, height, p, dataset) {
     return `Each row (${cols} columns) projected onto its two main directions; colour = class.`;
   }
   return regression
-    ? 'Colour = target value (blue high, orange low); dark rings: validation points.'
-    : 'Colour = class; filled: training points, dark rings: validation points.';
+    ? `Colour = target value (blue high, orange low); ${themeWords().rings}: validation points.`
+    : `Colour = class; filled: training points, ${themeWords().rings}: validation points.`;
 }
 
 function drawImages(ctx, width, height, p, names) {
