@@ -102,8 +102,10 @@ def describe_training(max_epochs: int, max_batch_size: int) -> dict:
     """TrainingSpec's JSON schema with this server's limits, for the page's training form."""
     schema = TrainingSpec.model_json_schema()
     props = schema["properties"]
-    # epochs is `int | None`: pydantic puts the bounds on the integer branch of anyOf.
-    for branch in props["epochs"].get("anyOf", [props["epochs"]]):
+    # epochs is `int | None` (null: until paused): the bound goes on the integer branch of
+    # anyOf and, for simple readers, on the property too (`maximum` constrains numbers only).
+    props["epochs"]["maximum"] = max_epochs
+    for branch in props["epochs"].get("anyOf", []):
         if branch.get("type") == "integer":
             branch["maximum"] = max_epochs
     props["batch_size"]["maximum"] = max_batch_size
