@@ -467,11 +467,19 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
 
   function drawLinks() {
     const g = graph.getBoundingClientRect();
-    const { ctx } = fitCanvas(canvas, row.scrollWidth, Math.max(row.scrollHeight, graph.clientHeight));
+    const w = row.scrollWidth;
+    const hgt = Math.max(row.scrollHeight, graph.clientHeight);
+    // Its CSS size is the graph's (fitCanvas sizes the pixels, for HiDPI screens too).
+    if (canvas.style.width !== `${w}px`) canvas.style.width = `${w}px`;
+    if (canvas.style.height !== `${hgt}px`) canvas.style.height = `${hgt}px`;
+    const { ctx } = fitCanvas(canvas, w, hgt);
     segments = [];
     const b = state.boundary;
+    // Each element's box is read once per draw (a snapshot redraws 20 times a second).
+    const rects = new Map();
     const at = (el, side) => {
-      const r = el.getBoundingClientRect();
+      let r = rects.get(el);
+      if (!r) rects.set(el, (r = el.getBoundingClientRect()));
       return { x: (side === 'right' ? r.right : side === 'left' ? r.left : r.left + r.width / 2) - g.left + graph.scrollLeft, y: r.top + r.height / 2 - g.top };
     };
     // Connectors between consecutive blocks (behind everything).
