@@ -118,7 +118,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     threads = train_threads(trainer, args.threads)
     torch.set_num_threads(threads)
-    total = trainer.experiment.training.epochs
+    total = trainer.max_epochs  # `epochs: null` (until paused) trains the server maximum
     live = sys.stdout.isatty()
     started, status = time.perf_counter(), 0
     how = "fast path" if trainer.fast_path else "eager"

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    # Owner presence (server/runs/presence.py): a run nobody watches over pauses, then stops.
+    owner_idle_pause_s: float = Field(
+        60.0, gt=0, description="a run whose owner's page sent no heartbeat this long is paused"
+    )
+    owner_idle_stop_s: float = Field(
+        600.0, gt=0, description="... and after this long without one it is stopped"
+    )
+
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
     state_dir: Path = Path(".layerlab")

@@ -16,6 +16,7 @@ from . import (
     routes_check,
     routes_designs,
     routes_pages,
+    routes_presence,
     routes_registry,
     routes_runs,
     routes_system,
@@ -65,7 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuardMiddleware, settings=settings)
     app.add_middleware(TransportMiddleware)  # outermost: it needs the server's own send
     install_error_handlers(app)
-    routers = (routes_registry, routes_check, routes_runs, routes_designs, routes_system, stream)
+    routers = (
+        routes_registry,
+        routes_check,
+        routes_runs,
+        routes_designs,
+        routes_presence,
+        routes_system,
+        stream,
+    )
     for module in (*routers, routes_pages):
         app.include_router(module.router)
     static = asset_dir("static")

@@ -279,11 +279,12 @@ def export_file(
 )
 @router.head("/{run_id}/export/model.py", include_in_schema=False)
 def export_script(run: RunDep, manager: ManagerDep) -> Response:
-    """The trained network as a standalone PyTorch script (`layerlab-<id>.py`): it rebuilds the
-    network with plain torch.nn, names the preprocessing its inputs need, loads the weights
-    (`layerlab-<id>.safetensors` or `weights.safetensors` beside it) and predicts once when
-    run. Available once the run has finished or been stopped; HEAD says whether it is."""
-    return export_file(run, manager, "model.py", "text/x-python", f"layerlab-{run.id}.py")
+    """The trained network as a standalone PyTorch script (downloads as `model.py`, so `from
+    model import load_model` works): it rebuilds the network with plain torch.nn, names the
+    preprocessing its inputs need, loads the weights (`weights.safetensors` beside it) and
+    predicts once when run. Available once the run has finished or been stopped; HEAD says
+    whether it is."""
+    return export_file(run, manager, "model.py", "text/x-python", "model.py")
 
 
 @router.get(
@@ -293,13 +294,9 @@ def export_script(run: RunDep, manager: ManagerDep) -> Response:
 )
 @router.head("/{run_id}/export/weights.safetensors", include_in_schema=False)
 def export_weights(run: RunDep, manager: ManagerDep) -> Response:
-    """The trained weights as safetensors (`layerlab-<id>.safetensors`, no pickle): the
+    """The trained weights as safetensors (downloads as `weights.safetensors`, no pickle): the
     model's state_dict, parameters and buffers, with the keys the exported script's
     `build_model()` expects. Available once the run has finished or been stopped."""
     return export_file(
-        run,
-        manager,
-        "weights.safetensors",
-        "application/octet-stream",
-        f"layerlab-{run.id}.safetensors",
+        run, manager, "weights.safetensors", "application/octet-stream", "weights.safetensors"
     )

@@ -48,7 +48,7 @@ def parse_experiment(doc: Any, settings: Settings) -> Experiment:
         ) from None
     t = exp.training
     errors = []
-    if t.epochs > settings.max_epochs:
+    if t.epochs is not None and t.epochs > settings.max_epochs:
         errors.append(_limit(("training", "epochs"), t.epochs, settings.max_epochs, "MAX_EPOCHS"))
     if t.batch_size > settings.max_batch_size:
         errors.append(

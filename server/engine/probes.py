@@ -232,6 +232,14 @@ def _dense_weight(m: nn.Module) -> Tensor | None:
     return lin.weight if lin is not None else None
 
 
+def _dense_bias(m: nn.Module, n: int) -> list:
+    """The layer's bias, cut to `n` neurons (zeros for a layer without one)."""
+    lin = next((c for c in m.modules() if isinstance(c, nn.Linear)), None)
+    if lin is None or lin.bias is None:
+        return [0.0] * min(n, lin.out_features if lin is not None else 0)
+    return rounded_list(lin.bias[:n], 4)
+
+
 def _boundary(trainer: Trainer, types: list[str]) -> dict:
     model, res = trainer.model, GRID_RES
     _, feats = _grid_inputs(trainer)
@@ -272,14 +280,17 @@ def _boundary(trainer: Trainer, types: list[str]) -> dict:
 
     # Weights (out x in) between consecutive neuron columns, the head's last; cut to the
     # neurons shown.
-    weights = []
+    weights, biases = [], []
     for i in dense:
         w = _dense_weight(model.body[i])
         weights.append(rounded_list(w[:MAX_NEURONS, :MAX_NEURONS], 4))
+        biases.append(_dense_bias(model.body[i], MAX_NEURONS))
     w = _dense_weight(model.head)
     if w is not None:
         weights.append(rounded_list(w[:, :MAX_NEURONS], 4))
+        biases.append(_dense_bias(model.head, w.shape[0]))
     section["weights"] = weights
+    section["biases"] = biases  # per link matrix, the bias of each of its output neurons
     return section
 
 

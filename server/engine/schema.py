@@ -57,7 +57,13 @@ class TrainingSpec(BaseModel):
     )
     # Whole numbers are strict: JSON `true` is not a batch size of 1 (nor `false` a seed of 0).
     batch_size: int = Field(10, ge=1, strict=True, description="Examples per weight update")
-    epochs: int = Field(100, ge=1, strict=True, description="Passes over the training set")
+    epochs: int | None = Field(
+        100,
+        ge=1,
+        strict=True,
+        description="Passes over the training set; null: until paused or stopped, at most the "
+        "server's LAYERLAB_MAX_EPOCHS",
+    )
     l1: float = Field(
         0.0,
         ge=0,
@@ -99,6 +105,11 @@ def describe_training(max_epochs: int, max_batch_size: int) -> dict:
     """TrainingSpec's JSON schema with this server's limits, for the page's training form."""
     schema = TrainingSpec.model_json_schema()
     props = schema["properties"]
+    # epochs is `int | None` (null: until paused): the bound goes on the integer branch of
+    # anyOf and, for simple readers, on the property too (`maximum` constrains numbers only).
     props["epochs"]["maximum"] = max_epochs
+    for branch in props["epochs"].get("anyOf", []):
+        if branch.get("type") == "integer":
+            branch["maximum"] = max_epochs
     props["batch_size"]["maximum"] = max_batch_size
     return {"params": schema, "defaults": TrainingSpec().model_dump()}

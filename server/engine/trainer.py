@@ -165,8 +165,15 @@ class Trainer:
         return len(self.history)
 
     @property
+    def max_epochs(self) -> int:
+        """Epochs this run trains at most: its `epochs`, or (null: until paused) the server's
+        `max_epochs`."""
+        epochs = self.experiment.training.epochs
+        return self.settings.max_epochs if epochs is None else epochs
+
+    @property
     def finished(self) -> bool:
-        return self.epoch >= self.experiment.training.epochs
+        return self.epoch >= self.max_epochs
 
     @property
     def learning_rate(self) -> float:

@@ -31,6 +31,7 @@ from . import checkpoints
 from .hub import Hub, RunChannel
 from .messages import ACTIVE, TERMINAL, dumps
 from .pool import WorkerHandle, WorkerPool
+from .presence import OwnerPresence
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr")
 ACK_TIMEOUT_S = 5.0
@@ -124,12 +125,16 @@ class RunManager:
         self._seq = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._evictor: asyncio.Task | None = None
+        # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
+        self.presence = OwnerPresence(settings)
+        self._presence_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.store.open)
         await self.hub.start()
         self._evictor = asyncio.create_task(self._evict_periodically())
+        self._presence_task = asyncio.create_task(self.presence.watch(self._status_of, self._idle))
         await self.pool.start()
 
     async def stop(self) -> None:
@@ -138,6 +143,8 @@ class RunManager:
                 self._end(run, "interrupted", "the server shut down while this run was active")
         if self._evictor is not None:
             self._evictor.cancel()
+        if self._presence_task is not None:
+            self._presence_task.cancel()
         await self.hub.stop()
         await self.pool.stop()
         await asyncio.to_thread(self.store.close)
@@ -386,6 +393,20 @@ class RunManager:
         if not others:
             self.pool.kill(worker, f"run {run.id} was stopped while its worker was busy")
 
+    def heartbeat(self, run: Run) -> None:
+        """The owner's page is still there (POST /api/runs/{id}/presence)."""
+        if run.active:
+            self.presence.beat(run.id)
+
+    def _status_of(self, run_id: str) -> str | None:
+        run = self.runs.get(run_id)
+        return run.status if run is not None else None
+
+    async def _idle(self, run_id: str, action: str, reason: str) -> None:
+        run = self.runs.get(run_id)
+        if run is not None and run.active:
+            await self.control(run, action)
+
     # -- worker events -------------------------------------------------------------------
     def _on_message(self, worker: WorkerHandle, message: tuple) -> None:
         kind = message[0]
@@ -404,6 +425,7 @@ class RunManager:
             _, run_id, status, text, epoch = message
             run = self.runs.get(run_id)
             if run is not None:
+                text = text or self.presence.reason(run_id, status)
                 if status in TERMINAL:
                     self._end(run, status, text, epoch)
                 elif run.active:
@@ -487,6 +509,7 @@ class RunManager:
         run.ended = time.time()
         if run in self.pending:
             self.pending.remove(run)
+        self.presence.forget(run.id)
         if run.worker is not None:
             run.worker.runs.discard(run.id)
         if run.pending_layers is not None:

@@ -58,6 +58,9 @@ export const api = {
     request('POST', paused ? '/api/runs?paused=true' : '/api/runs', experiment),
   runs: () => request('GET', '/api/runs'),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
+  // The owner's heartbeat: without it for a while the server pauses, later stops, the run.
+  presence: (id, token) =>
+    request('POST', `/api/runs/${encodeURIComponent(id)}/presence`, undefined, { 'X-Run-Token': token }),
   control: (id, token, action, extra = {}) =>
     request('POST', `/api/runs/${encodeURIComponent(id)}/control`, { action, ...extra }, {
       'X-Run-Token': token,

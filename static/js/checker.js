@@ -2,6 +2,18 @@
 // and sorts the errors by where they belong: a layer, a dataset field, a training field.
 
 import { api, ApiError } from './api.js';
+import { sentence } from './schema.js';
+
+/** The server counts layers from 0; the page from 1: "layer 2 (conv2d)" becomes "layer 3 (conv2d)". */
+export function renumber(text) {
+  return String(text).replace(/\b([Ll])ayer (\d+) \(/g, (_, l, n) => `${l}ayer ${Number(n) + 1} (`);
+}
+
+/** A message as a sentence for the page: numbered from 1, the field's validator words turned into words. */
+export function readable(field, msg) {
+  const bare = String(msg || '').replace(/^layer \d+ \([\w]+\): [\w]+: /, '');
+  return renumber(sentence(field, bare));
+}
 
 /**
  * Turn a 422's detail list into {layers: Map(index -> [{field, msg}]), dataset: {field: msg},
@@ -18,21 +30,23 @@ export function sortErrors(detail, layerCount) {
       const index = Number(loc[2]);
       if (Number.isInteger(index) && index >= 0 && index < layerCount) {
         if (!out.layers.has(index)) out.layers.set(index, []);
-        out.layers.get(index).push({ field: loc[3] !== undefined ? String(loc[3]) : null, msg });
+        const field = loc[3] !== undefined ? String(loc[3]) : null;
+        out.layers.get(index).push({ field, msg, text: field && field !== 'type' ? readable(field, msg) : readable(null, msg) });
         continue;
       }
     }
     if (loc[0] === 'dataset') {
       const field = loc[1] === undefined || loc[1] === 'name' ? '' : String(loc[1]);
-      out.dataset[field] = out.dataset[field] ? `${out.dataset[field]} ${msg}` : msg;
+      const text = readable(field || null, msg);
+      out.dataset[field] = out.dataset[field] ? `${out.dataset[field]} ${text}` : text;
       continue;
     }
     if (loc[0] === 'training' && loc[1] !== undefined) {
-      out.training[String(loc[1])] = msg;
+      out.training[String(loc[1])] = readable(String(loc[1]), msg);
       continue;
     }
     const where = loc.length ? `${loc.join(' › ')}: ` : '';
-    out.general.push(`${where}${msg}`);
+    out.general.push(`${where}${readable(null, msg)}`);
   }
   return out;
 }

@@ -6,15 +6,19 @@ import { readHash, writeHash, clone, isExperiment } from './state.js';
 import { starterById, DEFAULT_STARTER } from './starters.js';
 import { createChecker } from './checker.js';
 import { createStore, invalidate, frameCount } from './store.js';
+import { partialCheck, designKey, firstError } from './design.js';
 import { headerControls } from './header.js';
 import { datasetPicker } from './widgets/dataset-picker.js';
 import { layerStack } from './widgets/layer-stack.js';
+import { networkEditor } from './widgets/network-editor.js';
+import { layerInspector } from './widgets/layer-inspector.js';
+import { deeperViews } from './widgets/deeper-views.js';
 import { trainingForm } from './widgets/training-form.js';
 import { trainingControls } from './widgets/training-controls.js';
 import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
-import { runCompare } from './widgets/run-compare.js';
+import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
@@ -39,7 +43,8 @@ async function boot() {
   const design = createStore({ experiment: null, preview: null });
   const experiment = () => design.get().experiment;
 
-  const views = createViews({ outputRoot: $('output-views'), graphRoot: $('graph-views'), viewsRoot: $('views') });
+  const views = createViews({ outputRoot: $('output-views'), viewsRoot: $('views') });
+  deeperViews({ nav: $('deeper-nav'), root: $('deeper') });
   const session = new RunSession((kind, s) => onSession(kind, s));
   views.setSession(session);
 
@@ -59,6 +64,48 @@ async function boot() {
     layerTypes,
     onChange: (layers) => change({ model: { ...experiment().model, layers } }),
   });
+  // The network on the stage is the editor too: both edit the same layers.
+  let graphState = { boundary: null, featureLabels: null, outputScale: {} };
+  let checkState = { check: null, errors: new Map() };
+  const setLayers = (layers) => {
+    stack.setLayers(layers);
+    change({ model: { ...experiment().model, layers } });
+  };
+  const editor = networkEditor({
+    root: $('network-editor'),
+    layerTypes,
+    onLayers: setLayers,
+    onSelect: () => redrawEditor(),
+    onHover: (node) => views.hoverNeuron(node),
+  });
+  const inspector = layerInspector({
+    root: $('inspector'),
+    layerTypes,
+    onLayers: (layers, select) => {
+      setLayers(layers);
+      editor.select(select);
+    },
+    onClose: () => editor.select(null),
+  });
+  views.onGraph((g) => {
+    graphState = g;
+    redrawEditor();
+  });
+  function redrawEditor() {
+    const exp = experiment();
+    if (!exp) return;
+    const d = datasetsByName.get(exp.dataset?.name);
+    editor.set({ layers: exp.model.layers, check: checkState.check, errors: checkState.errors, family: d?.family, readOnly: document.body.dataset.mode === 'watch', ...graphState });
+    const i = editor.selected;
+    inspector.show({
+      index: i !== null && i < exp.model.layers.length ? i : null,
+      layers: exp.model.layers,
+      info: checkState.check?.layers?.find((l) => l.index === i) || null,
+      errors: checkState.errors.get(i) || [],
+      readOnly: document.body.dataset.mode === 'watch',
+    });
+    invalidate('editor', editor.draw);
+  }
   const training = trainingForm({
     root: $('training-panel'),
     schema: trainingSchema.params,
@@ -78,8 +125,8 @@ async function boot() {
       if (session.active) session.setLearningRate(lr);
     },
   });
-  const share = liveShare({ root: $('run-bar') });
-  const downloads = exportLinks({ root: $('run-bar') });
+  const share = liveShare({ root: $('run-extras') });
+  const downloads = exportLinks({ root: $('run-extras') });
   const lessons = lessonGallery({
     button: $('lessons'),
     dialog: $('lesson-gallery'),
@@ -139,18 +186,27 @@ async function boot() {
 
   const watching = watchMode({
     banner: $('watch-banner'),
-    locks: [$('dataset-panel'), $('training-panel'), $('model-panel')],
+    locks: [$('dataset-panel'), $('training-panel'), $('model-panel'), $('layers-panel')],
     onChange: (on) => {
       stack.setReadOnly(on);
+      editor.select(null);
+      redrawEditor();
       controls.setWatching(on);
       header.setWatching(on);
       controls.update(session);
     },
   });
 
+  // The last design that checked: the layers before an error keep its shapes and counts.
+  let lastGood = null;
   const checker = createChecker((result) => {
-    stack.setCheck(result.check);
-    if (result.ok) views.setCheck(result.check, experiment().dataset.name); // the design's network graph
+    const exp = experiment();
+    if (result.ok) lastGood = { experiment: exp, check: result.check };
+    const partial = result.ok ? null : partialCheck(lastGood, exp, result.errors);
+    stack.setCheck(result.check, partial);
+    if (result.ok) views.setCheck(result.check, exp.dataset.name);
+    checkState = { check: result.check || partial, errors: result.errors.layers };
+    redrawEditor();
     stack.setErrors(result.errors.layers);
     picker.setErrors(result.errors.dataset);
     training.setErrors(result.errors.training);
@@ -158,11 +214,28 @@ async function boot() {
     $('design-error').hidden = general.length === 0;
     $('design-error').textContent = general.join(' ');
     document.body.dataset.check = result.ok ? 'ok' : 'error';
+    // Train is disabled with the reason while the design cannot run; "could not start" goes.
+    designBlocked = result.ok ? null : `Train is off until the design is fixed: ${firstError(result) || 'the design cannot run.'}`;
+    if (result.ok && session.status === 'error') session.setStatus('idle', null);
+    updateBlocked();
   });
+  let designBlocked = null;
+  /** The reason Train cannot start: the check's, else a field typed invalid (its own words). */
+  function updateBlocked() {
+    let why = designBlocked;
+    if (!why) {
+      const bad = [...document.querySelectorAll('#main [aria-invalid="true"], #deeper [aria-invalid="true"]')].find((el) => el.id !== 'live-lr');
+      const msg = bad && document.getElementById(bad.getAttribute('aria-describedby') || '')?.textContent;
+      if (bad) why = `Train is off until this field is fixed: ${msg || 'a value is not allowed.'}`;
+    }
+    controls.setBlocked(why);
+  }
+  document.addEventListener('input', () => setTimeout(updateBlocked, 0));
 
   // Every design change: into the URL, checked, shown in the views and the header.
   design.subscribe((state, patch) => {
     if ('experiment' in patch) {
+      stopIfRedesigned(state.experiment);
       // A watcher's URL stays #watch=<id>; a lesson's names the lesson too.
       if (!watching.runId) writeHash(state.experiment, lessons.hashFor(state.experiment));
       checker.request(state.experiment);
@@ -171,8 +244,27 @@ async function boot() {
       noteDesignChange();
     }
     const d = datasetsByName.get(state.experiment?.dataset?.name);
-    views.setDesign({ family: d?.family || null, dataset: d, preview: state.preview });
+    views.setDesign({ family: d?.family || null, dataset: d, preview: state.preview, layers: state.experiment?.model?.layers });
+    redrawEditor();
   });
+
+  /**
+   * Editing the dataset or the model while this page's run is active stops that run (it stays
+   * in Compare runs) and shows the new design at once: the screen never mixes two designs.
+   */
+  function stopIfRedesigned(exp) {
+    if (!session.token || !session.active || !session.startedWith) return;
+    const started = JSON.parse(session.startedWith);
+    if (designKey(started) === designKey(exp)) return;
+    session.reset(); // stops it, forgets its stream; the views go back to the design
+    $('design-note').hidden = false;
+    $('design-note').textContent = 'The run was stopped because the design changed (it stays in Compare runs). Press Train to train the new design.';
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => {
+      if (!session.runId) $('design-note').hidden = true;
+    }, 8000);
+  }
+  let noteTimer = null;
 
   function change(patch) {
     design.set({ experiment: { ...experiment(), ...patch } });
@@ -190,13 +282,15 @@ async function boot() {
   }
 
   function noteDesignChange() {
-    // The learning rate is live (it follows the run), so it does not count as a change.
+    // The learning rate is live (it follows the run), so it does not count as a change; the
+    // dataset and the model stop the run (stopIfRedesigned); other training settings wait.
     const key = (exp) => JSON.stringify({ ...exp, training: { ...exp.training, learning_rate: null } });
     const started = session.startedWith ? JSON.parse(session.startedWith) : null;
     const differs = Boolean(session.runId && started && key(started) !== key(experiment()));
+    if (!differs && !session.runId) return; // a "stopped because" note stays a few seconds
     $('design-note').hidden = !differs;
     $('design-note').textContent = differs
-      ? 'The design changed since this run started: press Reset, then Train, to train the new design.'
+      ? 'The training settings changed since this run started: they apply from the next run (Reset, then Train). The learning rate applies at once.'
       : '';
   }
 
@@ -258,7 +352,7 @@ async function boot() {
       session.setStatus('starting', null);
       const result = await checker.settled();
       if (!result.ok) {
-        session.setStatus('error', 'Fix the design first: the layer marked in red says what is wrong.');
+        session.setStatus('error', `The design cannot run: ${firstError(result) || 'see the marked field.'}`);
         return;
       }
       views.reset();
@@ -267,6 +361,7 @@ async function boot() {
       } catch {
         return; // the session shows the error in words
       }
+      rememberMyRun(session.runId); // Compare runs lists this browser's runs first, as "mine"
       noteDesignChange();
       if (thenStep) await session.step(); // created paused: exactly one epoch
     } finally {

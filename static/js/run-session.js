@@ -11,12 +11,16 @@
 import { api, RunSocket, TERMINAL, ApiError } from './api.js';
 
 const MAX_SNAPSHOT_HISTORY = 400;
+// The owner's heartbeat (POST /api/runs/{id}/presence): well inside the server's idle pause
+// (LAYERLAB_OWNER_IDLE_PAUSE_S, a minute by default), even in a throttled background tab.
+const HEARTBEAT_MS = 15_000;
 
 export class RunSession {
   /** onChange(kind, session) with kind: records | snapshot | status | connection | reset. */
   constructor(onChange) {
     this.onChange = onChange;
     this.socket = null;
+    this.heartbeat = null;
     this.clear();
   }
 
@@ -71,6 +75,9 @@ export class RunSession {
     this.startedWith = JSON.stringify(experiment);
     this.setStatus(created.status || 'queued', null);
     this.connect(created.id);
+    this.beatEvery = HEARTBEAT_MS;
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.beat();
     return created;
   }
 
@@ -89,6 +96,24 @@ export class RunSession {
     this.setStatus(run.status || 'queued', run.message ?? null);
     this.addRecords(run.history || []);
     this.connect(run.id);
+  }
+
+  /** Tell the server the owner's page is still here (only while the run is active). */
+  beat() {
+    if (!this.runId || !this.token || !this.active) return;
+    const id = this.runId;
+    api
+      .presence(id, this.token)
+      .then((reply) => {
+        // Beat four times per idle period (a server with a short one gets more beats).
+        const every = Math.min(HEARTBEAT_MS, Math.max(500, (reply?.idle_pause_s || 60) * 250));
+        if (id === this.runId && every !== this.beatEvery) {
+          this.beatEvery = every;
+          clearInterval(this.heartbeat);
+          this.heartbeat = setInterval(() => this.beat(), every);
+        }
+      })
+      .catch(() => {}); // a missed beat is retried by the next
   }
 
   /** True while following a run this page does not own. */
@@ -214,6 +239,8 @@ export class RunSession {
   detach() {
     if (this.socket) this.socket.close();
     this.socket = null;
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.clear();
   }
 }

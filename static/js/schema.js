@@ -93,26 +93,64 @@ function describeField(name, raw, root) {
   return field;
 }
 
-/** A short "between 1 and 512" hint for a numeric field, or ''. */
+const num = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 6 }) : String(v));
+
+/** What a numeric field allows, in words: "from 1 to 512", "more than 0 and at most 10", or ''. */
 export function rangeHint(field) {
-  const lo = field.min ?? field.exclusiveMin;
-  const hi = field.max ?? field.exclusiveMax;
-  if (lo !== undefined && hi !== undefined) return `from ${lo} to ${hi}`;
-  if (lo !== undefined) return `at least ${lo}`;
-  if (hi !== undefined) return `at most ${hi}`;
-  return '';
+  const lower = field.min !== undefined ? `at least ${num(field.min)}` : field.exclusiveMin !== undefined ? `more than ${num(field.exclusiveMin)}` : '';
+  const upper = field.max !== undefined ? `at most ${num(field.max)}` : field.exclusiveMax !== undefined ? `less than ${num(field.exclusiveMax)}` : '';
+  if (field.min !== undefined && field.max !== undefined) return `from ${num(field.min)} to ${num(field.max)}`;
+  return [lower, upper].filter(Boolean).join(' and ');
 }
 
-/** A local check of a typed number against the schema; returns a message or ''. */
+/** What the field allows as one sentence: "Units: a whole number from 1 to 100,000." */
+export function allowedSentence(field) {
+  const what = field.kind === 'integer' ? 'a whole number' : 'a number';
+  const range = rangeHint(field);
+  return `${field.title}: ${what}${range ? ` ${range}` : ''}.`;
+}
+
+/** A local check of a typed number against the schema; returns a sentence or ''. */
 export function checkNumber(field, value) {
-  if (field.kind === 'integer' && !Number.isInteger(value)) return 'Enter a whole number.';
-  if (field.min !== undefined && value < field.min) return `Must be at least ${field.min}.`;
-  if (field.max !== undefined && value > field.max) return `Must be at most ${field.max}.`;
-  if (field.exclusiveMin !== undefined && value <= field.exclusiveMin) {
-    return `Must be more than ${field.exclusiveMin}.`;
-  }
-  if (field.exclusiveMax !== undefined && value >= field.exclusiveMax) {
-    return `Must be less than ${field.exclusiveMax}.`;
-  }
-  return '';
+  const bad =
+    (field.kind === 'integer' && !Number.isInteger(value)) ||
+    (field.min !== undefined && value < field.min) ||
+    (field.max !== undefined && value > field.max) ||
+    (field.exclusiveMin !== undefined && value <= field.exclusiveMin) ||
+    (field.exclusiveMax !== undefined && value >= field.exclusiveMax);
+  if (!bad) return '';
+  const what = field.kind === 'integer' ? 'a whole number' : 'a number';
+  const range = rangeHint(field);
+  return `${field.title} must be ${what}${range ? ` ${range}` : ''}, not ${num(value)}.`;
+}
+
+/**
+ * A validator's message as a sentence about the field: pydantic's "Input should be less than
+ * or equal to 100000" on `units` becomes "Units must be at most 100,000."
+ */
+export function sentence(fieldName, msg) {
+  const name = fieldName ? humanize(fieldName) : 'This value';
+  let text = String(msg || '').trim();
+  const bound = (re, words) => {
+    const m = text.match(re);
+    return m ? `${name} must be ${words} ${num(Number(m[1]))}.` : null;
+  };
+  const rules = [
+    bound(/^Input should be less than or equal to (-?[\d.e+-]+)/i, 'at most'),
+    bound(/^Input should be greater than or equal to (-?[\d.e+-]+)/i, 'at least'),
+    bound(/^Input should be greater than (-?[\d.e+-]+)/i, 'more than'),
+    bound(/^Input should be less than (-?[\d.e+-]+)/i, 'less than'),
+  ];
+  const found = rules.find(Boolean);
+  if (found) return found;
+  if (/^Input should be a valid integer/i.test(text)) return `${name} must be a whole number.`;
+  if (/^Input should be a valid (number|float)/i.test(text)) return `${name} must be a number.`;
+  if (/^Input should be a valid boolean/i.test(text)) return `${name} must be on or off.`;
+  if (/^Field required/i.test(text)) return `${name} is needed.`;
+  if (/^Extra inputs are not permitted/i.test(text)) return `${name} is not a setting here.`;
+  const choice = text.match(/^Input should be (.+)$/i);
+  if (choice) return `${name} must be ${choice[1].replace(/'/g, '')}.`;
+  text = text.replace(/^Value error, /i, '');
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

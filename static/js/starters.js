@@ -9,7 +9,7 @@ const adam = (overrides) => ({
   optimizer: 'adam',
   learning_rate: 0.01,
   batch_size: 32,
-  epochs: 10,
+  epochs: null, // until paused (bounded by the server's max_epochs): a class watches it learn
   seed: 0,
   device: 'auto',
   ...overrides,
@@ -33,7 +33,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'spiral', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(32, 'tanh'), dense(32, 'tanh')] },
-      training: adam({ learning_rate: 0.01, batch_size: 10, epochs: 100 }),
+      training: adam({ learning_rate: 0.01, batch_size: 10, epochs: null }),
     },
   },
   {
@@ -51,7 +51,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1_squared', 'x2_squared'] },
       model: { layers: [] },
-      training: { optimizer: 'sgd', learning_rate: 0.03, batch_size: 10, epochs: 100, seed: 0, device: 'auto' },
+      training: { optimizer: 'sgd', learning_rate: 0.03, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
     },
   },
   {
@@ -69,7 +69,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'xor', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(4, 'relu')] },
-      training: { optimizer: 'sgd', learning_rate: 0.03, momentum: 0.9, batch_size: 10, epochs: 100, seed: 0, device: 'auto' },
+      training: { optimizer: 'sgd', learning_rate: 0.03, momentum: 0.9, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
     },
   },
   {
@@ -87,7 +87,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'plane', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: [dense(8, 'tanh')] },
-      training: adam({ learning_rate: 0.01, batch_size: 10, epochs: 50 }),
+      training: adam({ learning_rate: 0.01, batch_size: 10, epochs: null }),
     },
   },
   {
@@ -104,7 +104,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
       model: { layers: Array.from({ length: 6 }, () => dense(8, 'sigmoid')) },
-      training: { optimizer: 'sgd', learning_rate: 0.1, batch_size: 10, epochs: 100, seed: 0, device: 'auto' },
+      training: { optimizer: 'sgd', learning_rate: 0.1, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
     },
   },
   // Tables.
@@ -122,7 +122,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'iris', train_fraction: 0.8, seed: 1 },
       model: { layers: [dense(16), dense(16)] },
-      training: adam({ learning_rate: 0.01, batch_size: 16, epochs: 40 }),
+      training: adam({ learning_rate: 0.01, batch_size: 16, epochs: null }),
     },
   },
   // Images.
@@ -148,7 +148,7 @@ export const STARTERS = [
           dense(64),
         ],
       },
-      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: 10 }),
+      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: null }),
     },
   },
   {
@@ -157,7 +157,7 @@ export const STARTERS = [
     title: 'Digits 8×8: flatten and a dense layer',
     lesson: {
       summary: 'The same digits without convolutions: flatten turns each image into 64 numbers, and a dense layer of 32 with dropout classifies them.',
-      watch: 'Watch Predictions: a red ✗ marks a test digit it got wrong; hover it to see the true class. In the Metric chart the training accuracy may sit below validation, because dropout silences a fifth of the neurons during training only.',
+      watch: 'Watch Predictions: a red ✗ marks a validation digit it got wrong; hover it to see the true class. In the Metric chart the training accuracy may sit below validation, because dropout silences a fifth of the neurons during training only.',
       next: [
         'Remove the dense and dropout layers, keeping only flatten: a linear classifier on raw pixels still gets most digits right.',
       ],
@@ -165,7 +165,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'digits', train_fraction: 0.8, seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(32), { type: 'dropout', rate: 0.2 }] },
-      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: 10 }),
+      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: null }),
     },
   },
   // Sequences.
@@ -184,7 +184,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'sine', samples: 1000, window: 24, horizon: 1, components: 2, noise: 0.05, seed: 1 },
       model: { layers: [{ type: 'lstm', units: 16 }] },
-      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: 10 }),
+      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: null }),
     },
   },
   {
@@ -193,7 +193,7 @@ export const STARTERS = [
     title: 'Waveforms: GRU classifier',
     lesson: {
       summary: 'A GRU reads 64 steps of a wave and says whether it is a sine, square, triangle or sawtooth wave, whatever its pitch.',
-      watch: 'Watch Predicted class probabilities: each bar is one test series, and it turns from four even parts to one main colour. After 10 epochs it is right about 6 times in 10, so the Metric chart is still climbing.',
+      watch: 'Watch Predicted class probabilities: each bar is one validation series, and it turns from four even parts to one main colour. After 10 epochs it is right about 6 times in 10, so the Metric chart is still climbing.',
       next: [
         'Set Epochs to 30: the accuracy climbs past 80%.',
         'Replace the GRU with a plain RNN: it stays near chance (25%), because a plain RNN struggles to carry what it saw across 64 steps.',
@@ -202,7 +202,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'waveform', samples: 1000, length: 64, noise: 0.1, seed: 1 },
       model: { layers: [{ type: 'gru', units: 16 }] },
-      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: 10 }),
+      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: null }),
     },
   },
   {
@@ -219,7 +219,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'tokens', samples: 1000, length: 12, vocab_size: 10, seed: 1 },
       model: { layers: [{ type: 'embedding', dim: 8 }, { type: 'rnn', units: 16 }] },
-      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: 10 }),
+      training: adam({ learning_rate: 0.01, batch_size: 32, epochs: null }),
     },
   },
   // Autoencoders.
@@ -237,7 +237,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'digits_reconstruction', seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(32), dense(2, 'linear'), dense(32)] },
-      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: 20 }),
+      training: adam({ learning_rate: 0.003, batch_size: 32, epochs: null }),
     },
   },
   {
@@ -254,7 +254,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'digits_anomaly', normal_classes: [0], anomaly_ratio: 1.0, seed: 1 },
       model: { layers: [{ type: 'flatten' }, dense(16), dense(4, 'linear'), dense(16)] },
-      training: adam({ learning_rate: 0.003, batch_size: 16, epochs: 30 }),
+      training: adam({ learning_rate: 0.003, batch_size: 16, epochs: null }),
     },
   },
   {
@@ -271,7 +271,7 @@ export const STARTERS = [
     experiment: {
       dataset: { name: 'planar_reconstruction', source: 'spiral', samples: 500, noise: 0, seed: 1 },
       model: { layers: [dense(16, 'tanh'), dense(1, 'linear'), dense(16, 'tanh')] },
-      training: adam({ learning_rate: 0.01, batch_size: 16, epochs: 40 }),
+      training: adam({ learning_rate: 0.01, batch_size: 16, epochs: null }),
     },
   },
 ];

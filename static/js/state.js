@@ -75,8 +75,9 @@ function readDesign(params) {
       const watch = params.get('watch').trim();
       return watch ? { watch } : { error: 'The watch link does not name a run.' };
     }
-  } catch (err) {
-    return { error: `The link could not be read (${err.message}).` };
+  } catch {
+    // atob / JSON errors are the browser's words, not the user's: say what happened instead.
+    return { error: 'This link is broken: the design in it cannot be read (it may have been cut short when it was copied).' };
   }
   return {};
 }

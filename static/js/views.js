@@ -1,11 +1,11 @@
 // The live views: builds each view's panel (title, explanation, canvas, readout), decides which
 // apply to the current family and snapshot, and redraws them at most once per animation frame.
 
-import { h } from './util/dom.js';
+import { h, formatNumber } from './util/dom.js';
+import { themeWords } from './util/colors.js';
 import { invalidate } from './store.js';
 import { lineChart } from './widgets/loss-chart.js';
 import { surfaceView } from './widgets/heatmap.js';
-import { networkGraph } from './widgets/network-graph.js';
 import { histogramsView } from './widgets/histograms.js';
 import { normsChart } from './widgets/norms-chart.js';
 import { imageGridView, pairGridView } from './widgets/image-grid.js';
@@ -15,27 +15,49 @@ import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
 import { metricSeries, lossSeries, metricNames } from './metrics.js';
 
 /** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
-function panel(id, title, help, { families = null, wide = false, tall = false, needs = null } = {}) {
+const themed = []; // [element, attribute|null, fn(words)]: help texts redone when the theme changes
+
+/** Put `help` (a string, or a function of the theme's colour words) into el's text or attribute. */
+function themedText(el, attr, help, prefix = '') {
+  const apply = () => {
+    const text = prefix + (typeof help === 'function' ? help(themeWords()) : help);
+    if (attr) el.setAttribute(attr, text);
+    else el.textContent = text;
+  };
+  apply();
+  if (typeof help === 'function') themed.push(apply);
+}
+
+function panel(id, title, help, { families = null, wide = false, tall = false, needs = null, when = null } = {}) {
   const readout = h('p', { class: 'readout', id: `${id}-readout`, 'aria-live': 'polite' });
-  const canvas = h('canvas', {
-    id,
-    class: `view-canvas${tall ? ' tall' : ''}`,
-    role: 'img',
-    'aria-label': `${title}. ${help}`,
-    title: help,
-  });
+  const canvas = h('canvas', { id, class: `view-canvas${tall ? ' tall' : ''}`, role: 'img' });
+  themedText(canvas, 'aria-label', help, `${title}. `);
+  themedText(canvas, 'title', help);
+  const helpText = h('p', {});
+  themedText(helpText, null, help);
   const el = h(
     'section',
     { class: `view${wide ? ' wide' : ''}`, id: `view-${id}`, dataset: { view: id } },
     h('h3', { class: 'view-title' }, title),
-    h('details', { class: 'help' }, h('summary', {}, 'What is this?'), h('p', {}, help)),
+    h('details', { class: 'help' }, h('summary', { title: 'What is this?' }, h('span', { class: 'help-long' }, 'What is this?'), h('span', { class: 'help-short', 'aria-hidden': 'true' }, '?')), helpText),
     canvas,
     readout,
   );
-  return { id, el, canvas, readout, families, needs };
+  return { id, el, canvas, readout, families, needs, when };
 }
 
-export function createViews({ outputRoot, graphRoot, viewsRoot }) {
+// The family's main view, shown on the stage beside the loss (the others go below).
+function mainViewOf(family, task) {
+  if (family === '2d') return 'boundary';
+  if (family === 'image') return 'predictions';
+  if (family === 'autoencoder') return 'reconstructions';
+  if (family === 'sequence') return task === 'classification' ? 'probabilities' : 'forecast';
+  return 'metric-chart'; // tables: the accuracy
+}
+
+const CONV_TYPES = new Set(['conv2d', 'conv_transpose2d']);
+
+export function createViews({ outputRoot, viewsRoot }) {
   const panels = {};
   const add = (p, root) => {
     panels[p.id] = p;
@@ -46,26 +68,29 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
   // Output column: loss and metric charts for every model, the decision surface for 2D.
   const lossP = add(panel('loss-chart', 'Loss', 'The loss measures how wrong the network is on average: it should go down. Solid: training data; dashed: validation data the network never trains on. When validation rises while training falls, the network is overfitting.'), outputRoot);
   const metricSelect = h('select', { id: 'metric-select', 'aria-label': 'Metric shown in the chart' });
-  const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), outputRoot);
+  const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), viewsRoot);
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
-  const surfaceP = add(panel('boundary', 'Decision surface', 'The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and white is undecided; filled dots are training points, dark-ringed dots are test points. Hover a neuron in the network to see its own surface here.', { families: ['2d'], needs: 'boundary' }), outputRoot);
-
-  const graphP = add(panel('network-graph', 'Network', 'The network as designed: the input features, one column per dense layer (dropout and batch norm are not drawn) and the output head; links join consecutive columns. Before training the nodes are empty and the links thin and grey. Once training starts every neuron draws what it computes over the input plane (blue positive, orange negative), the output node shows the prediction, and links are weights: blue positive, orange negative, thicker means larger. Hover a neuron, or focus here and use the arrow keys, to see it large.', { families: ['2d'], needs: 'boundary', tall: true }), graphRoot);
+  const surfaceP = add(panel('boundary', 'Decision surface', (w) => `The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and ${w.neutral} is undecided; filled dots are training points, ${w.ringed} dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.`, { families: ['2d'], needs: 'boundary' }), outputRoot);
+  // Loss as numbers, above its chart: what a class reads from the back of the room.
+  const lossNumbers = h('span', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
+    h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'training '), h('output', { id: 'train-loss' }, '–')),
+    h('span', { class: 'loss-number val' }, h('span', { class: 'loss-label' }, 'validation '), h('output', { id: 'val-loss' }, '–')));
+  lossP.el.querySelector('.view-title').append(lossNumbers);
 
   // Family views.
-  const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'images' }), viewsRoot);
-  const mapsP = add(panel('feature-maps', 'Feature maps of a probe image', 'What each channel of each convolution layer responds to in one test image: bright means strongly active.', { families: ['image'], needs: 'images', wide: true }), viewsRoot);
+  const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'filters', when: 'conv' }), viewsRoot);
+  const mapsP = add(panel('feature-maps', 'Feature maps of a probe image', (w) => `What each channel of a convolution or pooling layer responds to in one validation image (shown first, as the probe): ${w.active} means strongly active. A channel that stays ${w.blank} is dead: its ReLU outputs 0 for this image (often for every image).`, { families: ['image'], needs: 'images', wide: true, when: 'conv' }), viewsRoot);
   const mapsSelect = h('select', { id: 'feature-layer', 'aria-label': 'Layer whose feature maps are shown', hidden: true });
   mapsP.el.querySelector('.view-title').append(' ', mapsSelect);
   mapsSelect.addEventListener('change', () => drawSnapshot());
-  const predsP = add(panel('predictions', 'Predictions', 'Test images with the predicted class: green ✓ right, red ✗ wrong. Hover an image for its true class.', { families: ['image'], needs: 'images' }), viewsRoot);
+  const predsP = add(panel('predictions', 'Predictions', 'Validation images with the predicted class: green ✓ right, red ✗ wrong. Hover an image for its true class.', { families: ['image'], needs: 'images' }), viewsRoot);
   const confP = add(panel('confusion', 'Confusion matrix', 'Rows are the true classes, columns the predictions. A perfect model only fills the diagonal; bright cells off it show which classes get mixed up.', { families: ['image'], needs: 'confusion' }), viewsRoot);
-  const reconP = add(panel('reconstructions', 'Originals and reconstructions', 'Each test example (top) beside what the autoencoder rebuilds from its small code (below). Sharper copies mean the code kept more of the input.', { families: ['autoencoder'], needs: 'autoencoder', wide: true }), viewsRoot);
+  const reconP = add(panel('reconstructions', 'Originals and reconstructions', 'Each validation example (top) beside what the autoencoder rebuilds from its small code (below). Sharper copies mean the code kept more of the input.', { families: ['autoencoder'], needs: 'autoencoder', wide: true }), viewsRoot);
   const latentP = add(panel('latent', 'Latent space', 'Where each example lands in the code the encoder makes, coloured by its class (the autoencoder never saw the classes).', { families: ['autoencoder'], needs: 'latent' }), viewsRoot);
   const anomalyP = add(panel('anomaly', 'Anomaly scores', 'How badly each validation example is reconstructed. Unusual inputs are rebuilt badly, so a high score flags an anomaly.', { families: ['autoencoder'], needs: 'anomaly' }), viewsRoot);
   const forecastP = add(panel('forecast', 'Forecast against truth', 'The recent values the network sees (grey), what really came next (solid) and what the network predicted (dashed).', { families: ['sequence'], needs: 'forecast', wide: true }), viewsRoot);
   const hiddenP = add(panel('hidden-state', 'Hidden state over time', 'The recurrent layer’s memory while it reads one sequence: one row per unit, time left to right, blue positive, orange negative.', { families: ['sequence'], needs: 'hidden' }), viewsRoot);
-  const probsP = add(panel('probabilities', 'Predicted class probabilities', 'For a few test series, how likely the network thinks each class is.', { families: ['sequence'], needs: 'probabilities' }), viewsRoot);
+  const probsP = add(panel('probabilities', 'Predicted class probabilities', 'For a few validation series, how likely the network thinks each class is.', { families: ['sequence'], needs: 'probabilities' }), viewsRoot);
   const histP = add(panel('histograms', 'Activation histograms', 'The distribution of each layer’s outputs on a batch: now (bars) and over the run (right, darker = more values). Values piled at the edges mean saturated units; a spike at zero after ReLU means dead units.', { wide: true }), viewsRoot);
   const normsP = add(panel('norms-chart', 'Weight and gradient norms', 'The size of each layer’s weights and of their gradients, on a log scale. Gradients that shrink towards the first layers are vanishing; norms that shoot up are exploding.', { wide: true }), viewsRoot);
 
@@ -73,15 +98,7 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
   const metric = lineChart({ canvas: metricP.canvas, readout: metricP.readout, series: [], includeZero: false });
   const surface = surfaceView({ canvas: surfaceP.canvas, readout: surfaceP.readout });
   let hoveredNode = null;
-  const graph = networkGraph({
-    canvas: graphP.canvas,
-    readout: graphP.readout,
-    onHover: (node) => {
-      hoveredNode = node;
-      updateSurface();
-      invalidate('surface', surface.draw);
-    },
-  });
+  let onGraph = null; // the network editor's redraw, when a snapshot or the design changes
   const filters = imageGridView({ canvas: filtersP.canvas, readout: filtersP.readout });
   const maps = imageGridView({ canvas: mapsP.canvas, readout: mapsP.readout });
   const preds = imageGridView({ canvas: predsP.canvas, readout: predsP.readout });
@@ -110,6 +127,7 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
     return {
       boundary: Boolean(s.boundary),
       images: Boolean(s.images),
+      filters: Boolean(s.images?.filters),
       confusion: Boolean(s.images?.confusion || s.confusion),
       autoencoder: Boolean(s.autoencoder?.originals),
       latent: Boolean(s.autoencoder?.latent),
@@ -122,14 +140,36 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
 
   function updateVisibility() {
     const have = ctx.snapshot ? available(ctx.snapshot) : null;
+    placeMain();
+    const hasConv = (ctx.layers || []).some((l) => CONV_TYPES.has(l.type));
     for (const p of Object.values(panels)) {
-      let show = !p.families || p.families.includes(ctx.family);
+      let show = !p.families || p.families.includes(ctx.family) || p.id === ctx.main;
+      // A view that cannot apply is not shown: filters and feature maps need a convolution.
+      if (p.when === 'conv' && !hasConv) show = false;
       if (show && have && p.needs) show = have[p.needs];
       if (!have && p.needs === 'anomaly') show = show && /anomal/i.test(ctx.dataset?.name || '');
       if (!have && p.id === 'forecast') show = show && ctx.dataset?.task !== 'classification';
       if (!have && p.id === 'probabilities') show = show && ctx.dataset?.task === 'classification';
       p.el.hidden = !show;
     }
+  }
+
+  /** Put the family's main view on the stage (beside the loss), the one it replaces back below. */
+  function placeMain() {
+    const main = mainViewOf(ctx.family, ctx.dataset?.task);
+    if (main === ctx.main) return;
+    const old = panels[ctx.main];
+    if (old) {
+      old.el.classList.remove('main-view');
+      viewsRoot.prepend(old.el);
+    }
+    ctx.main = main;
+    const p = panels[main];
+    if (p) {
+      p.el.classList.add('main-view');
+      outputRoot.append(p.el);
+    }
+    document.body.dataset.mainView = main;
   }
 
   function outputScale() {
@@ -166,12 +206,12 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
     const b = ctx.snapshot?.boundary;
     const pts = pointsFor();
     if (!b) {
-      surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: 'The data: filled dots train the network, dark-ringed dots test it.' } : null);
+      surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: `The data: filled dots train the network, ${themeWords().ringed} dots are held out for validation.` } : null);
       return;
     }
     const node = hoveredNode;
     if (node && node.kind !== 'output' && node.grid) {
-      const title = node.kind === 'input' ? `Feature ${node.name}` : `Layer ${node.layer}, neuron ${node.index}`;
+      const title = node.kind === 'input' ? `Feature ${node.name}` : `Layer ${node.layer + 1}, neuron ${node.index + 1}`;
       surface.set({ ...pts, grid: node.grid, extent: b.extent, scale: {}, showPoints: false, title, valueName: node.kind === 'input' ? 'value' : 'activation', caption: `${title}: what it computes over the plane.` });
     } else {
       surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: outputScale(), valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
@@ -182,14 +222,9 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
     return ctx.snapshot?.images?.class_names || ctx.snapshot?.sequence?.class_names || ctx.preview?.class_names || null;
   }
 
-  /** The network graph: the snapshot's neurons once a run sent them, else the design. */
+  /** The network editor follows the snapshot's neurons and weights (2D runs). */
   function updateGraph() {
-    const s = ctx.snapshot;
-    const labels = ctx.preview?.feature_labels;
-    if (s?.boundary) graph.set({ boundary: s.boundary, featureLabels: labels, outputScale: outputScale() });
-    else if (ctx.check && ctx.checkDataset === ctx.dataset?.name) graph.set({ check: ctx.check, featureLabels: labels });
-    else graph.set(null);
-    invalidate('graph', graph.draw);
+    onGraph?.({ boundary: ctx.snapshot?.boundary || null, featureLabels: ctx.preview?.feature_labels, outputScale: outputScale() });
   }
 
   function drawSnapshot() {
@@ -204,11 +239,11 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
       const layersProbed = im.feature_maps || [];
       const options = layersProbed.map((f, i) => `${f.layer ?? i}`);
       if (options.join(',') !== [...mapsSelect.options].map((o) => o.value).join(',')) {
-        mapsSelect.replaceChildren(...layersProbed.map((f, i) => h('option', { value: String(f.layer ?? i) }, `layer ${f.layer ?? i} · ${f.type ?? ''}`)));
+        mapsSelect.replaceChildren(...layersProbed.map((f, i) => h('option', { value: String(f.layer ?? i) }, `layer ${(f.layer ?? i) + 1} · ${f.type ?? ''}`)));
       }
       mapsSelect.hidden = layersProbed.length < 2;
       const fm = layersProbed.find((f, i) => String(f.layer ?? i) === mapsSelect.value) || layersProbed[0];
-      maps.set({ grid: fm?.maps, colour: 'heat', itemName: 'Channel', caption: fm ? `Each channel of layer ${fm.layer ?? 0} (${fm.type ?? 'conv'}) for one test image.` : '' });
+      maps.set({ grid: fm?.maps, colour: 'heat', itemName: 'Channel', probe: im.samples, gaps: true, caption: fm ? `Each channel of layer ${(fm.layer ?? 0) + 1} (${fm.type ?? 'conv'}) for the validation image on the left; a ${themeWords().blank} channel is dead (its ReLU gives 0 here).` : '' });
       preds.set({ grid: im.samples, labels: im.labels, predictions: im.predictions, classNames: classNames() });
       conf.set({ matrix: im.confusion, classNames: classNames() });
       for (const v of [filters, maps, preds, conf]) invalidate(v, v.draw);
@@ -235,6 +270,9 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
 
   function drawRecords() {
     const records = ctx.session?.records || [];
+    const last = records[records.length - 1];
+    document.getElementById('train-loss').textContent = last ? formatNumber(last.loss, 3) : '–';
+    document.getElementById('val-loss').textContent = last ? formatNumber(last.val_loss, 3) : '–';
     loss.setRecords(records);
     metric.setRecords(records);
     const names = metricNames(records);
@@ -243,7 +281,12 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
       metricSelect.replaceChildren(...names.map((n) => h('option', { value: n }, n.replace(/_/g, ' '))));
       if (!names.includes(ctx.metric)) ctx.metric = names[0] || null;
       metricSelect.value = ctx.metric || '';
-      metric.setSeries(metricSeries(ctx.metric));
+    }
+    // Every series in the legend is drawn: R² has no training twin, so it is not listed.
+    const present = metricSeries(ctx.metric).filter((sr) => records.some((r) => typeof sr.get(r) === 'number'));
+    if (present.map((sr) => sr.label).join() !== metric.seriesKey) {
+      metric.setSeries(present);
+      metric.seriesKey = present.map((sr) => sr.label).join();
     }
     metricSelect.hidden = names.length < 2;
     invalidate('loss', loss.draw);
@@ -251,15 +294,17 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
   }
 
   function redrawAll() {
+    for (const apply of themed) apply(); // the theme may have changed: its colour words too
     drawRecords();
     drawSnapshot();
   }
 
   return {
     /** The design side: family, dataset entry, preview, input feature names. */
-    setDesign({ family, dataset, preview }) {
+    setDesign({ family, dataset, preview, layers }) {
       ctx.family = family;
       ctx.dataset = dataset;
+      if (layers) ctx.layers = layers;
       if (preview !== undefined) ctx.preview = preview;
       redrawAll();
     },
@@ -268,6 +313,16 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
       ctx.check = check;
       ctx.checkDataset = datasetName;
       updateGraph();
+    },
+    /** The network editor: fn({boundary, featureLabels, outputScale}) on every snapshot. */
+    onGraph(fn) {
+      onGraph = fn;
+    },
+    /** A neuron hovered in the network (null: none): its surface is drawn large on the output. */
+    hoverNeuron(node) {
+      hoveredNode = node;
+      updateSurface();
+      invalidate('surface', surface.draw);
     },
     setSession(session) {
       ctx.session = session;
@@ -282,16 +337,15 @@ export function createViews({ outputRoot, graphRoot, viewsRoot }) {
     reset() {
       ctx.snapshot = null;
       hoveredNode = null;
-      graph.set(null);
       for (const v of [filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) v.set(null);
       hists.set(null, []);
       norms.set([]);
       redrawAll();
-      for (const v of [graph, filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
+      for (const v of [filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
     },
     redrawAll() {
       redrawAll();
-      for (const v of [graph, filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
+      for (const v of [filters, maps, preds, conf, recon, latent, anomaly, forecast, hidden, probs]) invalidate(v, v.draw);
     },
   };
 }

@@ -32,7 +32,7 @@ def test_a_finished_run_exports_its_script_and_weights(live: Live):
     script = live.http.get(export_url(run["id"], "model.py"))
     assert script.status_code == 200, script.text
     assert script.headers["content-type"].startswith("text/x-python")
-    assert f'filename="layerlab-{run["id"]}.py"' in script.headers["content-disposition"]
+    assert 'filename="model.py"' in script.headers["content-disposition"]
     assert "def build_model() -> Network:" in script.text
     assert f"Run {run['id']}, 4 epochs trained." in script.text
 
@@ -40,7 +40,7 @@ def test_a_finished_run_exports_its_script_and_weights(live: Live):
     assert weights.status_code == 200
     assert weights.headers["content-type"] == "application/octet-stream"
     disposition = weights.headers["content-disposition"]
-    assert f'filename="layerlab-{run["id"]}.safetensors"' in disposition
+    assert 'filename="weights.safetensors"' in disposition
     tensors = load(weights.content)
     assert set(tensors) == expected_keys(doc)
     assert all(t.device.type == "cpu" for t in tensors.values())

@@ -60,6 +60,10 @@ def server_url(tmp_path_factory):
         "LAYERLAB_MAX_PARAMS": "500000",
         "LAYERLAB_MAX_RUNS": "16",
         "LAYERLAB_MAX_RUNS_PER_CLIENT": "16",
+        # An owner's page that is gone pauses its run after 10 s (the page beats every 2.5 s),
+        # so a test can see an abandoned run pause, and closed pages free the worker.
+        "LAYERLAB_OWNER_IDLE_PAUSE_S": "10",
+        "LAYERLAB_OWNER_IDLE_STOP_S": "60",
         "PYTHONUNBUFFERED": "1",
     }
     log = open(state / "server.log", "w")  # noqa: SIM115 - closed at teardown

@@ -30,10 +30,11 @@ def test_shape_error_shown_at_the_right_layer(lab):
     assert page.locator("[data-layer-index='4']").get_attribute("class").count("has-error") == 1
     for i in range(4):
         assert layer_error(page, i) == "", f"layer {i} shows an error"
-    # Train refuses an impossible design, in words.
-    page.click("#train")
-    page.wait_for_function("document.getElementById('status').dataset.status === 'error'")
-    assert "Fix the design" in page.text_content("#run-message")
+    # Train refuses an impossible design, in words: it is disabled with the reason.
+    page.wait_for_selector("body[data-check='error']")
+    assert page.is_disabled("#train")
+    blocked = page.text_content("#train-blocked")
+    assert blocked.startswith("Train is off until the design is fixed: Layer 5 (conv2d)"), blocked
 
     # Removing it clears the error and the check shows the shapes again.
     page.click("[data-layer-index='4'] button[aria-label^='Remove']")
@@ -66,7 +67,7 @@ def test_shared_link_restores_the_design(lab, browser):
     page.check("#dataset-crosses-4")  # x1_x2
     page.click("[data-add-layer='dropout']")
     page.fill("#layer-2-rate", "0.3")
-    page.click("[data-layer-index='2'] button[aria-label^='Move layer 2']")  # up: now layer 1
+    page.click("[data-layer-index='2'] button[aria-label^='Move layer 3']")  # up: now 2nd
     page.fill("#layer-0-units", "5")
     page.fill("#live-lr", "0.003")
     page.select_option("#training-optimizer", "rmsprop")
@@ -118,7 +119,7 @@ def test_a_hand_written_link_and_a_bad_link(lab):
     page.goto(f"{lab.base}/#e=not-base64-json")
     page.reload()
     page.wait_for_selector("body[data-ready='true']")
-    assert "could not be read" in page.text_content("#page-error")
+    assert "This link is broken" in page.text_content("#page-error")
     assert page.locator("#layer-stack > li").count() >= 1
 
 

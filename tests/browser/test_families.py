@@ -62,12 +62,12 @@ def test_2d_mlp_built_in_the_page(lab):
     assert "training loss" in page.text_content("#loss-chart-readout")
     # A neuron picked in the network (keyboard here; hover does the same) shows its own
     # surface large in the decision-surface view.
-    page.focus("#network-graph")
+    page.focus("#graph")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowRight")
-    assert "Layer 0, neuron" in page.text_content("#network-graph-readout")
+    assert "Layer 1, neuron" in page.text_content("#network-graph-readout")
     page.wait_for_function(
-        "document.getElementById('boundary-readout').textContent.includes('Layer 0, neuron')"
+        "document.getElementById('boundary-readout').textContent.includes('Layer 1, neuron')"
     )
     lab.screenshot("family-2d-mlp")
 

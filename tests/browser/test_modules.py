@@ -71,24 +71,37 @@ def test_check_errors_are_sorted_by_place(lab):
         """
         const c = await m('checker.js');
         const out = c.sortErrors([
-          {loc: ['body', 'model', 'layers', 2, 'kernel_size'], msg: 'too big'},
-          {loc: ['model', 'layers', 0], msg: 'needs an image'},
+          {loc: ['body', 'model', 'layers', 2, 'kernel_size'], msg: 'Input should be less than or equal to 8'},
+          {loc: ['model', 'layers', 0], msg: 'layer 0 (conv2d) needs an image'},
           {loc: ['model', 'layers', 9], msg: 'out of range'},
-          {loc: ['dataset', 'noise'], msg: 'at most 1'},
+          {loc: ['dataset', 'noise'], msg: 'Input should be less than or equal to 1'},
           {loc: ['dataset', 'name'], msg: 'unknown dataset'},
-          {loc: ['training', 'epochs'], msg: 'at least 1'},
+          {loc: ['training', 'epochs'], msg: 'Input should be greater than or equal to 1'},
         ], 3);
         return {layers: Object.fromEntries(out.layers), dataset: out.dataset,
                 training: out.training, general: out.general};
         """,
     )
+    # The validator's words become sentences about the field; layers are numbered from 1.
     assert result["layers"] == {
-        "2": [{"field": "kernel_size", "msg": "too big"}],
-        "0": [{"field": None, "msg": "needs an image"}],
+        "2": [
+            {
+                "field": "kernel_size",
+                "msg": "Input should be less than or equal to 8",
+                "text": "Kernel size must be at most 8.",
+            }
+        ],
+        "0": [
+            {
+                "field": None,
+                "msg": "layer 0 (conv2d) needs an image",
+                "text": "Layer 1 (conv2d) needs an image.",
+            }
+        ],
     }
-    assert result["dataset"] == {"noise": "at most 1", "": "unknown dataset"}
-    assert result["training"] == {"epochs": "at least 1"}
-    assert result["general"] == ["model › layers › 9: out of range"]
+    assert result["dataset"] == {"noise": "Noise must be at most 1.", "": "Unknown dataset."}
+    assert result["training"] == {"epochs": "Epochs must be at least 1."}
+    assert result["general"] == ["model › layers › 9: Out of range."]
 
 
 def test_every_layer_type_gets_a_form(lab):

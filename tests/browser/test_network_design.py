@@ -1,5 +1,7 @@
 """The network graph before training: drawn from the design (its latest check), redrawn on every
-edit, replaced by the run's snapshots once they arrive, and back to the design after Reset."""
+edit, replaced by the run's snapshots once they arrive, and back to the design after Reset.
+`#network-graph` is the links canvas behind the blocks; its data-columns count the neurons of
+each neuron column (the inputs, each dense layer, the head)."""
 
 from __future__ import annotations
 
@@ -34,15 +36,14 @@ def test_network_drawn_from_the_design_before_training(lab):
     wait_drawn(page, GRAPH)
     assert page.evaluate("window.layerlab.session.snapshot") is None
     assert page.get_attribute("#status", "data-status") == "idle"
-    help_text = page.text_content("#view-network-graph .help p")
-    assert "Before training" in help_text and "dense layer" in help_text
+    assert page.locator("#graph .gblock").count() == 4  # input, two dense, the head
     # The feature nodes carry the crosses' names (keyboard: down the input column).
-    page.focus(f"#{GRAPH}")
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowDown")
+    page.focus("#graph")
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
     assert "Input feature sin(x₁)" in page.text_content("#network-graph-readout")
     page.keyboard.press("ArrowRight")
-    assert "Layer 0, neuron 0" in page.text_content("#network-graph-readout")
+    assert "Layer 1, neuron 1" in page.text_content("#network-graph-readout")
     page.keyboard.press("Escape")
 
     # Editing layer 0's units through the form redraws it at once.
@@ -74,7 +75,7 @@ def test_network_drawn_from_the_design_before_training(lab):
     wait_status(page, "finished", timeout=60_000)
     wait_graph(page, f"2,5,64,{units},1", "snapshot")
     wait_drawn(page, GRAPH)
-    page.focus(f"#{GRAPH}")
+    page.focus("#graph")
     page.keyboard.press("ArrowRight")
     assert "its activation over the plane" in page.text_content("#network-graph-readout")
 

@@ -207,3 +207,12 @@ def test_r2_and_confusion_match_sklearn():
         metrics.confusion_matrix(torch.tensor(b), torch.tensor(a), 4)
         == sk_confusion(a, b, labels=range(4)).tolist()
     )
+
+
+def test_epochs_null_trains_until_the_servers_max_epochs():
+    """`epochs: null` is a run that goes on until paused or stopped, bounded by max_epochs."""
+    trainer = Trainer(spiral(epochs=None), Settings(max_epochs=4))
+    assert trainer.max_epochs == 4
+    while not trainer.finished:
+        trainer.train_epoch()
+    assert [r["epoch"] for r in trainer.history] == [1, 2, 3, 4]

@@ -95,3 +95,19 @@ export function classColor(index, nClasses = 10) {
 export function seriesColor(index) {
   return cssVar(`--c${index % 10}`);
 }
+
+/**
+ * Words for the colours as the current theme draws them, for help texts and captions: the
+ * dark theme's undecided colour is dark grey, not white; its validation rings are light; its
+ * feature maps glow bright where the light theme's turn dark blue.
+ */
+export function themeWords() {
+  const dark = currentScheme() === 'dark';
+  return {
+    neutral: dark ? 'dark grey' : 'white',
+    ringed: dark ? 'light-ringed' : 'dark-ringed',
+    rings: dark ? 'light rings' : 'dark rings',
+    active: dark ? 'bright light blue' : 'dark blue',
+    blank: dark ? 'dark' : 'white',
+  };
+}

@@ -78,3 +78,14 @@ export function debounce(fn, ms) {
   };
   return wrapped;
 }
+
+/**
+ * A legend entry: a colour swatch (a CSS variable such as '--val', set through the element's
+ * style object, never a style attribute: the page runs under a Content-Security-Policy) and
+ * its text, with an optional bold value.
+ */
+export function legendItem(colorVar, text, { dashed = false, value = null } = {}) {
+  const swatch = h('span', { class: `swatch${dashed ? ' dashed' : ''}` });
+  swatch.style.setProperty('--swatch', `var(${colorVar})`);
+  return h('span', { class: 'legend-item' }, swatch, text, value !== null ? [' ', h('b', {}, value)] : null);
+}

@@ -3,7 +3,7 @@
 // and returns a caption saying what it shows.
 
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
-import { cssVar, classColor } from '../util/colors.js';
+import { cssVar, classColor, themeWords } from '../util/colors.js';
 import { drawPoints, extentOf, drawSeries, drawNestedImage, rangeOf, label } from '../util/plot.js';
 
 export function drawPreview(canvas, preview, dataset) {
@@ -47,20 +47,23 @@ function drawScatter(ctx, width, height, p, dataset) {
   const regression = dataset?.task === 'regression' || (labels.length && !labels.every(Number.isInteger));
   const names = p.class_names || [];
   const nClasses = regression ? 0 : names.length || new Set(labels).size;
-  const legendW = names.length ? 110 : 0;
-  const side = Math.min(width - legendW - 4, height - 4);
-  const rect = { x: 2, y: 2, w: side, h: side };
+  // A narrow column (the stage's data panel) puts the legend under the plot, else beside it.
+  const below = names.length > 0 && height > width * 0.8;
+  const legendW = names.length && !below ? 110 : 0;
+  const legendH = below ? Math.min(10, names.length) * 17 + 6 : 0;
+  const side = Math.max(40, Math.min(width - legendW - 4, height - legendH - 4));
+  const rect = { x: below ? (width - side) / 2 : 2, y: 2, w: side, h: side };
   ctx.fillStyle = cssVar('--panel-2');
   ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
   drawPoints(ctx, points, labels, p.extent || extentOf(points), rect, { nClasses, regression, test: val.length ? test : null, radius: 2.5 });
-  if (names.length) legend(ctx, names, side + 12, 6, nClasses);
+  if (names.length) legend(ctx, names, below ? rect.x : side + 12, below ? side + 8 : 6, nClasses);
   if (p.kind === 'table') {
     const cols = (p.feature_names || []).length;
     return `Each row (${cols} columns) projected onto its two main directions; colour = class.`;
   }
   return regression
-    ? 'Colour = target value (blue high, orange low); dark rings: validation points.'
-    : 'Colour = class; filled: training points, dark rings: validation points.';
+    ? `Colour = target value (blue high, orange low); ${themeWords().rings}: validation points.`
+    : `Colour = class; filled: training points, ${themeWords().rings}: validation points.`;
 }
 
 function drawImages(ctx, width, height, p, names) {
@@ -126,19 +129,21 @@ function drawTokens(ctx, width, height, p, names) {
   const seqs = p.sequences || [];
   if (!seqs.length) return '';
   const rows = Math.min(seqs.length, 8);
-  const labelW = 110;
+  const labelW = Math.min(110, width * 0.3);
   const cell = Math.min((width - labelW) / seqs[0].length, (height - 4) / rows);
+  // Rows are at least one label high, so the class names never overlap (a narrow panel).
+  const rowH = Math.max(cell, 16);
   const vocab = p.vocab_size || 10;
   seqs.slice(0, rows).forEach((s, r) => {
     s.forEach((tok, c) => {
       ctx.fillStyle = cssVar(`--c${tok % 10}`);
       ctx.globalAlpha = 0.35 + 0.65 * (tok / Math.max(1, vocab - 1));
-      ctx.fillRect(c * cell, r * cell, cell - 2, cell - 2);
+      ctx.fillRect(c * cell, r * rowH, cell - 2, rowH - 2);
       ctx.globalAlpha = 1;
-      label(ctx, String(tok), c * cell + cell / 2 - 1, r * cell + cell / 2, { align: 'center', baseline: 'middle', size: Math.min(13, cell * 0.55), color: cssVar('--fg') });
+      label(ctx, String(tok), c * cell + cell / 2 - 1, r * rowH + rowH / 2, { align: 'center', baseline: 'middle', size: Math.min(13, cell * 0.55), color: cssVar('--fg') });
     });
     const lab = p.labels?.[r];
-    label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 8, r * cell + cell / 2 + 4, { size: 12 });
+    label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 6, r * rowH + rowH / 2 + 4, { size: 12 });
   });
   return `Token sequences (vocabulary of ${vocab}) and their classes.`;
 }

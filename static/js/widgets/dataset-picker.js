@@ -55,10 +55,10 @@ export function datasetPicker({ root, datasets, fetchPreview, onPreview, onChang
     root,
     h('label', { for: 'dataset' }, 'Dataset'),
     select,
+    h('figure', { class: 'preview' }, canvas, h('figcaption', {}, caption)),
     description,
     formHost,
     errorEl,
-    h('figure', { class: 'preview' }, canvas, h('figcaption', {}, caption)),
   );
 
   // Previews answer out of order and may be slow on a cold server: only the answer for the

@@ -1,5 +1,5 @@
 // The decision surface (TensorFlow Playground's output view): the model's output over the
-// input plane as colour, with the training and test points on top. Also shows one neuron's
+// input plane as colour, with the training and validation points on top. Also shows one neuron's
 // surface large when a neuron is hovered in the network graph.
 
 import { fitCanvas, markDrawn, emptyMessage, gridImage, drawGrid } from '../util/canvas.js';

@@ -12,7 +12,7 @@ const ROW = 58;
 /** "layer 2 · conv2d", or "output head". */
 export function layerName(layer, row) {
   if (layer.type === 'head') return 'output head';
-  return `layer ${layer.index ?? row} · ${layer.type}`;
+  return `layer ${(layer.index ?? row) + 1} · ${layer.type}`; // numbered from 1, as on the page
 }
 
 export function histogramsView({ canvas }) {

@@ -24,7 +24,14 @@ export function gridImages(grid, colour = 'grey') {
     // Multi-channel images show their first channel (per-channel views are feature maps).
     out.push(gridImage(bytes, h, w, table, { offset: i * per }));
   }
-  return out.map((image) => ({ image, h, w }));
+  return out.map((image, i) => ({ image, h, w, flat: isFlat(g.bytes, i * per, per) }));
+}
+
+/** True when an image's bytes are all equal (a blank map: e.g. a dead ReLU channel). */
+function isFlat(bytes, offset, n) {
+  const first = bytes[offset];
+  for (let i = 1; i < n; i += 1) if (bytes[offset + i] !== first) return false;
+  return true;
 }
 
 function layoutCells(n, width, height, aspect, minCell = 28, gapY = 0) {
@@ -70,17 +77,34 @@ export function imageGridView({ canvas, readout, emptyText = 'Appears once train
       return;
     }
     const hasLabels = Array.isArray(state.labels);
-    const textH = hasLabels ? 16 : 0;
+    // Feature maps: a label under each channel, wider gaps, the probe image first on the left.
+    const channelLabels = Boolean(state.gaps);
+    const textH = hasLabels || channelLabels ? 16 : 0;
     const aspect = images[0].h / images[0].w;
-    const { cols, cell } = layoutCells(images.length, width, height, aspect, 20, textH);
-    const pad = Math.max(2, Math.round(cell * 0.08));
-    images.forEach(({ image }, i) => {
-      const x = (i % cols) * cell + pad / 2;
+    const probe = state.probe ? gridImages(state.probe, 'grey')[0] : null;
+    const left = probe ? Math.min(width * 0.22, height * 0.8) + 12 : 0;
+    const { cols, cell } = layoutCells(images.length, width - left, height, aspect, 20, textH);
+    const pad = Math.max(channelLabels ? 6 : 2, Math.round(cell * (channelLabels ? 0.14 : 0.08)));
+    if (probe) {
+      const side = left - 12;
+      drawGrid(ctx, probe.image, 0, 0, side, side * (probe.h / probe.w), false);
+      label(ctx, 'probe image', 0, side * (probe.h / probe.w) + 13, { size: 12, color: cssVar('--fg'), bold: true });
+    }
+    let dead = 0;
+    images.forEach(({ image, flat }, i) => {
+      const x = left + (i % cols) * cell + pad / 2;
       const y = Math.floor(i / cols) * (cell * aspect + textH) + pad / 2;
       const w = cell - pad;
       const h = w * aspect;
       drawGrid(ctx, image, x, y, w, h, false);
       let text = state.itemName ? `${state.itemName} ${i + 1}` : `#${i + 1}`;
+      if (channelLabels) {
+        label(ctx, flat ? `ch ${i + 1} · blank` : `ch ${i + 1}`, x, y + h + 12, { size: 11, color: flat ? cssVar('--bad') : cssVar('--muted') });
+        if (flat) {
+          dead += 1;
+          text = `${text}: blank for this image (a dead ReLU: it outputs 0 here)`;
+        }
+      }
       if (hasLabels) {
         const truth = state.labels[i];
         const pred = state.predictions?.[i];
@@ -103,7 +127,9 @@ export function imageGridView({ canvas, readout, emptyText = 'Appears once train
       cells.push({ x, y, w, h, text });
     });
     markDrawn(canvas);
-    if (readout) readout.textContent = state.caption || '';
+    canvas.dataset.blank = String(dead);
+    const deadText = dead ? ` ${dead} channel${dead === 1 ? ' is' : 's are'} blank: a ReLU that outputs 0 for this image is dead here (a lower learning rate or leaky_relu often revives it).` : '';
+    if (readout) readout.textContent = `${state.caption || ''}${deadText}`;
   }
 
   return {
@@ -153,7 +179,7 @@ export function pairGridView({ canvas, readout, emptyText = 'Appears once traini
       drawGrid(ctx, b[i].image, x, 2 + cell * aspect, w, h, false);
     }
     markDrawn(canvas);
-    if (readout) readout.textContent = state.caption || 'Top: test examples. Below: what the autoencoder rebuilds from its code.';
+    if (readout) readout.textContent = state.caption || 'Top: validation examples. Below: what the autoencoder rebuilds from its code.';
   }
 
   function drawPointPairs(ctx, width, height, o, r, extent) {

@@ -34,7 +34,7 @@ export function latentScatter({ canvas, readout }) {
     });
     markDrawn(canvas);
     if (readout) {
-      const where = latent.layer !== undefined ? ` of layer ${latent.layer}` : '';
+      const where = latent.layer !== undefined ? ` of layer ${latent.layer + 1}` : '';
       const proj = latent.projection && latent.projection !== 'none' ? `, its ${latent.dims} numbers projected to 2D (${latent.projection.toUpperCase()})` : '';
       readout.textContent = `${points.length} examples placed by their code${where}${proj}.${known ? ' Colour = class: separate clusters were found without labels.' : ''}`;
     }

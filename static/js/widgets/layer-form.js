@@ -3,7 +3,7 @@
 // tooltips and accessible descriptions; errors appear beside the field that caused them.
 
 import { h, uniqueId } from '../util/dom.js';
-import { rangeHint } from '../schema.js';
+import { rangeHint, checkNumber, allowedSentence } from '../schema.js';
 
 /**
  * schemaForm({fields, values, onChange(name, value), idPrefix, exclude, labels})
@@ -17,7 +17,7 @@ export function schemaForm({ fields, values = {}, onChange, idPrefix = uniqueId(
   for (const field of fields) {
     if (exclude.includes(field.name)) continue;
     const id = `${idPrefix}-${field.name}`;
-    const control = makeControl(field, id, (value) => onChange(field.name, value));
+    const control = makeControl(field, id, (value) => onChange(field.name, value), (msg) => showLocal(field.name, msg));
     const errorEl = h('div', { class: 'field-error', id: `${id}-error`, role: 'alert', hidden: true });
     const hint = [field.description, rangeHint(field)].filter(Boolean).join(' — ');
     const row = h(
@@ -33,6 +33,23 @@ export function schemaForm({ fields, values = {}, onChange, idPrefix = uniqueId(
     element.append(row);
   }
 
+  // Errors: a local one (the field's own rule, as you type) wins over the server's check.
+  let serverErrors = {};
+  const local = {};
+  function show(name) {
+    const control = controls.get(name);
+    const msg = local[name] || serverErrors[name];
+    control.errorEl.hidden = !msg;
+    control.errorEl.textContent = msg || '';
+    control.focusTarget.setAttribute('aria-invalid', msg ? 'true' : 'false');
+    if (msg) control.focusTarget.setAttribute('aria-describedby', control.errorEl.id);
+    else control.focusTarget.removeAttribute('aria-describedby');
+  }
+  function showLocal(name, msg) {
+    local[name] = msg || '';
+    if (controls.has(name)) show(name);
+  }
+
   const defaults = defaultsOf(fields);
   const api = {
     element,
@@ -41,14 +58,8 @@ export function schemaForm({ fields, values = {}, onChange, idPrefix = uniqueId(
       for (const [name, control] of controls) control.set(next[name] !== undefined ? next[name] : defaults[name]);
     },
     setErrors(errors = {}) {
-      for (const [name, control] of controls) {
-        const msg = errors[name];
-        control.errorEl.hidden = !msg;
-        control.errorEl.textContent = msg || '';
-        control.focusTarget.setAttribute('aria-invalid', msg ? 'true' : 'false');
-        if (msg) control.focusTarget.setAttribute('aria-describedby', control.errorEl.id);
-        else control.focusTarget.removeAttribute('aria-describedby');
-      }
+      serverErrors = errors;
+      for (const name of controls.keys()) show(name);
     },
     focus(name) {
       controls.get(name)?.focusTarget.focus();
@@ -64,7 +75,7 @@ function defaultsOf(fields) {
   return out;
 }
 
-function makeControl(field, id, emit) {
+function makeControl(field, id, emit, invalid) {
   switch (field.kind) {
     case 'boolean':
       return checkbox(field, id, emit);
@@ -74,7 +85,7 @@ function makeControl(field, id, emit) {
       return checkGroup(field, id, emit);
     case 'integer':
     case 'number':
-      return numberInput(field, id, emit);
+      return numberInput(field, id, emit, invalid);
     case 'list':
       return listInput(field, id, emit);
     default:
@@ -139,7 +150,7 @@ function checkGroup(field, id, emit) {
   };
 }
 
-function numberInput(field, id, emit) {
+function numberInput(field, id, emit, invalid) {
   const step = field.kind === 'integer' ? 1 : 'any';
   const input = h('input', {
     type: 'number',
@@ -151,14 +162,26 @@ function numberInput(field, id, emit) {
   });
   const read = () => {
     const text = input.value.trim();
+    if (input.validity?.badInput) {
+      invalid(`That is not a number. ${allowedSentence(field)}`);
+      return;
+    }
     if (text === '') {
-      if (field.nullable) emit(null);
+      if (field.nullable) {
+        invalid('');
+        emit(null);
+      } else invalid(`${field.title} needs a value. ${allowedSentence(field)}`);
       return;
     }
     const value = Number(text);
-    if (!Number.isFinite(value)) return;
-    // Out-of-range numbers still go to the server: its check names the problem at the layer.
-    emit(field.kind === 'integer' && Number.isInteger(value) ? value : value);
+    if (!Number.isFinite(value)) {
+      invalid(`That is not a number. ${allowedSentence(field)}`);
+      return;
+    }
+    // Said at once at the field; out-of-range numbers still go to the server, whose check
+    // keeps Train disabled and names the problem at the layer too.
+    invalid(checkNumber(field, value));
+    emit(value);
   };
   input.addEventListener('input', read);
   input.addEventListener('change', read);
@@ -167,8 +190,9 @@ function numberInput(field, id, emit) {
     input,
     focusTarget: input,
     set: (v) => {
-      if (document.activeElement === input && Number(input.value) === v) return;
+      if (document.activeElement === input && (Number(input.value) === v || input.value.trim() === '')) return;
       input.value = v === null || v === undefined ? '' : String(v);
+      invalid('');
     },
   };
 }

@@ -183,16 +183,16 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
             dragFrom = null;
           },
         },
-        h('span', { class: 'layer-num', title: `Layer ${i}: errors and charts use this number` }, String(i)),
-        h('h3', { class: 'layer-title', id: titleId, title: t?.description || 'Unknown layer type' }, h('span', { class: 'visually-hidden' }, `Layer ${i}: `), title),
+        h('span', { class: 'layer-num', title: `Layer ${i + 1}: errors and charts use this number` }, String(i + 1)),
+        h('h3', { class: 'layer-title', id: titleId, title: t?.description || 'Unknown layer type' }, h('span', { class: 'visually-hidden' }, `Layer ${i + 1}: `), title),
         shapeEl,
         paramsEl,
         h(
           'span',
           { class: 'layer-buttons' },
-          btn('↑', `Move layer ${i} (${title}) up`, () => move(i, -1), i === 0),
-          btn('↓', `Move layer ${i} (${title}) down`, () => move(i, 1), i === layers.length - 1),
-          btn('✕', `Remove layer ${i} (${title})`, () => remove(i), false),
+          btn('↑', `Move layer ${i + 1} (${title}) up`, () => move(i, -1), i === 0),
+          btn('↓', `Move layer ${i + 1} (${title}) down`, () => move(i, 1), i === layers.length - 1),
+          btn('✕', `Remove layer ${i + 1} (${title})`, () => remove(i), false),
         ),
       ),
       form ? form.element : h('p', { class: 'muted' }, `LayerLab has no layer type “${layer.type}”.`),
@@ -213,17 +213,21 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
       stack.classList.toggle('read-only', on);
       for (const head of stack.querySelectorAll('.layer-head')) head.draggable = !on;
     },
-    /** check: a CheckResult or null (unknown / stale). */
-    setCheck(check) {
-      stack.classList.toggle('stale', !check);
-      const byIndex = new Map((check?.layers || []).map((l) => [l.index, l]));
+    /** check: a CheckResult or null (unknown / stale); `partial`: the layers before an error. */
+    setCheck(check, partial = null) {
+      stack.classList.toggle('stale', !check && !partial);
+      const byIndex = new Map((check?.layers || partial?.layers || []).map((l) => [l.index, l]));
       cards.forEach((c, i) => {
         const info = byIndex.get(i);
         c.shapeEl.textContent = info ? formatShape(info.output_shape) : '–';
         c.paramsEl.textContent = info ? `${formatNumber(info.params)} params · ${flopsText(info.flops)}` : '';
         c.paramsEl.title = 'Parameters, and floating-point operations per example for one forward and backward pass';
       });
-      if (check) {
+      if (!check && partial) {
+        replace(inputBlock, h('span', { class: 'block-title' }, 'Input'), h('span', { class: 'layer-shape' }, formatShape(partial.input_shape)));
+        replace(headBlock, h('span', { class: 'block-title' }, 'Output head'), h('span', { class: 'head-desc' }, 'follows once the design is fixed'));
+        totalEl.textContent = '';
+      } else if (check) {
         replace(
           inputBlock,
           h('span', { class: 'block-title' }, 'Input'),
@@ -241,6 +245,8 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         totalEl.textContent = `${formatNumber(check.total_params)} parameters in all` +
           (check.step_flops != null ? ` · ${flopsText(check.step_flops)} per training step` : '');
       } else {
+        // Never stale numbers: the head waits for a design that checks.
+        replace(headBlock, h('span', { class: 'block-title' }, 'Output head'), h('span', { class: 'head-desc' }, 'follows once the design is fixed'));
         totalEl.textContent = '';
       }
     },
@@ -250,11 +256,9 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         const list = errors.get(i) || [];
         c.el.classList.toggle('has-error', list.length > 0);
         c.errorEl.hidden = list.length === 0;
-        c.errorEl.textContent = list
-          .map((e) => (e.field && e.field !== 'type' ? `${humanize(e.field)}: ${e.msg}` : e.msg))
-          .join(' ');
+        c.errorEl.textContent = list.map((e) => e.text || e.msg).join(' ');
         const fieldErrors = {};
-        for (const e of list) if (e.field) fieldErrors[e.field] = e.msg;
+        for (const e of list) if (e.field) fieldErrors[e.field] = e.text || e.msg;
         c.form?.setErrors(fieldErrors);
       });
     },

@@ -4,7 +4,7 @@
 
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
 import { cssVar } from '../util/colors.js';
-import { formatNumber } from '../util/dom.js';
+import { h, formatNumber, legendItem } from '../util/dom.js';
 import { label } from '../util/plot.js';
 
 const PAD = { left: 52, right: 24, top: 10, bottom: 26 };
@@ -14,7 +14,8 @@ const PAD = { left: 52, right: 24, top: 10, bottom: 26 };
  *            emptyText, fixedRange: [lo, hi] | null, includeZero})
  * -> {setRecords(records), draw()}
  */
-export function lineChart({ canvas, readout, series, emptyText = 'Press Train to see this chart grow', fixedRange = null, includeZero = true }) {
+export function lineChart({ canvas, readout, series, emptyText = 'Press Train to see this chart grow', fixedRange = null, includeZero = true, xName = 'epoch' }) {
+  let xLabel = xName; // what the x of a record is called in the readout
   let records = [];
   let cursor = null; // index into records, or null for "latest"
   let lastLayout = null;
@@ -181,14 +182,15 @@ export function lineChart({ canvas, readout, series, emptyText = 'Press Train to
       readout.replaceChildren();
       return;
     }
-    const parts = currentSeries.map((s) => {
-      const v = s.get(rec);
-      return `<span class="legend-item"><span class="swatch ${s.dash ? 'dashed' : ''}" style="--swatch: var(${s.color})"></span>${s.label} <b>${formatNumber(v, 4)}</b></span>`;
-    });
-    readout.innerHTML = `<span class="legend-epoch">epoch <b>${formatNumber(rec.epoch)}</b></span> ${parts.join(' ')}`;
+    const parts = currentSeries.map((s) => legendItem(s.color, s.label, { dashed: Boolean(s.dash), value: formatNumber(s.get(rec), 4) }));
+    readout.replaceChildren(h('span', { class: 'legend-epoch' }, `${xLabel} `, h('b', {}, formatNumber(rec.epoch))), ...parts.flatMap((p) => [' ', p]));
   }
 
   return {
+    /** Call the x of the records something else in the readout (e.g. "% of the run"). */
+    setXName(name) {
+      xLabel = name;
+    },
     setRecords(next) {
       records = next;
       if (cursor !== null && cursor >= records.length) cursor = null;

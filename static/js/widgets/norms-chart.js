@@ -4,7 +4,7 @@
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
 import { cssVar, seriesColor } from '../util/colors.js';
 import { label } from '../util/plot.js';
-import { formatNumber } from '../util/dom.js';
+import { h, formatNumber, legendItem } from '../util/dom.js';
 import { layerName } from './histograms.js';
 
 export function normsChart({ canvas, legend }) {
@@ -26,13 +26,13 @@ export function normsChart({ canvas, legend }) {
     markDrawn(canvas);
     if (legend) {
       const last = usable[usable.length - 1];
-      legend.innerHTML = last.layers
-        .map(
-          (l, i) =>
-            `<span class="legend-item"><span class="swatch" style="--swatch: var(--c${i % 10})"></span>${layerName(l, i)}: ` +
-            `‖W‖ <b>${formatNumber(l.weight_norm, 3)}</b>, ‖∇W‖ <b>${formatNumber(l.grad_norm, 3)}</b></span>`,
-        )
-        .join(' ');
+      legend.replaceChildren(
+        ...last.layers.map((l, i) => {
+          const item = legendItem(`--c${i % 10}`, `${layerName(l, i)}: ‖W‖ `, { value: formatNumber(l.weight_norm, 3) });
+          item.append(', ‖∇W‖ ', h('b', {}, formatNumber(l.grad_norm, 3)));
+          return [item, ' '];
+        }).flat(),
+      );
     }
   }
 

@@ -10,7 +10,44 @@ import { invalidate } from '../store.js';
 import { metricNames } from '../metrics.js';
 import { lineChart } from './loss-chart.js';
 
-const MAX_LISTED = 25; // newest runs shown (each needs its detail for the layer summary)
+const MAX_LISTED = 40;
+const MINE_KEY = 'layerlab.myRuns'; // run ids this browser started (a class's runs: "mine" first)
+
+/** Remember that this browser started run `id` (kept for the last 200). */
+export function rememberMyRun(id) {
+  try {
+    const ids = JSON.parse(localStorage.getItem(MINE_KEY) || '[]').filter((x) => x !== id);
+    localStorage.setItem(MINE_KEY, JSON.stringify([id, ...ids].slice(0, 200)));
+  } catch {
+    // storage refused (private mode): runs are then not marked as mine
+  }
+}
+
+function myRuns() {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(MINE_KEY) || '[]'));
+  } catch {
+    return new Set();
+  }
+}
+
+/** "just now", "4 min ago", "2 h ago", or the date. */
+export function ago(seconds, now = Date.now() / 1000) {
+  if (typeof seconds !== 'number') return '–';
+  const d = Math.max(0, now - seconds);
+  if (d < 45) return 'just now';
+  if (d < 3600) return `${Math.round(d / 60)} min ago`;
+  if (d < 86400) return `${Math.round(d / 3600)} h ago`;
+  return new Date(seconds * 1000).toLocaleDateString();
+}
+
+/** The learning rates a run used, in order: "0.01" or "0.01 → 0.003 → 0.001". */
+export function lrChanges(history, planned) {
+  const seen = [];
+  for (const r of history || []) if (typeof r.lr === 'number' && seen[seen.length - 1] !== r.lr) seen.push(r.lr);
+  if (!seen.length) return formatNumber(planned, 3);
+  return seen.map((v) => formatNumber(v, 3)).join(' → ');
+} // newest runs shown (each needs its detail for the layer summary)
 const DASHES = [null, [8, 4], [2, 3], [10, 3, 2, 3]]; // past ten runs the colours repeat: dashes tell them apart
 
 /** "dense 8 · dense 8" for a model's layers. */
@@ -46,6 +83,10 @@ export function runCompare({ root, currentRunId, onLoad }) {
   const canvas = h('canvas', { id: 'compare-chart', class: 'view-canvas compare-canvas', role: 'img', dataset: { series: 0 }, 'aria-label': `Compared validation loss. ${help}`, title: help });
   const readout = h('p', { id: 'compare-readout', class: 'readout', 'aria-live': 'polite' });
   const chart = lineChart({ canvas, readout, series: [], includeZero: false, emptyText: 'Tick runs in the table to compare their validation loss' });
+  // Runs of different lengths: plot each over its own length (0-100%) instead of by epoch.
+  const normalise = h('input', { type: 'checkbox', id: 'compare-normalise' });
+  normalise.addEventListener('change', () => renderChart());
+  const normaliseField = h('label', { class: 'check compare-normalise', for: 'compare-normalise', title: 'When runs have different lengths, draw each over its own length so their shapes line up' }, normalise, ' Epochs as % of each run');
 
   const panel = h(
     'details',
@@ -57,7 +98,7 @@ export function runCompare({ root, currentRunId, onLoad }) {
       h('div', { class: 'compare-head' }, h('p', { class: 'muted' }, 'The runs this server holds, newest first. Tick runs to overlay their validation loss; Load design puts a run’s design in the editor.'), refreshButton),
       status,
       h('div', { class: 'compare-table-wrap' }, table),
-      h('section', { class: 'view compare-view', 'aria-labelledby': 'compare-chart-title' }, h('h3', { class: 'view-title', id: 'compare-chart-title' }, 'Validation loss'), legend, canvas, readout),
+      h('section', { class: 'view compare-view', 'aria-labelledby': 'compare-chart-title' }, h('h3', { class: 'view-title', id: 'compare-chart-title' }, 'Validation loss', normaliseField), legend, canvas, readout),
     ),
   );
   replace(root, panel);
@@ -74,7 +115,9 @@ export function runCompare({ root, currentRunId, onLoad }) {
     status.textContent = 'Loading the runs…';
     try {
       const listed = await api.runs();
-      runs = listed.slice(0, MAX_LISTED);
+      // Mine first (this browser's runs), then everyone else's; newest first within each.
+      const mine = myRuns();
+      runs = [...listed.filter((r) => mine.has(r.id)), ...listed.filter((r) => !mine.has(r.id))].slice(0, MAX_LISTED);
       // Fetch what is missing or may have changed: new runs, and runs that had not ended.
       await Promise.all(
         runs.map(async (r) => {
@@ -111,10 +154,11 @@ export function runCompare({ root, currentRunId, onLoad }) {
     }
     table.hidden = false;
     const mine = currentRunId();
+    const own = myRuns();
     const head = h(
       'thead',
       {},
-      h('tr', {}, ['Compare', 'Run', 'Dataset', 'Layers', 'Learning rate', 'Status', 'Epochs', 'Val loss', 'Metric', 'Design'].map((t) => h('th', { scope: 'col' }, t))),
+      h('tr', {}, ['Compare', 'Run', 'Started', 'Dataset', 'Layers', 'Learning rate', 'Status', 'Epochs', 'Val loss', 'Metric', 'Design'].map((t) => h('th', { scope: 'col' }, t))),
     );
     const rows = runs.map((r) => {
       const d = details.get(r.id);
@@ -152,10 +196,16 @@ export function runCompare({ root, currentRunId, onLoad }) {
         'tr',
         { dataset: { run: r.id }, 'aria-current': isMine ? 'true' : null, class: isMine ? 'compare-mine' : '' },
         h('td', {}, box),
-        h('th', { scope: 'row' }, h('label', { for: `compare-${r.id}` }, h('code', {}, r.id)), isMine ? h('span', { class: 'compare-badge' }, 'this page’s run') : null),
+        h(
+          'th',
+          { scope: 'row' },
+          h('label', { for: `compare-${r.id}` }, h('code', {}, r.id)),
+          isMine ? h('span', { class: 'compare-badge' }, 'this page’s run') : own.has(r.id) ? h('span', { class: 'compare-badge mine' }, 'mine') : null,
+        ),
+        h('td', { class: 'when', title: r.created ? new Date(r.created * 1000).toLocaleString() : null }, ago(r.created)),
         h('td', {}, r.dataset ?? '–'),
         h('td', { class: 'layers' }, exp ? layerSummary(exp) : '–'),
-        h('td', { class: 'num' }, formatNumber(exp?.training?.learning_rate, 3)),
+        h('td', { class: 'num lr', title: 'The learning rate over the run: each change made while it trained' }, lrChanges(d?.history, exp?.training?.learning_rate)),
         h('td', {}, h('span', { class: 'status', dataset: { status: r.status } }, r.status)),
         h('td', { class: 'num' }, r.epochs ? `${formatNumber(r.epoch)} / ${formatNumber(r.epochs)}` : formatNumber(r.epoch)),
         h('td', { class: 'num' }, formatNumber(last?.val_loss, 4)),
@@ -169,13 +219,20 @@ export function runCompare({ root, currentRunId, onLoad }) {
   function renderChart() {
     const ids = [...selected].filter((id) => details.has(id));
     // One record per epoch over the union of the runs' epochs; a series reads its own run.
+    // Normalised: x is the share of each run's own length (0.5% steps), so a 50-epoch and a
+    // 500-epoch run line up from start to end.
     const byEpoch = new Map();
+    const share = normalise.checked;
     ids.forEach((id) => {
-      for (const rec of details.get(id).history || []) {
-        if (!byEpoch.has(rec.epoch)) byEpoch.set(rec.epoch, { epoch: rec.epoch, val: {} });
-        byEpoch.get(rec.epoch).val[id] = rec.val_loss;
+      const history = details.get(id).history || [];
+      const length = history.length ? history[history.length - 1].epoch : 1;
+      for (const rec of history) {
+        const x = share ? Math.round((rec.epoch / length) * 200) / 2 : rec.epoch;
+        if (!byEpoch.has(x)) byEpoch.set(x, { epoch: x, val: {} });
+        byEpoch.get(x).val[id] = rec.val_loss;
       }
     });
+    chart.setXName(share ? '% of each run:' : 'epoch');
     const records = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
     const series = ids.map((id, i) => ({
       label: id,
@@ -191,7 +248,7 @@ export function runCompare({ root, currentRunId, onLoad }) {
       legend,
       ids.map((id, i) => {
         const exp = details.get(id).experiment;
-        const lr = formatNumber(exp?.training?.learning_rate, 3);
+        const lr = lrChanges(details.get(id).history, exp?.training?.learning_rate);
         const swatch = h('span', { class: `swatch${series[i].dash ? ' dashed' : ''}` });
         swatch.style.setProperty('--swatch', `var(--c${i % 10})`);
         return h(

@@ -5,7 +5,7 @@ import { fitCanvas, markDrawn, emptyMessage, gridImage, drawGrid } from '../util
 import { cssVar, classColor, divergingTable } from '../util/colors.js';
 import { decodeGrid, divergingBytes } from '../bytegrid.js';
 import { drawSeries, rangeOf, label } from '../util/plot.js';
-import { formatNumber } from '../util/dom.js';
+import { h, formatNumber, legendItem } from '../util/dom.js';
 
 const flat = (a) => (Array.isArray(a) ? a.map((v) => (Array.isArray(v) ? v[0] : v)) : []);
 
@@ -69,11 +69,15 @@ export function forecastPlot({ canvas, readout }) {
           n += 1;
         }
       });
-      readout.innerHTML =
-        '<span class="legend-item"><span class="swatch" style="--swatch: var(--muted)"></span>input</span> ' +
-        '<span class="legend-item"><span class="swatch" style="--swatch: var(--train)"></span>truth</span> ' +
-        '<span class="legend-item"><span class="swatch dashed" style="--swatch: var(--val)"></span>prediction</span> ' +
-        (n ? `mean absolute error <b>${formatNumber(err / n, 3)}</b>` : '');
+      readout.replaceChildren(
+        legendItem('--muted', 'input'),
+        ' ',
+        legendItem('--train', 'truth'),
+        ' ',
+        legendItem('--val', 'prediction', { dashed: true }),
+        ' ',
+        ...(n ? ['mean absolute error ', h('b', {}, formatNumber(err / n, 3))] : []),
+      );
     }
   }
 

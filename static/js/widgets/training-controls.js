@@ -18,6 +18,20 @@ const STATUS_WORDS = {
   error: 'Could not start',
 };
 
+const LR_MIN = 0; // exclusive, as TrainingSpec.learning_rate (gt=0, le=10)
+const LR_MAX = 10;
+
+/** The learning rate typed in the run bar: {value} or {error: a sentence saying what is allowed}. */
+export function readLearningRate(text) {
+  const t = String(text).trim().replace(',', '.');
+  const allowed = `more than ${LR_MIN} and at most ${LR_MAX}, such as 0.01`;
+  if (t === '') return { error: `Type a learning rate: a number ${allowed}.` };
+  const value = Number(t);
+  if (!Number.isFinite(value)) return { error: `“${t}” is not a number: the learning rate is a number ${allowed}.` };
+  if (!(value > LR_MIN && value <= LR_MAX)) return { error: `The learning rate must be ${allowed}, not ${t}.` };
+  return { value };
+}
+
 export function trainingControls({ root, onTrain, onPause, onStep, onStop, onReset, onLearningRate }) {
   const button = (id, text, labelText, tip, onclick, cls = '') =>
     h('button', { type: 'button', id, class: `run-button ${cls}`, 'aria-label': labelText, title: tip, onclick }, text);
@@ -28,24 +42,38 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
   const step = button('step', 'Step +1', 'Step one epoch', 'Train exactly one more epoch, then pause', onStep);
   const stop = button('stop', '■ Stop', 'Stop', 'Stop the run for good (its charts stay)', onStop);
 
+  // Text, not type=number: "abc" or "-1" must be seen (and said) rather than dropped.
   const lr = h('input', {
     id: 'live-lr',
-    type: 'number',
-    step: 'any',
-    min: '0',
+    type: 'text',
     inputmode: 'decimal',
-    title: 'How big a step each update takes. You can change it while the run trains.',
+    autocomplete: 'off',
+    spellcheck: false,
+    size: 6,
+    title: 'How big a step each update takes (more than 0, at most 10). You can change it while the run trains.',
   });
+  const lrError = h('span', { id: 'live-lr-error', class: 'field-error run-lr-error', role: 'alert', hidden: true });
   let lrTimer = null;
+  let lrInvalid = null;
   lr.addEventListener('input', () => {
-    const value = Number(lr.value);
-    if (!(value > 0) || !Number.isFinite(value)) return;
+    const { value, error } = readLearningRate(lr.value);
+    lrInvalid = error || null;
+    lr.setAttribute('aria-invalid', String(Boolean(error)));
+    if (error) lr.setAttribute('aria-describedby', 'live-lr-error');
+    else lr.removeAttribute('aria-describedby');
+    lrError.hidden = !error;
+    lrError.textContent = error || '';
     clearTimeout(lrTimer);
+    onInvalid?.();
+    if (error) return;
     lrTimer = setTimeout(() => onLearningRate(value), 250);
   });
+  let onInvalid = null;
 
   const epoch = h('output', { id: 'epoch', class: 'counter', 'aria-live': 'off', title: 'Epochs trained: passes over the training data' }, '0');
   const eps = h('output', { id: 'eps', class: 'muted', title: 'Training speed' }, '');
+  const blockedEl = h('span', { id: 'train-blocked', class: 'train-blocked', role: 'status', hidden: true });
+  let blocked = null;
   const status = h('output', { id: 'status', class: 'status', role: 'status', dataset: { status: 'idle' } }, STATUS_WORDS.idle);
   const message = h('div', { id: 'run-message', class: 'run-message', role: 'alert', hidden: true });
   const connection = h('span', { id: 'connection', class: 'connection muted', 'aria-live': 'polite' }, '');
@@ -55,7 +83,8 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
   replace(
     root,
     buttons,
-    h('div', { class: 'run-field' }, h('label', { for: 'live-lr' }, 'Learning rate'), lr),
+    blockedEl,
+    h('div', { class: 'run-field' }, h('label', { for: 'live-lr' }, 'Learning rate'), lr, lrError),
     h(
       'div',
       { class: 'run-counter' },
@@ -66,9 +95,24 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
     h('div', { class: 'run-status' }, status, connection, message),
   );
 
-  return {
+  let last = null;
+  const api = {
     setLearningRate(value) {
-      if (document.activeElement !== lr) lr.value = String(value ?? '');
+      if (document.activeElement !== lr) {
+        lr.value = String(value ?? '');
+        if (lrInvalid) lr.dispatchEvent(new Event('input'));
+      }
+    },
+    /** The reason the design cannot be trained now (shown beside Train), or null. */
+    get lrError() {
+      return lrInvalid;
+    },
+    setBlocked(reason) {
+      blocked = reason || null;
+      if (last) api.update(last);
+    },
+    onInvalid(fn) {
+      onInvalid = fn;
     },
     /** Watching someone else's run: no controls (the server would refuse them anyway). */
     setWatching(on) {
@@ -81,12 +125,14 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
     },
     /** Update from the session: status, epoch, speed, message, connection. */
     update(session) {
+      last = session;
       const s = session.status;
       status.dataset.status = s;
       status.textContent = STATUS_WORDS[s] || s;
       epoch.textContent = formatNumber(session.epoch);
       const rate = session.epochsPerSecond;
-      eps.textContent = rate && (s === 'running' || s === 'paused') ? `${formatNumber(rate, 3)} epochs/s` : '';
+      eps.textContent = rate && s === 'running' ? `${formatNumber(rate, 3)} epochs/s` : '';
+      eps.hidden = s !== 'running';
       message.hidden = !session.message;
       message.textContent = session.message || '';
       message.dataset.kind = ['failed', 'diverged', 'error'].includes(s) ? 'error' : 'info';
@@ -94,13 +140,18 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
 
       const running = s === 'running' || s === 'queued' || s === 'starting';
       const live = session.active;
-      train.disabled = running;
+      // A design that cannot run cannot be trained (or resumed): the reason is beside Train.
+      const why = watching ? null : blocked || (lrInvalid ? `Train waits for a valid learning rate: ${lrInvalid}` : null);
+      train.disabled = running || Boolean(why && s !== 'paused');
+      blockedEl.hidden = !why || running;
+      blockedEl.textContent = why || '';
+      train.title = why || 'Train the network (or resume a paused run)';
       train.textContent = s === 'paused' ? '▶ Resume' : '▶ Train';
       train.setAttribute('aria-label', s === 'paused' ? 'Resume' : 'Train');
       pause.disabled = !(s === 'running' || s === 'queued');
       // Step works from a pause, from nothing (starts a run paused after one epoch) and while
       // running (the server pauses after the current epoch).
-      step.disabled = s === 'starting';
+      step.disabled = s === 'starting' || Boolean(why && !session.active);
       stop.disabled = !live;
       reset.disabled = !session.runId && s !== 'error';
       if (watching) {
@@ -112,4 +163,5 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
       root.dataset.watching = String(watching);
     },
   };
+  return api;
 }

@@ -21,6 +21,12 @@ export function trainingForm({ root, schema, onChange }) {
     },
   });
   replace(root, h('h2', { class: 'panel-title' }, 'Training'), form.element);
+  // epochs: null trains until paused (bounded by the server's maximum): an empty field.
+  const epochs = root.querySelector('#training-epochs');
+  if (epochs) {
+    epochs.placeholder = 'until paused';
+    epochs.closest('.field').title = 'Passes over the training set. Leave it empty to train until you pause (at most the server’s maximum).';
+  }
   return {
     setValues(next) {
       values = { ...next };
