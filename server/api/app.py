@@ -12,7 +12,16 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
-from . import routes_check, routes_pages, routes_registry, routes_runs, routes_system, stream
+from ..runs.onnx_jobs import OnnxJobs
+from . import (
+    routes_check,
+    routes_onnx,
+    routes_pages,
+    routes_registry,
+    routes_runs,
+    routes_system,
+    stream,
+)
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .openapi import install_openapi
@@ -35,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = RunManager(settings)
         await manager.start()
         app.state.manager = manager
+        app.state.onnx_jobs = OnnxJobs(settings)
         try:
             yield
         finally:
+            app.state.onnx_jobs.close()
             await manager.stop()
 
     app = FastAPI(title="LayerLab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -45,7 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
     install_error_handlers(app)
-    for module in (routes_registry, routes_check, routes_runs, routes_system, stream, routes_pages):
+    for module in (
+        routes_registry,
+        routes_check,
+        routes_runs,
+        routes_onnx,
+        routes_system,
+        stream,
+        routes_pages,
+    ):
         app.include_router(module.router)
     static = asset_dir("static")
     if static.is_dir():
