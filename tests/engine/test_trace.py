@@ -120,7 +120,8 @@ def test_a_mini_batch_matches_independent_autograd_and_the_optimiser(optimizer):
     twin_opt.zero_grad()
     F.cross_entropy(twin(x), y).backward()
     twin_opt.step()
-    for layer, module in zip(trace["layers"], [*(m[0] for m in twin.body), twin.head[0]]):
+    modules = [*(m[0] for m in twin.body), twin.head[0]]
+    for layer, module in zip(trace["layers"], modules, strict=True):
         assert close(layer["params"]["weight"]["grad"], module.weight.grad)
         assert close(layer["params"]["weight"]["after"], module.weight.detach())
     state = trace["layers"][0]["params"]["weight"]["state"]
