@@ -15,6 +15,7 @@ from ..runs.manager import RunManager
 from ..runs.onnx_jobs import OnnxJobs
 from . import (
     routes_check,
+    routes_inspect,
     routes_onnx,
     routes_pages,
     routes_registry,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_registry,
         routes_check,
         routes_runs,
+        routes_inspect,
         routes_onnx,
         routes_system,
         stream,

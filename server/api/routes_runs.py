@@ -62,10 +62,10 @@ def get_run(run: RunDep, manager: ManagerDep) -> RunDetail:
 async def control_run(
     run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
 ) -> RunSummary:
-    """Pause, resume, step one epoch, stop, or set the learning rate (owner only)."""
+    """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only)."""
     if not manager.owns(run, token):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
-    await manager.control(run, body.action, body.learning_rate)
+    await manager.control(run, body.action, body.learning_rate, body.sample)
     return RunSummary(**run.summary())
 
 

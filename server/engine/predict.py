@@ -109,8 +109,8 @@ def attribute(trainer: Any, prep: Preprocessing, x: Tensor, target: int | None) 
             "target": score,
             "method": "integrated_gradients",
             "features": [
-                {"name": n, "value": rounded(v)}
-                for n, v in zip(names, values.tolist(), strict=True)
+                {"name": n, "label": label, "value": rounded(v)}
+                for (n, label), v in zip(names, values.tolist(), strict=True)
             ],
         }
 
@@ -130,11 +130,13 @@ def _last_conv(model: nn.Module) -> nn.Module | None:
     return convs[-1] if convs else None
 
 
-def _feature_names(trainer: Any, prep: Preprocessing) -> list[str]:
+def _feature_names(trainer: Any, prep: Preprocessing) -> list[tuple[str, str]]:
+    """(name, label) per input feature: `x1_squared` is written x₁² on the page."""
     if prep.kind == "planar":
-        return [CROSS_LABELS[c] for c in prep.crosses]
+        return [(c, CROSS_LABELS[c]) for c in prep.crosses]
     names = trainer.data.feature_names if trainer.data is not None else None
-    return list(names or [f"x{i + 1}" for i in range(prep.input_shape[0])])
+    names = list(names or [f"x{i + 1}" for i in range(prep.input_shape[0])])
+    return [(n, n) for n in names]
 
 
 class _quiet(warnings.catch_warnings):
