@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     )
     persist_runs: bool = Field(True, description="keep ended runs under state_dir/runs")
 
-    # ONNX exports, made on request in a process of their own (server/runs/onnx_jobs.py).
+    # ONNX exports, made on request in a process of their own (server/runs/offline.py).
     onnx_timeout_s: float = Field(
         180.0, gt=0, description="longest one ONNX export may take before it is given up"
     )

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
-from ..runs.onnx_jobs import OnnxJobs
+from ..runs.offline import OfflineJobs
 from . import (
     routes_check,
     routes_inspect,
@@ -45,11 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = RunManager(settings)
         await manager.start()
         app.state.manager = manager
-        app.state.onnx_jobs = OnnxJobs(settings)
+        app.state.offline = OfflineJobs(settings)
         try:
             yield
         finally:
-            app.state.onnx_jobs.close()
+            app.state.offline.close()
             await manager.stop()
 
     app = FastAPI(title="LayerLab", version=__version__, description=DESCRIPTION, lifespan=lifespan)

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
-from starlette.requests import HTTPConnection
 
-from ..runs.onnx_jobs import OnnxJobs, OnnxUnavailable
+from ..runs.offline import OnnxUnavailable
 from ..runs.store import ONNX_FILE
-from .deps import ManagerDep, RunDep
+from .deps import ManagerDep, OfflineDep, RunDep
 from .routes_runs import _export_file, export_responses
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 (ONNX_NAME,) = ONNX_FILE
-
-
-def get_onnx_jobs(conn: HTTPConnection) -> OnnxJobs:
-    return conn.app.state.onnx_jobs
-
-
-OnnxJobsDep = Annotated[OnnxJobs, Depends(get_onnx_jobs)]
 
 
 @router.get(
@@ -37,7 +28,7 @@ OnnxJobsDep = Annotated[OnnxJobs, Depends(get_onnx_jobs)]
         "classification); the batch dimension is dynamic",
     ),
 )
-async def export_onnx(run: RunDep, manager: ManagerDep, jobs: OnnxJobsDep) -> Response:
+async def export_onnx(run: RunDep, manager: ManagerDep, jobs: OfflineDep) -> Response:
     """The trained network as ONNX (`model.onnx`), for onnxruntime and other runtimes. Made
     from the run's weights on the first request (seconds, in a process of its own, never in a
     training worker), then kept beside them. 404 says why when there is none: the run has not

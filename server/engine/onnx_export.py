@@ -8,7 +8,7 @@ autoencoder). The batch dimension is dynamic. Weights are the trained ones, embe
 It uses PyTorch's own exporter (`torch.onnx.export(dynamo=True)`, which needs the `onnx` and
 `onnxscript` packages: `pip install layerlab[onnx]`). The exporter costs seconds, so callers run
 it away from training (the server does it in a process of its own, see
-`server/runs/onnx_jobs.py`); `onnx_from_weights` is the entry point such a process calls.
+`server/runs/offline.py`); `onnx_from_weights` is the entry point such a process calls.
 """
 
 from __future__ import annotations

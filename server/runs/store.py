@@ -12,7 +12,7 @@ from .messages import dumps
 
 # An export's files: the name a client asks for -> the suffix of the file on disk.
 EXPORT_FILES = {"model.py": ".py", "weights.safetensors": ".safetensors"}
-# Made on request from the weights, then kept beside them (server/runs/onnx_jobs.py).
+# Made on request from the weights, then kept beside them (server/runs/offline.py).
 ONNX_FILE = {"model.onnx": ".onnx"}
 _SUFFIXES = {**EXPORT_FILES, **ONNX_FILE}
 

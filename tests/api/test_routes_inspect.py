@@ -72,6 +72,10 @@ def test_predict_answers_for_one_point_with_its_attribution(live: Live):
     assert bad.json()["detail"][0]["loc"] == ["body", "input"]
     assert "a 2D point [x1, x2]" in bad.json()["detail"][0]["msg"]
 
+    # Stopped, it answers from its saved weights (a process of its own), with the same numbers.
     assert live.control(run, "stop").status_code == 200
-    ended = live.http.post(url, json={"input": [0.5, -1.0]})
-    assert ended.status_code == 409 and "has ended" in ended.text
+    live.stream(run["id"]).read_to_end()
+    again = live.http.post(url, json={"input": [0.5, -1.0], "explain": True}, timeout=120)
+    assert again.status_code == 200, again.text
+    assert again.json()["output"] == body["output"]
+    assert live.http.post(url, json={"input": [1, 2, 3]}).status_code == 422
