@@ -12,8 +12,11 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
+from ..runs.offline import OfflineJobs
 from . import (
     routes_check,
+    routes_inspect,
+    routes_onnx,
     routes_pages,
     routes_presence,
     routes_registry,
@@ -43,9 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = RunManager(settings)
         await manager.start()
         app.state.manager = manager
+        app.state.offline = OfflineJobs(settings)
         try:
             yield
         finally:
+            app.state.offline.close()
             await manager.stop()
 
     app = FastAPI(title="LayerLab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -53,7 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
     install_error_handlers(app)
-    routers = (routes_registry, routes_check, routes_runs, routes_presence, routes_system, stream)
+    routers = (
+        routes_registry,
+        routes_check,
+        routes_runs,
+        routes_inspect,
+        routes_onnx,
+        routes_presence,
+        routes_system,
+        stream,
+    )
     for module in (*routers, routes_pages):
         app.include_router(module.router)
     static = asset_dir("static")

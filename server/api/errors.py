@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..engine.errors import ExperimentError
-from ..runs.manager import ControlRefused, LimitReached
+from ..runs.manager import BadInput, ControlRefused, LimitReached
 
 
 def experiment_errors(err: ExperimentError) -> list[dict]:
@@ -27,7 +27,13 @@ async def _control_refused(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=409)
 
 
+async def _bad_input(request: Request, err: Exception) -> JSONResponse:
+    detail = [{"loc": ["body", "input"], "msg": str(err), "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ExperimentError, _experiment_error)
     app.add_exception_handler(LimitReached, _limit_reached)
     app.add_exception_handler(ControlRefused, _control_refused)
+    app.add_exception_handler(BadInput, _bad_input)

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import Run, RunManager
-from ..runs.store import EXPORT_FILES
+from ..runs.store import EXPORT_FILES, ONNX_FILE
 from .deps import ClientDep, JsonBody, ManagerDep, RunDep, SettingsDep, TokenDep
 from .models import ControlRequest, RunCreated, RunDetail, RunSummary
 from .openapi import EXPERIMENT_BODY
@@ -62,10 +62,10 @@ def get_run(run: RunDep, manager: ManagerDep) -> RunDetail:
 async def control_run(
     run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
 ) -> RunSummary:
-    """Pause, resume, step one epoch, stop, or set the learning rate (owner only)."""
+    """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only)."""
     if not manager.owns(run, token):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
-    await manager.control(run, body.action, body.learning_rate)
+    await manager.control(run, body.action, body.learning_rate, body.sample)
     return RunSummary(**run.summary())
 
 
@@ -85,7 +85,8 @@ def export_links(run: Run, manager: RunManager) -> dict[str, str] | None:
         return None
     if not all(manager.store.export_path(run.id, name).is_file() for name in EXPORT_FILES):
         return None
-    return {name: f"/api/runs/{run.id}/export/{name}" for name in EXPORT_FILES}
+    # model.onnx is made from the weights on its first download (routes_onnx.py).
+    return {name: f"/api/runs/{run.id}/export/{name}" for name in (*EXPORT_FILES, *ONNX_FILE)}
 
 
 def _export_file(run: Run, manager: RunManager, name: str) -> Path:

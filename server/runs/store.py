@@ -12,6 +12,9 @@ from .messages import dumps
 
 # An export's files: the name a client asks for -> the suffix of the file on disk.
 EXPORT_FILES = {"model.py": ".py", "weights.safetensors": ".safetensors"}
+# Made on request from the weights, then kept beside them (server/runs/offline.py).
+ONNX_FILE = {"model.onnx": ".onnx"}
+_SUFFIXES = {**EXPORT_FILES, **ONNX_FILE}
 
 
 class RunStore:
@@ -49,16 +52,16 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         for name in sorted(files, key=lambda n: n == "model.py"):
             content = files[name]
-            tmp = self.dir / f".{run_id}{EXPORT_FILES[name]}.tmp"
+            tmp = self.dir / f".{run_id}{_SUFFIXES[name]}.tmp"
             tmp.write_bytes(content)
             os.replace(tmp, self.export_path(run_id, name))
 
     def forget(self, run_id: str) -> None:
         """Delete a run's files (its record and export): the disk holds what memory holds."""
-        for suffix in (".json", *EXPORT_FILES.values()):
+        for suffix in (".json", *_SUFFIXES.values()):
             with contextlib.suppress(OSError):
                 (self.dir / f"{run_id}{suffix}").unlink(missing_ok=True)
 
     def export_path(self, run_id: str, name: str) -> Path:
-        """Where a run's export file `name` ("model.py" or "weights.safetensors") lives."""
-        return self.dir / f"{run_id}{EXPORT_FILES[name]}"
+        """Where a run's export file `name` (an EXPORT_FILES or ONNX_FILE name) lives."""
+        return self.dir / f"{run_id}{_SUFFIXES[name]}"
