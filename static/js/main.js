@@ -19,6 +19,7 @@ import { liveShare } from './widgets/live-share.js';
 import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare } from './widgets/run-compare.js';
+import { tryModel } from './widgets/try-model.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -126,6 +127,7 @@ async function boot() {
   });
   const share = liveShare({ root: $('run-extras') });
   const downloads = exportLinks({ root: $('run-extras') });
+  const tryIt = tryModel({ datasetsByName });
   const lessons = lessonGallery({
     button: $('lessons'),
     dialog: $('lesson-gallery'),
@@ -366,6 +368,7 @@ async function boot() {
       controls.update(s);
       share.update(s);
       downloads.update(s);
+      tryIt.update(s);
     });
   }
 
@@ -393,6 +396,7 @@ async function boot() {
   controls.update(session);
   share.update(session);
   downloads.update(session);
+  tryIt.update(session);
   document.body.dataset.ready = 'true';
   // For the console and the browser tests: the live session and the current design.
   window.layerlab = {

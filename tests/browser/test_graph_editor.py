@@ -104,7 +104,9 @@ def test_the_palette_fits_images_and_blocks_show_shapes(lab):
     page = lab.page
     lab.open("#starter=digits-cnn")
     page.wait_for_selector("body[data-check='ok']")
-    kinds = page.eval_on_selector_all(".gblock[data-layer-type]", "els => els.map((e) => e.className)")
+    kinds = page.eval_on_selector_all(
+        ".gblock[data-layer-type]", "els => els.map((e) => e.className)"
+    )
     assert "gblock-maps" in kinds[0] and "gblock-narrow" in kinds[1]  # conv maps, then pooling
     wait_block_shape(page, 0, "16×8×8")
     page.click("[data-insert='0']")  # after the input: an 8x8 image
