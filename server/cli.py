@@ -153,16 +153,25 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(trainer, directory: Path) -> None:
-    """Write model.py (a standalone PyTorch script) and weights.safetensors into `directory`."""
+    """Write model.py (a standalone PyTorch script), weights.safetensors and, where ONNX can
+    express the network and its exporter is installed, model.onnx into `directory`."""
     from .engine.export import export_trainer
+    from .engine.onnx_export import ONNX_NAME, OnnxUnavailable, export_onnx
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for name, content in export_trainer(trainer).items():
             (directory / name).write_bytes(content)
+        print(f"exported model.py and weights.safetensors to {directory} (run: python model.py)")
+        try:
+            onnx = export_onnx(trainer.model, trainer.plan)
+        except OnnxUnavailable as err:
+            print(f"no {ONNX_NAME}: {err}")
+            return
+        (directory / ONNX_NAME).write_bytes(onnx)
     except OSError as err:
         raise SystemExit(f"layerlab: cannot export to {directory}: {err.strerror}") from None
-    print(f"exported model.py and weights.safetensors to {directory} (run: python model.py)")
+    print(f"exported {ONNX_NAME} to {directory} (input `input`, output `output`)")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         600.0, gt=0, description="... and after this long without one it is stopped"
     )
 
+    # ONNX exports, made on request in a process of their own (server/runs/offline.py).
+    onnx_timeout_s: float = Field(
+        180.0, gt=0, description="longest one ONNX export may take before it is given up"
+    )
+
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
     state_dir: Path = Path(".layerlab")

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 
 from server.cli import main
@@ -70,8 +72,18 @@ def test_train_exports_a_script_and_its_weights(tmp_path, capsys):
     assert (
         main(["train", str(example), "--epochs", "2", "--device", "cpu", "--export", str(out)]) == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["model.py", "weights.safetensors"]
-    assert f"exported model.py and weights.safetensors to {out}" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "model.onnx",
+        "model.py",
+        "weights.safetensors",
+    ]
+    printed = capsys.readouterr().out
+    assert f"exported model.py and weights.safetensors to {out}" in printed
+    assert f"exported model.onnx to {out}" in printed
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    probabilities = session.run(["output"], {"input": np.zeros((3, 4), np.float32)})[0]
+    assert probabilities.shape == (3, 3)  # three iris species, for three rows of 4 features
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     done = subprocess.run(
         [sys.executable, "model.py"], cwd=out, capture_output=True, text=True, timeout=120
     )

@@ -12,9 +12,12 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
+from ..runs.offline import OfflineJobs
 from . import (
     routes_check,
     routes_designs,
+    routes_inspect,
+    routes_onnx,
     routes_pages,
     routes_presence,
     routes_registry,
@@ -47,9 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = RunManager(settings)
         await manager.start()
         app.state.manager = manager
+        app.state.offline = OfflineJobs(settings)
         try:
             yield
         finally:
+            app.state.offline.close()
             await manager.stop()
 
     app = FastAPI(
@@ -71,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_check,
         routes_runs,
         routes_designs,
+        routes_inspect,
+        routes_onnx,
         routes_presence,
         routes_system,
         stream,

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from ..config import Settings
 from ..runs.manager import Run, RunManager
+from ..runs.offline import OfflineJobs
 from ..store.rows import StoredRun
 from ..store.store import token_hash
 
@@ -22,6 +23,10 @@ def get_manager(conn: HTTPConnection) -> RunManager:
     return conn.app.state.manager
 
 
+def get_offline(conn: HTTPConnection) -> OfflineJobs:
+    return conn.app.state.offline
+
+
 def get_client(conn: HTTPConnection) -> str:
     """Who is asking, for per-client limits: the request's client host."""
     return conn.client.host if conn.client else "unknown"
@@ -29,6 +34,7 @@ def get_client(conn: HTTPConnection) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ManagerDep = Annotated[RunManager, Depends(get_manager)]
+OfflineDep = Annotated[OfflineJobs, Depends(get_offline)]  # ended runs: ONNX, predictions
 ClientDep = Annotated[str, Depends(get_client)]
 TokenDep = Annotated[
     str | None,

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from ..engine.errors import ExperimentError
-from ..runs.manager import ControlRefused, LimitReached
+from ..runs.manager import BadInput, ControlRefused, LimitReached
 from ..store.store import StoreUnavailable
 
 
@@ -64,9 +64,15 @@ async def _store_unavailable(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "2"})
 
 
+async def _bad_input(request: Request, err: Exception) -> JSONResponse:
+    detail = [{"loc": ["body", "input"], "msg": str(err), "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ExperimentError, _experiment_error)
     app.add_exception_handler(LimitReached, _limit_reached)
     app.add_exception_handler(ControlRefused, _control_refused)
+    app.add_exception_handler(BadInput, _bad_input)

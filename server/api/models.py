@@ -78,11 +78,18 @@ class HistoryPage(BaseModel):
 
 
 class ControlRequest(BaseModel):
-    """pause, resume, step (exactly one epoch, then paused), stop, set_lr."""
+    """pause, resume, step (exactly one epoch, then paused), stop, set_lr, and step_batch
+    (exactly one optimiser step of a paused run, traced: see GET /api/runs/{id}/trace)."""
 
-    action: Literal["pause", "resume", "step", "stop", "set_lr"]
+    action: Literal["pause", "resume", "step", "stop", "set_lr", "step_batch"]
     learning_rate: float | None = Field(
         None, gt=0, le=10, allow_inf_nan=False, description="for set_lr: the new learning rate"
+    )
+    sample: int | None = Field(
+        None,
+        ge=0,
+        description="for step_batch: step on this training example alone (a batch of one); "
+        "null steps on the epoch's next mini-batch",
     )
 
     @model_validator(mode="after")
@@ -90,6 +97,23 @@ class ControlRequest(BaseModel):
         if self.action == "set_lr" and self.learning_rate is None:
             raise ValueError("set_lr needs a learning_rate in (0, 10]")
         return self
+
+
+class PredictRequest(BaseModel):
+    """One raw input in the dataset's own form, and whether to explain the answer."""
+
+    input: Any = Field(
+        description="one sample as the data has it: a 2D point [x1, x2], a table row in its "
+        "own units, an image as rows of pixel values (8x8 digits 0..16, MNIST 0..255), a "
+        "sequence of values, or token ids",
+        examples=[[0.5, -1.0]],
+    )
+    explain: bool = Field(
+        False, description="add Captum attributions: which inputs made this answer"
+    )
+    target: int | None = Field(
+        None, ge=0, description="the class to explain (default: the predicted one)"
+    )
 
 
 class WorkerInfo(BaseModel):

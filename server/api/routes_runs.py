@@ -4,6 +4,7 @@ CSV), control one (with its owner token), download the export of an ended one.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -216,7 +217,7 @@ def _last_epoch(texts: list[str]) -> str:
 async def control_run(
     run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
 ) -> RunSummary:
-    """Pause, resume, step one epoch, stop, or set the learning rate (owner only). `resume`
+    """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only). `resume`
     also brings an `interrupted` run back from its last weights checkpoint."""
     if isinstance(run, StoredRun):
         if not manager.owns_stored(run, token):
@@ -226,10 +227,11 @@ async def control_run(
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not manager.owns(run, token):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
-    await manager.control(run, body.action, body.learning_rate)
+    await manager.control(run, body.action, body.learning_rate, body.sample)
     return RunSummary(**run.summary())
 
 
+ONNX_NAME = "model.onnx"  # made from the weights on request (routes_onnx.py)
 EXPORT_PENDING = "export is available once the run has finished or been stopped"
 
 
@@ -241,20 +243,21 @@ def export_responses(media_type: str, what: str) -> dict:
 
 
 def export_links(run: Run | StoredRun, manager: RunManager) -> dict[str, str] | None:
-    """The download paths of an ended run's export, or None where it has none."""
+    """The download paths of an ended run's export, or None where it has none. `model.onnx`
+    is offered wherever there are weights: it is made from them on its first download."""
     if run.active:
         return None
-    names = manager.store.export_names(run.id)
+    names = set(manager.store.export_names(run.id))
     if not names:
         return None
-    return {name: f"/api/runs/{run.id}/export/{name}" for name in names}
+    if "weights.safetensors" in names:
+        names.add(ONNX_NAME)
+    return {name: f"/api/runs/{run.id}/export/{name}" for name in sorted(names)}
 
 
-def export_file(
-    run: Run | StoredRun, manager: RunManager, name: str, media_type: str, filename: str
-):
-    """The file of run's export called `name` (any kind: generic by file name), or a 404 that
-    says why there is none."""
+def find_export(run: Run | StoredRun, manager: RunManager, name: str) -> bytes | Path:
+    """The file of run's export called `name` (any kind: generic by file name), still
+    spooled (a path) or in the database (bytes), or a 404 that says why there is none."""
     if run.active:
         raise HTTPException(404, f"run {run.id} is {run.status}: {EXPORT_PENDING}")
     found = manager.store.export_file(run.id, name)
@@ -266,6 +269,20 @@ def export_file(
         else:
             why = f"its export has no {name}"
         raise HTTPException(404, f"run {run.id} has no export: {why}; {EXPORT_PENDING}")
+    return found
+
+
+def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
+    """The contents of an export file (see `find_export`); blocking: call it off the loop."""
+    found = find_export(run, manager, name)
+    return found if isinstance(found, bytes) else found.read_bytes()
+
+
+def export_file(
+    run: Run | StoredRun, manager: RunManager, name: str, media_type: str, filename: str
+):
+    """An export file as a download named `filename`, or a 404 that says why there is none."""
+    found = find_export(run, manager, name)
     if isinstance(found, bytes):
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         return Response(found, media_type=media_type, headers=headers)

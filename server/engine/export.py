@@ -22,10 +22,10 @@ from safetensors.torch import save
 from torch import nn
 
 from . import layers as layer_registry
-from .datasets import DATASETS, Data
-from .datasets.images import IdxImageDataset
+from .datasets import Data
 from .datasets.planar import CROSS_LABELS
 from .model import Network, Plan, build_head, build_model
+from .preprocess import Preprocessing
 from .schema import Experiment
 
 SCRIPT_NAME = "model.py"
@@ -297,19 +297,17 @@ def _preprocess_section(experiment: Experiment, plan: Plan) -> tuple[str, str, s
     data = plan.data
     if data is None:  # the preprocessing constants (e.g. tabular statistics) come from it
         raise ExportError("export needs the plan with its data: plan(experiment, settings)")
-    name = experiment.dataset.name
-    shape = tuple(plan.shapes.input_shape)
-    meta = data.meta
-    if "crosses" in meta:
-        return _planar(meta["crosses"], meta.get("extent"))
-    if "mean" in meta and "std" in meta:
+    p = Preprocessing.of(experiment.dataset.name, plan)  # the page's predict follows it too
+    shape = p.input_shape
+    if p.kind == "planar":
+        return _planar(list(p.crosses), data.meta.get("extent"))
+    if p.kind == "tabular":
         return _tabular(data)
-    if len(shape) == 3:
-        pixel_max = 255 if isinstance(DATASETS.get(name), IdxImageDataset) else 16
-        return _images(shape, pixel_max)
-    if plan.shapes.input_dtype == "int64":
-        return _tokens(shape, plan.shapes.vocab_size or meta["vocab_size"])
-    if len(shape) == 2:
+    if p.kind == "images":
+        return _images(shape, p.pixel_max)
+    if p.kind == "tokens":
+        return _tokens(shape, p.vocab_size)
+    if p.kind == "sequences":
         return _sequences(shape)
     return _as_is(shape)
 

@@ -196,6 +196,13 @@ def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
     return Plan(shapes, layers, head_shape, loss, data)
 
 
+def plan_from_shapes(exp: Experiment, settings: Settings) -> Plan:
+    """Check and plan the design from the dataset's shapes alone, making no data: enough to
+    build the network (for counting, or to load saved weights into)."""
+    shapes = dataset_shapes(exp.dataset.model_dump(), settings)
+    return Plan(shapes, *_walk(exp, settings, shapes))
+
+
 class Network(nn.Module):
     """The user's layers (`body`, one module per layer, so probes can hook each) and the head."""
 

@@ -78,9 +78,11 @@ class Trainer:
             model = build_model(self.plan)
             self._cpu_rng = torch.get_rng_state()
         self.model: Network = model.to(self.device)
-        self._mode_matters = any(
-            isinstance(m, nn.modules.dropout._DropoutNd | nn.modules.batchnorm._NormBase)
-            for m in self.model.modules()
+        self._has_batchnorm = any(
+            isinstance(m, nn.modules.batchnorm._NormBase) for m in self.model.modules()
+        )
+        self._mode_matters = self._has_batchnorm or any(
+            isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules()
         )
         self._cuda_rng: Tensor | None = None
         if self._cuda:
@@ -280,7 +282,11 @@ class Trainer:
         return torch.sigmoid(out) if self.plan.loss == "bce" else out
 
     def _step(self, lo: int, hi: int) -> None:
-        idx = self._perm[lo:hi]
+        self._step_on(self._perm[lo:hi])
+
+    def _step_on(self, idx: Tensor, count: bool = True) -> tuple[float, float]:
+        """One optimiser step on training samples `idx`; -> (data loss, loss minimised).
+        `count`: the step belongs to the epoch (its loss and outputs go into the record)."""
         x, y = self.x_train[idx], self.y_train[idx]  # (B, *input_shape), (B, *target)
         out = self._outputs_as_targets(self.model(x), y)
         loss = self._loss_fn(out, y)
@@ -294,6 +300,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
+        if not count:
+            return value, total_value
         self._loss_sum += value
         if self.plan.task == "classification":
             self._outputs_kept.append(out.detach())  # with the pre-step weights, as the loss
@@ -301,6 +309,47 @@ class Trainer:
             with torch.no_grad():
                 err = (self.predictions(out) - y).abs().reshape(y.shape[0], -1)
                 self._abs_err += err.mean(dim=1).sum(dtype=torch.float64)
+        return value, total_value
+
+    def step_batch(self, sample: int | None = None) -> tuple[dict | None, Tensor, dict]:
+        """Exactly one optimiser step, for stepping through training: on the epoch's next
+        mini-batch (its bookkeeping as in `train_steps`; the record when it was the epoch's
+        last), or on training example `sample` alone (a step outside the epoch's
+        bookkeeping). -> (record or None, the samples' indices, {"data", "total", "batch"})."""
+        n = self.x_train.shape[0]
+        if sample is not None and not 0 <= sample < n:
+            raise ExperimentError.single(
+                ("sample",), f"sample must be a training example, 0 to {n - 1}, not {sample}"
+            )
+        if sample is not None and self._has_batchnorm:
+            raise ExperimentError.single(
+                ("sample",),
+                "batch norm cannot normalise a single example: step a mini-batch instead",
+            )
+        start = time.perf_counter()
+        record = None
+        try:
+            with self.own_rng():
+                if not self.model.training:
+                    self.model.train()
+                if sample is not None:
+                    idx = torch.tensor([sample], device=self.device)
+                    data, total = self._step_on(idx, count=False)
+                    return None, idx.cpu(), {"data": data, "total": total, "batch": None}
+                if self._batch == 0:
+                    self._begin_epoch()
+                batch = self._batch
+                idx = self._perm[self._bounds[batch] : self._bounds[batch + 1]]
+                data, total = self._step_on(idx)
+                self._batch += 1
+                if self._batch == self.batches_per_epoch:
+                    record = self._end_epoch()
+        finally:
+            self._elapsed += time.perf_counter() - start
+        if record is not None:
+            record["elapsed"] = round(self._elapsed, 3)
+            self.history.append(record)
+        return record, idx.cpu(), {"data": data, "total": total, "batch": batch + 1}
 
     def diverged(self, value: float, total_value: float) -> Diverged:
         """The error for a non-finite loss at the current batch (before its update)."""

@@ -166,6 +166,7 @@ class RunChannel:
         self.history_json: list[str] = []
         self.snapshot: str | None = None
         self.layer_history: list[str] = []  # {"epoch", "layers"} of snapshots so far, encoded
+        self.trace: str | None = None  # the latest step_batch trace, encoded
         self.viewers: set[Viewer] = set()
 
     def describe(self) -> dict:
@@ -231,6 +232,17 @@ class Hub:
         for viewer in channel.viewers:
             viewer.push_snapshot(text)
 
+    def publish_trace(self, run_id: str, text: str) -> None:
+        """The trace of one optimiser step: kept as the run's latest, sent to every viewer in
+        order (a person steps at their own pace: there is no flood to thin)."""
+        channel = self.channels.get(run_id)
+        if channel is None:
+            return
+        channel.trace = text
+        message = '{"type":"trace","trace":' + text + "}"
+        for viewer in channel.viewers:
+            viewer.push(TEXT, message)
+
     def publish_status(
         self, run_id: str, status: str, message: str | None = None, epoch: int | None = None
     ) -> None:
@@ -263,6 +275,8 @@ class Hub:
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
         for text in rest:
             viewer.push(RECORD, text)
+        if channel.trace is not None:  # a class joining mid-lesson sees the step shown
+            viewer.push(TEXT, '{"type":"trace","trace":' + channel.trace + "}")
         if channel.snapshot is not None:
             viewer.push_snapshot(channel.snapshot)
         if channel.status in TERMINAL:

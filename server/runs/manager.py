@@ -33,12 +33,13 @@ from .messages import ACTIVE, TERMINAL, dumps
 from .pool import WorkerHandle, WorkerPool
 from .presence import OwnerPresence
 
-ACTIONS = ("pause", "resume", "step", "stop", "set_lr")
+ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch")
 ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
 LAYERS_EVERY_S = 1.0  # per-layer summaries stored per run at most this often (the last always)
 EVICT_EVERY_S = 1.0
 NOT_SAVED = "not being saved: "  # prefix of a run's message while the database fails
+ASK_TIMEOUT_S = 30.0  # a prediction with attributions: Captum's passes on the worker
 
 
 class LimitReached(Exception):
@@ -47,6 +48,10 @@ class LimitReached(Exception):
 
 class ControlRefused(Exception):
     """A control that does not apply to the run's state (HTTP 409)."""
+
+
+class BadInput(Exception):
+    """An input to predict that does not fit the run's data (HTTP 422 at body.input)."""
 
 
 @dataclass(eq=False)
@@ -353,7 +358,13 @@ class RunManager:
     def owns(self, run: Run, token: str | None) -> bool:
         return token is not None and secrets.compare_digest(run.token, token)
 
-    async def control(self, run: Run, action: str, learning_rate: float | None = None) -> None:
+    async def control(
+        self,
+        run: Run,
+        action: str,
+        learning_rate: float | None = None,
+        sample: int | None = None,
+    ) -> None:
         """Apply a control and wait for its worker to acknowledge it."""
         if action not in ACTIONS:
             raise ControlRefused(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
@@ -361,6 +372,7 @@ class RunManager:
             raise ControlRefused(f"run {run.id} has ended ({run.status}); it takes no controls")
         if action == "set_lr" and learning_rate is None:
             raise ControlRefused("set_lr needs a learning_rate")
+        value = sample if action == "step_batch" else learning_rate
         worker = run.worker
         if worker is None and action == "stop":  # queued, waiting for a worker
             self._end(run, "stopped", None)
@@ -370,7 +382,7 @@ class RunManager:
         self._acks[seq] = future
         try:
             if worker is None or not self.pool.send(
-                worker, ("control", seq, run.id, action, learning_rate)
+                worker, ("control", seq, run.id, action, value)
             ):
                 raise ControlRefused(f"run {run.id} has no live worker")
             wait = STOP_WAIT_S if action == "stop" else ACK_TIMEOUT_S
@@ -407,6 +419,42 @@ class RunManager:
         if run is not None and run.active:
             await self.control(run, action)
 
+    async def ask(self, run: Run, raw: Any, explain: bool, target: int | None) -> dict:
+        """The run's prediction for one raw input, from the worker that holds its weights
+        (raises ControlRefused with the reason: an ended run, a bad input...)."""
+        if not run.active:
+            raise ControlRefused(
+                f"run {run.id} has ended ({run.status}): predictions need a running or paused "
+                "run; its exported model.py predicts the same"
+            )
+        seq = next(self._seq)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._acks[seq] = future
+        try:
+            if run.worker is None or not self.pool.send(
+                run.worker, ("ask", seq, run.id, raw, explain, target)
+            ):
+                raise ControlRefused(f"run {run.id} has no live worker")
+            reply = await asyncio.wait_for(future, ASK_TIMEOUT_S)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise ControlRefused(
+                f"run {run.id}'s worker did not answer within {ASK_TIMEOUT_S:g} s; try again"
+            ) from None
+        finally:
+            self._acks.pop(seq, None)
+        if reply is None:
+            raise ControlRefused(f"run {run.id} ended before it could answer")
+        error, answer = reply
+        if error:
+            kind, why = error
+            raise (BadInput if kind == "input" else ControlRefused)(why)
+        return json.loads(answer)
+
+    def trace(self, run: Run) -> str | None:
+        """The latest step_batch trace of a run (JSON text), or None before any."""
+        channel = self.hub.channels.get(run.id)
+        return channel.trace if channel is not None else None
+
     # -- worker events -------------------------------------------------------------------
     def _on_message(self, worker: WorkerHandle, message: tuple) -> None:
         kind = message[0]
@@ -435,11 +483,18 @@ class RunManager:
             run = self.runs.get(message[1])
             if run is not None and run.worker is worker:
                 run.accepted = True
+        elif kind == "trace":
+            self.hub.publish_trace(message[1], message[2])
         elif kind == "ack":
             _, seq, _run_id, error = message
             future = self._acks.get(seq)
             if future is not None and not future.done():
                 future.set_result(error)
+        elif kind == "reply":
+            _, seq, _run_id, error, answer = message
+            future = self._acks.get(seq)
+            if future is not None and not future.done():
+                future.set_result((error, answer))
 
     def _on_exit(self, worker: WorkerHandle, reason: str) -> None:
         """Fail the runs a dead worker had taken (the one it was killed for, in its own

@@ -8,6 +8,8 @@ started run keeps progressing however many share the worker.
 Commands (server -> worker):
   ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
   ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
+                                           step_batch (value: a training sample or None)
+  ("ask", seq, run_id, raw_input, explain, target)   predict one input (engine/predict.py)
   ("shutdown",)
 Messages (worker -> server):
   ("ready", pid)
@@ -17,7 +19,10 @@ Messages (worker -> server):
   ("status", run_id, status, message, epoch)
   ("epoch", run_id, record)
   ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
+  ("trace", run_id, json_text)          the trace of one step_batch (engine/trace.py)
   ("ack", seq, run_id, error)           error: None or why the command was refused
+  ("reply", seq, run_id, error, json_text)   the answer to an "ask"; error: None or
+                                              ("input"|"refused", why), json_text then None
 """
 
 from __future__ import annotations
@@ -161,6 +166,10 @@ class Worker:
                     self.fail(job, err)
             if seq is not None:
                 self.send("ack", seq, run_id, error)
+        elif kind == "ask":
+            _, seq, run_id, raw, explain, target = cmd
+            error, answer = self.ask(run_id, raw, explain, target)
+            self.send("reply", seq, run_id, error, answer)
         elif kind == "shutdown":
             for job in self.jobs.values():  # the server stops: its runs can be resumed later
                 self.checkpoints.save(job.run_id, job.trainer)
@@ -188,6 +197,8 @@ class Worker:
             job.lr = float(value)
             if job.trainer is not None:
                 job.trainer.set_learning_rate(job.lr)
+        elif action == "step_batch":
+            return self.step_batch(job, value)
         elif action == "watch":
             was, job.watched = job.watched, bool(value)
             if job.watched and not was and job.trainer is not None:
@@ -195,6 +206,48 @@ class Worker:
         else:
             return f"unknown action {action!r}"
         return None
+
+    def step_batch(self, job: Job, sample: int | None) -> str | None:
+        """One traced optimiser step of a paused run (engine/trace.py); the run stays paused.
+        A refusal (not paused, a bad sample) is returned to the caller, never fails the run."""
+        from server.engine.errors import ExperimentError
+        from server.engine.trace import traced_step
+
+        if not job.paused or job.step_pending:
+            return "step_batch needs a paused run: pause it first"
+        if job.trainer is None:
+            self.build(job)
+        try:
+            trace, record = traced_step(job.trainer, sample)
+        except ExperimentError as err:
+            return str(err)
+        self.send("trace", job.run_id, dumps(json_safe(trace)))
+        if record is not None:
+            record = json_safe(record)
+            record.setdefault("time", round(time.time(), 3))
+            self.send("epoch", job.run_id, record)
+        if job.watched or job.trainer.finished:
+            self.probe(job)  # the views redraw with the updated weights
+        if job.trainer.finished:
+            self.end(job, "finished")
+        return None
+
+    def ask(self, run_id: str, raw: Any, explain: bool, target: int | None):
+        """Predict (and explain) one raw input with a run's current weights."""
+        from server.engine.predict import InputError, predict
+
+        job = self.jobs.get(run_id)
+        if job is None:
+            return ("refused", "the run is no longer active"), None
+        try:
+            if job.trainer is None:
+                self.build(job)
+            return None, dumps(json_safe(predict(job.trainer, raw, explain, target)))
+        except InputError as err:
+            return ("input", str(err)), None
+        except Exception as err:  # noqa: BLE001 - a question must never end the run
+            traceback.print_exc(file=sys.stderr)
+            return ("refused", f"could not predict: {type(err).__name__}"), None
 
     # -- training -------------------------------------------------------------------------
     def loop(self) -> None:

@@ -61,6 +61,8 @@ export const api = {
   // The owner's heartbeat: without it for a while the server pauses, later stops, the run.
   presence: (id, token) =>
     request('POST', `/api/runs/${encodeURIComponent(id)}/presence`, undefined, { 'X-Run-Token': token }),
+  // One raw input -> the model's answer with the run's current weights (and attributions).
+  predict: (id, question) => request('POST', `/api/runs/${encodeURIComponent(id)}/predict`, question),
   control: (id, token, action, extra = {}) =>
     request('POST', `/api/runs/${encodeURIComponent(id)}/control`, { action, ...extra }, {
       'X-Run-Token': token,

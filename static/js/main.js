@@ -20,6 +20,7 @@ import { exportLinks } from './widgets/export-links.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
+import { tryModel } from './widgets/try-model.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -127,6 +128,7 @@ async function boot() {
   });
   const share = liveShare({ root: $('run-extras') });
   const downloads = exportLinks({ root: $('run-extras') });
+  const tryIt = tryModel({ datasetsByName });
   const lessons = lessonGallery({
     button: $('lessons'),
     dialog: $('lesson-gallery'),
@@ -380,6 +382,7 @@ async function boot() {
       controls.update(s);
       share.update(s);
       downloads.update(s);
+      tryIt.update(s);
     });
   }
 
@@ -407,6 +410,7 @@ async function boot() {
   controls.update(session);
   share.update(session);
   downloads.update(session);
+  tryIt.update(session);
   document.body.dataset.ready = 'true';
   // For the console and the browser tests: the live session and the current design.
   window.layerlab = {

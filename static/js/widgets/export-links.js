@@ -1,5 +1,6 @@
-// "Export": once a run has finished or been stopped, two download links: the trained network
-// as a standalone PyTorch script (model.py) and its weights (weights.safetensors). The server
+// "Export": once a run has finished or been stopped, download links: the trained network as a
+// standalone PyTorch script (model.py), its weights (weights.safetensors) and the network as
+// ONNX (model.onnx, made by the server on the first download). The server
 // says whether a run has an export (GET /api/runs/{id} -> `export`), so runs without one (failed,
 // diverged, or on a server that keeps no ended runs) never show the group.
 
@@ -24,12 +25,20 @@ export function exportLinks({ root }) {
     'Download weights.safetensors, the trained weights',
     'The trained weights as safetensors (no pickle), for model.py',
   );
+  const onnx = link(
+    'export-onnx',
+    'model.onnx',
+    'Download model.onnx, this network as ONNX for onnxruntime and other runtimes',
+    'The network as ONNX (made on the first download: it takes a few seconds)',
+  );
+  onnx.hidden = true;
   const group = h(
     'div',
     { id: 'export-links', class: 'run-share', role: 'group', 'aria-labelledby': 'export-label', hidden: true },
     h('span', { id: 'export-label', class: 'counter-label' }, 'Export'),
     script,
     weights,
+    onnx,
   );
   root.append(group);
   let asked = null; // the ended run the links are (being) looked up for
@@ -44,6 +53,8 @@ export function exportLinks({ root }) {
     if (asked !== runId || !files?.['model.py'] || !files?.['weights.safetensors']) return;
     script.href = files['model.py'];
     weights.href = files['weights.safetensors'];
+    onnx.hidden = !files['model.onnx'];
+    if (files['model.onnx']) onnx.href = files['model.onnx'];
     group.hidden = false;
   }
 

@@ -1,0 +1,148 @@
+"""Work on ended runs, in a process of their own: ONNX exports and predictions.
+
+An ended run has no worker any more, only its experiment and safetensors weights. PyTorch's
+ONNX exporter costs 2-15 s of a core per network, and rebuilding a network to answer a
+prediction costs a data load and a model build, so neither runs in the event loop nor in a
+training worker (it would stall every run that worker time-slices): one spawned process,
+started on the first request, does both. It keeps the last few rebuilt runs, so a person
+clicking point after point on an ended run's surface pays the rebuild once. ONNX requests for
+the same run share one job; a job that runs past `onnx_timeout_s` or kills its process is
+reported as such and the process is replaced on the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from ..config import Settings
+from ..engine.onnx_export import OnnxUnavailable, onnx_from_weights
+
+KEPT_RUNS = 4  # rebuilt ended runs the process keeps for predictions
+_kept: OrderedDict[str, Any] = OrderedDict()  # in the child: run id -> Trainer
+
+
+def _export_in_child(experiment: dict[str, Any], weights: bytes, settings: Settings) -> bytes:
+    """What the export process runs; one torch thread, like the training workers."""
+    import torch
+
+    torch.set_num_threads(1)
+    return onnx_from_weights(experiment, weights, settings)
+
+
+def _predict_in_child(
+    run_id: str,
+    experiment: dict[str, Any],
+    weights: bytes,
+    settings: Settings,
+    question: tuple[Any, bool, int | None],
+) -> tuple[str | None, dict | None]:
+    """An ended run's answer for one raw input: (None, answer) or (why not, None)."""
+    import torch
+    from safetensors.torch import load
+
+    from ..engine.model import parse_experiment
+    from ..engine.predict import InputError, predict
+    from ..engine.trainer import Trainer
+
+    torch.set_num_threads(1)
+    trainer = _kept.pop(run_id, None)
+    if trainer is None:
+        trainer = Trainer(parse_experiment(experiment, settings), settings, device="cpu")
+        trainer.model.load_state_dict(load(weights), strict=True)
+    _kept[run_id] = trainer
+    while len(_kept) > KEPT_RUNS:
+        _kept.popitem(last=False)
+    raw, explain, target = question
+    try:
+        return None, predict(trainer, raw, explain, target)
+    except InputError as err:
+        return str(err), None
+
+
+class OfflineJobs:
+    """One process for ended runs, shared by every request; coalesces ONNX jobs per run."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+        self._jobs: dict[str, asyncio.Future[bytes]] = {}
+
+    async def export(self, run_id: str, experiment: dict[str, Any], weights: bytes) -> bytes:
+        """The run's network as ONNX bytes; OnnxUnavailable (with the reason) otherwise."""
+        job = self._jobs.get(run_id)
+        if job is None:
+            job = asyncio.ensure_future(self._run(experiment, weights))
+            self._jobs[run_id] = job
+            job.add_done_callback(lambda _: self._jobs.pop(run_id, None))
+        return await asyncio.shield(job)
+
+    async def predict(
+        self,
+        run_id: str,
+        experiment: dict[str, Any],
+        weights: bytes,
+        question: tuple[Any, bool, int | None],
+    ) -> tuple[str | None, dict | None]:
+        """An ended run's answer for (raw input, explain, target): (None, answer) or
+        (why the input does not fit, None); OnnxUnavailable-like failures raise RuntimeError."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._ensure_pool(),
+            _predict_in_child,
+            run_id,
+            experiment,
+            weights,
+            self.settings,
+            question,
+        )
+        try:
+            return await asyncio.wait_for(future, self.settings.onnx_timeout_s)
+        except (TimeoutError, asyncio.TimeoutError, BrokenProcessPool):
+            self._discard_pool()
+            raise RuntimeError("the prediction process did not answer; try again") from None
+
+    async def _run(self, experiment: dict[str, Any], weights: bytes) -> bytes:
+        pool = self._ensure_pool()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(pool, _export_in_child, experiment, weights, self.settings)
+        timeout = self.settings.onnx_timeout_s
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            self._discard_pool()  # the process is still busy with it: start afresh next time
+            raise OnnxUnavailable(
+                f"the ONNX export took longer than {timeout:g} s (LAYERLAB_ONNX_TIMEOUT_S)"
+            ) from None
+        except BrokenProcessPool:
+            self._discard_pool()
+            raise OnnxUnavailable(
+                "the ONNX export process died (out of memory?); try again"
+            ) from None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def _discard_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the export process (the server is shutting down)."""
+        self._discard_pool()
+
+
+__all__ = ["OfflineJobs", "OnnxUnavailable"]
