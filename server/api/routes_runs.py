@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import Run, RunManager
@@ -255,13 +255,20 @@ def export_links(run: Run | StoredRun, manager: RunManager) -> dict[str, str] | 
     return {name: f"/api/runs/{run.id}/export/{name}" for name in sorted(names)}
 
 
-def find_export(run: Run | StoredRun, manager: RunManager, name: str) -> bytes | Path:
-    """The file of run's export called `name` (any kind: generic by file name), still
-    spooled (a path) or in the database (bytes), or a 404 that says why there is none."""
+def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
+    """The contents of the run's export file called `name` (any kind: generic by file name),
+    or a 404 that says why there is none. Blocking: call it off the event loop."""
     if run.active:
         raise HTTPException(404, f"run {run.id} is {run.status}: {EXPORT_PENDING}")
-    found = manager.store.export_file(run.id, name)
-    if found is None:
+    for _ in range(3):
+        found = manager.store.export_file(run.id, name)
+        if not isinstance(found, Path):
+            break
+        try:
+            return found.read_bytes()
+        except FileNotFoundError:  # the writer just moved it from the spool into the database
+            continue
+    if not isinstance(found, bytes):
         if not manager.settings.persist_runs:
             why = "this server does not keep exports (LAYERLAB_PERSIST_RUNS is off)"
         elif run.status not in ("finished", "stopped"):
@@ -272,26 +279,18 @@ def find_export(run: Run | StoredRun, manager: RunManager, name: str) -> bytes |
     return found
 
 
-def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
-    """The contents of an export file (see `find_export`); blocking: call it off the loop."""
-    found = find_export(run, manager, name)
-    return found if isinstance(found, bytes) else found.read_bytes()
-
-
 def export_file(
     run: Run | StoredRun, manager: RunManager, name: str, media_type: str, filename: str
-):
+) -> Response:
     """An export file as a download named `filename`, or a 404 that says why there is none."""
-    found = find_export(run, manager, name)
-    if isinstance(found, bytes):
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-        return Response(found, media_type=media_type, headers=headers)
-    return FileResponse(found, media_type=media_type, filename=filename)
+    content = export_bytes(run, manager, name)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=headers)
 
 
 @router.get(
     "/{run_id}/export/model.py",
-    response_class=FileResponse,
+    response_class=Response,
     responses=export_responses("text/x-python", "the standalone PyTorch script"),
 )
 @router.head("/{run_id}/export/model.py", include_in_schema=False)
@@ -306,7 +305,7 @@ def export_script(run: RunDep, manager: ManagerDep) -> Response:
 
 @router.get(
     "/{run_id}/export/weights.safetensors",
-    response_class=FileResponse,
+    response_class=Response,
     responses=export_responses("application/octet-stream", "the weights, safetensors"),
 )
 @router.head("/{run_id}/export/weights.safetensors", include_in_schema=False)
