@@ -169,6 +169,8 @@ class RunManager:
             worker.runs.add(run.id)
             paused = run.paused_start or run.status == "paused"
             if self.pool.send(worker, ("start", run.id, run.experiment, paused)):
+                if run.channel.viewers:  # placed again, or late: its viewers want snapshots
+                    self.pool.send(worker, ("control", None, run.id, "watch", True))
                 return
             worker.runs.discard(run.id)  # gone meanwhile: try the next one
 
