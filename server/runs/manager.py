@@ -285,6 +285,8 @@ class RunManager:
             if run.resume_from is not None:
                 command += (run.resume_from,)
             if self.pool.send(worker, command):
+                if run.channel.viewers:  # placed again, or late: its viewers want snapshots
+                    self.pool.send(worker, ("control", None, run.id, "watch", True))
                 return
             worker.runs.discard(run.id)  # gone meanwhile: try the next one
 

@@ -117,9 +117,25 @@ def browser():
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield b
+            yield CspBypassingBrowser(b)
         finally:
             b.close()
+
+
+class CspBypassingBrowser:
+    """The browser, whose contexts bypass the page's Content-Security-Policy unless asked not
+    to: Playwright evaluates string predicates (`wait_for_function("...")`) with eval, which
+    the CSP refuses. The CSP itself is tested without the bypass (test_security_page.py)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 class PageWatch:

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 from browser_helpers import experiment_hash, spiral, wait_drawn, wait_status
+from conftest import PageWatch
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +32,21 @@ def _watch_requests(page, base: str) -> list[str]:
     return foreign
 
 
-def test_the_page_trains_under_its_csp_with_no_violation(lab):
+@pytest.fixture
+def strict(browser, server_url):
+    """A page whose context enforces the CSP (the other tests' contexts bypass it)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=False)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    watch = PageWatch(page, server_url)
+    yield watch
+    errors = watch.unexpected_errors()
+    context.close()
+    assert not errors, "the page logged errors:\n" + "\n".join(errors)
+
+
+def test_the_page_trains_under_its_csp_with_no_violation(strict):
+    lab = strict
     page = lab.page
     page.add_init_script(RECORD_VIOLATIONS)
     foreign = _watch_requests(page, lab.base)
@@ -51,7 +66,8 @@ def test_the_page_trains_under_its_csp_with_no_violation(lab):
     assert foreign == []
 
 
-def test_docs_render_from_this_server_under_their_csp(lab):
+def test_docs_render_from_this_server_under_their_csp(strict):
+    lab = strict
     page = lab.page
     page.add_init_script(RECORD_VIOLATIONS)
     foreign = _watch_requests(page, lab.base)
