@@ -1,5 +1,7 @@
 // The LayerLab client: REST calls and the run WebSocket with gap-free reconnects.
 
+import { ownerToken } from './owner.js';
+
 /** An HTTP error with the server's detail (a string, or pydantic's list of {loc, msg}). */
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -47,16 +49,28 @@ async function request(method, path, body, headers = {}) {
   return data;
 }
 
+const owner = () => ({ 'X-Owner-Token': ownerToken() });
+
+/** `?a=1&b=x` from the entries that are set, or ''. */
+function query(params) {
+  const set = Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== '');
+  return set.length ? `?${new URLSearchParams(set.map(([k, v]) => [k, String(v)]))}` : '';
+}
+
 export const api = {
   layers: () => request('GET', '/api/layers'),
   datasets: () => request('GET', '/api/datasets'),
   training: () => request('GET', '/api/training'),
   preview: (datasetSpec) => request('POST', '/api/datasets/preview', datasetSpec),
   check: (experiment) => request('POST', '/api/check', experiment),
-  // `paused` creates the run paused, so Step with no run yet trains exactly one epoch.
-  startRun: (experiment, { paused = false } = {}) =>
-    request('POST', paused ? '/api/runs?paused=true' : '/api/runs', experiment),
-  runs: () => request('GET', '/api/runs'),
+  // `paused` creates the run paused, so Step with no run yet trains exactly one epoch; `design`
+  // names the saved design it comes from. Runs are started as this browser's (X-Owner-Token).
+  startRun: (experiment, { paused = false, design = null } = {}) =>
+    request('POST', `/api/runs${query({ paused: paused || null, design })}`, experiment, owner()),
+  // filters: {owner: 'me', design: id, status, dataset, q, limit}
+  runs: (filters = {}) => request('GET', `/api/runs${query(filters)}`, undefined, owner()),
+  // Any call as this browser's owner (saved designs).
+  owned: (method, path, body) => request(method, path, body, owner()),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
   // The owner's heartbeat: without it for a while the server pauses, later stops, the run.
   presence: (id, token) =>

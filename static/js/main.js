@@ -178,11 +178,13 @@ async function boot() {
   myDesigns({
     root: $('my-designs-panel'),
     getExperiment: experiment,
-    onOpen: (exp) => {
+    onOpen: (exp, saved) => {
       stopWatching();
       session.reset();
       lessons.clear();
       load(exp);
+      openedDesign = saved; // runs started now come from it ("runs of this design" in Compare)
+      compare.setDesign(saved);
     },
   });
 
@@ -273,7 +275,11 @@ async function boot() {
   }
 
   /** Show a whole experiment in every widget (a starter, a link, "new"). */
+  // The saved design the editor holds (opened from My designs), until another one is loaded.
+  let openedDesign = null;
   function load(doc) {
+    openedDesign = null;
+    compare.setDesign(null);
     const exp = clone(doc);
     exp.training = { ...(exp.training || {}) };
     exp.model = { ...exp.model, layers: exp.model.layers || [] };
@@ -359,7 +365,7 @@ async function boot() {
       }
       views.reset();
       try {
-        await session.start(clone(experiment()), { paused: thenStep });
+        await session.start(clone(experiment()), { paused: thenStep, design: openedDesign?.id });
       } catch {
         return; // the session shows the error in words
       }

@@ -59,12 +59,12 @@ export class RunSession {
     return dt > 0 ? (last.epoch - first.epoch) / dt : null;
   }
 
-  async start(experiment, { paused = false } = {}) {
+  async start(experiment, { paused = false, design = null } = {}) {
     this.reset({ silent: true });
     this.setStatus('starting', null);
     let created;
     try {
-      created = await api.startRun(experiment, { paused });
+      created = await api.startRun(experiment, { paused, design });
     } catch (err) {
       this.setStatus('error', startError(err));
       throw err;

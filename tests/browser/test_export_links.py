@@ -26,18 +26,20 @@ def test_an_ended_run_offers_its_script_and_weights(lab):
     page.wait_for_selector("#export-links", state="visible")
     run_id = page.evaluate("window.layerlab.session.runId")
     hrefs = [
-        page.get_attribute(f"#export-{name}", "href") for name in ("script", "weights", "onnx")
+        page.get_attribute(f"#export-{name}", "href")
+        for name in ("script", "weights", "onnx", "history")
     ]
     assert hrefs == [
         f"/api/runs/{run_id}/export/model.py",
         f"/api/runs/{run_id}/export/weights.safetensors",
         f"/api/runs/{run_id}/export/model.onnx",
+        f"/api/runs/{run_id}/history.csv",
     ]
     # Labelled, and reachable from the keyboard.
     group = page.locator("#export-links")
     assert group.get_attribute("role") == "group"
     assert page.text_content(f"#{group.get_attribute('aria-labelledby')}") == "Export"
-    for link in ("#export-script", "#export-weights", "#export-onnx"):
+    for link in ("#export-script", "#export-weights", "#export-onnx", "#export-history"):
         assert page.get_attribute(link, "aria-label").startswith("Download")
         assert page.get_attribute(link, "download") is not None
     page.focus("#share-live")
@@ -47,9 +49,11 @@ def test_an_ended_run_offers_its_script_and_weights(lab):
     assert page.evaluate("document.activeElement.id") == "export-weights"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "export-onnx"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "export-history"
 
     fetched = page.evaluate(FETCH_STATUS, hrefs)
-    assert [status for status, _ in fetched] == [200, 200, 200]
+    assert [status for status, _ in fetched] == [200, 200, 200, 200]
     assert all(size > 100 for _, size in fetched)
     lab.screenshot("export-links")
 

@@ -84,3 +84,44 @@ def test_save_open_rename_duplicate_download_upload_delete(lab, tmp_path):
     page.click("#my-designs > summary")
     page.wait_for_function("document.querySelectorAll('#design-list .design-item').length === 2")
     assert all(n.startswith("Spiral arms") for n in names(page))
+
+
+def test_runs_of_an_opened_design_are_listed_as_its_own(lab):
+    """A run started from an opened design links to it; Compare lists "runs of this design"
+    and "my runs" (this browser's X-Owner-Token) from the server."""
+    page = lab.page
+    lab.open(experiment_hash(spiral(epochs=4)))
+    page.wait_for_selector("body[data-check='ok']")
+    page.click("#my-designs > summary")
+    page.fill("#design-name", "Four epochs")
+    page.click("#design-save")
+    page.wait_for_function(
+        "document.getElementById('designs-status').textContent.includes('Saved')"
+    )
+    page.click(".design-item .design-open")
+    page.click("#train")
+    page.wait_for_function(
+        "['finished', 'stopped'].includes(document.getElementById('status').dataset.status)",
+        timeout=90_000,
+    )
+    run_id = page.evaluate("window.layerlab.session.runId")
+
+    page.click("#compare-runs > summary")
+    assert page.input_value("#compare-show") == "design"
+    assert "Four epochs" in page.text_content("#compare-show option[value='design']")
+    page.wait_for_function(
+        "(id) => document.getElementById('compare-table').textContent.includes(id)", arg=run_id
+    )
+    listed = page.eval_on_selector_all(
+        "#compare-table tbody tr", "rows => rows.map(r => r.textContent)"
+    )
+    assert len(listed) == 1 and run_id in listed[0]
+
+    page.select_option("#compare-show", "mine")
+    page.wait_for_function(
+        "(id) => document.getElementById('compare-table').textContent.includes(id)", arg=run_id
+    )
+    # Another design on the page: the design filter goes with it.
+    page.evaluate("(h) => { location.hash = h; }", experiment_hash(spiral(epochs=3)))
+    page.wait_for_function("window.layerlab.experiment.training.epochs === 3")
+    assert page.is_disabled("#compare-show option[value='design']")

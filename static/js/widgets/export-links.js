@@ -1,6 +1,6 @@
 // "Export": once a run has finished or been stopped, download links: the trained network as a
 // standalone PyTorch script (model.py), its weights (weights.safetensors) and the network as
-// ONNX (model.onnx, made by the server on the first download). The server
+// ONNX (model.onnx, made by the server on the first download), and the history as CSV. The server
 // says whether a run has an export (GET /api/runs/{id} -> `export`), so runs without one (failed,
 // diverged, or on a server that keeps no ended runs) never show the group.
 
@@ -32,6 +32,12 @@ export function exportLinks({ root }) {
     'The network as ONNX (made on the first download: it takes a few seconds)',
   );
   onnx.hidden = true;
+  const history = link(
+    'export-history',
+    'history.csv',
+    'Download the run’s history as CSV: loss, validation loss and metrics per epoch',
+    'Every epoch record of this run as a table (CSV), for a spreadsheet or a plot of your own',
+  );
   const group = h(
     'div',
     { id: 'export-links', class: 'run-share', role: 'group', 'aria-labelledby': 'export-label', hidden: true },
@@ -39,6 +45,7 @@ export function exportLinks({ root }) {
     script,
     weights,
     onnx,
+    history,
   );
   root.append(group);
   let asked = null; // the ended run the links are (being) looked up for
@@ -55,6 +62,7 @@ export function exportLinks({ root }) {
     weights.href = files['weights.safetensors'];
     onnx.hidden = !files['model.onnx'];
     if (files['model.onnx']) onnx.href = files['model.onnx'];
+    history.href = `/api/runs/${encodeURIComponent(runId)}/history.csv`;
     group.hidden = false;
   }
 

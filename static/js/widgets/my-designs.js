@@ -3,52 +3,12 @@
 // Designs live on the server (/api/designs); whose they are is an owner token this browser
 // keeps in localStorage and sends as X-Owner-Token (the server stores only its hash).
 
-import { ApiError } from '../api.js';
+import { api } from '../api.js';
+export { ownerToken } from '../owner.js';
 import { h, replace } from '../util/dom.js';
 
-const TOKEN_KEY = 'layerlab-owner-token';
-
-/** This browser's owner token, made once (24 random bytes, base64url). */
-export function ownerToken() {
-  let token = null;
-  try {
-    token = localStorage.getItem(TOKEN_KEY);
-  } catch {
-    token = null; // storage disabled: a token for this page only
-  }
-  if (!token || token.length < 16) {
-    const bytes = crypto.getRandomValues(new Uint8Array(24));
-    token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-    try {
-      localStorage.setItem(TOKEN_KEY, token);
-    } catch {
-      /* kept in memory only */
-    }
-  }
-  return token;
-}
-
-async function call(method, path, body) {
-  const headers = { 'X-Owner-Token': ownerToken() };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, null);
-  }
-  const text = await response.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = { detail: text };
-    }
-  }
-  if (!response.ok) throw new ApiError(response.status, data && data.detail);
-  return data;
-}
+// One request with this browser's owner token (api.js), for every call of the panel.
+const call = (method, path, body) => api.owned(method, path, body);
 
 const when = (t) => new Date(t * 1000).toLocaleString();
 

@@ -66,7 +66,8 @@ function mainMetric(last) {
 }
 
 /**
- * runCompare({root, currentRunId() -> id|null, onLoad(experiment)}) -> {refresh(), redraw()}
+ * runCompare({root, currentRunId() -> id|null, onLoad(experiment)})
+ *   -> {refresh(), redraw(), setDesign(design | null)}
  * root: an empty element; the panel is built inside it.
  */
 export function runCompare({ root, currentRunId, onLoad }) {
@@ -77,6 +78,17 @@ export function runCompare({ root, currentRunId, onLoad }) {
 
   const status = h('p', { id: 'compare-status', class: 'muted compare-status', 'aria-live': 'polite' });
   const refreshButton = h('button', { type: 'button', id: 'compare-refresh', title: 'List the runs again and fetch the ones still training' }, 'Refresh');
+  // Which runs: all the server's, this browser's (X-Owner-Token), or those of the saved design
+  // in the editor (opened from My designs).
+  let design = null;
+  const designOption = h('option', { value: 'design', disabled: true }, 'Runs of this design');
+  const show = h(
+    'select',
+    { id: 'compare-show', 'aria-label': 'Which runs to list', onchange: () => refresh() },
+    h('option', { value: 'all' }, 'All runs'),
+    h('option', { value: 'mine' }, 'My runs'),
+    designOption,
+  );
   const table = h('table', { id: 'compare-table', class: 'compare-table' });
   const legend = h('ul', { id: 'compare-legend', class: 'compare-legend', 'aria-label': 'Runs on the chart' });
   const help = 'Validation loss of each ticked run, one colour per run: lower is better. Hover, or focus the chart and use the arrow keys, to read every run’s value at one epoch.';
@@ -95,7 +107,7 @@ export function runCompare({ root, currentRunId, onLoad }) {
     h(
       'div',
       { class: 'compare-body' },
-      h('div', { class: 'compare-head' }, h('p', { class: 'muted' }, 'The runs this server holds, newest first. Tick runs to overlay their validation loss; Load design puts a run’s design in the editor.'), refreshButton),
+      h('div', { class: 'compare-head' }, h('p', { class: 'muted' }, 'The runs this server holds, newest first. Tick runs to overlay their validation loss; Load design puts a run’s design in the editor.'), show, refreshButton),
       status,
       h('div', { class: 'compare-table-wrap' }, table),
       h('section', { class: 'view compare-view', 'aria-labelledby': 'compare-chart-title' }, h('h3', { class: 'view-title', id: 'compare-chart-title' }, 'Validation loss', normaliseField), legend, canvas, readout),
@@ -114,7 +126,8 @@ export function runCompare({ root, currentRunId, onLoad }) {
     panel.setAttribute('aria-busy', 'true');
     status.textContent = 'Loading the runs…';
     try {
-      const listed = await api.runs();
+      const filters = show.value === 'mine' ? { owner: 'me' } : show.value === 'design' && design ? { design: design.id } : {};
+      const listed = await api.runs(filters);
       // Mine first (this browser's runs), then everyone else's; newest first within each.
       const mine = myRuns();
       runs = [...listed.filter((r) => mine.has(r.id)), ...listed.filter((r) => !mine.has(r.id))].slice(0, MAX_LISTED);
@@ -132,7 +145,9 @@ export function runCompare({ root, currentRunId, onLoad }) {
       );
       for (const id of [...selected]) if (!runs.some((r) => r.id === id)) selected.delete(id);
       status.textContent = !listed.length
-        ? 'No runs yet: press Train, and every run this server trains will be listed here to compare.'
+        ? show.value === 'design'
+          ? `No runs of “${design?.name}” yet: press Train to start one.`
+          : 'No runs yet: press Train, and every run this server trains will be listed here to compare.'
         : listed.length > runs.length
           ? `Showing the ${runs.length} newest of ${listed.length} runs.`
           : `${runs.length} run${runs.length === 1 ? '' : 's'} on this server.`;
@@ -268,5 +283,14 @@ export function runCompare({ root, currentRunId, onLoad }) {
   return {
     refresh,
     redraw: () => invalidate('compare-chart', chart.draw),
+    /** The saved design in the editor ({id, name}) or null: enables "Runs of this design". */
+    setDesign(saved) {
+      design = saved || null;
+      designOption.disabled = !design;
+      designOption.textContent = design ? `Runs of “${design.name}”` : 'Runs of this design';
+      if (!design && show.value === 'design') show.value = 'all';
+      if (design) show.value = 'design';
+      if (panel.open) refresh();
+    },
   };
 }
