@@ -1,13 +1,26 @@
-"""The fault tests' server handle: `layerlab serve` in a subprocess, and what they ask of it."""
+"""The fault tests' server: `layerlab serve` in a subprocess with two spawned workers, so a
+test can kill -9 or SIGSTOP a worker, hold sockets open against the server, and measure the
+server process itself (its sockets and memory) from outside.
+
+The `server` fixture lives here, not in a conftest.py: the browser tests import names from
+`conftest` lazily, and one more conftest module would take that name from theirs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 HEARTBEAT_TIMEOUT_S = 3.0
 MAX_STEP_S = 4.0
@@ -81,3 +94,84 @@ class Server:
                 json={"action": "stop"},
                 headers={"X-Run-Token": run["token"]},
             )
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", name="server")
+def server_fixture(tmp_path_factory) -> Iterator[Server]:
+    port = _free_port()
+    state = tmp_path_factory.mktemp("faults")
+    env = {
+        **os.environ,
+        "LAYERLAB_WORKERS": "2",
+        "LAYERLAB_DEVICE": "cpu",
+        "LAYERLAB_STATE_DIR": str(state / "state"),
+        "LAYERLAB_DATA_DIR": str(state / "data"),
+        "LAYERLAB_CACHE_DIR": str(state / "cache"),
+        "LAYERLAB_PERSIST_RUNS": "false",
+        "LAYERLAB_MAX_RUNS": "64",
+        "LAYERLAB_MAX_EPOCHS": "1000000",
+        "LAYERLAB_MAX_RUNS_PER_CLIENT": "64",
+        "LAYERLAB_MAX_WS_PER_CLIENT": "150",  # the stalled-socket test opens 100
+        "LAYERLAB_VIEWER_TIMEOUT_S": "2",
+        "LAYERLAB_SNAPSHOT_RATE": "5",  # 100 viewers of one run on a shared 2-core machine
+        "LAYERLAB_VIEWER_BUFFER_BYTES": str(256 * 1024),
+        "LAYERLAB_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
+        "LAYERLAB_MAX_STEP_S": str(MAX_STEP_S),
+        # The heavy design must reach a worker here, to test what the estimate could miss.
+        "LAYERLAB_MAX_STEP_FLOPS": "1e15",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = state / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=base, timeout=30, trust_env=False)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, f"the server exited: see {log_path}"
+            try:
+                if http.get("/api/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start within 120 s"
+            time.sleep(0.2)
+        srv = Server(proc, base, http, log_path)
+        srv.wait_ready()
+        yield srv
+    finally:
+        http.close()
+        for child in _children(proc.pid):  # a worker left stopped would never exit
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGCONT)
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []

@@ -15,7 +15,12 @@ import socket
 import threading
 import time
 
-from fault_server import HEARTBEAT_TIMEOUT_S, MAX_STEP_S, Server
+from fault_server import (  # server_fixture: the `server` fixture these tests use
+    HEARTBEAT_TIMEOUT_S,
+    MAX_STEP_S,
+    Server,
+    server_fixture,  # noqa: F401
+)
 
 HEAVY = {  # issue 7.1: 3.56 M parameters, fits in memory, one step ~87 s on one core
     "dataset": {"name": "digits"},
