@@ -278,7 +278,7 @@ def test_what_it_does_not_cover_trains_eagerly(layers, why):
 def test_images_and_big_steps_train_eagerly():
     conv = experiment("digits", [{"type": "conv2d", "filters": 2, "kernel_size": 3}], samples=None)
     assert not Trainer(conv, SETTINGS).fast_path
-    big = experiment(layers=[{"type": "dense", "units": 1024}] * 2, batch_size=512)
+    big = experiment(layers=[{"type": "dense", "units": 1024}] * 2, batch_size=256)
     t = Trainer(big, SETTINGS)
     assert not t.fast_path and "arithmetic-bound" in t.fast_path_reason
 

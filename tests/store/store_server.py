@@ -37,6 +37,9 @@ class ServerProcess:
             "LAYERLAB_DATABASE_URL": settings.database_url,
             "LAYERLAB_FLUSH_INTERVAL_S": str(settings.flush_interval_s),
             "LAYERLAB_MAX_RUNS_PER_CLIENT": "16",
+            # Eager training: these tests need runs that last a while (a kill -9 mid-run, a
+            # database locked under one); the fast path would finish them in seconds.
+            "LAYERLAB_FAST_PATH": "false",
             **{f"LAYERLAB_{k.upper()}": str(v) for k, v in env.items()},
         }
         self.log = open(Path(settings.state_dir).parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
