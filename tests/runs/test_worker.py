@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from multiprocessing import Pipe
 
 import pytest
@@ -158,7 +159,11 @@ def test_active_runs_are_checkpointed_and_resume_from_it(tmp_path):
         harness.send("start", "long", spiral(10_000), False)
         harness.read_until(lambda m: m[0] == "epoch" and m[1] == "long" and m[2]["epoch"] >= 30)
         settings = harness.worker.settings
-        epoch, history = read_checkpoint(settings, "long")
+        deadline = time.monotonic() + 30  # the first checkpoint follows its interval
+        while (found := read_checkpoint(settings, "long")) is None:
+            assert time.monotonic() < deadline, "no checkpoint was written"
+            time.sleep(0.02)
+        epoch, history = found
         assert epoch >= 1 and [r["epoch"] for r in history] == list(range(1, epoch + 1))
         resume = {"path": str(path_for(settings, "long")), "history": history}
         harness.send("start", "again", spiral(epoch + 2), False, resume)
