@@ -77,9 +77,7 @@ class Checkpointer:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Cloned: the fast path keeps every parameter in one buffer (safetensors refuses
             # tensors that share memory).
-            state = {
-                k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()
-            }
+            state = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
             meta = {"epoch": str(trainer.epoch), "history": dumps(trainer.history)}
             save_file(state, str(tmp), metadata=meta)
             os.replace(tmp, path)
