@@ -60,7 +60,10 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             health = self.health()
-            if health["workers_ready"] >= 2 and health["status"] == "ok":
+            live = [w for w in self.workers() if w["ready"] and _running(w["pid"])]
+            # A worker just killed still looks ready until its exit is noticed: count only
+            # processes that are really running.
+            if health["status"] == "ok" and len(live) >= 2:
                 return
             time.sleep(0.1)
         raise AssertionError(f"workers not ready: {self.health()}")
@@ -167,6 +170,15 @@ def server_fixture(tmp_path_factory) -> Iterator[Server]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _running(pid: int | None) -> bool:
+    """The process exists and is not a zombie (killed, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _children(pid: int) -> list[int]:
