@@ -8,12 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 from live_server import Live, spiral
 
 RUNS = 30
-EPOCHS = 200  # on the fast path an epoch takes ~1 ms: enough to outlast the 30 starts
+EPOCHS = 40
+
+
+def eager_spiral(seed: int) -> dict:
+    """The spiral with a dropout layer: outside the fast path, so the runs train at eager
+    speed and the test sees time-slicing (on the fast path a run can end before the 30th starts)."""
+    doc = spiral(epochs=EPOCHS, samples=200, seed=seed)
+    doc["model"]["layers"].insert(1, {"type": "dropout", "rate": 0.1})
+    return doc
 
 
 def test_thirty_runs_all_progress_and_finish(live: Live):
     live.wait_idle()
-    docs = [spiral(epochs=EPOCHS, samples=200, seed=i) for i in range(RUNS)]
+    docs = [eager_spiral(i) for i in range(RUNS)]
     with ThreadPoolExecutor(10) as pool:
         runs = list(pool.map(live.start, docs))
     assert len({r["id"] for r in runs}) == RUNS
