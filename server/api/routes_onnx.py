@@ -32,9 +32,12 @@ async def export_onnx(run: RunDep, manager: ManagerDep, jobs: OfflineDep) -> Res
     from the run's weights on the first request (seconds, in a process of its own, never in a
     training worker), then kept with its export. 404 says why when there is none: the run has
     not ended, it has no weights, or ONNX cannot express the network."""
-    weights = await run_in_threadpool(export_bytes, run, manager, "weights.safetensors")
-    if await run_in_threadpool(manager.store.export_file, run.id, ONNX_NAME) is not None:
+    kept = not run.active and (
+        await run_in_threadpool(manager.store.export_file, run.id, ONNX_NAME) is not None
+    )
+    if kept:  # made before: serve it without reading the weights again
         return await run_in_threadpool(export_file, run, manager, ONNX_NAME, MEDIA, ONNX_NAME)
+    weights = await run_in_threadpool(export_bytes, run, manager, "weights.safetensors")
     try:
         content = await jobs.export(run.id, run.experiment, weights)
     except OnnxUnavailable as err:
