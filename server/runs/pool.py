@@ -5,8 +5,8 @@ receives its messages and hands them to the event loop with `call_soon_threadsaf
 pipe reaches end-of-file the worker is gone, and the pool reports why and spawns another.
 Pipes are per worker, so a worker killed in the middle of a write cannot wedge the others.
 
-Each worker sends a heartbeat every half second from a thread of its own, saying which run its
-main loop is busy with and for how long. The watchdog kills a worker that has been silent for
+Each worker stamps a heartbeat in shared memory every half second from a thread of its own, and
+says there which run its main loop is busy with and since when (`beat.py`). The watchdog kills a worker that has been silent for
 `heartbeat_timeout_s` (stopped, wedged: "hung") and one whose single step (or model build) has
 run past `max_step_s` (a design heavier than its check said); the pool names the run to blame,
 so the manager can tell that run and the others on the worker what happened.
@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from ..config import Settings
+from .beat import Beat
 from .worker import DEFAULT_TRAINER, worker_main
 
 MEMORY_CHECK_S = 1.0
@@ -49,13 +50,18 @@ class WorkerHandle:
     runs: set[str] = field(default_factory=set)
     kill_reason: str | None = None
     culprit: str | None = None  # the run whose overlong step got the worker killed
-    heartbeat: float = field(default_factory=time.monotonic)  # when the last one came
-    busy_run: str | None = None  # what its main loop reported being busy with
-    busy_s: float = 0.0
+    heartbeat: float = field(default_factory=time.monotonic)  # when it said "ready"
+    beat: Beat | None = None  # stamped by the worker in shared memory: alive, busy with what
 
     @property
     def silent_s(self) -> float:
-        return time.monotonic() - self.heartbeat
+        """Since the worker last proved alive (its stamp, or its "ready")."""
+        stamp = self.beat.stamp if self.beat is not None else 0.0
+        return time.monotonic() - max(self.heartbeat, stamp)
+
+    def current(self) -> tuple[str | None, float]:
+        """The run its main loop is in, and for how long."""
+        return self.beat.current() if self.beat is not None else (None, 0.0)
 
     @property
     def usable(self) -> bool:
@@ -85,8 +91,8 @@ class WorkerHandle:
             "rss_mb": round(_rss_bytes(self.pid) / 2**20, 1) if self.pid else None,
             "responsive": self.alive and self.silent_s < HEARTBEAT_FRESH_S,
             "silent_s": round(self.silent_s, 2),
-            "busy_run": self.busy_run,
-            "busy_s": round(self.busy_s, 2),
+            "busy_run": (busy := self.current())[0],
+            "busy_s": round(busy[1], 2),
         }
 
 
@@ -189,16 +195,17 @@ class WorkerPool:
         self._next_id += 1
         cmd_read, cmd_write = self._ctx.Pipe(duplex=False)
         msg_read, msg_write = self._ctx.Pipe(duplex=False)
+        beat = Beat(self._ctx)
         process = self._ctx.Process(
             target=worker_main,
-            args=(self.settings.model_dump(mode="json"), cmd_read, msg_write, self.factory),
+            args=(self.settings.model_dump(mode="json"), cmd_read, msg_write, self.factory, beat),
             name=f"layerlab-worker-{wid}",
             daemon=True,
         )
         process.start()
         cmd_read.close()  # the child holds its own copies: end-of-file now means it is gone
         msg_write.close()
-        worker = WorkerHandle(wid, process, cmd_write, msg_read)
+        worker = WorkerHandle(wid, process, cmd_write, msg_read, beat=beat)
         self.workers[wid] = worker
         thread = threading.Thread(
             target=self._read, args=(worker,), name=f"layerlab-reader-{wid}", daemon=True
@@ -212,10 +219,6 @@ class WorkerPool:
         try:
             while True:
                 message = worker.messages.recv()
-                if message[0] == "heartbeat":  # cheap, and kept off the loop's queue
-                    worker.heartbeat = time.monotonic()
-                    worker.busy_run, worker.busy_s = message[1], message[2]
-                    continue
                 self._call(self._dispatch, worker, message)
         except (EOFError, OSError):
             worker.alive = False  # at once: nothing is placed here while the process is reaped
@@ -291,13 +294,13 @@ class WorkerPool:
                         f"{worker.silent_s:.0f} s, LAYERLAB_HEARTBEAT_TIMEOUT_S); it was "
                         "replaced: start the run again",
                     )
-                elif worker.busy_run is not None and worker.busy_s > s.max_step_s:
+                elif (busy := worker.current())[0] is not None and busy[1] > s.max_step_s:
                     self.kill(
                         worker,
                         f"a run on this worker held it for over {s.max_step_s:g} s in one "
                         "training step (LAYERLAB_MAX_STEP_S); the worker was replaced: "
                         "start this run again",
-                        culprit=worker.busy_run,
+                        culprit=busy[0],
                     )
                 elif check_memory:
                     rss = _rss_bytes(worker.pid) if worker.pid else 0

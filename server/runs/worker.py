@@ -14,8 +14,6 @@ Commands (server -> worker):
 Messages (worker -> server):
   ("ready", pid)
   ("accepted", run_id)                  a start command was taken: the run is this worker's
-  ("heartbeat", run_id | None, seconds) every HEARTBEAT_S from a thread of its own: which run
-                                        the main loop is busy with, and for how long
   ("status", run_id, status, message, epoch)
   ("epoch", run_id, record)
   ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
@@ -40,13 +38,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
 from .messages import dumps, json_safe, snapshot_message
 
 PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
-HEARTBEAT_S = 0.5  # the pool declares a worker hung after settings.heartbeat_timeout_s of none
 
 
 class Job:
@@ -78,18 +76,23 @@ class Job:
 class Worker:
     """The main loop of one worker process."""
 
-    def __init__(self, settings: Settings, commands: Connection, out: Connection, factory: Any):
+    def __init__(
+        self,
+        settings: Settings,
+        commands: Connection,
+        out: Connection,
+        factory: Any,
+        beat: Beat | None = None,
+    ):
         self.settings = settings
+        self.beat = beat  # shared with the pool's watchdog: alive when, busy with which run
         self.commands = commands
         self.out = out
         self.factory = factory
         self.jobs: dict[str, Job] = {}
         self.running = True
         self.probe_interval = 1.0 / settings.snapshot_rate
-        # The run the main loop is in (building, training a slice, probing) and since when:
-        # the heartbeat reports it, so the pool can end a step that holds the worker hostage.
-        self.busy: tuple[str, float] | None = None
-        self._send_lock = threading.Lock()  # the heartbeat thread sends on the same pipe
+        self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
 
     # -- messages -------------------------------------------------------------------------
@@ -98,16 +101,11 @@ class Worker:
             self.out.send(msg)
 
     def heartbeat(self) -> None:
-        """Thread body: tell the pool every HEARTBEAT_S that this process is alive, and what
-        the main loop is busy with. Torch releases the GIL inside its kernels, so a long step
-        does not silence it; a stopped (SIGSTOP) or wedged process does."""
-        while self.running:
-            busy = self.busy
-            run_id, seconds = (busy[0], time.monotonic() - busy[1]) if busy else (None, 0.0)
-            try:
-                self.send("heartbeat", run_id, round(seconds, 3))
-            except (OSError, EOFError, ValueError):
-                return
+        """Thread body: stamp the beat every HEARTBEAT_S. Torch releases the GIL inside its
+        kernels, so a long step does not silence it; a stopped (SIGSTOP) or wedged process
+        does. Nothing goes through the pipe, so a server that reads late cannot block it."""
+        while self.running and self.beat is not None:
+            self.beat.alive()
             time.sleep(HEARTBEAT_S)
 
     def status(self, job: Job, status: str, message: str | None = None) -> None:
@@ -261,11 +259,15 @@ class Worker:
                 if not self.running:
                     return
                 if self.jobs.get(job.run_id) is job and job.active:
-                    self.busy = (job.run_id, time.monotonic())
+                    # The run the main loop is in (building, training a slice, probing): the
+                    # pool ends a step that holds the worker hostage, and blames this run.
+                    if self.beat is not None:
+                        self.beat.busy(job.run_id)
                     try:
                         self.advance(job)
                     finally:
-                        self.busy = None
+                        if self.beat is not None:
+                            self.beat.idle()
 
     def advance(self, job: Job) -> None:
         """One turn of one run: build its trainer, or train for one time slice."""
@@ -385,7 +387,11 @@ def _load(path: str) -> Any:
 
 
 def worker_main(
-    settings_doc: dict, commands: Connection, out: Connection, factory: str = DEFAULT_TRAINER
+    settings_doc: dict,
+    commands: Connection,
+    out: Connection,
+    factory: str = DEFAULT_TRAINER,
+    beat: Beat | None = None,
 ) -> None:
     """Process entry point: set torch up for one thread, warm the engine, then loop."""
     settings = Settings(**settings_doc)
@@ -397,7 +403,7 @@ def worker_main(
         _limit_memory(settings)
     trainer_factory = _load(factory)
     _warm_up(trainer_factory, settings)
-    worker = Worker(settings, commands, out, trainer_factory)
+    worker = Worker(settings, commands, out, trainer_factory, beat)
     worker.send("ready", os.getpid())
     beat = threading.Thread(target=worker.heartbeat, name="layerlab-heartbeat", daemon=True)
     beat.start()

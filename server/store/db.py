@@ -64,12 +64,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Run every migration not yet applied (alembic `upgrade head`), in one transaction."""
+    """Run every migration not yet applied (alembic `upgrade heads`), in one transaction.
+
+    `heads`, not `head`: features add their tables as branches off the initial revision
+    (uploads, classes, sweeps), and every branch is applied."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def discard(scratch: Path | None) -> None:

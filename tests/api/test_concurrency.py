@@ -19,12 +19,22 @@ def eager_spiral(seed: int) -> dict:
     return doc
 
 
+def start_paused(live: Live, doc: dict) -> dict:
+    response = live.http.post("/api/runs?paused=true", json=doc)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def test_thirty_runs_all_progress_and_finish(live: Live):
     live.wait_idle()
     docs = [eager_spiral(i) for i in range(RUNS)]
+    # Created paused, then resumed together: on a loaded machine creating 30 runs takes
+    # seconds, long enough for the first to finish before the last exists.
     with ThreadPoolExecutor(10) as pool:
-        runs = list(pool.map(live.start, docs))
-    assert len({r["id"] for r in runs}) == RUNS
+        runs = list(pool.map(start_paused, [live] * RUNS, docs))
+        assert len({r["id"] for r in runs}) == RUNS
+        resumed = list(pool.map(lambda run: live.control(run, "resume"), runs))
+    assert [r.status_code for r in resumed] == [200] * RUNS, [r.text for r in resumed]
 
     slowest = 0.0
     deadline = time.monotonic() + 240

@@ -24,11 +24,11 @@ def spiral(epochs: int, **training) -> dict:
 class Harness:
     """A Worker on a thread of this process, talked to through pipes as the pool does."""
 
-    def __init__(self, **settings):
+    def __init__(self, beat=None, **settings):
         cmd_read, self.cmd = Pipe(duplex=False)
         self.out, msg_write = Pipe(duplex=False)
         config = Settings(**{"persist_runs": False, "time_slice_s": 0.01, **settings})
-        self.worker = Worker(config, cmd_read, msg_write, Trainer)
+        self.worker = Worker(config, cmd_read, msg_write, Trainer, beat)
         self.thread = threading.Thread(target=self.worker.loop, daemon=True)
         self.thread.start()
         self.messages: list[tuple] = []
@@ -203,17 +203,26 @@ def test_no_raw_pytorch_message_reaches_a_user(harness: Harness):
     assert "Expected" not in message and "torch" not in message.lower()
 
 
-def test_the_heartbeat_says_which_run_the_loop_is_busy_with():
-    from server.runs.worker import HEARTBEAT_S
+def test_the_beat_says_the_worker_is_alive_and_which_run_the_loop_is_busy_with():
+    import multiprocessing
 
-    harness = Harness(time_slice_s=0.2)
-    beat = threading.Thread(target=harness.worker.heartbeat, daemon=True)
-    beat.start()
+    from server.runs.beat import HEARTBEAT_S, Beat
+
+    beat = Beat(multiprocessing.get_context("spawn"))
+    harness = Harness(time_slice_s=0.2, beat=beat)
+    stamper = threading.Thread(target=harness.worker.heartbeat, daemon=True)
+    before = beat.stamp
+    stamper.start()
     try:
-        harness.read_until(lambda m: m[0] == "heartbeat" and m[1] is None, HEARTBEAT_S * 10)
+        time.sleep(HEARTBEAT_S * 3)
+        assert beat.stamp > before and time.monotonic() - beat.stamp < HEARTBEAT_S * 2
+        assert beat.current() == (None, 0.0)
         harness.send("start", "long", spiral(10_000), False)
-        busy = harness.read_until(lambda m: m[0] == "heartbeat" and m[1] == "long", 30)
-        assert 0 <= busy[2] < 30
+        deadline = time.monotonic() + 30
+        while beat.current()[0] != "long":
+            assert time.monotonic() < deadline, "the beat never named the busy run"
+            time.sleep(0.01)
+        assert 0 <= beat.current()[1] < 30
         harness.send("control", 1, "long", "stop", None)
         harness.read_until(harness.status("long", "stopped"))
     finally:

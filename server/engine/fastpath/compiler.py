@@ -10,7 +10,6 @@ path): numba releases the GIL while LLVM works and the kernel itself runs with `
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -59,7 +58,9 @@ def wait(timeout: float | None = None) -> bool:
 def _load(cache_dir: Path | str | None) -> None:
     global _kernel, _status, ready_after_s
     start = time.perf_counter()
-    _lower_priority()
+    # At normal priority on purpose: this thread holds the GIL through most of numba's import
+    # and cache load, and a niced GIL holder on busy cores starves the process's other threads
+    # (its heartbeat went silent for over 5 s and the watchdog killed a healthy worker).
     try:
         if cache_dir is not None:
             os.environ["NUMBA_CACHE_DIR"] = str(Path(cache_dir).expanduser())
@@ -74,13 +75,6 @@ def _load(cache_dir: Path | str | None) -> None:
         return
     ready_after_s = time.perf_counter() - start
     _kernel = fused.train_batches
-
-
-def _lower_priority() -> None:
-    """Compile at the lowest CPU priority (Linux: a thread is a task of its own), so training
-    on busy cores goes first."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def _smoke(train_batches: Callable) -> None:
