@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Ray backend's tests need the optional extra (skipped without it, mandatory under CI=true).
+.venv/bin/python -m pip install --quiet -e ".[test,ray]"
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Chromium for the browser tests"

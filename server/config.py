@@ -132,6 +132,24 @@ class Settings(BaseSettings):
         180.0, gt=0, description="longest one ONNX export may take before it is given up"
     )
 
+    # Where workers live (server/runs/backends): spawned processes here, or Ray actors.
+    backend: Literal["local", "ray"] = Field(
+        "local", description="local: spawned worker processes; ray: Ray actors on a cluster"
+    )
+    ray_address: str = Field(
+        "",
+        description="the Ray cluster to join: 'auto', an address (host:6379, ray://host:10001); "
+        "empty: start a local Ray for this machine",
+    )
+    ray_num_cpus: float = Field(1.0, gt=0, description="CPUs each Ray worker actor reserves")
+    ray_gpu_fraction: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="the share of a GPU each Ray worker actor reserves when runs train on CUDA "
+        "(LAYERLAB_DEVICE=cuda, or auto on a cluster with GPUs)",
+    )
+
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
     state_dir: Path = Path(".layerlab")

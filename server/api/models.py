@@ -117,7 +117,7 @@ class PredictRequest(BaseModel):
 
 
 class WorkerInfo(BaseModel):
-    """One worker process."""
+    """One worker: a local process, or a Ray actor on some node of the cluster."""
 
     id: int
     pid: int | None
@@ -129,6 +129,14 @@ class WorkerInfo(BaseModel):
     silent_s: float = Field(description="seconds since its last heartbeat")
     busy_run: str | None = Field(None, description="the run its training loop is in right now")
     busy_s: float = Field(0.0, description="for how long, as of its last heartbeat")
+    backend: Literal["local", "ray"] = Field(
+        "local", description="which backend serves it (LAYERLAB_BACKEND)"
+    )
+    node: str | None = Field(
+        None, description="where it runs: this host's name (local), the node's address (ray)"
+    )
+    node_id: str | None = Field(None, description="the Ray node's id (ray only)")
+    actor_id: str | None = Field(None, description="the Ray actor's id (ray only)")
 
 
 class DatabaseHealth(BaseModel):
@@ -146,6 +154,9 @@ class Health(BaseModel):
 
     status: Literal["ok", "degraded"]
     version: str
+    backend: Literal["local", "ray"] = Field(
+        "local", description="where the workers live: local processes or Ray actors"
+    )
     workers: int
     workers_ready: int = Field(description="ready, alive and sending heartbeats")
     workers_unresponsive: int = Field(0, description="alive but silent for over 1.5 s")

@@ -29,6 +29,7 @@ def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
     return Health(
         status="degraded" if reasons else "ok",
         version=__version__,
+        backend=manager.pool.name,
         workers=len(workers),
         workers_ready=ready,
         workers_unresponsive=silent,
@@ -44,5 +45,6 @@ def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
 
 @router.get("/workers")
 def list_workers(manager: ManagerDep) -> list[WorkerInfo]:
-    """Worker processes with their pids, state, runs and resident memory."""
+    """The workers with their pids, state, runs and resident memory, each naming the backend
+    that serves it (`local` processes or `ray` actors) and its node (and Ray actor id)."""
     return [WorkerInfo(**w) for w in manager.pool.describe()]

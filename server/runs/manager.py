@@ -28,9 +28,9 @@ from ..store import queries
 from ..store.rows import StoredRun
 from ..store.store import Store, token_hash
 from . import checkpoints
+from .backends import Backend, WorkerHandle, make_backend
 from .hub import Hub, RunChannel
 from .messages import ACTIVE, TERMINAL, dumps
-from .pool import WorkerHandle, WorkerPool
 from .presence import OwnerPresence
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch")
@@ -117,10 +117,11 @@ class RunManager:
     def __init__(
         self,
         settings: Settings,
-        pool_factory: Callable[..., WorkerPool] = WorkerPool,
+        pool_factory: Callable[..., Backend] = make_backend,
     ):
         self.settings = settings
         self.hub = Hub(settings, on_watch=self._watch)
+        # The workers' backend (LAYERLAB_BACKEND: local processes or Ray actors, one interface).
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
         self.pool.on_ready = self._on_ready
         self.store = Store(settings, self._store_failed, self._store_recovered)

@@ -1,0 +1,187 @@
+"""What runs inside one Ray actor: the worker loop of `runs/worker.py`, with queues for pipes.
+
+The actor is threaded (`max_concurrency`): its worker loop runs in a thread of its own, while
+Ray's threads serve three small methods: `command(seq, cmd)` puts a command in the inbox,
+`poll(timeout)` hands back the messages written since the last poll (a long poll: it waits up
+to `timeout` for the first one) with the heartbeat's state, `where()` says where it lives.
+
+A threaded actor may run two calls out of their submission order, so commands carry the
+sequence number the server gave them and the inbox releases them strictly in that order. The
+server keeps one poll in flight per actor, so messages leave in the order the loop wrote them.
+Nothing here imports Ray at module level: the actor class is wrapped by `ray.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections import deque
+
+from ...config import Settings
+from ..worker import DEFAULT_TRAINER, Worker, _load, _warm_up
+
+POLL_BATCH = 2000  # messages per poll reply at most (a reply stays a few MB even with snapshots)
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class Inbox:
+    """Commands numbered 1, 2, 3... by the server, released in that order (a Connection's
+    `poll`/`recv`, as `Worker.drain` reads them)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._early: dict[int, tuple] = {}  # arrived before an earlier number
+        self._ready: deque[tuple] = deque()
+        self._next = 1
+
+    def put(self, seq: int, command: tuple) -> None:
+        with self._cond:
+            if seq < self._next:
+                return  # a duplicate: already released
+            self._early[seq] = command
+            while self._next in self._early:
+                self._ready.append(self._early.pop(self._next))
+                self._next += 1
+            self._cond.notify_all()
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: bool(self._ready), timeout)
+
+    def recv(self) -> tuple:
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._ready))
+            return self._ready.popleft()
+
+    def close(self) -> None:
+        pass
+
+
+class Outbox:
+    """The worker's messages, in order, until the server polls them (a Connection's `send`)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._items: deque[tuple] = deque()
+        self.closed = False
+
+    def send(self, message: tuple) -> None:
+        with self._cond:
+            self._items.append(message)
+            self._cond.notify_all()
+
+    def take(self, timeout: float, limit: int = POLL_BATCH) -> list[tuple]:
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._items) or self.closed, timeout)
+            count = min(limit, len(self._items))
+            return [self._items.popleft() for _ in range(count)]
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class ThreadBeat:
+    """`beat.Beat`'s worker side, kept in the actor's memory: the poll reports it."""
+
+    def __init__(self) -> None:
+        self._stamp = time.monotonic()
+        self._since = 0.0
+        self._run: str | None = None
+
+    def alive(self) -> None:
+        self._stamp = time.monotonic()
+
+    def busy(self, run_id: str) -> None:
+        self._since = 0.0
+        self._run = run_id
+        self._since = time.monotonic()
+
+    def idle(self) -> None:
+        self._since = 0.0
+
+    def report(self) -> dict:
+        """Seconds since the last stamp, and the run the loop is in for how long (as of now:
+        the server adds the time since it received this)."""
+        now, since, run = time.monotonic(), self._since, self._run
+        return {
+            "stamp_age": now - self._stamp,
+            "busy_run": run if since else None,
+            "busy_s": now - since if since else 0.0,
+        }
+
+
+class WorkerActor:
+    """One worker as a Ray actor: `Worker.loop()` in a thread, fed through queues."""
+
+    def __init__(self, settings_doc: dict, factory: str = DEFAULT_TRAINER):
+        self.settings = Settings(**settings_doc)
+        self.inbox, self.outbox, self.beat = Inbox(), Outbox(), ThreadBeat()
+        self.done = threading.Event()
+        self.thread = threading.Thread(
+            target=self._main, args=(factory,), name="layerlab-worker", daemon=True
+        )
+        self.thread.start()
+
+    def _main(self, factory: str) -> None:
+        """Set torch up for one thread, warm the engine, say "ready", then loop (worker_main's
+        steps; no address-space limit here: Ray's own mappings would trip it, so the server
+        watches the resident size instead)."""
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+            trainer_factory = _load(factory)
+            _warm_up(trainer_factory, self.settings)
+            worker = Worker(self.settings, self.inbox, self.outbox, trainer_factory, self.beat)
+            worker.send("ready", os.getpid())
+            threading.Thread(target=worker.heartbeat, name="layerlab-heartbeat", daemon=True).start()
+            try:
+                worker.loop()
+            finally:
+                worker.running = False
+        except Exception:  # noqa: BLE001 - the server sees `done` and replaces this actor
+            traceback.print_exc()
+        finally:
+            self.outbox.close()
+            self.done.set()
+
+    # -- called by the server (Ray threads) ----------------------------------------------
+    def where(self) -> dict:
+        """The node, address and ids of this actor (for GET /api/workers)."""
+        import ray
+
+        context = ray.get_runtime_context()
+        return {
+            "node_id": context.get_node_id(),
+            "node": ray.util.get_node_ip_address(),
+            "actor_id": context.get_actor_id(),
+            "pid": os.getpid(),
+        }
+
+    def command(self, seq: int, command: tuple) -> None:
+        self.inbox.put(seq, command)
+
+    def poll(self, timeout: float) -> tuple[list[tuple], dict]:
+        """The messages written since the last poll (waiting up to `timeout` for one), and
+        the heartbeat, resident memory and whether the loop has ended."""
+        messages = self.outbox.take(timeout)
+        return messages, {**self.beat.report(), "rss": _rss_bytes(), "done": self.done.is_set()}
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the loop to end (after a shutdown command); whether it has."""
+        return self.done.wait(timeout)
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+__all__ = ["Inbox", "Outbox", "ThreadBeat", "WorkerActor"]
