@@ -137,6 +137,9 @@ class WorkerInfo(BaseModel):
     )
     node_id: str | None = Field(None, description="the Ray node's id (ray only)")
     actor_id: str | None = Field(None, description="the Ray actor's id (ray only)")
+    actor_name: str | None = Field(
+        None, description="the Ray actor's name, for `ray.get_actor` (ray only)"
+    )
 
 
 class DatabaseHealth(BaseModel):

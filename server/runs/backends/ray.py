@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import threading
 import time
 import warnings
@@ -51,6 +52,7 @@ class ActorHandle:
 
     id: int
     actor: Any  # ray.actor.ActorHandle
+    name: str  # the actor's name in Ray (`ray.get_actor(name)`, e.g. to kill it by hand)
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     alive: bool = True
@@ -109,6 +111,7 @@ class ActorHandle:
             "node": self.where.get("node"),
             "node_id": self.where.get("node_id"),
             "actor_id": self.where.get("actor_id"),
+            "actor_name": self.name,
         }
 
 
@@ -138,22 +141,25 @@ class RayBackend:
         self._closing = False
         self._owns_ray = False  # started Ray itself: shuts it down at stop
         self._remote: Any = None
+        self._options: dict = {}
         self._watchdog: asyncio.Task | None = None
         self._threads: list[threading.Thread] = []
         self._failures = 0
+        self._prefix = f"layerlab-{secrets.token_hex(3)}"  # two servers may share a cluster
 
     async def start(self) -> None:
         """Join (or start) Ray, then create the actors; they warm up before the first run."""
         self._loop = asyncio.get_running_loop()
         self._owns_ray = await asyncio.to_thread(connect, self.settings)
         gpus = await asyncio.to_thread(gpu_share, self.settings)
-        self._remote = ray.remote(WorkerActor).options(
-            num_cpus=self.settings.ray_num_cpus,
-            num_gpus=gpus,
-            max_concurrency=ACTOR_CONCURRENCY,
-            max_restarts=0,  # a dead actor's runs are lost anyway: the backend replaces it
-            scheduling_strategy="SPREAD",  # across the cluster's nodes
-        )
+        self._remote = ray.remote(WorkerActor)
+        self._options = {
+            "num_cpus": self.settings.ray_num_cpus,
+            "num_gpus": gpus,
+            "max_concurrency": ACTOR_CONCURRENCY,
+            "max_restarts": 0,  # a dead actor's runs are lost anyway: the backend replaces it
+            "scheduling_strategy": "SPREAD",  # across the cluster's nodes
+        }
         for _ in range(self.settings.workers):
             self._spawn()
         self._watchdog = asyncio.create_task(self._watch())
@@ -210,8 +216,11 @@ class RayBackend:
     def _spawn(self) -> ActorHandle:
         wid = self._next_id
         self._next_id += 1
-        actor = self._remote.remote(self.settings.model_dump(mode="json"), self.factory)
-        worker = ActorHandle(wid, actor)
+        name = f"{self._prefix}-worker-{wid}"
+        actor = self._remote.options(**self._options, name=name).remote(
+            self.settings.model_dump(mode="json"), self.factory
+        )
+        worker = ActorHandle(wid, actor, name)
         self.workers[wid] = worker
         thread = threading.Thread(
             target=self._read, args=(worker,), name=f"layerlab-ray-reader-{wid}", daemon=True
