@@ -138,7 +138,9 @@ class WorkerActor:
             _warm_up(trainer_factory, self.settings)
             worker = Worker(self.settings, self.inbox, self.outbox, trainer_factory, self.beat)
             worker.send("ready", os.getpid())
-            threading.Thread(target=worker.heartbeat, name="layerlab-heartbeat", daemon=True).start()
+            threading.Thread(
+                target=worker.heartbeat, name="layerlab-heartbeat", daemon=True
+            ).start()
             try:
                 worker.loop()
             finally:

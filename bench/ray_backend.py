@@ -1,0 +1,119 @@
+"""The Ray backend against the local one, on the same runs: the overhead as a ratio of wall
+times, and the time from POST /api/runs to the first epoch on a viewer for each.
+
+python -m bench.ray_backend [--runs 8] [--epochs 200] [--first 5]
+
+Each backend serves in a `layerlab serve` subprocess with two workers (`LAYERLAB_BACKEND=ray`
+with an empty `LAYERLAB_RAY_ADDRESS`: the server starts a local Ray of its own, no dashboard).
+The same `--runs` spiral runs (the example, with `--epochs`) start together; the wall time is
+from the first POST to the last run's final status (every epoch record streamed to a viewer).
+Needs the extra: pip install -e '.[ray]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from websockets.sync.client import connect
+
+from bench.common import ROOT, example, free_port, percentile, wait_ready
+from bench.first_epoch import first_epoch_s
+
+WORKERS = 2
+
+
+@contextlib.contextmanager
+def serve(backend: str) -> Iterator[str]:
+    """A server on `backend` in a subprocess (Ray's start-up can take half a minute here)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as state:
+        environ = {
+            **os.environ,
+            "LAYERLAB_BACKEND": backend,
+            "LAYERLAB_RAY_ADDRESS": "",
+            "LAYERLAB_PERSIST_RUNS": "false",
+            "LAYERLAB_STATE_DIR": state,
+            "LAYERLAB_MAX_RUNS_PER_CLIENT": "64",
+        }
+        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
+        command += ["--workers", str(WORKERS)]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(base, WORKERS, timeout=300)
+            yield base
+        finally:
+            process.terminate()  # a graceful stop: the server shuts its own Ray down
+            process.wait(60)
+
+
+def run_to_end(base: str, doc: dict) -> int:
+    """Start one run and read its stream to the final status; the epochs it streamed."""
+    with httpx.Client(base_url=base, trust_env=False, timeout=60) as http:
+        run = http.post("/api/runs", json=doc).json()
+    epochs = 0
+    with connect(
+        f"{base.replace('http', 'ws')}/ws/runs/{run['id']}", proxy=None, max_size=None
+    ) as ws:
+        for text in ws:
+            message = json.loads(text)
+            if message["type"] == "hello":
+                epochs += len(message["history"])
+            elif message["type"] == "epoch":
+                epochs += len(message["records"])
+            elif message["type"] == "status" and message["status"] in ("finished", "failed"):
+                break
+    return epochs
+
+
+def measure(backend: str, runs: int, epochs: int, first: int) -> tuple[float, list[float]]:
+    doc = example("spiral_mlp", epochs=epochs)
+    with serve(backend) as base, httpx.Client(base_url=base, trust_env=False) as http:
+        ws_base = base.replace("http", "ws")
+        firsts = [first_epoch_s(http, ws_base, example("spiral_mlp")) for _ in range(first)]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(runs) as pool:
+            streamed = list(pool.map(run_to_end, [base] * runs, [doc] * runs))
+        wall = time.perf_counter() - start
+    assert streamed == [epochs] * runs, f"{backend}: epochs streamed {streamed}"
+    return wall, firsts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--first", type=int, default=5, help="runs timed to their first epoch")
+    args = parser.parse_args()
+    results = {b: measure(b, args.runs, args.epochs, args.first) for b in ("local", "ray")}
+    print(
+        f"{args.runs} spiral runs x {args.epochs} epochs at once, {WORKERS} workers, "
+        "every epoch streamed to a viewer:"
+    )
+    for backend, (wall, firsts) in results.items():
+        print(
+            f"  {backend:5s}: {wall:6.2f} s ({args.runs * args.epochs / wall:,.0f} epochs/s); "
+            f"POST -> first epoch median {statistics.median(firsts) * 1e3:.0f} ms, "
+            f"max {percentile(firsts, 100) * 1e3:.0f} ms"
+        )
+    local, ray_ = results["local"][0], results["ray"][0]
+    print(f"  ray / local wall time = {ray_ / local:.2f}")
+    ratio = statistics.median(results["ray"][1]) / statistics.median(results["local"][1])
+    print(f"  ray / local POST -> first epoch (median) = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

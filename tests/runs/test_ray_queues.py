@@ -1,0 +1,62 @@
+"""The Ray actor's plumbing without Ray: numbered commands released in order, and the real
+worker loop training through the inbox and outbox the actor gives it instead of pipes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from server.config import Settings
+from server.engine.trainer import Trainer
+from server.runs.backends.ray_actor import Inbox, Outbox, ThreadBeat
+from server.runs.worker import Worker
+
+SPIRAL = {
+    "dataset": {"name": "spiral", "samples": 100},
+    "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}]},
+    "training": {"epochs": 5, "batch_size": 10},
+}
+
+
+def test_inbox_releases_commands_in_the_order_of_their_numbers():
+    inbox = Inbox()
+    inbox.put(2, ("second",))
+    inbox.put(3, ("third",))
+    assert not inbox.poll(0)  # 1 has not arrived: nothing may overtake it
+    inbox.put(1, ("first",))
+    assert inbox.poll(0)
+    assert [inbox.recv() for _ in range(3)] == [("first",), ("second",), ("third",)]
+    inbox.put(2, ("again",))  # a number already released is a duplicate
+    assert not inbox.poll(0.01)
+
+
+def test_outbox_waits_for_a_message_and_hands_out_batches_in_order():
+    outbox = Outbox()
+    start = time.monotonic()
+    assert outbox.take(0.05) == [] and time.monotonic() - start >= 0.04
+    for i in range(5):
+        outbox.send(("epoch", i))
+    assert outbox.take(1.0, limit=3) == [("epoch", 0), ("epoch", 1), ("epoch", 2)]
+    assert outbox.take(1.0) == [("epoch", 3), ("epoch", 4)]
+
+
+def test_the_worker_loop_trains_a_run_through_the_queues(tmp_path):
+    settings = Settings(persist_runs=False, state_dir=tmp_path, fast_path_compiled=False)
+    inbox, outbox, beat = Inbox(), Outbox(), ThreadBeat()
+    worker = Worker(settings, inbox, outbox, Trainer, beat)
+    loop = threading.Thread(target=worker.loop, daemon=True)
+    loop.start()
+    inbox.put(1, ("start", "r1", SPIRAL, False))
+    inbox.put(2, ("control", None, "r1", "watch", True))
+    messages: list[tuple] = []
+    deadline = time.monotonic() + 60
+    while not any(m[0] == "status" and m[2] == "finished" for m in messages):
+        assert time.monotonic() < deadline, messages[-3:]
+        messages += outbox.take(0.5)
+    inbox.put(3, ("shutdown",))
+    loop.join(10)
+    assert not loop.is_alive()
+    assert messages[0] == ("accepted", "r1")
+    assert [m[2]["epoch"] for m in messages if m[0] == "epoch"] == [1, 2, 3, 4, 5]
+    assert any(m[0] == "snapshot" for m in messages)
+    assert beat.report()["busy_run"] is None  # between runs once it ended
