@@ -81,7 +81,7 @@ def run_to_end(base: str, doc: dict) -> int:
 
 def measure(backend: str, runs: int, epochs: int, first: int) -> tuple[float, list[float]]:
     doc = example("spiral_mlp", epochs=epochs)
-    with serve(backend) as base, httpx.Client(base_url=base, trust_env=False) as http:
+    with serve(backend) as base, httpx.Client(base_url=base, trust_env=False, timeout=60) as http:
         ws_base = base.replace("http", "ws")
         firsts = [first_epoch_s(http, ws_base, example("spiral_mlp")) for _ in range(first)]
         start = time.perf_counter()
