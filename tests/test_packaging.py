@@ -39,4 +39,5 @@ def test_wheel_contains_the_front_end(tmp_path):
     }
     assert expected and expected <= static
     assert "server/engine/layers.py" in names
+    assert "server/runs/backends/ray.py" in names  # the Ray backend travels too (its extra aside)
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -118,6 +118,10 @@ def test_a_run_streams_every_epoch_once_in_order_with_snapshots(ray_live: Live):
     assert [r["epoch"] for r in detail["history"]] == list(range(1, 61))
     # A network that must learn does: the spiral's accuracy climbs well above chance.
     assert detail["history"][-1]["metrics"]["accuracy"] > 0.6
+    # The actor wrote its export where the server keeps it.
+    script = ray_live.http.get(f"/api/runs/{run['id']}/export/model.py")
+    assert script.status_code == 200, script.text
+    assert f"Run {run['id']}, 60 epochs trained." in script.text
 
 
 def test_controls_trace_and_predictions_work_on_an_actor(ray_live: Live):

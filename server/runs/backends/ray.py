@@ -27,6 +27,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ...config import Settings
@@ -218,7 +219,7 @@ class RayBackend:
         self._next_id += 1
         name = f"{self._prefix}-worker-{wid}"
         actor = self._remote.options(**self._options, name=name).remote(
-            self.settings.model_dump(mode="json"), self.factory
+            actor_settings(self.settings), self.factory
         )
         worker = ActorHandle(wid, actor, name)
         self.workers[wid] = worker
@@ -372,6 +373,15 @@ def connect(settings: Settings) -> bool:
         else:
             ray.init(include_dashboard=False, namespace="layerlab")
     return True
+
+
+def actor_settings(settings: Settings) -> dict:
+    """The settings an actor gets: the server's, with its folders made absolute (an actor's
+    working directory is Ray's, not the server's; on a cluster they are shared storage)."""
+    doc = settings.model_dump(mode="json")
+    for name in ("state_dir", "data_dir", "cache_dir"):
+        doc[name] = str(Path(doc[name]).expanduser().absolute())
+    return doc
 
 
 def gpu_share(settings: Settings) -> float:

@@ -23,6 +23,7 @@ from ...config import Settings
 from ..worker import DEFAULT_TRAINER, Worker, _load, _warm_up
 
 POLL_BATCH = 2000  # messages per poll reply at most (a reply stays a few MB even with snapshots)
+POLL_LINGER_S = 0.02  # after the first message, a poll waits this long for more to batch
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -72,9 +73,12 @@ class Outbox:
             self._items.append(message)
             self._cond.notify_all()
 
-    def take(self, timeout: float, limit: int = POLL_BATCH) -> list[tuple]:
+    def take(self, timeout: float, limit: int = POLL_BATCH, linger: float = 0.0) -> list[tuple]:
+        """Up to `limit` messages: waits up to `timeout` for the first, then up to `linger`
+        for more (fewer, larger replies: each poll costs a Ray call on both sides)."""
         with self._cond:
-            self._cond.wait_for(lambda: bool(self._items) or self.closed, timeout)
+            if self._cond.wait_for(lambda: bool(self._items) or self.closed, timeout) and linger:
+                self._cond.wait_for(lambda: len(self._items) >= limit or self.closed, linger)
             count = min(limit, len(self._items))
             return [self._items.popleft() for _ in range(count)]
 
@@ -170,7 +174,7 @@ class WorkerActor:
     def poll(self, timeout: float) -> tuple[list[tuple], dict]:
         """The messages written since the last poll (waiting up to `timeout` for one), and
         the heartbeat, resident memory and whether the loop has ended."""
-        messages = self.outbox.take(timeout)
+        messages = self.outbox.take(timeout, linger=POLL_LINGER_S)
         return messages, {**self.beat.report(), "rss": _rss_bytes(), "done": self.done.is_set()}
 
     def join(self, timeout: float) -> bool:
