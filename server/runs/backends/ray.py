@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import Settings
+from ..beat import HEARTBEAT_S
 from ..worker import DEFAULT_TRAINER
 from .base import ExitHandler, MessageHandler, ReadyHandler
 from .ray_actor import WorkerActor
@@ -43,7 +44,10 @@ with warnings.catch_warnings():  # Ray's own imports may warn (deprecations of i
 POLL_S = 0.25  # an idle actor answers its poll this often: the server's heartbeat
 GET_TIMEOUT_S = 1.0  # the reader looks up from a poll this often (to notice closing)
 WATCH_S = 0.25
-HEARTBEAT_FRESH_S = 1.5  # no reply this long: no new runs go there meanwhile
+# No reply this long: no new runs go there meanwhile. Looser than the local pool's 1.5 s (a
+# stamp in shared memory): a reply crosses Ray's RPC and the server's GIL, and on a loaded
+# 2-core machine it was seen 3 s late while ten requests were being checked at once.
+HEARTBEAT_FRESH_S = 4.0  # (below the 5 s default of LAYERLAB_HEARTBEAT_TIMEOUT_S)
 ACTOR_CONCURRENCY = 4  # the loop's thread aside: poll, command, where, join at once
 
 
@@ -68,8 +72,10 @@ class ActorHandle:
 
     @property
     def silent_s(self) -> float:
-        """Since the actor's heartbeat thread last stamped, as of its last reply."""
-        return time.monotonic() - self.heard + float(self.state.get("stamp_age", 0.0))
+        """Since the actor last answered a poll (a stopped or lost process cannot), or longer
+        when its heartbeat thread has fallen silent meanwhile (a wedged interpreter)."""
+        stale_beat = float(self.state.get("stamp_age", 0.0)) - HEARTBEAT_S
+        return time.monotonic() - self.heard + max(0.0, stale_beat)
 
     def current(self) -> tuple[str | None, float]:
         run = self.state.get("busy_run")
