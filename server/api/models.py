@@ -125,7 +125,9 @@ class WorkerInfo(BaseModel):
     alive: bool
     runs: list[str]
     rss_mb: float | None
-    responsive: bool = Field(description="a heartbeat came within the last 1.5 s")
+    responsive: bool = Field(
+        description="a heartbeat came within the last 1.5 s (a Ray actor: a poll reply, 4 s)"
+    )
     silent_s: float = Field(description="seconds since its last heartbeat")
     busy_run: str | None = Field(None, description="the run its training loop is in right now")
     busy_s: float = Field(0.0, description="for how long, as of its last heartbeat")
