@@ -24,7 +24,7 @@ from ..classes.registry import Classroom, Student
 from ..classes.service import ClassRefused
 from .class_access import ClassesDep, TeacherTokenDep, get_classes, who_of
 from .deps import ManagerDep, SettingsDep
-from .routes_check import validate_experiment
+from .routes_check import ExperimentError, validate_experiment
 from .stream import _close, _read_until_closed, _refuse
 
 router = APIRouter(tags=["classes"])
@@ -194,11 +194,9 @@ async def push_design(
     """Load a design on every student's page ("load this"); checked like POST /api/check."""
     try:
         experiment, _ = await run_in_threadpool(validate_experiment, body.experiment, settings)
-    except HTTPException as err:
-        if err.status_code == 422 and isinstance(err.detail, list):
-            for item in err.detail:
-                item["loc"] = ["body", "experiment", *item.get("loc", [])]
-        raise
+    except ExperimentError as err:
+        detail = [{**e, "loc": ["body", "experiment", *e["loc"]]} for e in err.errors]
+        raise HTTPException(422, detail) from None
     room.push, room.push_seq = experiment, room.push_seq + 1
     await run_in_threadpool(classes.registry.save_class, room)
     classes.announce(room, "push")
