@@ -424,6 +424,7 @@ async function boot() {
     onSpotlight: async (runId) => {
       if (runId) {
         if (!watching.runId) ownDesign = clone(experiment());
+        session.detach(); // the student's own run goes on (watching it must not stop it)
         await watchRun(runId);
         return;
       }
