@@ -106,7 +106,7 @@ def _refusal(err: ClassRefused) -> HTTPException:
 @router.post("/api/classes", status_code=201)
 async def create_class(body: ClassOpen, classes: ClassesDep) -> ClassOpened:
     """Open a class: its join code (read it aloud) and the teacher's token."""
-    room, token = await run_in_threadpool(classes.registry.open_class, body.name)
+    room, token = classes.registry.open_class(body.name)
     return ClassOpened(
         code=room.code, teacher_token=token, join=f"/#class={room.code}", dashboard="/teach"
     )
@@ -128,7 +128,7 @@ async def join_class(code: str, body: StudentJoin, classes: ClassesDep) -> Joine
         raise HTTPException(
             409, f"someone in class {room.code} is already called {body.name!r}: add an initial"
         )
-    student, token = await run_in_threadpool(classes.registry.join, room, body.name)
+    student, token = classes.registry.join(room, body.name)
     classes.announce(room, "join")
     return Joined.model_validate(
         {"student_token": token, "student": _student(student), "class": room.state()}
@@ -182,7 +182,7 @@ async def set_spotlight(room: TeacherRoom, body: Spotlight, classes: ClassesDep)
                 ],
             )
     room.spotlight = body.run_id
-    await run_in_threadpool(classes.registry.save_class, room)
+    classes.registry.save_class(room)
     classes.announce(room, "spotlight")
     return room.state()
 
@@ -198,7 +198,7 @@ async def push_design(
         detail = [{**e, "loc": ["body", "experiment", *e["loc"]]} for e in err.errors]
         raise HTTPException(422, detail) from None
     room.push, room.push_seq = experiment, room.push_seq + 1
-    await run_in_threadpool(classes.registry.save_class, room)
+    classes.registry.save_class(room)
     classes.announce(room, "push")
     return room.state()
 
@@ -207,7 +207,7 @@ async def push_design(
 async def lock_editing(room: TeacherRoom, body: Lock, classes: ClassesDep) -> dict:
     """Lock (or unlock) editing: while locked, students may train only the pushed design."""
     room.locked = body.locked
-    await run_in_threadpool(classes.registry.save_class, room)
+    classes.registry.save_class(room)
     classes.announce(room, "lock")
     return room.state()
 
@@ -226,7 +226,7 @@ async def close_class(room: TeacherRoom, classes: ClassesDep) -> dict:
     room.closed = room.closed or time.time()
     room.spotlight = None
     room.locked = False
-    await run_in_threadpool(classes.registry.save_class, room)
+    classes.registry.save_class(room)
     await classes.control_all(room, "stop")
     classes.announce(room, "close")
     return room.state()
@@ -248,7 +248,7 @@ async def share_run(
     if not registry.owns(run_id, who_of(request)):
         raise HTTPException(403, "only the student who started this run may share it")
     member.shared = body.shared
-    await run_in_threadpool(registry.save_share, member)
+    registry.save_share(member)
     return {"run_id": run_id, "shared": member.shared}
 
 

@@ -110,7 +110,7 @@ async def create_run(
     )
     if student is not None:
         member = classes.registry.add_member(run.id, student)
-        await run_in_threadpool(classes.registry.save_member, member)
+        classes.registry.save_member(member)
     return RunCreated(id=run.id, token=run.token, status=run.status, stream=f"/ws/runs/{run.id}")
 
 
@@ -161,6 +161,8 @@ def list_runs(
         **list_filter(request),  # a class's runs only for its teacher, student, spotlight
     )
     page, total = manager.list_page(where, min(limit, settings.max_history_runs), offset)
+    if where.keep is not None:  # a class run whose membership is not committed yet
+        page = [summary for summary in page if where.keep(summary["id"])]
     response.headers["X-Total-Count"] = str(total)
     return [RunSummary(**summary) for summary in page]
 

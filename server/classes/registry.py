@@ -1,8 +1,9 @@
 """Classes in memory, the database behind them, and who may see which run.
 
 Everything a request needs to decide (a token's class or student, a run's class) is answered
-from memory without a query; every change is written through to the database (`save_*`,
-blocking: the routes call them from the thread pool), and `load()` reads it all back at start,
+from memory without a query; every change goes to the database through the store's writer
+queue (`put`: committed with the runs' own writes about every `flush_interval_s`, retried
+while the database fails, never blocking a request), and `load()` reads it all back at start,
 so a class, its students and its runs' membership survive a restart.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, insert, or_, select, update
@@ -81,8 +83,9 @@ class Who:
 class Registry:
     """Every class, student and class run, with write-through to the database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, put: Callable[[tuple], None]):
         self.engine = engine
+        self.put = put  # the store writer's queue: ("sql", key, statement)
         self.classes: dict[str, Classroom] = {}
         self.by_teacher: dict[str, str] = {}  # token hash -> class code
         self.by_student: dict[str, Student] = {}  # token hash -> student
@@ -127,7 +130,7 @@ class Registry:
     def get(self, code: str) -> Classroom | None:
         return self.classes.get(codes.normalize(code))
 
-    # -- changes (blocking: the database) ------------------------------------------------
+    # -- changes (queued to the database) ------------------------------------------------
     def open_class(self, name: str) -> tuple[Classroom, str]:
         """A new class and its teacher's token."""
         code = codes.new_code()
@@ -135,8 +138,10 @@ class Registry:
             code = codes.new_code()
         token = codes.new_token()
         room = Classroom(code, name, token_hash(token), time.time())
-        with self.engine.begin() as conn:
-            conn.execute(
+        self.put(
+            (
+                "sql",
+                code,
                 insert(classes).values(
                     code=code,
                     name=name,
@@ -144,8 +149,9 @@ class Registry:
                     created=room.created,
                     locked=False,
                     push_seq=0,
-                )
+                ),
             )
+        )
         self.classes[code] = room
         self.by_teacher[room.teacher_hash] = code
         return room, token
@@ -155,16 +161,19 @@ class Registry:
         student = Student(secrets.token_hex(4), room.code, name, token_hash(token), time.time())
         while student.id in room.students:
             student.id = secrets.token_hex(4)
-        with self.engine.begin() as conn:
-            conn.execute(
+        self.put(
+            (
+                "sql",
+                room.code,
                 insert(students).values(
                     id=student.id,
                     class_code=room.code,
                     name=name,
                     token_hash=student.token_hash,
                     joined=student.joined,
-                )
+                ),
             )
+        )
         room.students[student.id] = student
         self.by_student[student.token_hash] = student
         return student, token
@@ -176,29 +185,38 @@ class Registry:
         return member
 
     def save_member(self, member: Member) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
+        """Queue the membership row (committed with the run's own row)."""
+        self.put(
+            (
+                "sql",
+                member.run_id,
                 insert(class_runs).values(
                     run_id=member.run_id,
                     class_code=member.code,
                     student_id=member.student_id,
                     shared=member.shared,
                     created=time.time(),
-                )
+                ),
             )
+        )
 
     def save_share(self, member: Member) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
+        self.put(
+            (
+                "sql",
+                member.run_id,
                 update(class_runs)
                 .where(class_runs.c.run_id == member.run_id)
-                .values(shared=member.shared)
+                .values(shared=member.shared),
             )
+        )
 
     def save_class(self, room: Classroom) -> None:
         """Write a class's mutable state (spotlight, lock, push, closed)."""
-        with self.engine.begin() as conn:
-            conn.execute(
+        self.put(
+            (
+                "sql",
+                room.code,
                 update(classes)
                 .where(classes.c.code == room.code)
                 .values(
@@ -207,8 +225,9 @@ class Registry:
                     spotlight=room.spotlight,
                     push_json=json.dumps(room.push) if room.push else None,
                     push_seq=room.push_seq,
-                )
+                ),
             )
+        )
 
     # -- who sees what -------------------------------------------------------------------
     def runs_of(self, code: str) -> list[Member]:

@@ -35,7 +35,7 @@ class Classes:
     def __init__(self, settings: Settings, manager: RunManager):
         self.settings = settings
         self.manager = manager
-        self.registry = Registry(manager.store.engine)
+        self.registry = Registry(manager.store.engine, manager.store.writer.put)
         self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
