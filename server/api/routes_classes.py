@@ -67,7 +67,9 @@ class Joined(BaseModel):
 
 
 class Spotlight(BaseModel):
-    run_id: str | None = Field(description="a run of this class; null ends the spotlight")
+    run_id: str | None = Field(
+        max_length=32, description="a run of this class; null ends the spotlight"
+    )
 
 
 class Push(BaseModel):
