@@ -39,6 +39,7 @@ class Classes:
         self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()  # the reads in flight (kept from the GC)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.registry.load)
@@ -133,7 +134,9 @@ class Classes:
         view = self._stored.get(run_id)
         if view is None and run_id not in self._loading:
             self._loading.add(run_id)
-            asyncio.get_running_loop().create_task(self._load_stored(run_id))
+            task = asyncio.get_running_loop().create_task(self._load_stored(run_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return view
 
     async def _load_stored(self, run_id: str) -> None:
