@@ -150,6 +150,16 @@ class Settings(BaseSettings):
         "(LAYERLAB_DEVICE=cuda, or auto on a cluster with GPUs)",
     )
 
+    # Classes (server/classes): inside a class, students are limited by their token, not by
+    # address (a school's NAT puts a whole class behind one), and the class as a whole.
+    max_runs_per_class: int = Field(
+        64, ge=1, description="active runs of one class at once (its students' together)"
+    )
+    max_runs_per_student: int = Field(2, ge=1, description="active runs of one student at once")
+    class_dashboard_interval_s: float = Field(
+        1.0, gt=0, le=10, description="how often a teacher's dashboard is sent"
+    )
+
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
     state_dir: Path = Path(".layerlab")

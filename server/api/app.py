@@ -10,11 +10,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import __version__
+from ..classes.service import Classes
 from ..config import Settings, asset_dir, get_settings
 from ..runs.manager import RunManager
 from ..runs.offline import OfflineJobs
 from . import (
     routes_check,
+    routes_classes,
     routes_designs,
     routes_inspect,
     routes_onnx,
@@ -51,9 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await manager.start()
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
+        app.state.classes = Classes(settings, manager)  # classes, students, spotlight
+        await app.state.classes.start()
         try:
             yield
         finally:
+            await app.state.classes.stop()
             app.state.offline.close()
             await manager.stop()
 
@@ -81,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_presence,
         routes_system,
         stream,
+        routes_classes,
     )
     for module in (*routers, routes_pages):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from ..runs.manager import Run, RunManager
 from ..runs.offline import OfflineJobs
 from ..store.rows import StoredRun
 from ..store.store import token_hash
+from .class_access import guard_run
 
 
 def get_app_settings(conn: HTTPConnection) -> Settings:
@@ -56,11 +57,13 @@ def owner_hash(token: str | None) -> str | None:
     return token_hash(token) if token else None
 
 
-def get_run(run_id: str, manager: ManagerDep) -> Run | StoredRun:
-    """A run in memory or in the database (a sync dependency: it runs in the thread pool)."""
+def get_run(run_id: str, manager: ManagerDep, request: Request) -> Run | StoredRun:
+    """A run in memory or in the database (a sync dependency: it runs in the thread pool);
+    a class's run only for those its class lets see it (403 otherwise)."""
     run = manager.find(run_id)
     if run is None:
         raise HTTPException(404, f"no run with id {run_id!r}")
+    guard_run(request, manager, run)
     return run
 
 

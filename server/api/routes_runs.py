@@ -7,14 +7,16 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..classes.service import ClassRefused
 from ..runs.manager import Run, RunManager
 from ..store import designs
 from ..store.queries import RunFilter
 from ..store.rows import StoredRun
+from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
 from .deps import (
     ClientDep,
     JsonBody,
@@ -60,7 +62,10 @@ async def create_run(
     settings: SettingsDep,
     manager: ManagerDep,
     client: ClientDep,
+    classes: ClassesDep,
+    who: WhoDep,
     owner: OwnerDep = None,
+    student_token: StudentTokenDep = None,
     paused: Annotated[bool, Query(description="create it paused, to step or resume")] = False,
     design: Annotated[
         str | None,
@@ -68,7 +73,10 @@ async def create_run(
     ] = None,
 ) -> RunCreated:
     """Check an experiment and start training it; the token is returned only here. With
-    `X-Owner-Token` the run is listed as yours (`GET /api/runs?owner=me`)."""
+    `X-Owner-Token` the run is listed as yours (`GET /api/runs?owner=me`); with
+    `X-Student-Token` it belongs to you and your class (limited per student, not per address)."""
+    if student_token is not None and who.student is None:
+        raise HTTPException(403, "this student token belongs to no class (X-Student-Token)")
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
     if (
         design is not None
@@ -84,6 +92,12 @@ async def create_run(
                 }
             ],
         )
+    student = who.student
+    if student is not None:
+        try:
+            classes.admit(student, experiment)  # no await from here to create: no race
+        except ClassRefused as err:
+            raise HTTPException(err.status, err.message) from None
     run = manager.create(
         experiment,
         result,
@@ -91,12 +105,18 @@ async def create_run(
         paused=paused,
         owner=owner_hash(owner),
         design_id=design,
+        class_code=student.code if student else None,
+        student=student.id if student else None,
     )
+    if student is not None:
+        member = classes.registry.add_member(run.id, student)
+        classes.registry.save_member(member)
     return RunCreated(id=run.id, token=run.token, status=run.status, stream=f"/ws/runs/{run.id}")
 
 
 @router.get("", responses={**STORE_DOWN, 422: {"description": "a filter is not valid"}})
 def list_runs(
+    request: Request,
     manager: ManagerDep,
     settings: SettingsDep,
     response: Response,
@@ -138,8 +158,11 @@ def list_runs(
         dataset=dataset,
         design=design,
         text=q,
+        **list_filter(request),  # a class's runs only for its teacher, student, spotlight
     )
     page, total = manager.list_page(where, min(limit, settings.max_history_runs), offset)
+    if where.keep is not None:  # a class run whose membership is not committed yet
+        page = [summary for summary in page if where.keep(summary["id"])]
     response.headers["X-Total-Count"] = str(total)
     return [RunSummary(**summary) for summary in page]
 
@@ -215,7 +238,12 @@ def _last_epoch(texts: list[str]) -> str:
 
 @router.post("/{run_id}/control", responses=CONTROL_ERRORS)
 async def control_run(
-    run: RunDep, body: ControlRequest, manager: ManagerDep, token: TokenDep = None
+    run: RunDep,
+    body: ControlRequest,
+    manager: ManagerDep,
+    request: Request,
+    token: TokenDep = None,
+    student_token: StudentTokenDep = None,
 ) -> RunSummary:
     """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only). `resume`
     also brings an `interrupted` run back from its last weights checkpoint."""
@@ -225,7 +253,7 @@ async def control_run(
         if body.action == "resume" and run.status == "interrupted":
             return RunSummary(**(await manager.resume(run, token)).summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
-    if not manager.owns(run, token):
+    if not (manager.owns(run, token) or student_owns(request, run.id)):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
     await manager.control(run, body.action, body.learning_rate, body.sample)
     return RunSummary(**run.summary())

@@ -23,6 +23,7 @@ from ..runs.manager import RunManager
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
 from ..store.store import StoreUnavailable
+from .class_access import may_watch, stream_key
 from .deps import get_client, get_manager
 
 router = APIRouter()
@@ -51,7 +52,12 @@ def open_streams(websocket: WebSocket) -> Counter:
 async def stream_run(websocket: WebSocket, run_id: str) -> None:
     """hello (run and history), then epoch, snapshot and status messages; closed at the end."""
     manager = get_manager(websocket)
-    client, streams = get_client(websocket), open_streams(websocket)
+    refused = may_watch(websocket, run_id)  # a class's run: its student, teacher, spotlight
+    if refused is not None:
+        await _refuse(websocket, 403, 4403, refused)
+        return
+    client = stream_key(websocket) or get_client(websocket)  # a class is counted per token
+    streams = open_streams(websocket)
     limit = websocket.app.state.settings.max_ws_per_client
     if streams[client] >= limit:
         detail = (

@@ -75,6 +75,8 @@ class Run:
     saved_layers_at: float = 0.0
     pending_layers: tuple[int, str] | None = None  # the newest summary not stored yet
     committed_after: int = 0  # the store has everything once this many ops are written
+    class_code: str | None = None  # the class it belongs to (server/classes), if any
+    student: str | None = None  # ... and the student who started it
 
     @property
     def status(self) -> str:
@@ -164,7 +166,12 @@ class RunManager:
         return list(self.runs.values())
 
     def active_count(self, client: str | None = None) -> int:
-        return sum(1 for r in self.runs.values() if r.active and client in (None, r.client))
+        """Active runs in all, or of one address (a class's runs are counted per student)."""
+        return sum(
+            1
+            for r in self.runs.values()
+            if r.active and (client is None or (r.client == client and r.student is None))
+        )
 
     # Blocking reads below (the database): call them from a thread, never the event loop.
     def find(self, run_id: str) -> Run | StoredRun | None:
@@ -226,12 +233,16 @@ class RunManager:
         paused: bool = False,
         owner: str | None = None,
         design_id: str | None = None,
+        class_code: str | None = None,
+        student: str | None = None,
     ) -> Run:
         """Register a checked experiment and send it to a worker (raises LimitReached).
 
         A run created `paused` waits for `step` or `resume` before its first epoch. `owner`
-        is the hash of the creator's owner token; `design_id` the saved design it came from."""
-        self._check_limits(client)
+        is the hash of the creator's owner token; `design_id` the saved design it came from.
+        A class run (`class_code`, `student`) is not counted against its address: a class
+        shares one behind a school's NAT, and server/classes limits it per student instead."""
+        self._check_limits(client, per_client=student is None)
         run_id = self._new_id()
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
@@ -239,6 +250,7 @@ class RunManager:
             channel.status = "paused"
         run = Run(run_id, secrets.token_urlsafe(24), client, experiment, check, channel)
         run.owner, run.design_id = owner, design_id
+        run.class_code, run.student = class_code, student
         run.paused_start = paused
         self.runs[run_id] = run
         self.store.add_run(
@@ -256,14 +268,14 @@ class RunManager:
         self._place(run)
         return run
 
-    def _check_limits(self, client: str) -> None:
+    def _check_limits(self, client: str, per_client: bool = True) -> None:
         s = self.settings
         if self.active_count() >= s.max_runs:
             raise LimitReached(
                 f"the server already has {s.max_runs} active runs, its limit "
                 "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
             )
-        if self.active_count(client) >= s.max_runs_per_client:
+        if per_client and self.active_count(client) >= s.max_runs_per_client:
             raise LimitReached(
                 f"you already have {s.max_runs_per_client} active runs, the limit per client "
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
@@ -615,6 +627,8 @@ class RunManager:
 
 def _matches(run: Run, where: queries.RunFilter) -> bool:
     """Whether a run in memory passes a listing's filter (as the database would judge it)."""
+    if where.keep is not None and not where.keep(run.id):
+        return False
     if where.owner is not None and run.owner != where.owner:
         return False
     if where.status is not None and run.status != where.status:

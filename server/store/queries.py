@@ -6,7 +6,7 @@ These are blocking calls: the API runs them in its thread pool, never on the eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, or_, select
@@ -26,6 +26,10 @@ class RunFilter:
     dataset: str | None = None
     design: str | None = None
     text: str | None = None  # in the id, dataset, message or experiment, any case
+    # More conditions on `runs` from other parts (classes: who may see a class's runs), and
+    # the same judgement for a run in memory by its id.
+    extra: tuple = ()
+    keep: Callable[[str], bool] | None = None
 
     def conditions(self) -> list:
         c = tables.runs.c
@@ -48,6 +52,7 @@ class RunFilter:
                     )
                 )
             )
+        out.extend(self.extra)
         return out
 
 

@@ -227,6 +227,8 @@ def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
                     ],
                 )
                 exported.append(run_id)
+        elif kind == "sql":  # another part's own table (classes): ("sql", key, statement)
+            conn.execute(op[2])
         elif kind == "truncate":
             _, run_id, epoch = op
             for table in (tables.epochs, tables.layer_summaries):

@@ -25,8 +25,18 @@ function describeDetail(status, detail) {
   return `The server answered ${status}.`;
 }
 
+// A class member's token (widgets/class-bar.js): sent with every call and stream, so the
+// page's runs are the student's and the class's runs it may see are readable.
+let classAuth = null; // {header: 'X-Student-Token' | 'X-Teacher-Token', query: 'student' | 'teacher', token}
+
+/** Join every later request and stream to a class identity (null: none). */
+export function setClassAuth(auth) {
+  classAuth = auth;
+}
+
 async function request(method, path, body, headers = {}) {
   let response;
+  if (classAuth) headers = { [classAuth.header]: classAuth.token, ...headers };
   try {
     response = await fetch(path, {
       method,
@@ -109,7 +119,8 @@ export class RunSocket {
 
   url() {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}`;
+    const auth = classAuth ? `?${classAuth.query}=${encodeURIComponent(classAuth.token)}` : '';
+    return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}${auth}`;
   }
 
   connect() {

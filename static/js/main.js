@@ -22,6 +22,7 @@ import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { tryModel } from './widgets/try-model.js';
 import { watchMode } from './watch-mode.js';
+import { classBar } from './widgets/class-bar.js'; // a class: spotlight, push, lock (issue 13)
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
 import { onThemeChange } from './util/colors.js';
@@ -404,6 +405,46 @@ async function boot() {
     resizeTimer = setTimeout(redraw, 100);
   });
 
+  // --- The class (#class=<code>): the spotlight, designs the teacher pushes, the lock -------
+  let ownDesign = null; // the student's design while the spotlight shows someone else's run
+  let classLocked = false;
+  const classLocks = [$('dataset-panel'), $('training-panel'), $('model-panel'), $('layers-panel')];
+  function applyClassLock() {
+    if (watching.runId) return; // watch mode locks everything itself
+    for (const el of classLocks) el.disabled = classLocked;
+    stack.setReadOnly(classLocked);
+    header.setWatching(classLocked);
+  }
+  function classNote(text) {
+    $('design-note').hidden = false;
+    $('design-note').textContent = text;
+  }
+  const classroom = classBar({
+    root: $('class-bar'),
+    onSpotlight: async (runId) => {
+      if (runId) {
+        if (!watching.runId) ownDesign = clone(experiment());
+        session.detach(); // the student's own run goes on (watching it must not stop it)
+        await watchRun(runId);
+        return;
+      }
+      if (!watching.runId) return;
+      stopWatching();
+      if (ownDesign) load(ownDesign);
+      ownDesign = null;
+      applyClassLock();
+    },
+    onPush: (pushed) => {
+      if (watching.runId) ownDesign = clone(pushed); // shown once the spotlight ends
+      else load(pushed);
+      classNote('Your teacher sent this design: it is loaded. Press Train to train it.');
+    },
+    onLock: (locked) => {
+      classLocked = locked;
+      applyClassLock();
+    },
+  });
+
   // --- Start: the run a presenter link names, else the URL's design or lesson, else the default
   const state = readHash();
   const lesson = lessonById(state.lesson);
@@ -428,6 +469,7 @@ async function boot() {
     get watching() {
       return watching.runId;
     },
+    classroom,
   };
 }
 

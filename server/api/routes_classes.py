@@ -1,0 +1,304 @@
+"""Classes: open one (teacher), join it (students), the teacher's controls, the class socket.
+
+`POST /api/classes` -> code and teacher token; `POST /api/classes/{code}/join` -> a student
+token, which `POST /api/runs` (header `X-Student-Token`) turns into class runs. The teacher
+(header `X-Teacher-Token`) reads the class, spotlights a run, pushes a design, locks editing,
+pauses, resumes or stops every run, and closes the class. `WS /ws/classes/{code}` carries the
+class's `state` changes to every page and the dashboard to the teacher's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import run_in_threadpool
+
+from ..classes import codes
+from ..classes.hub import ClassViewer
+from ..classes.registry import Classroom, Student
+from ..classes.service import ClassRefused
+from .class_access import ClassesDep, TeacherTokenDep, get_classes, who_of
+from .deps import ManagerDep, SettingsDep
+from .routes_check import ExperimentError, validate_experiment
+from .stream import _close, _read_until_closed, _refuse
+
+router = APIRouter(tags=["classes"])
+
+TEACHER_ONLY = {
+    403: {"description": "missing or wrong X-Teacher-Token"},
+    404: {"description": "no class with this code"},
+}
+
+
+def _stripped(value: str) -> str:
+    if not value.strip():
+        raise ValueError("the name is empty")
+    return value.strip()
+
+
+class ClassOpen(BaseModel):
+    name: str = Field(min_length=1, max_length=120, description="what students see, e.g. 9B")
+
+    _name = field_validator("name")(_stripped)
+
+
+class StudentJoin(BaseModel):
+    name: str = Field(min_length=1, max_length=40, description="a display name, nothing else")
+
+    _name = field_validator("name")(_stripped)
+
+
+class ClassOpened(BaseModel):
+    code: str = Field(description="the join code, e.g. K7Q-4MX: students open /#class=<code>")
+    teacher_token: str = Field(description="keep it: every teacher control needs it")
+    join: str
+    dashboard: str
+
+
+class Joined(BaseModel):
+    student_token: str
+    student: dict
+    class_: dict = Field(alias="class")
+
+
+class Spotlight(BaseModel):
+    run_id: str | None = Field(
+        max_length=32, description="a run of this class; null ends the spotlight"
+    )
+
+
+class Push(BaseModel):
+    experiment: dict[str, Any] = Field(description="the design every student's page loads")
+
+
+class Lock(BaseModel):
+    locked: bool
+
+
+class ControlAll(BaseModel):
+    action: Literal["pause", "resume", "stop"] = "pause"
+
+
+class Share(BaseModel):
+    shared: bool
+
+
+def teacher_room(code: str, request: Request, token: TeacherTokenDep = None) -> Classroom:
+    """The class whose teacher token the request holds (404 unknown code, 403 otherwise)."""
+    room = get_classes(request).registry.get(code)
+    if room is None:
+        raise HTTPException(404, f"no class with code {code!r}")
+    if who_of(request).teacher_of != room.code or token is None:
+        raise HTTPException(403, f"class {room.code}'s teacher token is needed (X-Teacher-Token)")
+    return room
+
+
+TeacherRoom = Annotated[Classroom, Depends(teacher_room)]
+
+
+def _refusal(err: ClassRefused) -> HTTPException:
+    return HTTPException(err.status, err.message)
+
+
+@router.post("/api/classes", status_code=201)
+async def create_class(body: ClassOpen, classes: ClassesDep) -> ClassOpened:
+    """Open a class: its join code (read it aloud) and the teacher's token."""
+    room, token = classes.registry.open_class(body.name)
+    return ClassOpened(
+        code=room.code, teacher_token=token, join=f"/#class={room.code}", dashboard="/teach"
+    )
+
+
+@router.post(
+    "/api/classes/{code}/join",
+    status_code=201,
+    responses={404: {"description": "no such class"}, 409: {"description": "name taken"}},
+)
+async def join_class(code: str, body: StudentJoin, classes: ClassesDep) -> Joined:
+    """Join a class with a display name: a student token (keep it in the browser)."""
+    room = classes.registry.get(code)
+    if room is None:
+        raise HTTPException(404, f"no class with code {codes.normalize(code)!r}: check the code")
+    if room.closed is not None:
+        raise HTTPException(410, f"class {room.code} has been closed by its teacher")
+    if any(s.name.casefold() == body.name.casefold() for s in room.students.values()):
+        raise HTTPException(
+            409, f"someone in class {room.code} is already called {body.name!r}: add an initial"
+        )
+    student, token = classes.registry.join(room, body.name)
+    classes.announce(room, "join")
+    return Joined.model_validate(
+        {"student_token": token, "student": _student(student), "class": room.state()}
+    )
+
+
+@router.get("/api/classes/{code}", responses=TEACHER_ONLY)
+def get_class(room: TeacherRoom, classes: ClassesDep, manager: ManagerDep) -> dict:
+    """The class (teacher only): its state, and every student with their runs."""
+    runs: dict[str, list[dict]] = {}
+    for member in classes.registry.runs_of(room.code):
+        found = manager.find(member.run_id)  # memory, then the database
+        if found is None:
+            continue
+        summary = {**found.summary(), "shared": member.shared}
+        runs.setdefault(member.student_id, []).append(summary)
+    return {
+        **room.state(),
+        "created": room.created,
+        "students_list": [
+            {**_student(s), "joined": s.joined, "runs": runs.get(s.id, [])}
+            for s in room.students.values()
+        ],
+    }
+
+
+@router.get("/api/classes/{code}/me", responses={403: {"description": "not in this class"}})
+def get_membership(code: str, request: Request, classes: ClassesDep) -> dict:
+    """The student's own view of the class (X-Student-Token): its state and who they are."""
+    room = classes.registry.get(code)
+    who = who_of(request)
+    if room is None or who.student is None or who.student.code != room.code:
+        raise HTTPException(403, "this class's student token is needed (X-Student-Token)")
+    return {"class": room.state(), "student": _student(who.student)}
+
+
+@router.post("/api/classes/{code}/spotlight", responses=TEACHER_ONLY)
+async def set_spotlight(room: TeacherRoom, body: Spotlight, classes: ClassesDep) -> dict:
+    """Show one run of the class to every page (read-only); `{"run_id": null}` ends it."""
+    if body.run_id is not None:
+        member = classes.registry.members.get(body.run_id)
+        if member is None or member.code != room.code:
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", "run_id"],
+                        "msg": f"run {body.run_id!r} is not a run of class {room.code}",
+                        "type": "value_error",
+                    }
+                ],
+            )
+    room.spotlight = body.run_id
+    classes.registry.save_class(room)
+    classes.announce(room, "spotlight")
+    return room.state()
+
+
+@router.post("/api/classes/{code}/push", responses=TEACHER_ONLY)
+async def push_design(
+    room: TeacherRoom, body: Push, classes: ClassesDep, settings: SettingsDep
+) -> dict:
+    """Load a design on every student's page ("load this"); checked like POST /api/check."""
+    try:
+        experiment, _ = await run_in_threadpool(validate_experiment, body.experiment, settings)
+    except ExperimentError as err:
+        detail = [{**e, "loc": ["body", "experiment", *e["loc"]]} for e in err.errors]
+        raise HTTPException(422, detail) from None
+    room.push, room.push_seq = experiment, room.push_seq + 1
+    classes.registry.save_class(room)
+    classes.announce(room, "push")
+    return room.state()
+
+
+@router.post("/api/classes/{code}/lock", responses=TEACHER_ONLY)
+async def lock_editing(room: TeacherRoom, body: Lock, classes: ClassesDep) -> dict:
+    """Lock (or unlock) editing: while locked, students may train only the pushed design."""
+    room.locked = body.locked
+    classes.registry.save_class(room)
+    classes.announce(room, "lock")
+    return room.state()
+
+
+@router.post("/api/classes/{code}/pause-all", responses=TEACHER_ONLY)
+async def pause_all(room: TeacherRoom, classes: ClassesDep, body: ControlAll | None = None) -> dict:
+    """Pause (default), resume or stop every active run of the class: `{"action"}`."""
+    action = body.action if body is not None else "pause"
+    changed = await classes.control_all(room, action)
+    return {"action": action, "runs": changed}
+
+
+@router.post("/api/classes/{code}/close", responses=TEACHER_ONLY)
+async def close_class(room: TeacherRoom, classes: ClassesDep) -> dict:
+    """Close the class: every run stops, nobody joins or starts runs; its runs stay."""
+    room.closed = room.closed or time.time()
+    room.spotlight = None
+    room.locked = False
+    classes.registry.save_class(room)
+    await classes.control_all(room, "stop")
+    classes.announce(room, "close")
+    return room.state()
+
+
+@router.post(
+    "/api/classes/{code}/runs/{run_id}/share",
+    responses={403: {"description": "not the run's student"}},
+)
+async def share_run(
+    code: str, run_id: str, body: Share, request: Request, classes: ClassesDep
+) -> dict:
+    """Share one of your class runs (X-Student-Token): anyone with its link may then watch it
+    and download its export (it stays off other people's run lists)."""
+    registry = classes.registry
+    member = registry.members.get(run_id)
+    if member is None or member.code != codes.normalize(code):
+        raise HTTPException(404, f"class {code!r} has no run {run_id!r}")
+    if not registry.owns(run_id, who_of(request)):
+        raise HTTPException(403, "only the student who started this run may share it")
+    member.shared = body.shared
+    registry.save_share(member)
+    return {"run_id": run_id, "shared": member.shared}
+
+
+@router.websocket("/ws/classes/{code}")
+async def stream_class(websocket: WebSocket, code: str) -> None:
+    """hello, then `state` on every change; the teacher's page also `dashboard` each second."""
+    classes = get_classes(websocket)
+    room = classes.registry.get(code)
+    if room is None:
+        await _refuse(websocket, 404, 4404, f"no class with code {code!r}")
+        return
+    who = who_of(websocket)
+    teacher = who.teacher_of == room.code
+    student = who.student if who.student is not None and who.student.code == room.code else None
+    if not teacher and student is None:
+        await _refuse(websocket, 403, 4403, "this class's ?teacher= or ?student= token is needed")
+        return
+    await websocket.accept()
+    viewer = ClassViewer(room.code, teacher, websocket.send_text)
+    classes.hub.join(viewer)
+    hello = {
+        "type": "hello",
+        "role": "teacher" if teacher else "student",
+        "class": room.state(),
+        "student": _student(student) if student else None,
+    }
+    await websocket.send_json(hello)
+    if teacher:
+        await classes.hub.push_dashboard(room.code)
+    timeout = websocket.app.state.settings.viewer_timeout_s
+    sender = asyncio.create_task(viewer.run(timeout))
+    receiver = asyncio.create_task(_read_until_closed(websocket))
+    try:
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        classes.hub.leave(viewer)
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+    if viewer.dropped is not None:
+        await _close(websocket, 1013, viewer.dropped[:120])
+
+
+@router.get("/teach", response_class=HTMLResponse, include_in_schema=False)
+def get_teacher_page(request: Request) -> Response:
+    """The teacher's page: open a class, the dashboard."""
+    return request.app.state.templates.TemplateResponse(request, "teach.html", {})
+
+
+def _student(student: Student) -> dict:
+    return {"id": student.id, "name": student.name}

@@ -1,0 +1,306 @@
+"""Classes in memory, the database behind them, and who may see which run.
+
+Everything a request needs to decide (a token's class or student, a run's class) is answered
+from memory without a query; every change goes to the database through the store's writer
+queue (`put`: committed with the runs' own writes about every `flush_interval_s`, retried
+while the database fails, never blocking a request), and `load()` reads it all back at start,
+so a class, its students and its runs' membership survive a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, insert, or_, select, update
+
+from ..store.store import token_hash
+from ..store.tables import runs as runs_table
+from . import codes
+from .tables import class_runs, classes, students
+
+
+@dataclass
+class Student:
+    id: str
+    code: str
+    name: str
+    token_hash: str
+    joined: float
+
+
+@dataclass
+class Classroom:
+    code: str
+    name: str
+    teacher_hash: str
+    created: float
+    closed: float | None = None
+    locked: bool = False
+    spotlight: str | None = None
+    push: dict | None = None  # the pushed experiment
+    push_seq: int = 0
+    students: dict[str, Student] = field(default_factory=dict)
+
+    def state(self) -> dict:
+        """What every page of the class is told (hello and each change)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "closed": self.closed is not None,
+            "locked": self.locked,
+            "spotlight": self.spotlight,
+            "push": {"seq": self.push_seq, "experiment": self.push} if self.push else None,
+            "students": len(self.students),
+        }
+
+
+@dataclass
+class Member:
+    """Which class and student a run belongs to."""
+
+    run_id: str
+    code: str
+    student_id: str
+    shared: bool = False
+
+
+@dataclass
+class Who:
+    """The class identities a request proves: a teacher's class, a student, or neither."""
+
+    teacher_of: str | None = None
+    student: Student | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.teacher_of is None and self.student is None
+
+
+class Registry:
+    """Every class, student and class run, with write-through to the database."""
+
+    def __init__(self, engine: Engine, put: Callable[[tuple], None]):
+        self.engine = engine
+        self.put = put  # the store writer's queue: ("sql", key, statement)
+        self.classes: dict[str, Classroom] = {}
+        self.by_teacher: dict[str, str] = {}  # token hash -> class code
+        self.by_student: dict[str, Student] = {}  # token hash -> student
+        self.members: dict[str, Member] = {}  # run id -> membership
+
+    # -- start ---------------------------------------------------------------------------
+    def load(self) -> None:
+        """Read every class, student and membership (blocking; at start)."""
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(classes)):
+                room = Classroom(
+                    row.code,
+                    row.name,
+                    row.teacher_hash,
+                    row.created,
+                    row.closed,
+                    bool(row.locked),
+                    row.spotlight,
+                    _parse(row.push_json),
+                    row.push_seq or 0,
+                )
+                self.classes[room.code] = room
+                self.by_teacher[room.teacher_hash] = room.code
+            for row in conn.execute(select(students)):
+                room = self.classes.get(row.class_code)
+                if room is None:
+                    continue
+                student = Student(row.id, row.class_code, row.name, row.token_hash, row.joined)
+                room.students[student.id] = student
+                self.by_student[student.token_hash] = student
+            for row in conn.execute(select(class_runs)):
+                self.members[row.run_id] = Member(
+                    row.run_id, row.class_code, row.student_id, bool(row.shared)
+                )
+
+    # -- identities ----------------------------------------------------------------------
+    def who(self, teacher_token: str | None, student_token: str | None) -> Who:
+        teacher = self.by_teacher.get(token_hash(teacher_token)) if teacher_token else None
+        student = self.by_student.get(token_hash(student_token)) if student_token else None
+        return Who(teacher, student)
+
+    def get(self, code: str) -> Classroom | None:
+        return self.classes.get(codes.normalize(code))
+
+    # -- changes (queued to the database) ------------------------------------------------
+    def open_class(self, name: str) -> tuple[Classroom, str]:
+        """A new class and its teacher's token."""
+        code = codes.new_code()
+        while code in self.classes:
+            code = codes.new_code()
+        token = codes.new_token()
+        room = Classroom(code, name, token_hash(token), time.time())
+        self.put(
+            (
+                "sql",
+                code,
+                insert(classes).values(
+                    code=code,
+                    name=name,
+                    teacher_hash=room.teacher_hash,
+                    created=room.created,
+                    locked=False,
+                    push_seq=0,
+                ),
+            )
+        )
+        self.classes[code] = room
+        self.by_teacher[room.teacher_hash] = code
+        return room, token
+
+    def join(self, room: Classroom, name: str) -> tuple[Student, str]:
+        token = codes.new_token()
+        student = Student(secrets.token_hex(4), room.code, name, token_hash(token), time.time())
+        while student.id in room.students:
+            student.id = secrets.token_hex(4)
+        self.put(
+            (
+                "sql",
+                room.code,
+                insert(students).values(
+                    id=student.id,
+                    class_code=room.code,
+                    name=name,
+                    token_hash=student.token_hash,
+                    joined=student.joined,
+                ),
+            )
+        )
+        room.students[student.id] = student
+        self.by_student[student.token_hash] = student
+        return student, token
+
+    def add_member(self, run_id: str, student: Student) -> Member:
+        """Record that a run is a student's (memory first, so it is hidden at once)."""
+        member = Member(run_id, student.code, student.id)
+        self.members[run_id] = member
+        return member
+
+    def save_member(self, member: Member) -> None:
+        """Queue the membership row (committed with the run's own row)."""
+        self.put(
+            (
+                "sql",
+                member.run_id,
+                insert(class_runs).values(
+                    run_id=member.run_id,
+                    class_code=member.code,
+                    student_id=member.student_id,
+                    shared=member.shared,
+                    created=time.time(),
+                ),
+            )
+        )
+
+    def save_share(self, member: Member) -> None:
+        self.put(
+            (
+                "sql",
+                member.run_id,
+                update(class_runs)
+                .where(class_runs.c.run_id == member.run_id)
+                .values(shared=member.shared),
+            )
+        )
+
+    def save_class(self, room: Classroom) -> None:
+        """Write a class's mutable state (spotlight, lock, push, closed)."""
+        self.put(
+            (
+                "sql",
+                room.code,
+                update(classes)
+                .where(classes.c.code == room.code)
+                .values(
+                    closed=room.closed,
+                    locked=room.locked,
+                    spotlight=room.spotlight,
+                    push_json=json.dumps(room.push) if room.push else None,
+                    push_seq=room.push_seq,
+                ),
+            )
+        )
+
+    # -- who sees what -------------------------------------------------------------------
+    def runs_of(self, code: str) -> list[Member]:
+        return [m for m in self.members.values() if m.code == code]
+
+    def can_see(self, run_id: str, who: Who) -> bool:
+        """A class run is seen by its student, its teacher, the class while it is in the
+        spotlight, and anyone once its owner shares it; every other run by anyone."""
+        member = self.members.get(run_id)
+        if member is None:
+            return True
+        if member.shared or who.teacher_of == member.code:
+            return True
+        if who.student is not None and who.student.id == member.student_id:
+            return True
+        room = self.classes.get(member.code)
+        return (
+            who.student is not None
+            and who.student.code == member.code
+            and room is not None
+            and room.spotlight == run_id
+        )
+
+    def can_export(self, run_id: str, who: Who) -> bool:
+        """Exports: the owner, the teacher, or anyone once the owner shares the run."""
+        member = self.members.get(run_id)
+        if member is None or member.shared or who.teacher_of == member.code:
+            return True
+        return who.student is not None and who.student.id == member.student_id
+
+    def owns(self, run_id: str, who: Who) -> bool:
+        member = self.members.get(run_id)
+        return (
+            member is not None and who.student is not None and who.student.id == member.student_id
+        )
+
+    def listable(self, run_id: str, who: Who) -> bool:
+        """Listed in GET /api/runs (and so Compare): to its student, its teacher and, while
+        spotlighted, the class. A shared run stays off other lists (its link is the share)."""
+        member = self.members.get(run_id)
+        return member is None or self._listed_for(member, run_id, who)
+
+    def _listed_for(self, member: Member, run_id: str, who: Who) -> bool:
+        if who.teacher_of == member.code:
+            return True
+        if who.student is None or who.student.code != member.code:
+            return False
+        room = self.classes.get(member.code)
+        return who.student.id == member.student_id or (
+            room is not None and room.spotlight == run_id
+        )
+
+    def list_condition(self, who: Who):
+        """The SQL condition on `runs` matching `listable`: not a class run, or one of mine."""
+        mine = []
+        if who.teacher_of is not None:
+            mine.append(class_runs.c.class_code == who.teacher_of)
+        if who.student is not None:
+            mine.append(class_runs.c.student_id == who.student.id)
+            room = self.classes.get(who.student.code)
+            if room is not None and room.spotlight:
+                mine.append(class_runs.c.run_id == room.spotlight)
+        outside = runs_table.c.id.not_in(select(class_runs.c.run_id))
+        if not mine:
+            return outside
+        return or_(outside, runs_table.c.id.in_(select(class_runs.c.run_id).where(or_(*mine))))
+
+
+def _parse(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

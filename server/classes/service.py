@@ -1,0 +1,172 @@
+"""The classroom as the routes use it: limits, lock, spotlight, push, pause-all, close.
+
+`Classes` joins the registry (who and what), the class hub (the sockets) and the run manager
+(the runs). Refusals are `ClassRefused(status, message)`; the routes turn them into HTTP.
+Methods that touch the database are blocking (`*_sync`), the rest run on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from ..config import Settings
+from ..runs.manager import ControlRefused, Run, RunManager
+from ..store import queries
+from .dashboard import RunView, dashboard_message
+from .hub import ClassHub
+from .registry import Classroom, Registry, Student
+
+log = logging.getLogger("layerlab.classes")
+
+ACTIVE = ("queued", "running", "paused")
+SPARK_HISTORY = 2000  # records read for the sparkline of a run that has left memory
+
+
+class ClassRefused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Classes:
+    def __init__(self, settings: Settings, manager: RunManager):
+        self.settings = settings
+        self.manager = manager
+        self.registry = Registry(manager.store.engine, manager.store.writer.put)
+        self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
+        self._stored: dict[str, RunView] = {}  # runs out of memory, read once
+        self._loading: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()  # the reads in flight (kept from the GC)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.registry.load)
+        self.hub.start()
+
+    async def stop(self) -> None:
+        await self.hub.stop()
+
+    # -- runs ----------------------------------------------------------------------------
+    def admit(self, student: Student, experiment: dict) -> None:
+        """Whether this student may start this run now (raises ClassRefused). Call it right
+        before `manager.create`, with no await between, so two requests cannot both pass."""
+        room = self.registry.classes[student.code]
+        if room.closed is not None:
+            raise ClassRefused(409, f"class {room.code} has been closed by its teacher")
+        if room.locked and (room.push is None or room.push != experiment):
+            raise ClassRefused(
+                423,
+                f"the teacher has locked editing in class {room.code}: "
+                + ("train the design they pushed" if room.push else "wait until they unlock it"),
+            )
+        s = self.settings
+        mine = self.active_runs(room.code, student.id)
+        if len(mine) >= s.max_runs_per_student:
+            raise ClassRefused(
+                429,
+                f"you already have {len(mine)} active runs, the limit per student "
+                "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
+            )
+        everyone = self.active_runs(room.code)
+        if len(everyone) >= s.max_runs_per_class:
+            raise ClassRefused(
+                429,
+                f"class {room.code} already has {len(everyone)} active runs, the limit per "
+                "class (LAYERLAB_MAX_RUNS_PER_CLASS); ask the teacher to pause some",
+            )
+
+    def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
+        members = self.registry.members
+        out = []
+        for run in self.manager.runs.values():
+            member = members.get(run.id)
+            if (
+                run.active
+                and member is not None
+                and member.code == code
+                and student_id in (None, member.student_id)
+            ):
+                out.append(run)
+        return out
+
+    async def control_all(self, room: Classroom, action: str) -> int:
+        """Pause, resume or stop every active run of the class; how many took it."""
+        done = 0
+        runs = self.active_runs(room.code)
+        results = await asyncio.gather(
+            *(self._control(run, action) for run in runs), return_exceptions=True
+        )
+        for result in results:
+            done += result is True
+        return done
+
+    async def _control(self, run: Run, action: str) -> bool:
+        if action == "pause" and run.status == "paused":
+            return False
+        if action == "resume" and run.status != "paused":
+            return False
+        try:
+            await self.manager.control(run, action)
+        except ControlRefused:
+            return False
+        return True
+
+    # -- class state ---------------------------------------------------------------------
+    def announce(self, room: Classroom, change: str) -> None:
+        self.hub.broadcast(room.code, {"type": "state", "change": change, "class": room.state()})
+
+    # -- the dashboard -------------------------------------------------------------------
+    def view(self, run_id: str) -> RunView | None:
+        run = self.manager.get(run_id)
+        if run is not None:
+            worker = run.worker.pid if run.worker is not None else None
+            return RunView(
+                run.id,
+                run.status,
+                run.channel.epoch,
+                run.experiment,
+                run.channel.history,
+                worker,
+                run.created,
+            )
+        view = self._stored.get(run_id)
+        if view is None and run_id not in self._loading:
+            self._loading.add(run_id)
+            task = asyncio.get_running_loop().create_task(self._load_stored(run_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return view
+
+    async def _load_stored(self, run_id: str) -> None:
+        try:
+            stored = await asyncio.to_thread(self.manager.store.get_run, run_id)
+            if stored is None:
+                return
+            texts = await asyncio.to_thread(
+                self.manager.store.read, queries.history, run_id, 0, SPARK_HISTORY
+            )
+            history = [json.loads(t) for t in texts]
+            if stored.last and (not history or history[-1].get("epoch") != stored.epoch):
+                history.append(stored.last)
+            self._stored[run_id] = RunView(
+                stored.id,
+                stored.status,
+                stored.epoch,
+                stored.experiment,
+                history,
+                None,
+                stored.created,
+            )
+        except Exception:  # noqa: BLE001 - the database is down: the row waits, tried again
+            log.warning("run %s of a class could not be read for the dashboard", run_id)
+        finally:
+            self._loading.discard(run_id)
+
+    async def _dashboard_text(self, code: str) -> str | None:
+        room = self.registry.classes.get(code)
+        if room is None:
+            return None
+        message = dashboard_message(room, self.registry.runs_of(code), self.view)
+        return json.dumps(message, allow_nan=False)

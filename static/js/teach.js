@@ -1,0 +1,176 @@
+// The teacher's page (/teach): open a class, then its dashboard over one WebSocket
+// (`WS /ws/classes/<code>?teacher=<token>`), with the controls: spotlight a run, push a
+// design, lock editing, pause, resume or stop every run, close the class.
+//
+// The teacher token stays in this browser (localStorage, TEACHER_KEY): a reload, or a page
+// of the playground opened as the projector (`/#class=<code>`), finds it.
+
+import { h, replace } from './util/dom.js';
+import { classDashboard } from './widgets/class-dashboard.js';
+import { TEACHER_KEY } from './widgets/class-bar.js';
+
+const root = document.getElementById('teach');
+
+function saved() {
+  try {
+    return JSON.parse(localStorage.getItem(TEACHER_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+async function call(method, path, token, body) {
+  const headers = { 'X-Teacher-Token': token };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const d = data.detail;
+    throw new Error(Array.isArray(d) ? d.map((e) => `${(e.loc || []).slice(1).join('.')}: ${e.msg}`).join('; ') : d || `the server answered ${response.status}`);
+  }
+  return data;
+}
+
+function showOpen(message = '') {
+  const name = h('input', { id: 'class-title', type: 'text', maxlength: 120, required: true, placeholder: 'e.g. 9B, Tuesday' });
+  const error = h('p', { class: 'class-error', role: 'alert', id: 'open-error' }, message);
+  replace(
+    root,
+    h(
+      'form',
+      {
+        class: 'panel open-class',
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            const response = await fetch('/api/classes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name.value }) });
+            const data = await response.json();
+            if (!response.ok) throw new Error(Array.isArray(data.detail) ? data.detail.map((e) => e.msg).join('; ') : data.detail);
+            localStorage.setItem(TEACHER_KEY, JSON.stringify({ code: data.code, token: data.teacher_token }));
+            showClass(data.code, data.teacher_token);
+          } catch (err) {
+            error.textContent = `The class could not be opened: ${err.message}`;
+          }
+        },
+      },
+      h('h2', { class: 'panel-title' }, 'Open a class'),
+      h('p', { class: 'muted' }, 'Students join with a short code, give a display name and train their own designs; you see them all here, live.'),
+      h('label', { for: 'class-title' }, 'Class name'),
+      name,
+      h('button', { type: 'submit', id: 'open-class' }, 'Open the class'),
+      error,
+    ),
+  );
+  name.focus();
+}
+
+function showClass(code, token) {
+  const link = `${window.location.origin}/#class=${code}`;
+  const status = h('output', { id: 'teach-status', class: 'muted', 'aria-live': 'polite' });
+  const lock = h('button', { type: 'button', id: 'lock', 'aria-pressed': 'false' }, 'Lock editing');
+  const endSpot = h('button', { type: 'button', id: 'end-spotlight', disabled: true }, 'End spotlight');
+  const title = h('h2', { class: 'class-title', id: 'class-heading' }, 'Class');
+  let state = null;
+
+  async function act(what, method, path, body) {
+    try {
+      const result = await call(method, path, token, body);
+      status.textContent = what;
+      return result;
+    } catch (err) {
+      status.textContent = `${what} failed: ${err.message}`;
+      return null;
+    }
+  }
+  const base = `/api/classes/${encodeURIComponent(code)}`;
+  const dashRoot = h('section', { id: 'dashboard-panel', class: 'panel dashboard-panel', 'aria-label': 'The students, best first' });
+  const dashboard = classDashboard({
+    root: dashRoot,
+    onSpotlight: (runId) => act('The run is in the spotlight.', 'POST', `${base}/spotlight`, { run_id: runId }),
+    onPush: async (runId) => {
+      const run = await act('Design loaded.', 'GET', `/api/runs/${encodeURIComponent(runId)}`);
+      if (run) await act('The design was pushed to every student.', 'POST', `${base}/push`, { experiment: run.experiment });
+    },
+  });
+  lock.addEventListener('click', () => act(state?.locked ? 'Editing unlocked.' : 'Editing locked.', 'POST', `${base}/lock`, { locked: !state?.locked }));
+  endSpot.addEventListener('click', () => act('The spotlight has ended.', 'POST', `${base}/spotlight`, { run_id: null }));
+  const button = (id, label, fn, tip) => h('button', { type: 'button', id, onclick: fn, title: tip }, label);
+  replace(
+    root,
+    h(
+      'section',
+      { class: 'panel class-head' },
+      title,
+      h('p', { class: 'join-line' }, 'Join code ', h('strong', { class: 'join-code', id: 'join-code' }, code), ' · ', h('a', { href: link, id: 'join-link', target: '_blank', rel: 'noopener' }, link)),
+      h(
+        'div',
+        { class: 'teach-actions', role: 'group', 'aria-label': 'Class controls' },
+        lock,
+        endSpot,
+        button('pause-all', 'Pause all', () => act('Every run is paused.', 'POST', `${base}/pause-all`, { action: 'pause' })),
+        button('resume-all', 'Resume all', () => act('Every paused run goes on.', 'POST', `${base}/pause-all`, { action: 'resume' })),
+        button('stop-all', 'Stop all', () => window.confirm('Stop every run of the class?') && act('Every run is stopped.', 'POST', `${base}/pause-all`, { action: 'stop' })),
+        h('a', { href: `/#class=${code}`, target: '_blank', rel: 'noopener', id: 'projector-link', class: 'teach-link', title: 'The playground following the spotlight, for the projector' }, 'Projector view'),
+        button('close-class', 'Close class', async () => {
+          if (!window.confirm('Close the class? Every run stops and nobody can join.')) return;
+          await act('The class is closed.', 'POST', `${base}/close`);
+        }),
+        button('new-class', 'New class', () => {
+          localStorage.removeItem(TEACHER_KEY);
+          socket?.close();
+          showOpen();
+        }),
+      ),
+      status,
+    ),
+    dashRoot,
+  );
+
+  function applyState(s) {
+    state = s;
+    title.textContent = `${s.name}${s.closed ? ' (closed)' : ''}`;
+    lock.textContent = s.locked ? 'Unlock editing' : 'Lock editing';
+    lock.setAttribute('aria-pressed', String(Boolean(s.locked)));
+    endSpot.disabled = !s.spotlight;
+    document.body.dataset.spotlight = s.spotlight || '';
+  }
+
+  let socket = null;
+  let attempt = 0;
+  function connect() {
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/classes/${encodeURIComponent(code)}?teacher=${encodeURIComponent(token)}`);
+    socket = ws;
+    let opened = false;
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === 'hello') {
+        opened = true;
+        attempt = 0;
+        applyState(msg.class);
+      } else if (msg.type === 'state') {
+        applyState(msg.class);
+      } else if (msg.type === 'dashboard') {
+        applyState(msg.class);
+        dashboard.update(msg);
+        document.body.dataset.students = String(msg.students.length);
+      }
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      if (!opened && !state) {
+        localStorage.removeItem(TEACHER_KEY);
+        showOpen(`Class ${code} could not be opened with this browser's teacher token.`);
+        return;
+      }
+      attempt += 1;
+      setTimeout(connect, Math.min(8000, 500 * 2 ** (attempt - 1)));
+    };
+  }
+  connect();
+}
+
+const last = saved();
+if (last?.code && last?.token) showClass(last.code, last.token);
+else showOpen();
+document.body.dataset.ready = 'true';

@@ -1,0 +1,160 @@
+"""The classroom in Chromium: a teacher opens a class, two students (separate browser contexts,
+as on their own machines) join with the code and train; the dashboard shows them both; the
+spotlight switches both students' pages to one run and back; a push and the lock arrive."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from browser_helpers import experiment_hash, spiral, wait_status
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"1280x720": (1280, 720), "1440x900": (1440, 900), "390x844": (390, 844)}
+
+
+@contextlib.contextmanager
+def own_browser(browser, base: str, width: int = 1280, height: int = 720):
+    """Another browser context (no shared storage): a student's or the teacher's machine."""
+    from conftest import PageWatch
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        watch = PageWatch(page, base)
+        yield watch
+        errors = watch.unexpected_errors()
+        assert not errors, "the page logged errors:\n" + "\n".join(errors)
+    finally:
+        context.close()
+
+
+def locked(page) -> bool:
+    """The data panel (a fieldset: every field in it) is disabled."""
+    return page.page.evaluate("document.getElementById('dataset-panel').disabled")
+
+
+def design(units: int) -> dict:
+    doc = spiral(epochs=None)
+    doc["model"]["layers"][0]["units"] = units
+    return doc
+
+
+def join(student, code: str, name: str, design: dict) -> str:
+    student.page.goto(f"{student.base}/#class={code}")
+    student.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+    student.page.fill("#class-name", name)
+    student.page.click("#class-join")
+    student.page.wait_for_function(
+        "(n) => document.getElementById('class-who')?.textContent.includes(n)", arg=name
+    )
+    # The class stays with the tab while the design changes (the hash is the design's again).
+    student.page.evaluate("(h) => { window.location.hash = h; }", experiment_hash(design))
+    student.page.wait_for_function(
+        "(u) => window.layerlab.experiment.model.layers[0].units === u",
+        arg=design["model"]["layers"][0]["units"],
+    )
+    student.page.click("#train")
+    wait_status(student.page, "running")
+    return student.page.evaluate("window.layerlab.session.runId")
+
+
+def test_teacher_and_two_students(browser, server_url):
+    with (
+        own_browser(browser, server_url, 1440, 900) as teacher,
+        own_browser(browser, server_url) as ada,
+        own_browser(browser, server_url) as bo,
+    ):
+        teacher.page.goto(f"{server_url}/teach")
+        teacher.page.fill("#class-title", "Year 10")
+        teacher.page.click("#open-class")
+        code = teacher.page.text_content("#join-code")
+        assert code and len(code) == 7 and code[3] == "-"
+
+        run_a = join(ada, code, "Ada", design(6))
+        run_b = join(bo, code, "Bo", design(5))
+        assert run_a != run_b
+
+        # The dashboard: both students, live, with their runs' numbers.
+        teacher.page.wait_for_function(
+            """() => {
+                const rows = [...document.querySelectorAll('#dashboard-rows tr')];
+                return rows.length === 2 && rows.every((r) =>
+                    r.dataset.status === 'running' &&
+                    Number(r.querySelector('td.num').textContent) > 0 &&
+                    r.querySelector('.val-loss').textContent !== '–');
+            }""",
+            timeout=60_000,
+        )
+        names = teacher.page.eval_on_selector_all(
+            "#dashboard-rows .student-name", "els => els.map((e) => e.textContent)"
+        )
+        assert sorted(names) == ["Ada", "Bo"]
+        for name, (w, h) in SIZES.items():
+            teacher.page.set_viewport_size({"width": w, "height": h})
+            teacher.screenshot(f"classroom-teacher-{name}")
+        teacher.page.set_viewport_size({"width": 1440, "height": 900})
+
+        # The spotlight: both students' pages watch Bo's run, read-only.
+        teacher.page.click(f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button")
+        for student in (ada, bo):
+            student.page.wait_for_function(
+                "(id) => window.layerlab.watching === id", arg=run_b, timeout=20_000
+            )
+            student.page.wait_for_selector("#class-spotlight")
+            student.page.wait_for_selector("#watch-banner:not([hidden])")
+            assert locked(student)
+        # Ada's page follows Bo's run live.
+        start = ada.page.evaluate("window.layerlab.session.epoch")
+        ada.page.wait_for_function(
+            "(e) => window.layerlab.session.epoch > e", arg=start, timeout=30_000
+        )
+        assert ada.page.evaluate("window.layerlab.session.runId") == run_b
+        for name, (w, h) in SIZES.items():
+            ada.page.set_viewport_size({"width": w, "height": h})
+            ada.screenshot(f"classroom-student-spotlight-{name}")
+        ada.page.set_viewport_size({"width": 1280, "height": 720})
+
+        # The spotlight ends: each page is the student's own design again.
+        teacher.page.click("#end-spotlight")
+        for student, units in ((ada, 6), (bo, 5)):
+            student.page.wait_for_function("() => window.layerlab.watching === null")
+            student.page.wait_for_function(
+                "(u) => window.layerlab.experiment.model.layers[0].units === u", arg=units
+            )
+            assert not locked(student)
+
+        # A push loads Ada's design on Bo's page; the lock disables editing there.
+        teacher.page.click(f"#dashboard-rows tr[data-run='{run_a}'] .push-button")
+        bo.page.wait_for_function(
+            "() => window.layerlab.experiment.model.layers[0].units === 6", timeout=20_000
+        )
+        teacher.page.click("#lock")
+        bo.page.wait_for_selector("#class-locked")
+        assert locked(bo)
+        teacher.page.wait_for_function(
+            "() => document.getElementById('lock').getAttribute('aria-pressed') === 'true'"
+        )
+        teacher.page.click("#lock")
+        bo.page.wait_for_function("() => !document.getElementById('class-locked')")
+        assert not locked(bo)
+
+        # Pause every run from the dashboard.
+        teacher.page.click("#pause-all")
+        teacher.page.wait_for_function(
+            "() => document.getElementById('teach-status').textContent.includes('paused')"
+        )
+        teacher.page.wait_for_function(
+            """() => [...document.querySelectorAll('#dashboard-rows tr')]
+                .every((r) => r.dataset.status === 'paused')""",
+            timeout=30_000,
+        )
+        teacher.page.on("dialog", lambda dialog: dialog.accept())
+        teacher.page.click("#stop-all")
+        teacher.page.wait_for_function(
+            """() => [...document.querySelectorAll('#dashboard-rows tr')]
+                .every((r) => r.dataset.status === 'stopped')""",
+            timeout=30_000,
+        )
