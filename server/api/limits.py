@@ -49,7 +49,9 @@ class BodyLimitMiddleware:
                 await self._refuse(send, err.size, limit)
 
     async def _refuse(self, send: Send, size: int, limit: int) -> None:
-        setting = "LAYERLAB_MAX_MESSAGE_BYTES" if limit == self.max_bytes else "LAYERLAB_UPLOAD_MAX_BYTES"
+        setting = (
+            "LAYERLAB_MAX_MESSAGE_BYTES" if limit == self.max_bytes else "LAYERLAB_UPLOAD_MAX_BYTES"
+        )
         body = json.dumps(
             {"detail": f"the request body is over {limit:,} bytes (got {size:,}; {setting})"}
         ).encode()

@@ -54,13 +54,16 @@ class UploadOut(BaseModel):
         None, description="CSV: per column its name, type (number|text), role (target|feature)"
     )
     target: str | None = None
-    dataset: dict[str, Any] = Field(description='the experiment\'s dataset: {"name": "upload", "id"}')
+    dataset: dict[str, Any] = Field(
+        description='the experiment\'s dataset: {"name": "upload", "id"}'
+    )
     created: float
     bytes: int = Field(description="stored size of the processed arrays")
     mine: bool
     preview: dict[str, Any] | None = Field(
-        None, description="what POST /api/datasets/preview gives for it, plus `rows`: the "
-        "CSV's header and first rows as text"
+        None,
+        description="what POST /api/datasets/preview gives for it, plus `rows`: the "
+        "CSV's header and first rows as text",
     )
 
 
@@ -112,17 +115,25 @@ def create_upload(
         Literal["csv", "images", "points"],
         Form(description="csv: a table; images: a zip, one folder per class; points: x1,x2,target"),
     ] = "csv",
-    target: Annotated[str, Form(max_length=200, description="CSV: the target column (default: the last)")] = "",
+    target: Annotated[
+        str, Form(max_length=200, description="CSV: the target column (default: the last)")
+    ] = "",
     task: Annotated[
         Literal["", "classification", "regression"],
         Form(description="CSV: the task; empty: guessed from the target column"),
     ] = "",
     missing: Annotated[
         Literal["refuse", "fill"],
-        Form(description="CSV: empty cells refused, or filled (numbers: the mean; text: a category)"),
+        Form(
+            description="CSV: empty cells refused, or filled (numbers: the mean; text: a category)"
+        ),
     ] = "refuse",
-    image_size: Annotated[int, Form(ge=4, le=256, description="images: resized to this square")] = 16,
-    color: Annotated[Literal["grayscale", "rgb"], Form(description="images: channels")] = "grayscale",
+    image_size: Annotated[
+        int, Form(ge=4, le=256, description="images: resized to this square")
+    ] = 16,
+    color: Annotated[
+        Literal["grayscale", "rgb"], Form(description="images: channels")
+    ] = "grayscale",
 ) -> UploadOut:
     """Upload a dataset: 201 with its id, shapes, task, columns or classes and a preview."""
     who = owner_hash(owner)
@@ -180,7 +191,9 @@ def repo_file_ok(row: repo.UploadRow, manager, settings) -> None:
         manager.store.read(repo.restore_files, settings.state_dir)
 
 
-@router.delete("/{upload_id}", status_code=204, responses={403: {"description": "not yours"}, **NOT_FOUND})
+@router.delete(
+    "/{upload_id}", status_code=204, responses={403: {"description": "not yours"}, **NOT_FOUND}
+)
 def delete_upload(
     upload_id: str, owner: OwnerRequired, manager: ManagerDep, settings: SettingsDep
 ) -> Response:

@@ -81,15 +81,20 @@ def read_table(file: BinaryIO, settings: Settings) -> tuple[list[str], list[list
     except csv.Error as err:
         what = "binary data (NUL bytes)" if "NUL" in str(err) else str(err)
         raise UploadError(
-            f"line {reader.line_num + 1} is not CSV: {what}", kind="not_csv", line=reader.line_num + 1
+            f"line {reader.line_num + 1} is not CSV: {what}",
+            kind="not_csv",
+            line=reader.line_num + 1,
         ) from None
     finally:
         text.detach()  # the upload's own file stays open for its owner to close
     if header is None:
-        raise UploadError("the file is empty: a CSV needs a header row and rows of data", kind="empty")
+        raise UploadError(
+            "the file is empty: a CSV needs a header row and rows of data", kind="empty"
+        )
     if len(rows) < MIN_ROWS:
         raise UploadError(
-            f"the CSV has {len(rows)} data row(s); at least {MIN_ROWS} are needed", kind="too_few_rows"
+            f"the CSV has {len(rows)} data row(s); at least {MIN_ROWS} are needed",
+            kind="too_few_rows",
         )
     return header, rows
 
@@ -117,7 +122,9 @@ def _check_header(cells: list[str], settings: Settings) -> list[str]:
     seen: set[str] = set()
     for name in cells:
         if name in seen:
-            raise UploadError(f"the header names column {name!r} twice", kind="bad_header", column=name)
+            raise UploadError(
+                f"the header names column {name!r} twice", kind="bad_header", column=name
+            )
         seen.add(name)
     return cells
 
@@ -152,7 +159,9 @@ def _missing_rows(col: Column) -> list[int]:
     return [i for i, c in enumerate(col.cells) if c.lower() in MISSING]
 
 
-def _target(col: Column, task: str | None, settings: Settings) -> tuple[str, np.ndarray, list | None]:
+def _target(
+    col: Column, task: str | None, settings: Settings
+) -> tuple[str, np.ndarray, list | None]:
     """(task, y, class names) from the target column."""
     empty = _missing_rows(col)
     if empty:
@@ -222,10 +231,16 @@ def _feature(col: Column, missing: str, settings: Settings) -> tuple[np.ndarray,
             present = values[~np.isnan(values)]
             if not len(present):
                 raise UploadError(
-                    f"column {col.name!r} has no values at all", kind="empty_column", column=col.name
+                    f"column {col.name!r} has no values at all",
+                    kind="empty_column",
+                    column=col.name,
                 )
             values[np.isnan(values)] = present.mean()  # the column's mean
-        return values[:, None], [col.name], {"name": col.name, "type": "number", "filled": len(empty)}
+        return (
+            values[:, None],
+            [col.name],
+            {"name": col.name, "type": "number", "filled": len(empty)},
+        )
     cells = [FILLED if c.lower() in MISSING else c for c in col.cells]
     categories = sorted(set(cells))
     if len(categories) > settings.upload_max_classes:
@@ -240,7 +255,11 @@ def _feature(col: Column, missing: str, settings: Settings) -> tuple[np.ndarray,
     onehot = np.zeros((len(cells), len(categories)), dtype=np.float64)
     onehot[np.arange(len(cells)), [index[c] for c in cells]] = 1.0
     names = [f"{col.name}={c}" for c in categories]
-    return onehot, names, {"name": col.name, "type": "text", "categories": categories, "filled": len(empty)}
+    return (
+        onehot,
+        names,
+        {"name": col.name, "type": "text", "categories": categories, "filled": len(empty)},
+    )
 
 
 def parse_csv(file: BinaryIO, filename: str, options: CsvOptions, settings: Settings) -> Processed:
@@ -259,7 +278,13 @@ def parse_csv(file: BinaryIO, filename: str, options: CsvOptions, settings: Sett
     parts, names, described = [], [], []
     for col in columns:
         if col.name == target:
-            described.append({"name": col.name, "type": "number" if col.numbers is not None else "text", "role": "target"})
+            described.append(
+                {
+                    "name": col.name,
+                    "type": "number" if col.numbers is not None else "text",
+                    "role": "target",
+                }
+            )
             continue
         values, col_names, info = _feature(col, options.missing, settings)
         parts.append(values)
@@ -286,7 +311,9 @@ def parse_csv(file: BinaryIO, filename: str, options: CsvOptions, settings: Sett
     )
 
 
-def parse_points(file: BinaryIO, filename: str, options: CsvOptions, settings: Settings) -> Processed:
+def parse_points(
+    file: BinaryIO, filename: str, options: CsvOptions, settings: Settings
+) -> Processed:
     """Drawn 2D points: a CSV `x1,x2,<target>` -> a 2D dataset (the decision surface)."""
     header, rows = read_table(file, settings)
     target = options.target or header[-1]

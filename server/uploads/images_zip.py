@@ -57,7 +57,9 @@ def _members(zf: zipfile.ZipFile, settings: Settings) -> list[tuple[zipfile.ZipI
     for info in zf.infolist():
         parts = _safe_parts(info.filename)
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise UploadError(f"file {info.filename!r} is a link; refused", kind="link", file=info.filename)
+            raise UploadError(
+                f"file {info.filename!r} is a link; refused", kind="link", file=info.filename
+            )
         if info.is_dir() or not parts:
             continue
         if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
@@ -83,7 +85,9 @@ def _members(zf: zipfile.ZipFile, settings: Settings) -> list[tuple[zipfile.ZipI
                 file=info.filename,
             )
     if not found:
-        raise UploadError("the zip holds no files: put one folder of images per class", kind="empty")
+        raise UploadError(
+            "the zip holds no files: put one folder of images per class", kind="empty"
+        )
     # One folder around everything (zipping a folder) is not a class.
     tops = {parts[0] for _, parts in found}
     strip = 1 if len(tops) == 1 and all(len(p) >= 3 for _, p in found) else 0
@@ -101,12 +105,16 @@ def _members(zf: zipfile.ZipFile, settings: Settings) -> list[tuple[zipfile.ZipI
     return members
 
 
-def _image(zf: zipfile.ZipFile, info: zipfile.ZipInfo, opts: ImageOptions, settings: Settings) -> np.ndarray:
+def _image(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, opts: ImageOptions, settings: Settings
+) -> np.ndarray:
     """One member -> uint8 (C, size, size)."""
     with zf.open(info) as member:
         data = member.read(info.file_size + 1)  # never more than it declared, plus one
     if len(data) > info.file_size:
-        raise too_large(f"file {info.filename!r} holds more than its header says; refused", file=info.filename)
+        raise too_large(
+            f"file {info.filename!r} holds more than its header says; refused", file=info.filename
+        )
     try:
         with warnings.catch_warnings():
             # Pillow warns, then raises, past its own bomb limit; ours is lower and checked first.
@@ -151,7 +159,9 @@ def _image(zf: zipfile.ZipFile, info: zipfile.ZipInfo, opts: ImageOptions, setti
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-def parse_images(file: BinaryIO, filename: str, opts: ImageOptions, settings: Settings) -> Processed:
+def parse_images(
+    file: BinaryIO, filename: str, opts: ImageOptions, settings: Settings
+) -> Processed:
     """A zip of class folders -> `Processed` (an image dataset), or UploadError naming the file."""
     if not 4 <= opts.size <= settings.upload_max_image_side:
         raise UploadError(

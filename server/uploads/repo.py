@@ -78,7 +78,9 @@ def create(engine: Engine, state_dir: Path, owner: str, processed: Processed) ->
     except Exception:
         upload_path(state_dir, row["id"]).unlink(missing_ok=True)
         raise
-    return UploadRow(**{k: v for k, v in row.items() if k not in ("info_json", "data")}, info=processed.info())
+    return UploadRow(
+        **{k: v for k, v in row.items() if k not in ("info_json", "data")}, info=processed.info()
+    )
 
 
 def get(engine: Engine, upload_id: str) -> UploadRow | None:

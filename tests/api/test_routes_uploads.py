@@ -39,7 +39,7 @@ def table_csv(rows: int = 400, seed: int = 0) -> bytes:
         a, b = rng.normal(size=2)
         colour = ["red", "green", "blue"][i % 3]
         score = a + b + (1.5 if colour == "red" else 0.0)
-        note = "=HYPERLINK(\"http://evil\")" if i % 4 == 0 else "plain"
+        note = '=HYPERLINK("http://evil")' if i % 4 == 0 else "plain"
         w.writerow([f"{a:.4f}", f"{b:.4f}", colour, note, "high" if score > 0.5 else "low"])
     return out.getvalue().encode()
 
@@ -179,10 +179,26 @@ BAD_FILES = [
         "row 1, column 'b'",
         ("column", "b"),
     ),
-    ("one class only", "t.csv", b"a,b\n1,x\n2,x\n3,x\n4,x\n", {}, 422, "one class", ("column", "b")),
+    (
+        "one class only",
+        "t.csv",
+        b"a,b\n1,x\n2,x\n3,x\n4,x\n",
+        {},
+        422,
+        "one class",
+        ("column", "b"),
+    ),
     ("an empty file", "t.csv", b"", {}, 422, "empty", None),
     ("binary junk", "t.csv", bytes(range(256)) * 8, {}, 422, "not", None),
-    ("an unknown target", "t.csv", b"a,b\n1,x\n2,y\n3,x\n4,y\n", {"target": "z"}, 422, "'z'", ("column", "z")),
+    (
+        "an unknown target",
+        "t.csv",
+        b"a,b\n1,x\n2,y\n3,x\n4,y\n",
+        {"target": "z"},
+        422,
+        "'z'",
+        ("column", "z"),
+    ),
     (
         "a zip with paths outside itself",
         "z.zip",
@@ -220,7 +236,15 @@ BAD_FILES = [
         ("file", "b/notes.txt"),
     ),
     ("not a zip at all", "z.zip", b"PK\x03\x04 nope", {"kind": "images"}, 422, "not a zip", None),
-    ("one class folder", "z.zip", zip_of({"a/1.png": png(), "a/2.png": png()}), {"kind": "images"}, 422, "one class", None),
+    (
+        "one class folder",
+        "z.zip",
+        zip_of({"a/1.png": png(), "a/2.png": png()}),
+        {"kind": "images"},
+        422,
+        "one class",
+        None,
+    ),
 ]
 
 
@@ -229,7 +253,9 @@ BAD_FILES = [
     [case[1:] for case in BAD_FILES],
     ids=[case[0] for case in BAD_FILES],
 )
-def test_every_bad_file_gets_its_4xx_with_the_place(live: Live, name, data, form, status, says, where):
+def test_every_bad_file_gets_its_4xx_with_the_place(
+    live: Live, name, data, form, status, says, where
+):
     response = upload(live, name, data, **form)
     assert response.status_code == status, response.text
     detail = response.json()["detail"]

@@ -241,10 +241,13 @@ class Upload(DatasetType):
             "kind": "table",
             "rows": floats(rows),
             "points": floats(projected[:300]),
-            "labels": ints(labels_train[:300]) if data.task == "classification" else floats(labels_train[:300]),
+            "labels": ints(labels_train[:300])
+            if data.task == "classification"
+            else floats(labels_train[:300]),
         }
         if data.task == "classification":
             pic["row_labels"] = ints(data.y_train[:8])
-            pic["class_counts"] = ints(torch.bincount(data.y_train, minlength=len(data.class_names)))
+            pic["class_counts"] = ints(
+                torch.bincount(data.y_train, minlength=len(data.class_names))
+            )
         return pic
-
