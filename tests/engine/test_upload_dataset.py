@@ -93,7 +93,7 @@ def test_blobs_train_to_a_class_coloured_surface():
     assert boundary["kind"] == "class" and boundary["classes"] == 3
     classes = decode_grid(boundary["output"]).round().astype(int)
     assert set(np.unique(classes)) == {0, 1, 2}  # every class owns part of the square
-    assert probes.GRID_RES == classes.shape[0]
+    assert classes.shape[0] == probes.GRID_RES
 
 
 def test_the_three_armed_spiral_has_three_balanced_arms():

@@ -213,7 +213,7 @@ class Upload(DatasetType):
         # The upload's own family and kind: the page picks its views from them.
         out.update(
             family=info["family"],
-            upload={k: info.get(k) for k in ("kind", "name", "columns", "target")},
+            upload={"id": params.id, **{k: info.get(k) for k in ("kind", "name", "columns", "target")}},
         )
         return out
 
