@@ -39,7 +39,10 @@ def shots(lab, name: str) -> None:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(300)  # the resize redraw is debounced
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / f"uploads-{name}-{width}x{height}.png"))
+        page.locator("#upload-panel").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"uploads-{name}-panel-{width}x{height}.png"))
     page.set_viewport_size({"width": 1400, "height": 900})
 
 
@@ -48,7 +51,8 @@ def test_upload_a_csv_choose_the_target_train_and_try_it(lab):
     lab.open()
     page.click("#upload-details summary")
     page.set_input_files(
-        "#upload-file", files=[{"name": "plants.csv", "mimeType": "text/csv", "buffer": table_csv()}]
+        "#upload-file",
+        files=[{"name": "plants.csv", "mimeType": "text/csv", "buffer": table_csv()}],
     )
     # The target choice lists the header's columns; the last is preselected, species chosen.
     page.wait_for_function("document.querySelectorAll('#upload-target option').length === 4")
@@ -92,7 +96,9 @@ def test_a_bad_csv_is_refused_with_the_row_named(lab):
     page.click("#upload-details summary")
     bad = b"a,b,label\n1,2,x\n3,4\n5,6,y\n7,8,x\n"
     lab.allow("422")
-    page.set_input_files("#upload-file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}])
+    page.set_input_files(
+        "#upload-file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}]
+    )
     page.click("#upload-send")
     page.wait_for_selector("#upload-status.field-error")
     text = page.text_content("#upload-status")
@@ -163,3 +169,61 @@ def test_draw_a_2d_set_erase_some_train_it_and_open_its_link(lab, browser, serve
         wait_drawn(fresh, "data-preview")
     finally:
         other.close()
+
+
+def stripes_png(kind: str, rng: np.random.Generator, size: int = 16) -> bytes:
+    from PIL import Image
+
+    img = np.zeros((size, size))
+    if kind == "rows":
+        img[::4] = img[1::4] = 1.0
+    else:
+        img[:, ::4] = img[:, 1::4] = 1.0
+    img = np.clip(img * 200 + rng.normal(0, 20, size=img.shape) + 20, 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(img).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_upload_a_zip_of_images_train_and_drop_an_image_on_the_model(lab):
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for cls in ("rows", "columns"):
+            for i in range(40):
+                zf.writestr(f"stripes/{cls}/{i}.png", stripes_png(cls, rng))
+    page = lab.page
+    lab.open()
+    page.click("#upload-details summary")
+    page.set_input_files(
+        "#upload-file",
+        files=[{"name": "stripes.zip", "mimeType": "application/zip", "buffer": buf.getvalue()}],
+    )
+    page.wait_for_selector("#upload-image-options:not([hidden])")
+    assert page.locator("#upload-csv-options").is_hidden()
+    page.fill("#upload-size", "8")
+    page.click("#upload-send")
+    page.wait_for_function("window.layerlab.experiment.dataset.name === 'upload'")
+    # Another family: the network starts as a small CNN.
+    types = page.evaluate("window.layerlab.experiment.model.layers.map((l) => l.type)")
+    assert types[0] == "conv2d" and "flatten" in types
+    page.wait_for_selector("body[data-check='ok']")
+    wait_drawn(page, "data-preview")
+    page.click("#train")
+    page.wait_for_function("window.layerlab.session.epoch >= 8", timeout=120_000)
+    page.click("#pause")
+    wait_status(page, "paused")
+    assert page.evaluate("document.body.dataset.mainView") == "predictions"
+    wait_drawn(page, "predictions")
+    page.locator("#try-section").scroll_into_view_if_needed()
+    page.set_input_files(
+        "#try-image",
+        files=[{"name": "one.png", "mimeType": "image/png", "buffer": stripes_png("rows", rng)}],
+    )
+    page.wait_for_selector("#try-label", timeout=60_000)
+    assert page.text_content("#try-label") == "The model says: rows"
+    assert page.get_attribute("#try-drop-preview", "data-drawn") == "true"
+    page.screenshot(path=str(ARTIFACTS / "uploads-images-try-1440x900.png"))
+    page.click("#stop")

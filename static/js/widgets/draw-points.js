@@ -98,7 +98,8 @@ export function drawPanel({ onUse }) {
   });
 
   use.addEventListener('click', async () => {
-    const rows = points.map((p, i) => `${p[0]},${p[1]},${labels[i]}`);
+    // Classes travel by name ("class 1"...), which sort in the page's order.
+    const rows = points.map((p, i) => `${p[0]},${p[1]},${regression() ? labels[i] : `class ${labels[i] + 1}`}`);
     const body = new FormData();
     body.append('file', new Blob([`x1,x2,label\n${rows.join('\n')}\n`], { type: 'text/csv' }), 'drawn-points.csv');
     body.append('kind', 'points');
