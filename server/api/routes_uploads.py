@@ -43,9 +43,9 @@ class UploadOut(BaseModel):
 
     id: str
     name: str = Field(description="the file's name as uploaded")
-    kind: Literal["csv", "images", "points"]
-    family: str = Field(description="tabular, image or 2d: which views the page shows")
-    task: Literal["classification", "regression"]
+    kind: Literal["csv", "images", "points", "series"]
+    family: str = Field(description="tabular, image, 2d or sequence: which views the page shows")
+    task: Literal["classification", "regression", "forecasting"]
     input_shape: list[int] = Field(description="one example's shape, without the batch")
     n: int = Field(description="examples (rows or images)")
     class_names: list[str] | None
@@ -119,8 +119,20 @@ def create_upload(
         str, Form(max_length=200, description="CSV: the target column (default: the last)")
     ] = "",
     task: Annotated[
-        Literal["", "classification", "regression"],
-        Form(description="CSV: the task; empty: guessed from the target column"),
+        Literal["", "classification", "regression", "forecasting"],
+        Form(
+            description="CSV: the task; empty: guessed from the target column; forecasting: "
+            "the target column is a series, cut into windows"
+        ),
+    ] = "",
+    window: Annotated[
+        int, Form(ge=1, le=512, description="forecasting: values the model sees")
+    ] = 16,
+    horizon: Annotated[
+        int, Form(ge=1, le=64, description="forecasting: values it predicts after them")
+    ] = 1,
+    time: Annotated[
+        str, Form(max_length=200, description="forecasting: a column that orders the rows")
     ] = "",
     missing: Annotated[
         Literal["refuse", "fill"],
@@ -143,7 +155,14 @@ def create_upload(
             f"you keep {settings.upload_max_per_owner} uploads already "
             "(LAYERLAB_UPLOAD_MAX_PER_OWNER); delete one first",
         )
-    csv = CsvOptions(target=target.strip() or None, task=task or None, missing=missing)  # type: ignore[arg-type]
+    csv = CsvOptions(
+        target=target.strip() or None,
+        task=task or None,  # type: ignore[arg-type]
+        missing=missing,  # type: ignore[arg-type]
+        window=window,
+        horizon=horizon,
+        time=time.strip() or None,
+    )
     try:
         processed = _parse(file, kind, csv, ImageOptions(size=image_size, color=color), settings)
     except UploadError as err:

@@ -280,3 +280,31 @@ def test_an_upload_needs_an_owner_and_json_rules_stay_for_other_paths(live: Live
     form = live.http.post("/api/check", files={"file": ("t.csv", b"x")}, headers=owner())
     assert form.status_code == 415
     assert live.http.get(f"{UPLOADS}/000000000000").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_series_csv_with_a_time_column_forecasts(live: Live):
+    t = np.arange(400)
+    rng = np.random.default_rng(2)
+    order = rng.permutation(len(t))  # rows shuffled: the time column puts them back in order
+    values = np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 9)
+    lines = ["day,level"] + [f"{t[i]},{values[i]:.4f}" for i in order]
+    made = upload(
+        live,
+        "levels.csv",
+        "\n".join(lines).encode(),
+        task="forecasting",
+        target="level",
+        time="day",
+        window=20,
+        horizon=2,
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["family"] == "sequence" and body["task"] == "forecasting"
+    assert body["input_shape"] == [20, 1] and body["n"] == 400 - 20 - 2 + 1
+    assert body["preview"]["kind"] == "series"
+    records = train(live, body["dataset"], [{"type": "lstm", "units": 16}], 30, lr=0.01)
+    assert records[-1]["metrics"]["val_r2"] >= 0.9, records[-1]
+    short = upload(live, "s.csv", b"v\n1\n2\n3\n4\n5\n", task="forecasting", window=4)
+    assert short.status_code == 422 and "windows" in short.json()["detail"][0]["msg"]

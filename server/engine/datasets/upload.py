@@ -6,10 +6,12 @@ writes one `.npz` file per dataset, `<state_dir>/uploads/<id>.npz`, read here wi
 `allow_pickle=False` (never pickle from a user). Its arrays:
 
 - `x`: the examples, float32 `(N, F)` for tables and points (features in the table's own
-  units, text columns already one-hot), uint8 `(N, C, H, W)` for images (pixels 0..255);
-- `y`: int64 `(N,)` class indices, or float32 `(N,)` regression targets;
-- `info`: a 0-d string array holding JSON `{"kind": "csv"|"images"|"points", "family":
-  "tabular"|"image"|"2d", "task", "input_shape", "class_names", "feature_names", "extent",
+  units, text columns already one-hot), uint8 `(N, C, H, W)` for images (pixels 0..255),
+  float32 `(N, window, 1)` for a series' windows (forecasting, in the series' own units);
+- `y`: int64 `(N,)` class indices, float32 `(N,)` regression targets, or float32
+  `(N, horizon)` the values after each window;
+- `info`: a 0-d string array holding JSON `{"kind": "csv"|"images"|"points"|"series",
+  "family": "tabular"|"image"|"2d"|"sequence", "task", "input_shape", "class_names", "feature_names", "extent",
   "name"}`.
 
 Splits follow the spec's `train_fraction` and `seed` (stratified for classes); tables are
@@ -36,7 +38,7 @@ from .base import Data, DatasetParams, DatasetType, DataShapes, register
 from .fields import seed_field, train_fraction_field
 from .planar import CROSS_LABELS, CrossName, cross_features
 from .preview import floats, images_picture, ints, points_picture, summary
-from .split import random_split, stratified_split
+from .split import random_split, split_count, stratified_split
 
 UPLOAD_ID_PATTERN = r"^[0-9a-f]{12}$"
 
@@ -136,6 +138,8 @@ class Upload(DatasetType):
 
     @staticmethod
     def _target_shape(info: dict) -> tuple[int, ...]:
+        if info["task"] == "forecasting":
+            return (int(info["horizon"]),)
         return (len(info["class_names"]),) if info["task"] == "classification" else (1,)
 
     def load(self, params: UploadParams, settings: Settings) -> Data:
@@ -145,6 +149,12 @@ class Upload(DatasetType):
         if classes:
             train, val = stratified_split(y, params.train_fraction, rng)
             y_t = torch.from_numpy(y.astype(np.int64))
+        elif info["kind"] == "series":
+            # Windows of one series: the earlier ones train, the later ones validate (a
+            # forecast is judged on a future it has not seen).
+            k = split_count(len(y), params.train_fraction)
+            train, val = np.arange(k), np.arange(k, len(y))
+            y_t = torch.from_numpy(y.astype(np.float32))
         else:
             train, val = random_split(len(y), params.train_fraction, rng)
             y_t = torch.from_numpy(y.astype(np.float32)).reshape(-1, 1)
@@ -163,6 +173,23 @@ class Upload(DatasetType):
                 y_val=y_t[va],
                 input_shape=tuple(x.shape[1:]),
                 meta={"image_shape": tuple(x.shape[2:]), "upload": info},
+                **common,
+            )
+        if info["kind"] == "series":
+            windows = torch.from_numpy(x.astype(np.float32))
+            return Data(
+                x_train=windows[tr],
+                y_train=y_t[tr],
+                x_val=windows[va],
+                y_val=y_t[va],
+                input_shape=tuple(x.shape[1:]),
+                feature_names=list(info["feature_names"]),
+                meta={
+                    "window": info["window"],
+                    "horizon": info["horizon"],
+                    "series_val": torch.cat([windows[va, :, 0], y_t[va]], dim=1),
+                    "upload": info,
+                },
                 **common,
             )
         if info["kind"] == "points":
@@ -213,7 +240,10 @@ class Upload(DatasetType):
         # The upload's own family and kind: the page picks its views from them.
         out.update(
             family=info["family"],
-            upload={"id": params.id, **{k: info.get(k) for k in ("kind", "name", "columns", "target")}},
+            upload={
+                "id": params.id,
+                **{k: info.get(k) for k in ("kind", "name", "columns", "target")},
+            },
         )
         return out
 
@@ -230,6 +260,15 @@ class Upload(DatasetType):
         if info["kind"] == "images":
             images = data.x_train.mean(dim=1, keepdim=True)  # channels averaged, 0..1
             return images_picture(images, data.y_train)
+        if info["kind"] == "series":
+            idx = np.linspace(0, data.n_train - 1, num=min(data.n_train, 6)).astype(np.int64)
+            return {
+                "kind": "series",
+                "inputs": floats(data.x_train[idx, :, 0]),
+                "targets": floats(data.y_train[idx]),
+                "window": info["window"],
+                "horizon": info["horizon"],
+            }
         x = data.x_train
         if x.shape[1] >= 2:
             _, _, v = torch.linalg.svd(x - x.mean(dim=0), full_matrices=False)

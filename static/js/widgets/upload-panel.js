@@ -20,6 +20,7 @@ export function layersFor(family) {
       { type: 'dense', units: 32, activation: 'relu' },
     ];
   }
+  if (family === 'sequence') return [{ type: 'lstm', units: 16 }];
   if (family === '2d') return [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 8, activation: 'tanh' }];
   return [{ type: 'dense', units: 16, activation: 'relu' }];
 }
@@ -49,6 +50,7 @@ export function headerOf(text) {
 }
 
 function describe(u) {
+  if (u.kind === 'series') return `${u.n} windows of ${u.input_shape[0]} values, forecasting`;
   const what = u.kind === 'images' ? `${u.n} images ${formatShape(u.input_shape)}` : `${u.n} rows, ${u.input_shape[0]} inputs`;
   const task = u.task === 'classification' ? `${u.class_names.length} classes` : 'regression';
   return `${what}, ${task}`;
@@ -61,15 +63,24 @@ function describe(u) {
 export function uploadPanel({ root, getSpec, onUse }) {
   const file = h('input', { type: 'file', id: 'upload-file', accept: '.csv,.zip,text/csv,application/zip', 'aria-describedby': 'upload-status' });
   const target = h('select', { id: 'upload-target' });
-  const task = h('select', { id: 'upload-task' }, h('option', { value: '' }, 'guess from the column'), h('option', { value: 'classification' }, 'classification'), h('option', { value: 'regression' }, 'regression'));
+  const task = h('select', { id: 'upload-task' }, h('option', { value: '' }, 'guess from the column'), h('option', { value: 'classification' }, 'classification'), h('option', { value: 'regression' }, 'regression'), h('option', { value: 'forecasting' }, 'forecasting (a series)'));
   const missing = h('select', { id: 'upload-missing' }, h('option', { value: 'refuse' }, 'refuse them'), h('option', { value: 'fill' }, 'fill them'));
   const size = h('input', { type: 'number', id: 'upload-size', min: '4', max: '64', step: '1', value: '16' });
   const color = h('select', { id: 'upload-color' }, h('option', { value: 'grayscale' }, 'grayscale'), h('option', { value: 'rgb' }, 'colour'));
+  // Forecasting: the target column is the series, cut into windows; a time column orders it.
+  const window_ = h('input', { type: 'number', id: 'upload-window', min: '1', max: '512', step: '1', value: '16' });
+  const horizon = h('input', { type: 'number', id: 'upload-horizon', min: '1', max: '64', step: '1', value: '1' });
+  const time = h('select', { id: 'upload-time' });
+  const series = h('div', { class: 'upload-options', id: 'upload-series-options', hidden: true }, h('label', {}, 'Window ', window_), h('label', {}, 'Horizon ', horizon), h('label', {}, 'Time column ', time));
+  task.addEventListener('change', () => {
+    series.hidden = task.value !== 'forecasting';
+  });
   const csvOptions = h(
     'div',
     { class: 'upload-options', id: 'upload-csv-options' },
     h('label', {}, 'Target column ', target),
     h('label', {}, 'Task ', task),
+    series,
     h('label', {}, 'Empty cells ', missing),
   );
   const imageOptions = h('div', { class: 'upload-options', id: 'upload-image-options', hidden: true }, h('label', {}, 'Image size ', size), h('label', {}, 'Colour ', color));
@@ -90,6 +101,7 @@ export function uploadPanel({ root, getSpec, onUse }) {
     if (kind === 'csv') {
       const names = headerOf(await f.slice(0, HEADER_BYTES).text());
       replace(target, names.map((n) => h('option', { value: n }, n)));
+      replace(time, h('option', { value: '' }, '(rows in file order)'), names.map((n) => h('option', { value: n }, n)));
       target.value = names[names.length - 1] || '';
     }
   });
@@ -110,6 +122,11 @@ export function uploadPanel({ root, getSpec, onUse }) {
           body.append('target', target.value);
           body.append('task', task.value);
           body.append('missing', missing.value);
+          if (task.value === 'forecasting') {
+            body.append('window', window_.value);
+            body.append('horizon', horizon.value);
+            body.append('time', time.value);
+          }
         } else {
           body.append('image_size', size.value);
           body.append('color', color.value);
