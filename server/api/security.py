@@ -109,8 +109,13 @@ class RequestGuardMiddleware:
             and _has_body(headers)
         ):
             media = headers.get("content-type", "").split(";")[0].strip().lower()
-            if _multipart_allowed(scope, media, headers):
-                return None
+            if media == "multipart/form-data" and scope.get("path", "") in MULTIPART_PATHS:
+                if headers.get("x-owner-token"):
+                    return None
+                return 415, (
+                    "an upload is sent as multipart/form-data with an X-Owner-Token header "
+                    "(the owner token the page keeps): the header is missing"
+                )
             if media != "application/json":
                 got = f"{media!r}" if media else "no content type"
                 return 415, (
@@ -166,14 +171,6 @@ def _hostname(host: str) -> str:
 # Paths that take a file as multipart/form-data. A cross-site form can send multipart too,
 # but not with a custom header: these need X-Owner-Token, which forces a CORS preflight.
 MULTIPART_PATHS = frozenset({"/api/datasets/uploads"})
-
-
-def _multipart_allowed(scope: Scope, media: str, headers: dict[str, str]) -> bool:
-    return (
-        media == "multipart/form-data"
-        and scope.get("path", "") in MULTIPART_PATHS
-        and bool(headers.get("x-owner-token"))
-    )
 
 
 def _has_body(headers: dict[str, str]) -> bool:

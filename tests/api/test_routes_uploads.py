@@ -276,7 +276,7 @@ def test_limits_are_checked_while_reading(live: Live, limits):
 
 def test_an_upload_needs_an_owner_and_json_rules_stay_for_other_paths(live: Live):
     anonymous = live.http.post(UPLOADS, files={"file": ("t.csv", table_csv(20))})
-    assert anonymous.status_code in (415, 422)
+    assert anonymous.status_code == 415 and "X-Owner-Token" in anonymous.json()["detail"]
     form = live.http.post("/api/check", files={"file": ("t.csv", b"x")}, headers=owner())
     assert form.status_code == 415
     assert live.http.get(f"{UPLOADS}/000000000000").status_code == 404
@@ -308,3 +308,17 @@ def test_a_series_csv_with_a_time_column_forecasts(live: Live):
     assert records[-1]["metrics"]["val_r2"] >= 0.9, records[-1]
     short = upload(live, "s.csv", b"v\n1\n2\n3\n4\n5\n", task="forecasting", window=4)
     assert short.status_code == 422 and "windows" in short.json()["detail"][0]["msg"]
+
+
+def test_openapi_documents_the_upload_form(live: Live):
+    paths = live.http.get("/openapi.json").json()["paths"]
+    post = paths[UPLOADS]["post"]
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    doc = live.http.get("/openapi.json").json()
+    ref = form["$ref"].rsplit("/", 1)[-1]
+    fields = doc["components"]["schemas"][ref]["properties"]
+    assert {"file", "kind", "target", "task", "missing", "image_size", "color", "window"} <= set(
+        fields
+    )
+    assert {"201", "413", "422"} <= set(post["responses"])
+    assert set(paths[f"{UPLOADS}/{{upload_id}}"]) == {"get", "delete"}
