@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(16 << 20, ge=1024, description="bytes of one uploaded file")
     upload_max_rows: int = Field(70_000, ge=10, description="rows of an uploaded CSV")
     upload_max_columns: int = Field(200, ge=2, description="columns of an uploaded CSV")
+    upload_max_cells: int = Field(
+        2_000_000, ge=100, description="cells (rows x columns) of an uploaded CSV"
+    )
     upload_max_features: int = Field(
         1000, ge=1, description="model inputs of a CSV after one-hot encoding its text columns"
     )

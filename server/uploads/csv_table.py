@@ -77,6 +77,12 @@ def read_table(
                     f"(LAYERLAB_UPLOAD_MAX_ROWS); stopped at line {reader.line_num}",
                     row=len(rows) + 1,
                 )
+            if (len(rows) + 1) * len(header) > settings.upload_max_cells:
+                raise too_large(
+                    f"the CSV has more than {settings.upload_max_cells:,} cells "
+                    f"(LAYERLAB_UPLOAD_MAX_CELLS); stopped at line {reader.line_num}",
+                    row=len(rows) + 1,
+                )
             rows.append(cells)
     except UnicodeDecodeError as err:
         raise UploadError(

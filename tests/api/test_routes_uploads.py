@@ -272,6 +272,9 @@ def test_limits_are_checked_while_reading(live: Live, limits):
     assert refused.status_code == 413 and "10 rows" in refused.json()["detail"][0]["msg"]
     wide = upload(live, "t.csv", b"a,b,c,d\n1,2,3,4\n")
     assert wide.status_code == 413 and "4 columns" in wide.json()["detail"][0]["msg"]
+    limits(upload_max_rows=1000, upload_max_columns=200, upload_max_cells=100)
+    cells = upload(live, "t.csv", ("a,b\n" + "\n".join(f"{i},{i % 2}" for i in range(60))).encode())
+    assert cells.status_code == 413 and "100 cells" in cells.json()["detail"][0]["msg"]
 
 
 def test_an_upload_needs_an_owner_and_json_rules_stay_for_other_paths(live: Live):

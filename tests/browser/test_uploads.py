@@ -227,3 +227,33 @@ def test_upload_a_zip_of_images_train_and_drop_an_image_on_the_model(lab):
     assert page.get_attribute("#try-drop-preview", "data-drawn") == "true"
     page.screenshot(path=str(ARTIFACTS / "uploads-images-try-1440x900.png"))
     page.click("#stop")
+
+
+def test_upload_a_series_to_forecast_and_see_the_forecast(lab):
+    t = np.arange(300)
+    values = np.sin(2 * np.pi * t / 20)
+    series = (
+        "when,level\n" + "\n".join(f"{i},{v:.4f}" for i, v in zip(t, values, strict=True))
+    ).encode()
+    page = lab.page
+    lab.open()
+    page.click("#upload-details summary")
+    page.set_input_files(
+        "#upload-file", files=[{"name": "levels.csv", "mimeType": "text/csv", "buffer": series}]
+    )
+    page.wait_for_function("document.querySelectorAll('#upload-target option').length === 2")
+    page.select_option("#upload-task", "forecasting")
+    page.wait_for_selector("#upload-series-options:not([hidden])")
+    page.fill("#upload-window", "12")
+    page.select_option("#upload-time", "when")
+    page.click("#upload-send")
+    page.wait_for_function("window.layerlab.experiment.dataset.name === 'upload'")
+    assert "windows of 12 values" in page.text_content("#upload-status")
+    assert page.evaluate("window.layerlab.experiment.model.layers[0].type") == "lstm"
+    page.wait_for_selector("body[data-check='ok']")
+    wait_drawn(page, "data-preview")
+    page.click("#train")
+    page.wait_for_function("window.layerlab.session.epoch >= 3", timeout=120_000)
+    assert page.evaluate("document.body.dataset.mainView") == "forecast"
+    wait_drawn(page, "forecast", timeout=60_000)
+    page.click("#stop")

@@ -67,32 +67,47 @@ class UploadParams(DatasetParams):
     _info: dict | None = PrivateAttr(None)
 
 
-@lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    """(info, x, y) of one upload file, read-only; cached per file version."""
+@lru_cache(maxsize=64)
+def _info(path: str, mtime_ns: int) -> dict:
+    """The info of one upload file (its small `info` member only); cached per file version:
+    every design check reads it."""
     with np.load(path, allow_pickle=False) as npz:
-        info = json.loads(str(npz["info"]))
-        x, y = npz["x"], npz["y"]
-    x.setflags(write=False)
-    y.setflags(write=False)
-    return info, x, y
+        return json.loads(str(npz["info"]))
 
 
-def _info_only(path: str, mtime_ns: int) -> dict:
-    return _read(path, mtime_ns)[0]
+def _arrays(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y): read when a run loads its data, not kept (an image upload can be large)."""
+    with np.load(path, allow_pickle=False) as npz:
+        return npz["x"], npz["y"]
+
+
+def _unknown(params: UploadParams, err: Exception) -> ExperimentError:
+    why = (
+        "there is no such upload (deleted?)"
+        if isinstance(err, FileNotFoundError)
+        else "its file cannot be read"
+    )
+    return ExperimentError.single(
+        ("dataset", "id"), f"uploaded dataset {params.id!r}: {why}", "unknown_upload"
+    )
+
+
+def read_info(params: UploadParams, settings: Settings) -> dict:
+    path = upload_path(settings.state_dir, params.id)
+    try:
+        return _info(str(path), path.stat().st_mtime_ns)
+    except (OSError, KeyError, ValueError) as err:
+        raise _unknown(params, err) from None
 
 
 def read_upload(params: UploadParams, settings: Settings) -> tuple[dict, np.ndarray, np.ndarray]:
-    path = upload_path(settings.state_dir, params.id)
+    """(info, x, y) of the upload a spec names; ExperimentError at `dataset.id` if none."""
+    info = read_info(params, settings)
     try:
-        mtime = path.stat().st_mtime_ns
-        return _read(str(path), mtime)
+        x, y = _arrays(str(upload_path(settings.state_dir, params.id)))
     except (OSError, KeyError, ValueError) as err:
-        missing = isinstance(err, FileNotFoundError)
-        why = "there is no such upload (deleted?)" if missing else "its file cannot be read"
-        raise ExperimentError.single(
-            ("dataset", "id"), f"uploaded dataset {params.id!r}: {why}", "unknown_upload"
-        ) from None
+        raise _unknown(params, err) from None
+    return info, x, y
 
 
 def _crosses(params: UploadParams) -> list[str]:
@@ -109,7 +124,7 @@ class Upload(DatasetType):
     Params = UploadParams
 
     def check(self, params: UploadParams, settings: Settings) -> list[dict]:
-        info = read_upload(params, settings)[0]
+        info = read_info(params, settings)
         params._info = info
         if params.crosses is not None and info["kind"] != "points":
             return [
@@ -122,7 +137,7 @@ class Upload(DatasetType):
         return super().check(params, settings)
 
     def shapes(self, params: UploadParams) -> DataShapes:
-        info = params._info or read_upload(params, get_settings())[0]
+        info = params._info or read_info(params, get_settings())
         return DataShapes(
             task=info["task"],
             input_shape=self._input_shape(info, params),
@@ -234,7 +249,7 @@ class Upload(DatasetType):
         )
 
     def preview(self, params: UploadParams, settings: Settings) -> dict:
-        info = read_upload(params, settings)[0]
+        info = read_info(params, settings)
         data = self.load(params, settings)
         out = {**summary(self, data), **self.picture(data, params)}
         # The upload's own family and kind: the page picks its views from them.
