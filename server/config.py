@@ -159,6 +159,26 @@ class Settings(BaseSettings):
     class_dashboard_interval_s: float = Field(
         1.0, gt=0, le=10, description="how often a teacher's dashboard is sent"
     )
+    # Uploaded datasets (server/uploads): every limit is checked while the file is read.
+    upload_max_bytes: int = Field(16 << 20, ge=1024, description="bytes of one uploaded file")
+    upload_max_rows: int = Field(70_000, ge=10, description="rows of an uploaded CSV")
+    upload_max_columns: int = Field(200, ge=2, description="columns of an uploaded CSV")
+    upload_max_cells: int = Field(
+        2_000_000, ge=100, description="cells (rows x columns) of an uploaded CSV"
+    )
+    upload_max_features: int = Field(
+        1000, ge=1, description="model inputs of a CSV after one-hot encoding its text columns"
+    )
+    upload_max_classes: int = Field(100, ge=2, description="classes of an uploaded dataset")
+    upload_max_images: int = Field(10_000, ge=2, description="images in an uploaded zip")
+    upload_max_pixels: int = Field(
+        4_000_000, ge=64, description="pixels of one image in a zip, before it is decoded"
+    )
+    upload_max_unzipped_bytes: int = Field(
+        256 << 20, ge=1024, description="bytes of a zip's files once decompressed, in all"
+    )
+    upload_max_image_side: int = Field(64, ge=8, le=256, description="largest resize side")
+    upload_max_per_owner: int = Field(50, ge=1, description="uploads one owner may keep")
 
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")

@@ -25,6 +25,7 @@ from . import (
     routes_registry,
     routes_runs,
     routes_system,
+    routes_uploads,
     stream,
 )
 from .errors import install_error_handlers
@@ -33,6 +34,7 @@ from .openapi import install_openapi
 from .routes_docs import install_docs
 from .security import RequestGuardMiddleware
 from .stream import TransportMiddleware
+from .upload_files import restore_upload_files
 
 DESCRIPTION = """\
 Design a network, train it in PyTorch, and watch it learn live.
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.offline = OfflineJobs(settings)
         app.state.classes = Classes(settings, manager)  # classes, students, spotlight
         await app.state.classes.start()
+        await restore_upload_files(manager, settings)
         try:
             yield
         finally:
@@ -72,7 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(asset_dir("templates")))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_message_bytes,
+        # An uploaded file, plus room for the multipart form around it.
+        overrides={routes_uploads.router.prefix: settings.upload_max_bytes + (64 << 10)},
+    )
     app.add_middleware(RequestGuardMiddleware, settings=settings)
     app.add_middleware(TransportMiddleware)  # outermost: it needs the server's own send
     install_error_handlers(app)
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_onnx,
         routes_presence,
         routes_system,
+        routes_uploads,
         stream,
         routes_classes,
     )

@@ -8,19 +8,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """Refuse HTTP bodies over `max_bytes`, by Content-Length or while they stream in."""
+    """Refuse HTTP bodies over `max_bytes`, by Content-Length or while they stream in.
+    `overrides`: path -> its own limit (uploads take files larger than any JSON message)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send, int(length))
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(send, int(length), limit)
             return
         received = 0
         started = False
@@ -30,7 +33,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge(received)
             return message
 
@@ -43,14 +46,14 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge as err:
             if not started:
-                await self._refuse(send, err.size)
+                await self._refuse(send, err.size, limit)
 
-    async def _refuse(self, send: Send, size: int) -> None:
+    async def _refuse(self, send: Send, size: int, limit: int) -> None:
+        setting = (
+            "LAYERLAB_MAX_MESSAGE_BYTES" if limit == self.max_bytes else "LAYERLAB_UPLOAD_MAX_BYTES"
+        )
         body = json.dumps(
-            {
-                "detail": f"the request body is over {self.max_bytes:,} bytes "
-                f"(got {size:,}; LAYERLAB_MAX_MESSAGE_BYTES)"
-            }
+            {"detail": f"the request body is over {limit:,} bytes (got {size:,}; {setting})"}
         ).encode()
         await send(
             {

@@ -13,7 +13,9 @@ requests, which is what a cross-site `text/plain` POST is):
   `allowed_origins`: 403. Clients without an Origin (curl, the CLI, scripts) are not browsers
   on someone else's page, and pass.
 - **Body**: a POST/PUT/PATCH to `/api/` with a body must say `application/json`: 415 otherwise
-  (a cross-site form or `text/plain` fetch cannot set it without a CORS preflight).
+  (a cross-site form or `text/plain` fetch cannot set it without a CORS preflight); uploads
+  (`MULTIPART_PATHS`) take `multipart/form-data` with an `X-Owner-Token` header, which a
+  cross-site form cannot send either.
 - **Headers**: `Content-Security-Policy` (scripts and styles from this server only; no inline
   script; no framing), `X-Content-Type-Options`, `Referrer-Policy`, `X-Frame-Options`,
   `Cross-Origin-Opener-Policy`, on every HTTP answer that has not set its own CSP.
@@ -107,6 +109,13 @@ class RequestGuardMiddleware:
             and _has_body(headers)
         ):
             media = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media == "multipart/form-data" and scope.get("path", "") in MULTIPART_PATHS:
+                if headers.get("x-owner-token"):
+                    return None
+                return 415, (
+                    "an upload is sent as multipart/form-data with an X-Owner-Token header "
+                    "(the owner token the page keeps): the header is missing"
+                )
             if media != "application/json":
                 got = f"{media!r}" if media else "no content type"
                 return 415, (
@@ -157,6 +166,11 @@ def _hostname(host: str) -> str:
     if host.startswith("["):
         return host[1:].split("]", 1)[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+# Paths that take a file as multipart/form-data. A cross-site form can send multipart too,
+# but not with a custom header: these need X-Owner-Token, which forces a CORS preflight.
+MULTIPART_PATHS = frozenset({"/api/datasets/uploads"})
 
 
 def _has_body(headers: dict[str, str]) -> bool:

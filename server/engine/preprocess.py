@@ -52,7 +52,9 @@ class Preprocessing:
             std = torch.as_tensor(meta["std"], dtype=torch.float64)
             return cls("tabular", shape, mean=mean, std=std)
         if len(shape) == 3:
-            pixel_max = 255 if isinstance(DATASETS.get(dataset_name), IdxImageDataset) else 16
+            # Uploaded images are 0..255 like MNIST files; digits 0..16.
+            idx = isinstance(DATASETS.get(dataset_name), IdxImageDataset)
+            pixel_max = 255 if idx or dataset_name == "upload" else 16
             return cls("images", shape, pixel_max=pixel_max)
         if plan.shapes.input_dtype == "int64":
             return cls("tokens", shape, vocab_size=plan.shapes.vocab_size or meta["vocab_size"])

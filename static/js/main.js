@@ -21,6 +21,7 @@ import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { tryModel } from './widgets/try-model.js';
+import { uploadPanel, layersFor } from './widgets/upload-panel.js'; // your own data (issue 12)
 import { watchMode } from './watch-mode.js';
 import { classBar } from './widgets/class-bar.js'; // a class: spotlight, push, lock (issue 13)
 import { RunSession } from './run-session.js';
@@ -44,6 +45,15 @@ async function boot() {
   // The design: the experiment document (the URL holds it) and the dataset's preview.
   const design = createStore({ experiment: null, preview: null });
   const experiment = () => design.get().experiment;
+  // The registry entry of a dataset; an upload's family, task and inputs are its own (from
+  // its preview), not the registry's.
+  const datasetOf = (name) => {
+    const d = datasetsByName.get(name);
+    const p = design.get().preview;
+    const id = experiment()?.dataset?.id;
+    if (name !== 'upload' || !d || p?.upload?.id !== id) return d;
+    return { ...d, family: p.family, task: p.task, feature_names: p.feature_names, class_names: p.class_names };
+  };
 
   const views = createViews({ outputRoot: $('output-views'), viewsRoot: $('views') });
   deeperViews({ nav: $('deeper-nav'), root: $('deeper') });
@@ -96,7 +106,7 @@ async function boot() {
   function redrawEditor() {
     const exp = experiment();
     if (!exp) return;
-    const d = datasetsByName.get(exp.dataset?.name);
+    const d = datasetOf(exp.dataset?.name);
     editor.set({ layers: exp.model.layers, check: checkState.check, errors: checkState.errors, family: d?.family, readOnly: document.body.dataset.mode === 'watch', ...graphState });
     const i = editor.selected;
     inspector.show({
@@ -129,7 +139,22 @@ async function boot() {
   });
   const share = liveShare({ root: $('run-extras') });
   const downloads = exportLinks({ root: $('run-extras') });
-  const tryIt = tryModel({ datasetsByName });
+  const tryIt = tryModel({ datasetsByName: { get: datasetOf } });
+  // "Your own data": upload or draw a set; using it keeps the network when the family stays.
+  const uploads = uploadPanel({
+    root: $('upload-panel'),
+    getSpec: () => experiment()?.dataset,
+    onUse: (spec, made) => {
+      const exp = experiment();
+      const before = datasetOf(exp.dataset?.name)?.family;
+      // Drawn points keep the feature crosses of the 2D set they were drawn over.
+      const next = { ...spec, ...(made.kind === 'points' && exp.dataset?.crosses ? { crosses: exp.dataset.crosses } : {}) };
+      const layers = before === made.family ? exp.model.layers : layersFor(made.family);
+      picker.setSpec(next);
+      stack.setLayers(layers);
+      change({ dataset: next, model: { ...exp.model, layers } });
+    },
+  });
   const lessons = lessonGallery({
     button: $('lessons'),
     dialog: $('lesson-gallery'),
@@ -191,7 +216,7 @@ async function boot() {
 
   const watching = watchMode({
     banner: $('watch-banner'),
-    locks: [$('dataset-panel'), $('training-panel'), $('model-panel'), $('layers-panel')],
+    locks: [$('dataset-panel'), $('upload-panel'), $('training-panel'), $('model-panel'), $('layers-panel')],
     onChange: (on) => {
       stack.setReadOnly(on);
       editor.select(null);
@@ -248,8 +273,9 @@ async function boot() {
       header.showDesign(state.experiment);
       noteDesignChange();
     }
-    const d = datasetsByName.get(state.experiment?.dataset?.name);
+    const d = datasetOf(state.experiment?.dataset?.name);
     views.setDesign({ family: d?.family || null, dataset: d, preview: state.preview, layers: state.experiment?.model?.layers });
+    uploads.setDesign(d?.family || null, state.experiment?.dataset, state.preview);
     redrawEditor();
   });
 
@@ -396,6 +422,7 @@ async function boot() {
   const redraw = () => {
     views.redrawAll();
     picker.redraw();
+    uploads.redraw();
     compare.redraw();
   };
   onThemeChange(redraw);

@@ -94,6 +94,7 @@ class PlanarDataset(DatasetType):
 
     family = "2d"
     Params = PlanarParams
+    class_names: tuple[str, ...] = CLASS_NAMES  # multi-class sets name their own (planar_multi)
 
     @staticmethod
     def generate(n: int, noise: float, rng: np.random.Generator) -> Generated:
@@ -104,8 +105,8 @@ class PlanarDataset(DatasetType):
         return DataShapes(
             task=self.task,
             input_shape=(len(params.crosses),),
-            target_shape=(2,) if classes else (1,),
-            class_names=CLASS_NAMES if classes else None,
+            target_shape=(len(self.class_names),) if classes else (1,),
+            class_names=self.class_names if classes else None,
         )
 
     def load(self, params: PlanarParams, settings: Settings) -> Data:
@@ -116,7 +117,7 @@ class PlanarDataset(DatasetType):
         x = cross_features(points, params.crosses)
         if self.task == "classification":
             y = torch.from_numpy(target.astype(np.int64))
-            target_shape, class_names = (2,), list(CLASS_NAMES)
+            target_shape, class_names = (len(self.class_names),), list(self.class_names)
         else:
             y = torch.from_numpy(target.astype(np.float32)).unsqueeze(1)
             target_shape, class_names = (1,), None
@@ -287,3 +288,8 @@ class MultiGauss(PlanarDataset):
         values = _BUMPS[None, :, 2] * np.clip(1.0 - dist / 2.0, 0.0, 1.0)
         pick = np.abs(values).argmax(axis=1)
         return points, values[np.arange(n), pick]
+
+
+# Multi-class sets (three or more classes) live in their own module; imported here so the
+# registry order keeps them with the other 2D sets.
+from . import planar_multi  # noqa: E402, F401

@@ -95,6 +95,8 @@ export function datasetPicker({ root, datasets, fetchPreview, onPreview, onChang
     const d = byName.get(spec?.name);
     const text = drawPreview(canvas, lastPreview, d);
     if (lastPreview) caption.textContent = text;
+    const up = lastPreview?.upload;
+    if (up && d) description.textContent = `Your upload “${up.name}” (${up.kind === 'points' ? 'drawn points' : up.kind}). Task: ${lastPreview.task}.`;
   }
 
   function buildForm() {
@@ -109,7 +111,8 @@ export function datasetPicker({ root, datasets, fetchPreview, onPreview, onChang
       fields: fieldsOf(d.params),
       values: spec,
       idPrefix: 'dataset',
-      exclude: ['name'],
+      // An upload's id is chosen in "Your own data"; crosses apply to drawn points only.
+      exclude: d.name === 'upload' ? ['name', 'id', ...(spec.crosses ? [] : ['crosses'])] : ['name'],
       onChange: (name, value) => {
         spec = { ...spec };
         if (value === undefined) delete spec[name];
@@ -130,7 +133,7 @@ export function datasetPicker({ root, datasets, fetchPreview, onPreview, onChang
       const changedName = !spec || spec.name !== next.name;
       spec = { ...next };
       if (byName.has(spec.name)) select.value = spec.name;
-      if (changedName || !form) buildForm();
+      if (changedName || !form || spec.name === 'upload') buildForm(); // an upload's fields follow its kind
       else form.setValues(spec);
       schedulePreview();
     },

@@ -9,6 +9,7 @@ import { addDeeperSection } from './deeper-views.js';
 import { h, replace, formatNumber } from '../util/dom.js';
 import { fitCanvas, gridImage, drawGrid, markDrawn } from '../util/canvas.js';
 import { divergingTable, greyTable, classColor } from '../util/colors.js';
+import { imageDrop } from './image-drop.js';
 
 const PAD_PX = 224; // the drawing pad on screen, whatever the image size
 const MAP_PX = 112;
@@ -75,7 +76,11 @@ export function tryModel({ datasetsByName }) {
 
   function buildForm(session, d, check) {
     const shape = check?.input_shape || [];
-    if (d.family === 'image' && shape.length === 3) return drawingPad(shape, d.name === 'digits' ? 16 : 255, ask);
+    if (d.family === 'image' && shape.length === 3) {
+      // An uploaded image set: drop an image like its own (a grey one can be drawn too).
+      const pad = shape[0] === 1 ? drawingPad(shape, d.name === 'digits' ? 16 : 255, ask) : null;
+      return d.name === 'upload' ? h('div', { class: 'try-forms' }, imageDrop(shape, ask), pad) : pad;
+    }
     if (d.family === '2d') return numberRow(['x1', 'x2'], 'Ask about the point', ask);
     if (d.family === 'tabular' && shape.length === 1) {
       const names = d.feature_names || Array.from({ length: shape[0] }, (_, i) => `x${i + 1}`);
@@ -89,7 +94,7 @@ export function tryModel({ datasetsByName }) {
       const exp = session.experiment;
       const d = exp && datasetsByName.get(exp.dataset?.name);
       const live = session.runId && ['running', 'paused', 'finished', 'stopped'].includes(session.status);
-      const key = live && d ? `${session.runId}:${d.name}` : null;
+      const key = live && d ? `${session.runId}:${d.name}:${d.family}` : null;
       if (key === shown) return;
       shown = key;
       runId = key ? session.runId : null;

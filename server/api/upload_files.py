@@ -1,0 +1,27 @@
+"""At startup: the file of every upload whose state folder lost it, written from the database."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from ..config import Settings
+from ..runs.manager import RunManager
+from ..store.store import StoreUnavailable
+from ..uploads import repo
+
+log = logging.getLogger("layerlab.uploads")
+
+
+async def restore_upload_files(manager: RunManager, settings: Settings) -> None:
+    """Workers read uploads from `<state_dir>/uploads/`; the database is their record."""
+    try:
+        written = await run_in_threadpool(
+            manager.store.read, repo.restore_files, settings.state_dir
+        )
+    except (StoreUnavailable, OSError) as err:
+        log.warning("uploaded datasets' files were not restored: %s", err)
+        return
+    if written:
+        log.info("restored %d uploaded datasets' files", written)
