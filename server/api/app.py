@@ -22,6 +22,7 @@ from . import (
     routes_presence,
     routes_registry,
     routes_runs,
+    routes_sweeps,
     routes_system,
     stream,
 )
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_onnx,
         routes_presence,
         routes_system,
+        routes_sweeps,
         stream,
     )
     for module in (*routers, routes_pages):

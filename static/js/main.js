@@ -21,6 +21,8 @@ import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { tryModel } from './widgets/try-model.js';
+import { sweepPanel } from './widgets/sweep-panel.js'; // "Sweep" panel (issue 14)
+import { addDeeperSection } from './widgets/deeper-views.js';
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -136,6 +138,7 @@ async function boot() {
     onChoose: (starter) => {
       session.reset();
       load(starter.experiment);
+      if (starter.sweep) sweeps.prefill(starter.sweep); // a sweep lesson: its settings, ready
     },
     onDismiss: () => {
       if (!watching.runId) writeHash(experiment());
@@ -186,6 +189,12 @@ async function boot() {
       openedDesign = saved; // runs started now come from it ("runs of this design" in Compare)
       compare.setDesign(saved);
     },
+  });
+
+  // "Sweep" (below the views): the current design in several variants at once.
+  const sweeps = sweepPanel({
+    root: addDeeperSection({ id: 'sweep-panel', title: 'Sweep', element: null }),
+    getExperiment: experiment,
   });
 
   const watching = watchMode({
@@ -396,6 +405,7 @@ async function boot() {
     views.redrawAll();
     picker.redraw();
     compare.redraw();
+    sweeps.redraw();
   };
   onThemeChange(redraw);
   let resizeTimer = null;
@@ -412,6 +422,7 @@ async function boot() {
   if (state.lesson && !lesson) showPageError(`There is no lesson “${state.lesson}”: the Lessons button lists them all.`);
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
   if (lesson) lessons.show(lesson.id); // before load(): the URL then names the lesson
+  if (lesson?.sweep) sweeps.prefill(lesson.sweep);
   if (!(state.watch && (await watchRun(state.watch)))) load(initial);
   controls.update(session);
   share.update(session);
