@@ -82,13 +82,20 @@ def test_six_variants_finish_and_the_summary_is_theirs(live: Live):
         s["id"] for s in live.http.get("/api/sweeps", headers=OTHER).json()
     ]
 
-    # A restarted server reads the sweep and its runs from the database.
+    # A restarted server reads the sweep and its runs from the database (once the store's
+    # writer has committed the last records: about every flush_interval_s).
     store = Store(live.settings)
     store.open()
     try:
         stored = store.read(sweep_store.get, created["id"])
         assert [v.run_id for v in stored.variants] == runs
-        again = describe(stored, store.get_run, mine=True)
+        deadline = time.monotonic() + 20
+        while True:
+            again = describe(stored, store.get_run, mine=True)
+            if again["status"] == "finished" and all(v["epoch"] == 12 for v in again["variants"]):
+                break
+            assert time.monotonic() < deadline, again
+            time.sleep(0.2)
         assert [v["final"] for v in again["variants"]] == [v["final"] for v in sweep["variants"]]
         assert again["status"] == "finished" and again["best"] == sweep["best"]
     finally:
