@@ -432,6 +432,7 @@ async function boot() {
   // For the console and the browser tests: the live session and the current design.
   window.layerlab = {
     session,
+    sweeps,
     frames: frameCount,
     get experiment() {
       return experiment();

@@ -50,7 +50,8 @@ export function sweepPanel({ root, getExperiment }) {
   const plotHelp = 'The chosen metric of each variant against the first setting: hollow while it trains, filled once it ended.';
   const plotCanvas = h('canvas', { id: 'sweep-plot', class: 'view-canvas compare-canvas', role: 'img', 'aria-label': `Metric against the setting. ${plotHelp}`, title: plotHelp });
   const plot = sweepPlot({ canvas: plotCanvas });
-  const metric = h('select', { id: 'sweep-metric', 'aria-label': 'Metric to plot', onchange: () => redraw() });
+  let chosenMetric = null; // picked by the person; else the main one (val accuracy, or val loss)
+  const metric = h('select', { id: 'sweep-metric', 'aria-label': 'Metric to plot', onchange: () => { chosenMetric = metric.value; redraw(); } });
   const plotLegend = h('ul', { id: 'sweep-plot-legend', class: 'compare-legend', 'aria-label': 'Second setting’s values' });
   const table = h('table', { id: 'sweep-table', class: 'compare-table', hidden: true });
 
@@ -237,7 +238,7 @@ export function sweepPanel({ root, getExperiment }) {
     const rec = current.variants.map((v) => v.records[v.records.length - 1]).find(Boolean);
     const names = ['val_loss', 'loss', ...Object.keys(rec?.metrics || {}).filter((k) => k.startsWith('val_')), ...Object.keys(rec?.metrics || {}).filter((k) => !k.startsWith('val_'))];
     if (names.length === metric.options.length && names.every((n, i) => metric.options[i].value === n)) return;
-    const keep = metric.value || (names.includes('val_accuracy') ? 'val_accuracy' : 'val_loss');
+    const keep = chosenMetric || (names.includes('val_accuracy') ? 'val_accuracy' : 'val_loss');
     replace(metric, names.map((n) => h('option', { value: n }, n.replace(/_/g, ' '))));
     metric.value = names.includes(keep) ? keep : 'val_loss';
   }
