@@ -51,10 +51,11 @@ def resolve_device(requested: str) -> torch.device:
 
 def data_subset(n: int, fraction: float, seed: int) -> Tensor:
     """Indices (sorted, int64) of the `fraction` of n training examples a run trains on: the
-    first round(n * fraction) of a permutation seeded by `seed` alone, at least one, so the
-    subsets of one seed are nested (5% is inside 10%) and each variant of a sweep sees the
-    same examples at the same fraction."""
-    k = min(n, max(1, round(n * fraction)))
+    first round(n * fraction) of a permutation seeded by `seed` alone, so the subsets of one
+    seed are nested (5% is inside 10%) and each variant of a sweep sees the same examples at
+    the same fraction. At least two: a batch of one would break batch norm, which the check
+    refuses by batch size alone."""
+    k = min(n, max(2, round(n * fraction)))
     gen = torch.Generator().manual_seed(seed + 7_000_003)
     return torch.randperm(n, generator=gen)[:k].sort().values
 

@@ -105,3 +105,14 @@ def test_data_fraction_trains_on_a_nested_seeded_subset_with_the_whole_validatio
     assert torch.equal(part.x_train, whole.x_train[keep])
     record = part.train_epoch()
     assert record["epoch"] == 1 and record["val_loss"] > 0
+
+
+def test_a_tiny_fraction_still_trains_batch_norm():
+    doc = {
+        **base(),
+        "model": {"layers": [{"type": "dense", "units": 4}, {"type": "batchnorm"}]},
+        "training": {**base()["training"], "data_fraction": 1e-6, "batch_size": 2},
+    }
+    trainer = Trainer(parse_experiment(validate_experiment(doc, SETTINGS)[0], SETTINGS), SETTINGS)
+    assert trainer.x_train.shape[0] == 2
+    assert trainer.train_epoch()["epoch"] == 1
