@@ -26,12 +26,15 @@ def test_a_sweep_from_the_page_overlays_curves_and_plots_every_variant(lab):
     page.select_option("#sweep-setting-1", "activation")
     assert page.input_value("#sweep-values-1") == "relu, tanh, sigmoid"  # the setting's default
     page.fill("#sweep-values-1", "tanh, relu")
-    page.fill("#sweep-epochs", "40")
+    page.fill("#sweep-epochs", "60")
     page.click("#sweep-start")
 
     # Live: points appear while the variants still train, before the sweep has ended.
     page.wait_for_function(
-        "Number(document.getElementById('sweep-plot').dataset.points) >= 1", timeout=60_000
+        """() => Number(document.getElementById('sweep-plot').dataset.points) >= 1
+                 && Number(document.getElementById('sweep-curves').dataset.points) >= 1
+                 && !document.getElementById('sweep').dataset.status""",
+        timeout=60_000,
     )
     page.wait_for_selector("#sweep[data-status='finished']", timeout=180_000)
     sweep_id = page.get_attribute("#sweep", "data-sweep")
@@ -40,6 +43,7 @@ def test_a_sweep_from_the_page_overlays_curves_and_plots_every_variant(lab):
     assert page.get_attribute("#sweep-curves", "data-series") == "6"
     assert page.get_attribute("#sweep-plot", "data-points") == "6"
     assert page.locator("#sweep-legend li").count() == 6
+    assert page.input_value("#sweep-metric") == "val_accuracy"  # classification's own
     assert page.locator("#sweep-plot-legend li").count() == 2  # tanh, relu
     rows = page.locator("#sweep-table tbody tr")
     assert rows.count() == 6
@@ -49,7 +53,7 @@ def test_a_sweep_from_the_page_overlays_curves_and_plots_every_variant(lab):
         )
         == ["finished"] * 6
     )
-    assert all("40 / 40" in t for t in rows.all_text_contents())
+    assert all("60 / 60" in t for t in rows.all_text_contents())
 
     # The page's curves are the runs' own records, and its summary is the server's.
     summary = page.evaluate("(id) => fetch(`/api/sweeps/${id}`).then((r) => r.json())", sweep_id)
