@@ -4,9 +4,11 @@ a bad value is refused naming it; a sweep lesson fills in the panel."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from browser_helpers import LABELS, experiment_hash, spiral, wait_drawn
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +114,16 @@ def test_a_sweep_lesson_fills_in_the_panel(lab):
     page.wait_for_function("document.getElementById('sweep-setting-0').value === 'data_fraction'")
     assert page.input_value("#sweep-setting-1") == ""
     assert page.input_value("#sweep-epochs") == "150"
+
+
+def test_the_sweep_lessons_are_the_designs_their_figures_were_measured_on(lab):
+    """bench/sweep_lessons.py measures what the lesson texts quote: the same designs."""
+    spec = importlib.util.spec_from_file_location("sweep_lessons", ROOT / "bench/sweep_lessons.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    lab.open()
+    shown = lab.page.evaluate(
+        "import('/static/js/starters.js').then((m) => m.STARTERS.filter((s) => s.sweep)"
+        ".map((s) => [s.id, s.experiment, s.sweep]))"
+    )
+    assert {i: (e, s) for i, e, s in shown} == bench.LESSONS
