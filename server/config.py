@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Server limits.
     max_runs: int = Field(64, ge=1, description="runs queued, running or paused at once")
     max_runs_per_client: int = Field(8, ge=1)
+    max_sweep_variants: int = Field(
+        16, ge=1, description="variants of one sweep at most (each is a run; all start at once)"
+    )
     max_history_runs: int = Field(
         500, ge=1, le=10_000, description="runs listed at most per page of GET /api/runs"
     )

@@ -24,6 +24,7 @@ from . import (
     routes_presence,
     routes_registry,
     routes_runs,
+    routes_sweeps,
     routes_system,
     routes_uploads,
     stream,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_presence,
         routes_system,
         routes_uploads,
+        routes_sweeps,
         stream,
         routes_classes,
     )

@@ -86,6 +86,15 @@ class TrainingSpec(BaseModel):
         description="Same seed and design, same run: initial weights and shuffling",
     )
     device: Device = Field("auto", description="auto trains on the GPU when the server has one")
+    # A sweep's "how much data" axis: fewer training examples, the same validation set.
+    data_fraction: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        title="Training data used",
+        description="Fraction of the training set trained on (a seeded subset; the "
+        "validation set stays whole)",
+    )
     loss: LossName | None = Field(
         None, description="automatic: the usual loss for the dataset's task"
     )

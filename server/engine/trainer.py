@@ -49,6 +49,17 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+def data_subset(n: int, fraction: float, seed: int) -> Tensor:
+    """Indices (sorted, int64) of the `fraction` of n training examples a run trains on: the
+    first round(n * fraction) of a permutation seeded by `seed` alone, so the subsets of one
+    seed are nested (5% is inside 10%) and each variant of a sweep sees the same examples at
+    the same fraction. At least two: a batch of one would break batch norm, which the check
+    refuses by batch size alone."""
+    k = min(n, max(2, round(n * fraction)))
+    gen = torch.Generator().manual_seed(seed + 7_000_003)
+    return torch.randperm(n, generator=gen)[:k].sort().values
+
+
 class Trainer:
     """Trains one experiment. See docs/internals.md for the record and snapshot contracts."""
 
@@ -97,6 +108,9 @@ class Trainer:
         d = self.data
         self.x_train = d.x_train.to(self.device)
         self.y_train = d.y_train.to(self.device)
+        if t.data_fraction < 1.0:
+            keep = data_subset(self.x_train.shape[0], t.data_fraction, t.seed).to(self.device)
+            self.x_train, self.y_train = self.x_train[keep], self.y_train[keep]  # new tensors
         self.x_val = d.x_val.to(self.device)
         self.y_val = d.y_val.to(self.device)
         self.anomaly: Tensor | None = None

@@ -22,6 +22,8 @@ import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { tryModel } from './widgets/try-model.js';
 import { uploadPanel, layersFor } from './widgets/upload-panel.js'; // your own data (issue 12)
+import { sweepPanel } from './widgets/sweep-panel.js'; // "Sweep" panel (issue 14)
+import { addDeeperSection } from './widgets/deeper-views.js';
 import { watchMode } from './watch-mode.js';
 import { classBar } from './widgets/class-bar.js'; // a class: spotlight, push, lock (issue 13)
 import { RunSession } from './run-session.js';
@@ -162,6 +164,7 @@ async function boot() {
     onChoose: (starter) => {
       session.reset();
       load(starter.experiment);
+      if (starter.sweep) sweeps.prefill(starter.sweep); // a sweep lesson: its settings, ready
     },
     onDismiss: () => {
       if (!watching.runId) writeHash(experiment());
@@ -212,6 +215,12 @@ async function boot() {
       openedDesign = saved; // runs started now come from it ("runs of this design" in Compare)
       compare.setDesign(saved);
     },
+  });
+
+  // "Sweep" (below the views): the current design in several variants at once.
+  const sweeps = sweepPanel({
+    root: addDeeperSection({ id: 'sweep-panel', title: 'Sweep', element: null }),
+    getExperiment: experiment,
   });
 
   const watching = watchMode({
@@ -424,6 +433,7 @@ async function boot() {
     picker.redraw();
     uploads.redraw();
     compare.redraw();
+    sweeps.redraw();
   };
   onThemeChange(redraw);
   let resizeTimer = null;
@@ -480,6 +490,7 @@ async function boot() {
   if (state.lesson && !lesson) showPageError(`There is no lesson “${state.lesson}”: the Lessons button lists them all.`);
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
   if (lesson) lessons.show(lesson.id); // before load(): the URL then names the lesson
+  if (lesson?.sweep) sweeps.prefill(lesson.sweep);
   if (!(state.watch && (await watchRun(state.watch)))) load(initial);
   controls.update(session);
   share.update(session);
@@ -489,6 +500,7 @@ async function boot() {
   // For the console and the browser tests: the live session and the current design.
   window.layerlab = {
     session,
+    sweeps,
     frames: frameCount,
     get experiment() {
       return experiment();

@@ -274,6 +274,62 @@ export const STARTERS = [
       training: adam({ learning_rate: 0.01, batch_size: 16, epochs: null }),
     },
   },
+  // Sweep lessons (issue 14): each loads its design and fills in the Sweep panel below the
+  // views (`sweep`: its axes and the epochs of every variant); Start sweep trains them all.
+  {
+    id: 'sweep-data-needed',
+    family: '2d',
+    title: 'Sweep: how much data does a network need?',
+    sweep: { axes: [{ setting: 'data_fraction', values: [0.05, 0.1, 0.25, 0.5, 1] }], epochs: 150 },
+    lesson: {
+      summary: 'The same spiral MLP trained five times at once, on 5% to 100% of its training set, each tested on the same validation set.',
+      watch: 'Press Start sweep in the Sweep panel below. In Final metric against the setting, validation accuracy climbs from about 60% on 5% of the data to above 95% on all of it. In Validation loss of every variant, the loss of the smallest fractions rises again: the network memorises its few points.',
+      next: [
+        'Add a second setting, units, with the values 4, 32: four neurons per layer stay near 60% however much data they get.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'spiral', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
+      model: { layers: [dense(32, 'tanh'), dense(32, 'tanh')] },
+      training: adam({ learning_rate: 0.01, batch_size: 10, epochs: null }),
+    },
+  },
+  {
+    id: 'sweep-learning-rate',
+    family: '2d',
+    title: 'Sweep: too large a learning rate',
+    sweep: { axes: [{ setting: 'learning_rate', values: [0.003, 0.03, 0.3, 3, 10] }], epochs: 60 },
+    lesson: {
+      summary: 'Five copies of one network, trained with learning rates from 0.003 to 10: where does learning stop working?',
+      watch: 'Press Start sweep in the Sweep panel below. In Validation loss of every variant the smallest rate creeps down, 0.03 and 0.3 fall fast, and the two largest jump about and never settle; Final metric against the setting draws it as a hill.',
+      next: [
+        'Add the optimiser as a second setting with sgd, adam: Adam learns well already at 0.003 and fails sooner above it, so its hill moves to smaller rates.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
+      model: { layers: [dense(8, 'tanh'), dense(8, 'tanh')] },
+      training: { optimizer: 'sgd', learning_rate: 0.03, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
+    },
+  },
+  {
+    id: 'sweep-depth-activation',
+    family: '2d',
+    title: 'Sweep: depth with sigmoid vs ReLU',
+    sweep: { axes: [{ setting: 'layers', values: [1, 2, 4, 6] }, { setting: 'activation', values: ['sigmoid', 'relu'] }], epochs: 60 },
+    lesson: {
+      summary: 'One to six layers, of sigmoid or of ReLU neurons: eight networks train at once on the circle set.',
+      watch: 'Press Start sweep in the Sweep panel below. In Final metric against the setting the relu line stays above 90% as layers are added, while the sigmoid line falls to about 50% from two layers on: its gradients shrink at every layer.',
+      next: [
+        'Open the lesson Deep sigmoid stack and watch its Weight and gradient norms: the shrinking gradients themselves.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'circle', samples: 500, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
+      model: { layers: [dense(8, 'sigmoid'), dense(8, 'sigmoid')] },
+      training: { optimizer: 'sgd', learning_rate: 0.1, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
+    },
+  },
 ];
 
 /** The starter with this id, or undefined. */

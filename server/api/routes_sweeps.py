@@ -1,0 +1,166 @@
+"""Sweeps: start one design in several variants at once, read them with their runs and final
+metrics, list yours, stop one. Owned by the `X-Owner-Token` it was started with.
+
+Every variant is an ordinary run, created through the run manager on whichever backend it
+drives. A sweep is all or nothing: one that could never run at once for one client is a 422
+at `axes`; one that does not fit beside the client's other active runs now is a 429, and
+nothing starts (sweeps are refused, not queued).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..runs.manager import ControlRefused, LimitReached, RunManager
+from ..store.store import StoreUnavailable
+from ..sweeps import store as sweep_store
+from ..sweeps.spec import SpecError, SweepIn
+from ..sweeps.summary import describe
+from ..sweeps.validate import check_sweep
+from .deps import ClientDep, ManagerDep, OwnerDep, SettingsDep, owner_hash
+from .models_sweeps import SweepCreated, SweepDetail
+from .routes_check import validate_experiment
+from .routes_designs import OwnerRequired
+
+router = APIRouter(prefix="/api/sweeps", tags=["sweeps"])
+
+NOT_FOUND = {404: {"description": "no such sweep"}}
+CREATE_ERRORS = {
+    422: {
+        "description": "a bad sweep: `detail` lists {loc, msg, type}, `loc` naming the field "
+        '(e.g. `["body", "axes", 0, "values", 2]` for a value whose variant cannot run)'
+    },
+    429: {"description": "its variants do not fit beside your (or the server's) active runs"},
+}
+
+
+def _find(manager: RunManager, sweep_id: str) -> sweep_store.StoredSweep:
+    sweep = manager.store.read(sweep_store.get, sweep_id)
+    if sweep is None:
+        raise HTTPException(404, f"no sweep with id {sweep_id!r}")
+    return sweep
+
+
+def _detail(manager: RunManager, sweep: sweep_store.StoredSweep, owner: str | None) -> dict:
+    return describe(sweep, manager.find, owner is not None and owner_hash(owner) == sweep.owner)
+
+
+def _room(manager: RunManager, client: str, wanted: int) -> None:
+    """LimitReached unless `wanted` more runs fit now, in all and for this client."""
+    s = manager.settings
+    free_all = s.max_runs - manager.active_count()
+    free_mine = s.max_runs_per_client - manager.active_count(client)
+    if wanted > free_mine:
+        raise LimitReached(
+            f"this sweep has {wanted} variants but you may start only {max(0, free_mine)} more "
+            f"runs now (LAYERLAB_MAX_RUNS_PER_CLIENT is {s.max_runs_per_client}); stop some "
+            "of your runs first"
+        )
+    if wanted > free_all:
+        raise LimitReached(
+            f"this sweep has {wanted} variants but the server has room for only "
+            f"{max(0, free_all)} more runs now (LAYERLAB_MAX_RUNS); try again later"
+        )
+
+
+@router.post("", status_code=201, responses=CREATE_ERRORS)
+async def create_sweep(
+    body: SweepIn,
+    owner: OwnerRequired,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> SweepCreated:
+    """Check every variant, then start them all together; each run's token is returned only
+    here (the sweep itself is stopped with your X-Owner-Token)."""
+    try:
+        base, variants = await run_in_threadpool(check_sweep, body, settings, validate_experiment)
+    except SpecError as err:
+        raise HTTPException(422, err.errors) from None
+    _room(manager, client, len(variants))
+    # No await from the limit check to the last create: the sweep starts whole or not at all.
+    runs = [
+        manager.create(v.experiment, v.check, client, owner=owner_hash(owner)) for v in variants
+    ]
+    sweep_id = sweep_store.new_id()
+    axes = [a.model_dump() for a in body.axes]
+    try:
+        await run_in_threadpool(
+            manager.store.read,
+            sweep_store.create,
+            sweep_id,
+            owner_hash(owner),
+            body.name.strip(),
+            base,
+            axes,
+            [(r.id, v.values) for r, v in zip(runs, variants, strict=True)],
+        )
+    except StoreUnavailable:
+        await _stop_all(manager, runs)
+        raise
+    return SweepCreated(
+        id=sweep_id,
+        name=body.name.strip(),
+        status="running",
+        variants=[
+            {
+                "index": v.index,
+                "values": v.values,
+                "label": v.label,
+                "run": r.id,
+                "token": r.token,
+                "stream": f"/ws/runs/{r.id}",
+            }
+            for r, v in zip(runs, variants, strict=True)
+        ],
+    )
+
+
+@router.get("")
+def list_sweeps(
+    owner: OwnerRequired,
+    manager: ManagerDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SweepDetail]:
+    """Your sweeps, newest first, each with its variants (`X-Total-Count`: how many)."""
+    found, total = manager.store.read(sweep_store.list_owned, owner_hash(owner), limit, offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [SweepDetail(**_detail(manager, s, owner)) for s in found]
+
+
+@router.get("/{sweep_id}", responses=NOT_FOUND)
+def get_sweep(sweep_id: str, manager: ManagerDep, owner: OwnerDep = None) -> SweepDetail:
+    """One sweep, to anyone with its id: each variant's run, status and final metrics."""
+    return SweepDetail(**_detail(manager, _find(manager, sweep_id), owner))
+
+
+@router.post(
+    "/{sweep_id}/stop",
+    responses={403: {"description": "not the sweep's owner (X-Owner-Token)"}, **NOT_FOUND},
+)
+async def stop_sweep(sweep_id: str, owner: OwnerRequired, manager: ManagerDep) -> SweepDetail:
+    """Stop every variant still active (the owner only); ended ones keep their results."""
+    sweep = await run_in_threadpool(_find, manager, sweep_id)
+    if sweep.owner != owner_hash(owner):
+        raise HTTPException(403, "only the owner of this sweep may stop it (X-Owner-Token)")
+    runs = [manager.get(v.run_id) for v in sweep.variants]
+    await _stop_all(manager, [r for r in runs if r is not None])
+    await run_in_threadpool(manager.store.read, sweep_store.mark_stopped, sweep_id)
+    sweep = await run_in_threadpool(_find, manager, sweep_id)
+    return SweepDetail(**await run_in_threadpool(_detail, manager, sweep, owner))
+
+
+async def _stop_all(manager: RunManager, runs: list) -> None:
+    async def stop(run) -> None:
+        if run.active:
+            with contextlib.suppress(ControlRefused):
+                await manager.control(run, "stop")
+
+    await asyncio.gather(*(stop(r) for r in runs))
