@@ -21,6 +21,7 @@ import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
 import { runCompare, rememberMyRun } from './widgets/run-compare.js';
 import { myDesigns } from './widgets/my-designs.js'; // "My designs" panel (issue 11)
 import { tryModel } from './widgets/try-model.js';
+import { stepThrough } from './widgets/step-through.js'; // Step through one update (issue 9)
 import { watchMode } from './watch-mode.js';
 import { RunSession } from './run-session.js';
 import { createViews } from './views.js';
@@ -77,7 +78,22 @@ async function boot() {
     layerTypes,
     onLayers: setLayers,
     onSelect: () => redrawEditor(),
-    onHover: (node) => views.hoverNeuron(node),
+    onHover: (node) => {
+      views.hoverNeuron(node);
+      steps.hover(node);
+    },
+  });
+  // Step through: one optimiser step drawn on the graph, phase by phase (widgets/step-through.js).
+  const steps = stepThrough({
+    root: $('model-panel'),
+    graph: $('graph'),
+    session,
+    design: () => {
+      const d = datasetsByName.get(experiment()?.dataset?.name);
+      return { experiment: experiment(), preview: design.get().preview, family: d?.family, task: d?.task };
+    },
+    ensurePaused: () => ensurePaused(),
+    onRelease: () => views.onSnapshot(session),
   });
   const inspector = layerInspector({
     root: $('inspector'),
@@ -105,7 +121,10 @@ async function boot() {
       errors: checkState.errors.get(i) || [],
       readOnly: document.body.dataset.mode === 'watch',
     });
-    invalidate('editor', editor.draw);
+    invalidate('editor', () => {
+      editor.draw();
+      steps.redraw(); // the step's phase on the (possibly rebuilt) blocks
+    });
   }
   const training = trainingForm({
     root: $('training-panel'),
@@ -352,8 +371,18 @@ async function boot() {
 
   // --- Running ---------------------------------------------------------------------------
 
+  /** Step through needs a paused run of this page's own: pause it, or create one paused. */
+  async function ensurePaused() {
+    if (session.watching) return false;
+    if (!session.active) await startRun({ paused: true });
+    else if (session.status !== 'paused') await session.pause();
+    const end = Date.now() + 30_000;
+    while (session.active && session.status !== 'paused' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return session.status === 'paused';
+  }
+
   let starting = false;
-  async function startRun({ thenStep = false } = {}) {
+  async function startRun({ thenStep = false, paused = thenStep } = {}) {
     if (starting) return;
     starting = true;
     try {
@@ -365,7 +394,7 @@ async function boot() {
       }
       views.reset();
       try {
-        await session.start(clone(experiment()), { paused: thenStep, design: openedDesign?.id });
+        await session.start(clone(experiment()), { paused, design: openedDesign?.id });
       } catch {
         return; // the session shows the error in words
       }
@@ -379,9 +408,11 @@ async function boot() {
 
   function onSession(kind, s) {
     if (kind === 'records') views.onRecords(s);
-    else if (kind === 'snapshot') views.onSnapshot(s);
+    else if (kind === 'snapshot' && !steps.holdSnapshot()) views.onSnapshot(s);
+    else if (kind === 'trace') steps.onTrace(s.trace);
     else if (kind === 'reset') {
       views.reset();
+      steps.reset();
       noteDesignChange();
     }
     invalidate('controls', () => {
@@ -389,6 +420,7 @@ async function boot() {
       share.update(s);
       downloads.update(s);
       tryIt.update(s);
+      steps.update();
     });
   }
 
