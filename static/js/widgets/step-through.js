@@ -49,8 +49,8 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
   const next = h('button', { type: 'button', id: 'step-next', 'aria-keyshortcuts': 'N', title: 'One optimiser step on the next mini-batch, shown from the forward pass (key N)', onclick: () => stepNext(null) }, 'Next step ▸');
   const play = h('button', { type: 'button', id: 'step-play', 'aria-pressed': 'false', 'aria-keyshortcuts': 'P', title: 'Play the phases, then the next step, at the chosen speed (key P)', onclick: () => setPlaying(!playing) }, '▶ Auto');
   const speed = h('select', { id: 'step-speed', 'aria-label': 'Auto-play speed: time per phase' }, SPEEDS.map(([v, t]) => h('option', { value: v, selected: v === '1200' }, t)));
-  const example = h('select', { id: 'step-example', 'aria-label': 'The example of the batch shown', onchange: () => choose(Number(example.value)) });
-  const alone = h('button', { type: 'button', id: 'step-alone', title: 'One step on the shown example alone (a batch of one)', onclick: () => stepNext(trace?.samples?.[sample] ?? null) }, 'Step on it alone');
+  const example = h('select', { id: 'step-example', 'aria-label': 'The example of the batch shown', title: 'Which example of the batch the graph shows', onchange: () => choose(Number(example.value)) });
+  const alone = h('button', { type: 'button', id: 'step-alone', title: 'One step on the shown example alone (a batch of one)', 'aria-label': 'Step on the shown example alone', onclick: () => stepNext(trace?.samples?.[sample] ?? null) }, 'Alone');
   const number = h('input', { id: 'step-sample', type: 'number', min: '0', step: '1', 'aria-label': 'Training example number', 'aria-describedby': 'step-status', title: 'A training example by its number: Enter steps on it alone', size: 5 });
   number.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter') return;
@@ -66,14 +66,16 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
   const panel = h(
     'div',
     { class: 'step-panel', id: 'step-panel', hidden: true },
-    h('div', { class: 'step-bar', role: 'toolbar', 'aria-label': 'Step through phases' }, phaseButtons, next, play, speed),
-    h('div', { class: 'step-bar step-examples' }, example, alone, h('label', { class: 'step-number' }, '#', number), thumbs),
+    h('div', { class: 'step-bar', role: 'toolbar', 'aria-label': 'Step through: phases, steps and the example' }, phaseButtons, next, play, speed, example, alone, h('label', { class: 'step-number', title: 'A training example by its number' }, '#', number)),
+    thumbs,
     explain,
     readout,
     status,
   );
-  const element = h('div', { class: 'step-through', id: 'step-through' }, toggle, panel);
+  const element = h('div', { class: 'step-through', id: 'step-through' }, panel);
   root.append(element);
+  // The toggle sits in the graph's toolbar (a row that is there anyway), the panel below it.
+  (root.querySelector('.graph-toolbar') || element).append(toggle);
 
   graph.addEventListener('mousemove', (e) => {
     if (!on || !trace || e.target.closest?.('.neuron')) return;
@@ -238,7 +240,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
 
   function fillExamples() {
     const n = trace.samples.length;
-    replace(example, trace.samples.map((idx, s) => h('option', { value: String(s) }, `Example ${s + 1} of ${n} (#${idx})`)));
+    replace(example, trace.samples.map((idx, s) => h('option', { value: String(s) }, `Ex. ${s + 1}/${n} (#${idx})`)));
     example.value = String(sample);
     example.hidden = n < 2;
     // Image sets: the batch's images to choose from, when the trace holds them whole.
