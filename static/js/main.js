@@ -85,7 +85,7 @@ async function boot() {
   });
   // Step through: one optimiser step drawn on the graph, phase by phase (widgets/step-through.js).
   const steps = stepThrough({
-    root: $('model-panel'),
+    root: $('model-column'),
     graph: $('graph'),
     session,
     design: () => {

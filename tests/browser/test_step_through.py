@@ -87,6 +87,7 @@ def test_the_four_phases_of_one_step_on_a_2d_mlp_from_the_lesson(lab):
     trace = wait_trace(page, lab.base)
     wait_status(page, "paused")
     assert page.get_attribute("#step-mode", "aria-pressed") == "true"
+    assert page.is_hidden("#network-graph-readout")  # the step's own readout replaces it
     assert len(trace["samples"]) == 10 and not trace["single"]
     hidden = trace["layers"][0]
     head = trace["layers"][-1]
@@ -303,7 +304,7 @@ def test_a_watcher_draws_the_presenters_trace(lab, browser):
             "([sel, v]) => document.querySelector(sel)?.dataset.stepValue === String(v)",
             arg=[node, second["layers"][0]["a"][0][0]],
         )
-        page.keyboard.press("3")
+        page.click("#step-backward")  # outside the network's locked fieldset: clickable
         page.wait_for_selector("#step-links[data-phase='backward'][data-drawn='true']")
         assert value(page, node) == second["layers"][0]["delta"][0][0]
         viewer.screenshot("step-through-watcher")

@@ -225,19 +225,19 @@ export function stepDraw({ graph }) {
       let series = null;
       if (phase === 'forward') {
         series = seriesOf(entry.a, s);
-        if (!hasNeurons && series) text = `‖a‖ ${fmt(series.norm, 2)}`;
+        if (!hasNeurons && series) text = `‖a‖ ${fmt(series.norm, 3)}`;
       } else if (phase === 'error' && b === 'head') {
         text = `L ${fmt(lossFormula(trace, s).value, 3)}`;
       } else if (phase === 'backward') {
         series = seriesOf(entry.delta, s);
         const g = layerNorm(entry, 'grad');
-        text = g !== null ? `‖∇‖ ${fmt(g, 2)}` : series ? `‖δ‖ ${fmt(series.norm, 2)}` : '';
+        text = g !== null ? `‖∇‖ ${fmt(g, 3)}` : series ? `‖δ‖ ${fmt(series.norm, 3)}` : '';
       } else if (phase === 'update') {
         const d = layerNorm(entry, 'update');
         const filters = perFilter(entry.params?.weight, 'update');
         if (filters && filters.length > 1) series = { values: filters, unit: 'filter' };
         else if (entry.params?.weight) series = null;
-        text = d !== null ? `‖Δw‖ ${fmt(d, 2)}` : Object.keys(entry.params || {}).length ? '‖Δw‖ summarised' : 'no weights';
+        text = d !== null ? `‖Δw‖ ${fmt(d, 3)}` : Object.keys(entry.params || {}).length ? '‖Δw‖ summarised' : 'no weights';
       }
       badge.textContent = text;
       badge.dataset.phase = phase;

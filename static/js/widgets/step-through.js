@@ -27,7 +27,7 @@ export function trainIndex(j, nTrain, kept = 600) {
 }
 
 /**
- * stepThrough({root, graph, session, design(), ensurePaused(), onRelease()})
+ * stepThrough({root (the network's column), graph, session, design(), ensurePaused(), onRelease()})
  *   -> {onTrace(trace), hover(node), redraw(), reset(), update(), holdSnapshot()}
  * design() -> {experiment, preview, family, task}; ensurePaused() -> Promise<bool> (a paused
  * run of this page's own, created if need be); onRelease(): draw the snapshot held back until
@@ -66,16 +66,15 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
   const panel = h(
     'div',
     { class: 'step-panel', id: 'step-panel', hidden: true },
-    h('div', { class: 'step-bar', role: 'toolbar', 'aria-label': 'Step through: phases, steps and the example' }, phaseButtons, next, play, speed, example, alone, h('label', { class: 'step-number', title: 'A training example by its number' }, '#', number)),
     thumbs,
+    h('div', { class: 'step-bar', role: 'toolbar', 'aria-label': 'Step through: phases, steps and the example' }, phaseButtons, next, play, speed, example, alone, h('label', { class: 'step-number', title: 'A training example by its number' }, '#', number)),
     explain,
     readout,
     status,
   );
-  const element = h('div', { class: 'step-through', id: 'step-through' }, panel);
+  // Outside the network's fieldset, which a watcher's page disables: watchers use the phases too.
+  const element = h('div', { class: 'step-through', id: 'step-through' }, toggle, panel);
   root.append(element);
-  // The toggle sits in the graph's toolbar (a row that is there anyway), the panel below it.
-  (root.querySelector('.graph-toolbar') || element).append(toggle);
 
   graph.addEventListener('mousemove', (e) => {
     if (!on || !trace || e.target.closest?.('.neuron')) return;
