@@ -5,6 +5,7 @@ surface or among a batch's images, a watcher drawing the same trace, and the les
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -115,8 +116,6 @@ def test_the_four_phases_of_one_step_on_a_2d_mlp_from_the_lesson(lab):
     explain = page.text_content("#step-explain")
     p = trace["output"][0][int(trace["target"][0])]
     assert "cross-entropy" in explain and "L = −log " in explain, explain
-    import math
-
     assert abs(number_after(explain, f"−log {p:.3g} = ") - (-math.log(p))) < 0.01
     assert abs(number_after(explain, "is ") - trace["loss"]) < 1e-3
     out = ".gblock-head .neuron[data-index='0']"
@@ -189,6 +188,11 @@ def test_the_four_phases_of_one_step_on_a_2d_mlp_from_the_lesson(lab):
     assert all(abs(a - b) < 2e-3 for a, b in zip(single["x"][0], at["point"], strict=True))
     assert page.is_hidden("#step-example")  # a batch of one: nothing to choose within it
     assert "training example #7 alone" in page.text_content("#step-explain")
+    page.wait_for_selector("#step-marker[data-sample='7']")  # ringed on the surface
+    ring = page.locator("#step-marker").bounding_box()
+    at = page.evaluate(POINT_AT, 7)  # (the surface may have been redrawn since the click)
+    centre = (ring["x"] + ring["width"] / 2, ring["y"] + ring["height"] / 2)
+    assert abs(centre[0] - at["x"]) < 2 and abs(centre[1] - at["y"]) < 2, (centre, at)
 
     # Auto-play walks the phases by itself.
     page.select_option("#step-speed", "500")
@@ -246,6 +250,8 @@ def test_a_cnn_step_per_filter_with_the_input_gradient_as_an_image(lab):
     assert abs(number_after(badge, "‖a‖") - norm) < 0.01 * norm, badge
     dense = trace["layers"][3]
     assert value(page, ".gblock[data-block='3'] .neuron[data-index='0']") == dense["a"][0][0]
+    for j in range(8):  # the first 8 of the 10 class probabilities, one per output node
+        assert value(page, f".gblock-head .neuron[data-index='{j}']") == trace["output"][0][j]
 
     # Backward: ∂L/∂x as an image, the conv's gradient norm, δ per filter.
     phase(page, "b", "backward")

@@ -53,10 +53,9 @@ export function stepDraw({ graph }) {
 
   /** The head unit a drawn output node stands for (a 2D run folds two classes into one node). */
   function unitOf(col, j) {
-    if (col.kind !== 'output') return j;
     const units = headUnits();
-    if (col.nodes.length === units) return j;
-    if (units === 2) return 1;
+    if (col.kind !== 'output' || col.nodes.length > 1 || units === 1) return j;
+    if (units === 2) return 1; // P(class 1), as the decision surface draws it
     const out = ofSample(view.trace.output, view.sample) || [];
     return out.indexOf(Math.max(...out));
   }

@@ -132,6 +132,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     if (!on) {
       setPlaying(false);
       drawer.clear();
+      placeMarker();
       release();
       return;
     }
@@ -201,7 +202,34 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     }, Number(speed.value));
   }
 
+  /** A ring on the decision surface around the example shown (2D sets). */
+  const marker = h('span', { class: 'step-marker', id: 'step-marker', 'aria-hidden': 'true', hidden: true });
+  function placeMarker() {
+    const canvas = document.getElementById('boundary');
+    const { preview } = design();
+    const points = preview?.kind === 'points' ? preview.points : null;
+    const idx = trace?.samples?.[sample];
+    let j = -1;
+    if (on && points && typeof idx === 'number') {
+      const n = preview.n_train ?? points.length;
+      j = n <= points.length ? idx : points.findIndex((_, k) => trainIndex(k, n) === idx);
+    }
+    if (!canvas || j < 0 || !points[j] || canvas.offsetParent === null) {
+      marker.hidden = true;
+      return;
+    }
+    if (marker.parentElement !== canvas.parentElement) canvas.after(marker);
+    const rect = surfaceLayout(canvas.clientWidth, canvas.clientHeight);
+    const e = session.snapshot?.boundary?.extent || preview.extent;
+    const [px, py] = points[j];
+    marker.style.left = `${canvas.offsetLeft + rect.x + ((px - e[0]) / (e[1] - e[0])) * rect.w}px`;
+    marker.style.top = `${canvas.offsetTop + rect.y + ((e[3] - py) / (e[3] - e[2])) * rect.h}px`;
+    marker.dataset.sample = String(idx);
+    marker.hidden = false;
+  }
+
   function draw(animate) {
+    placeMarker();
     const { experiment, task } = design();
     for (const b of phaseButtons) b.setAttribute('aria-pressed', String(b.id === `step-${phase}`));
     drawer.draw({ trace, phase, sample, layers: experiment?.model?.layers || [], task }, { animate, ms: Math.min(900, Number(speed.value) * 0.7) });
@@ -303,7 +331,10 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     },
     /** After the editor drew: put the phase back on its (possibly new) blocks. */
     redraw() {
-      if (on && trace) drawer.redraw();
+      if (on && trace) {
+        drawer.redraw();
+        placeMarker();
+      }
     },
     /** Hold a snapshot back until the update phase (true: the caller must not draw it yet). */
     holdSnapshot() {
