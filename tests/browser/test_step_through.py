@@ -310,6 +310,7 @@ def test_a_watcher_draws_the_presenters_trace(lab, browser):
             "([sel, v]) => document.querySelector(sel)?.dataset.stepValue === String(v)",
             arg=[node, second["layers"][0]["a"][0][0]],
         )
+        page.wait_for_selector(f"#step-marker[data-sample='{second['samples'][0]}']")
         page.click("#step-backward")  # outside the network's locked fieldset: clickable
         page.wait_for_selector("#step-links[data-phase='backward'][data-drawn='true']")
         assert value(page, node) == second["layers"][0]["delta"][0][0]

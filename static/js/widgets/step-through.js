@@ -300,6 +300,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
   }
 
   function update() {
+    if (session.status !== 'paused') release();
     const owner = Boolean(session.token) && session.active;
     next.disabled = busy || !owner;
     alone.disabled = busy || !owner || !trace;
@@ -338,7 +339,8 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     },
     /** Hold a snapshot back until the update phase (true: the caller must not draw it yet). */
     holdSnapshot() {
-      if (!on || !trace || phase === 'update') return false;
+      // Only while paused on a step: a resumed run's views follow it live.
+      if (!on || !trace || phase === 'update' || session.status !== 'paused') return false;
       held = true;
       return true;
     },
