@@ -318,3 +318,18 @@ def test_a_watcher_draws_the_presenters_trace(lab, browser):
         assert not viewer.unexpected_errors(), viewer.errors
     owner.click("#stop")
     wait_status(owner, "stopped")
+
+
+def test_a_clicked_preview_point_maps_to_its_training_index(lab):
+    """Previews keep at most 600 training points, evenly spread: the page's inverse is exact."""
+    from server.engine.datasets.preview import first
+
+    lab.open()
+    sizes = [1, 250, 600, 601, 1000, 2500, 4999]
+    mapped = lab.page.evaluate(
+        """(sizes) => import('/static/js/widgets/step-through.js').then((m) =>
+             sizes.map((n) => Array.from({length: Math.min(n, 600)}, (_, j) => m.trainIndex(j, n))))""",
+        sizes,
+    )
+    for n, indices in zip(sizes, mapped, strict=True):
+        assert indices == first(n, 600).tolist(), n
