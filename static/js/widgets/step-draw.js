@@ -6,15 +6,13 @@
 // to output (forward) or output to input (backward). Blocks without neurons (convolutions,
 // pooling, recurrent cells, flatten) get a strip of bars at their granularity (per filter or
 // per time step) and a norm; an image model's input block shows the image, then ∂L/∂x as an
-// image. Hover texts (`describe`, `linkAt`) write the formulas with the trace's numbers.
+// image. Hover texts (`describe`, `linkAt`) come from step-hover.js.
 
 import { h, formatShape } from '../util/dom.js';
 import { fitCanvas, gridImage, drawGrid, markDrawn } from '../util/canvas.js';
 import { cssVar, divergingTable, greyTable } from '../util/colors.js';
-import {
-  fmt, sub, flat, norm, isWhole, layerAt, headOf, ofSample, inputOf, difference, seriesOf,
-  perFilter, layerNorm, derivative, weightedSum, lossFormula, updateRule, updateText,
-} from '../step-trace.js';
+import { fmt, flat, norm, isWhole, layerAt, headOf, ofSample, inputOf, difference, seriesOf, perFilter, layerNorm, lossFormula } from '../step-trace.js';
+import { neuronText, linkText } from './step-hover.js';
 
 const PASSTHROUGH = new Set(['dropout', 'batchnorm']); // the editor draws dense links across them
 const STRIP_W = 64;
@@ -310,71 +308,11 @@ export function stepDraw({ graph }) {
     markDrawn(img, true);
   }
 
-  // ------------------------------------------------------------------ hover texts
-
-  function names(col) {
-    if (col.kind === 'hidden') return col.nodes.map((_, i) => `layer ${col.layer + 1} neuron ${i + 1}`);
-    return col.nodes.map((n, i) => n.querySelector('.neuron-name')?.textContent || `x${sub(i + 1)}`);
-  }
-
-  function activationOf(index) {
-    if (index === view.layers.length) return view.task === 'classification' ? 'softmax' : 'linear';
-    return view.layers[index]?.activation || 'linear';
-  }
-
   /** The hovered neuron's formula with the trace's numbers (node: the editor's hover info). */
   function describe(info) {
     if (!view || !info?.node) return null;
     const col = columns.find((c) => c.nodes.includes(info.node));
-    if (!col) return null;
-    const j = col.nodes.indexOf(info.node);
-    const { trace, phase, sample: s } = view;
-    const ex = `example #${trace.samples?.[s] ?? s}`;
-    const colName = names(col)[j];
-    if (col.kind === 'input') {
-      if (phase === 'backward') return `∂L/∂${colName} = ${fmt(ofSample(trace.input_grad, s)?.[j], 3)} for ${ex}: how the loss would change with this input.`;
-      return `${colName} = ${fmt(ofSample(trace.x, s)?.[j], 3)} (${ex}, after preprocessing).`;
-    }
-    const entry = layerAt(trace, col.layer);
-    const u = unitOf(col, j);
-    const title = col.kind === 'output' ? `Output ${headUnits() > 1 ? `unit ${u + 1}` : ''}`.trim() : `Layer ${col.layer + 1}, neuron ${j + 1}`;
-    const act = activationOf(col.layer);
-    const z = ofSample(entry?.z, s)?.[u];
-    const a = ofSample(entry?.a, s)?.[u];
-    const w = entry?.params?.weight;
-    if (phase === 'forward') {
-      const inputs = inputOf(trace, col.layer, s);
-      const row = isWhole(w?.before) ? w.before[u] : null;
-      const bias = isWhole(entry?.params?.bias?.before) ? entry.params.bias.before[u] : null;
-      const sum = row ? `${weightedSum(row, inputs)} ${bias !== null && bias < 0 ? '−' : '+'} ${fmt(Math.abs(bias ?? 0), 2)}` : 'Σ wᵢxᵢ + b';
-      const aText = act === 'softmax' ? `a = softmax(z)${sub(u + 1)} = ${fmt(a, 3)}` : act === 'linear' ? `a = z = ${fmt(a, 3)}` : `a = ${act}(z) = ${act}(${fmt(z, 3)}) = ${fmt(a, 3)}`;
-      return `${title}, ${ex}: z = Σ wᵢxᵢ + b = ${sum} = ${fmt(z, 3)}; ${aText}.`;
-    }
-    if (phase === 'error') {
-      if (col.kind !== 'output') return `${title}: the error is measured at the output.`;
-      const target = isWhole(trace.target) ? trace.target[s] : null;
-      const loss = lossFormula(trace, s);
-      return `${title}, ${ex}: prediction ${fmt(a, 3)}, target ${typeof target === 'number' ? `class ${target}` : fmt(flat([target])[u], 3)}; ${loss.text}.`;
-    }
-    if (phase === 'backward') {
-      const d = ofSample(entry?.delta, s)?.[u];
-      const B = trace.samples?.length || 1;
-      if (col.kind === 'output' && view.task === 'classification') {
-        const y = trace.target?.[s] === u ? 1 : 0;
-        return `${title}, ${ex}: δ = ∂L/∂z = (p − y)/B = (${fmt(a, 3)} − ${y})/${B} = ${fmt(d, 3)}.`;
-      }
-      const next = layerAt(trace, col.layer + 1);
-      const nw = next?.params?.weight?.before;
-      const nd = ofSample(next?.delta, s);
-      const f = derivative(act, z, a);
-      if (isWhole(nw) && Array.isArray(nd) && nw[0]?.length === flat([ofSample(entry?.a, s)]).length && f !== null) {
-        const back = nw.reduce((t, r, k) => t + (r[u] ?? 0) * (nd[k] ?? 0), 0);
-        return `${title}, ${ex}: δ = ∂L/∂z = ${act}′(z)·Σₖ wₖ${sub(j + 1)}δₖ = ${fmt(f, 3)} × ${fmt(back, 3)} = ${fmt(d, 3)}.`;
-      }
-      return `${title}, ${ex}: δ = ∂L/∂${entry?.delta_of || 'z'} = ${fmt(d, 3)}.`;
-    }
-    const bias = entry?.params?.bias;
-    return `${title}: bias ${isWhole(bias?.after) ? updateText(trace, bias, [u]) : 'summarised'}. ${updateRule(trace)}.`;
+    return col ? neuronText(context(), col, col.nodes.indexOf(info.node)) : null;
   }
 
   function linkAt(clientX, clientY) {
@@ -391,26 +329,10 @@ export function stepDraw({ graph }) {
       const d = Math.hypot(x - (sgm.x1 + t * dx), y - (sgm.y1 + t * dy));
       if (d < bestD) [best, bestD] = [sgm, d];
     }
-    return best ? linkText(best) : null;
+    return best ? linkText(context(), best) : null;
   }
 
-  function linkText({ from, to, o, i }) {
-    const { trace, phase, sample: s } = view;
-    const u = unitOf(to, o);
-    const w = layerAt(trace, to.layer)?.params?.weight;
-    const fromName = names(from)[i];
-    const toName = to.kind === 'output' ? `output unit ${u + 1}` : `layer ${to.layer + 1} neuron ${o + 1}`;
-    const where = `Weight from ${fromName} to ${toName}`;
-    if (!isWhole(w?.before)) return `${where}: summarised in the trace (too many values).`;
-    const before = w.before[u]?.[i];
-    const x = inputOf(trace, to.layer, s)?.[i];
-    if (phase === 'forward' || phase === 'error') return `${where}: w = ${fmt(before, 3)}; w·x = ${fmt(before, 3)} × ${fmt(x, 3)} = ${fmt(before * x, 3)}.`;
-    if (phase === 'backward') {
-      const d = ofSample(layerAt(trace, to.layer)?.delta, s)?.[u];
-      return `${where}: ∂L/∂w = ${fmt(w.grad[u]?.[i], 3)} (Σ over the batch of δ·x; this example's part δ·x = ${fmt(d, 3)} × ${fmt(x, 3)} = ${fmt(d * x, 3)}).`;
-    }
-    return `${where}: ${updateText(trace, w, [u, i])}.`;
-  }
+  const context = () => ({ view, unitOf, headUnits });
 
   function clear() {
     cancelAnimationFrame(frame);
