@@ -101,7 +101,7 @@ export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged', 'i
  * `hello` carrying the whole history, which the session merges by epoch number, so a dropped
  * connection leaves no gap.
  *
- * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onStatus(msg),
+ * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onTrace(trace), onStatus(msg),
  *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed'), and
  *           goneMessage: the words of the `failed` status when the server lost the run.
  */
@@ -181,6 +181,9 @@ export class RunSocket {
         break;
       case 'snapshot':
         if (msg.snapshot) h.onSnapshot?.(msg.snapshot);
+        break;
+      case 'trace': // one step_batch's trace (the latest right after hello): Step through
+        if (msg.trace) h.onTrace?.(msg.trace);
         break;
       case 'status':
         if (TERMINAL.has(msg.status)) this.terminal = true;

@@ -24,6 +24,7 @@ import { tryModel } from './widgets/try-model.js';
 import { uploadPanel, layersFor } from './widgets/upload-panel.js'; // your own data (issue 12)
 import { sweepPanel } from './widgets/sweep-panel.js'; // "Sweep" panel (issue 14)
 import { addDeeperSection } from './widgets/deeper-views.js';
+import { stepThrough } from './widgets/step-through.js'; // Step through one update (issue 9)
 import { watchMode } from './watch-mode.js';
 import { classBar } from './widgets/class-bar.js'; // a class: spotlight, push, lock (issue 13)
 import { RunSession } from './run-session.js';
@@ -90,7 +91,22 @@ async function boot() {
     layerTypes,
     onLayers: setLayers,
     onSelect: () => redrawEditor(),
-    onHover: (node) => views.hoverNeuron(node),
+    onHover: (node) => {
+      views.hoverNeuron(node);
+      steps.hover(node);
+    },
+  });
+  // Step through: one optimiser step drawn on the graph, phase by phase (widgets/step-through.js).
+  const steps = stepThrough({
+    root: $('model-column'),
+    graph: $('graph'),
+    session,
+    design: () => {
+      const d = datasetsByName.get(experiment()?.dataset?.name);
+      return { experiment: experiment(), preview: design.get().preview, family: d?.family, task: d?.task };
+    },
+    ensurePaused: () => ensurePaused(),
+    onRelease: () => views.onSnapshot(session),
   });
   const inspector = layerInspector({
     root: $('inspector'),
@@ -118,7 +134,10 @@ async function boot() {
       errors: checkState.errors.get(i) || [],
       readOnly: document.body.dataset.mode === 'watch',
     });
-    invalidate('editor', editor.draw);
+    invalidate('editor', () => {
+      editor.draw();
+      steps.redraw(); // the step's phase on the (possibly rebuilt) blocks
+    });
   }
   const training = trainingForm({
     root: $('training-panel'),
@@ -388,8 +407,18 @@ async function boot() {
 
   // --- Running ---------------------------------------------------------------------------
 
+  /** Step through needs a paused run of this page's own: pause it, or create one paused. */
+  async function ensurePaused() {
+    if (session.watching) return false;
+    if (!session.active) await startRun({ paused: true });
+    else if (session.status !== 'paused') await session.pause();
+    const end = Date.now() + 30_000;
+    while (session.active && session.status !== 'paused' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return session.status === 'paused';
+  }
+
   let starting = false;
-  async function startRun({ thenStep = false } = {}) {
+  async function startRun({ thenStep = false, paused = thenStep } = {}) {
     if (starting) return;
     starting = true;
     try {
@@ -401,7 +430,7 @@ async function boot() {
       }
       views.reset();
       try {
-        await session.start(clone(experiment()), { paused: thenStep, design: openedDesign?.id });
+        await session.start(clone(experiment()), { paused, design: openedDesign?.id });
       } catch {
         return; // the session shows the error in words
       }
@@ -415,9 +444,11 @@ async function boot() {
 
   function onSession(kind, s) {
     if (kind === 'records') views.onRecords(s);
-    else if (kind === 'snapshot') views.onSnapshot(s);
+    else if (kind === 'snapshot' && !steps.holdSnapshot()) views.onSnapshot(s);
+    else if (kind === 'trace') steps.onTrace(s.trace);
     else if (kind === 'reset') {
       views.reset();
+      steps.reset();
       noteDesignChange();
     }
     invalidate('controls', () => {
@@ -425,6 +456,7 @@ async function boot() {
       share.update(s);
       downloads.update(s);
       tryIt.update(s);
+      steps.update();
     });
   }
 

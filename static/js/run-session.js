@@ -16,7 +16,7 @@ const MAX_SNAPSHOT_HISTORY = 400;
 const HEARTBEAT_MS = 15_000;
 
 export class RunSession {
-  /** onChange(kind, session) with kind: records | snapshot | status | connection | reset. */
+  /** onChange(kind, session) with kind: records | snapshot | trace | status | connection | reset. */
   constructor(onChange) {
     this.onChange = onChange;
     this.socket = null;
@@ -32,6 +32,7 @@ export class RunSession {
     this.records = [];
     this.seen = new Set();
     this.snapshot = null;
+    this.trace = null; // the latest step_batch trace (widgets/step-through.js)
     this.snapshotHistory = [];
     this.experiment = null;
     this.startedWith = null;
@@ -130,6 +131,10 @@ export class RunSession {
       onHello: (msg) => this.onHello(msg),
       onEpoch: (records) => this.addRecords(records),
       onSnapshot: (snapshot) => this.onSnapshot(snapshot),
+      onTrace: (trace) => {
+        this.trace = trace;
+        this.onChange('trace', this);
+      },
       onStatus: (msg) => {
         if (msg.status === 'paused' && this.pendingStep) this.pendingStep = false;
         this.setStatus(msg.status, msg.message ?? null);

@@ -72,6 +72,25 @@ export const STARTERS = [
       training: { optimizer: 'sgd', learning_rate: 0.03, momentum: 0.9, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
     },
   },
+  // Step through (issue 9): one example, one optimiser step, phase by phase on the graph.
+  {
+    id: 'one-step',
+    family: '2d',
+    title: 'One example, one step: watch the boundary move',
+    lesson: {
+      summary: 'Press Step through, click one point on the Decision surface and follow a single optimiser step on that example alone: forward pass, error, backward pass, update.',
+      watch: 'Watch the Decision surface when you reach Update (key 4): the boundary moves so that the clicked point is classified a little better. In the backward pass (key 3) the thickest links are the weights that change most.',
+      next: [
+        'Click a point on the other side of the boundary and step again: the boundary moves back the other way.',
+        'Change the optimizer to adam and compare the Update: Adam moves every weight by about the learning rate, whatever the size of its gradient.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'gauss', samples: 200, noise: 0.1, train_fraction: 0.5, seed: 1, crosses: ['x1', 'x2'] },
+      model: { layers: [dense(3, 'tanh')] },
+      training: { optimizer: 'sgd', learning_rate: 0.3, momentum: 0, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
+    },
+  },
   {
     id: 'plane-regression',
     family: '2d',

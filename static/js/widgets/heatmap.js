@@ -46,7 +46,14 @@ function classImage(g, rows, cols, classes, conf) {
   return off;
 }
 
+/** Where the plane lies on a surface canvas of this CSS size (the step-through picks points). */
+export function surfaceLayout(width, height) {
+  const size = Math.max(10, Math.min(width - 30, height - 22));
+  return { x: 30, y: 4, w: size, h: size };
+}
+
 export function surfaceView({ canvas, readout }) {
+  const layout = surfaceLayout;
   let state = null;
   let hover = null;
 
@@ -59,11 +66,6 @@ export function surfaceView({ canvas, readout }) {
     hover = null;
     updateReadout();
   });
-
-  function layout(width, height) {
-    const size = Math.max(10, Math.min(width - 30, height - 22));
-    return { x: 30, y: 4, w: size, h: size };
-  }
 
   function draw() {
     const { ctx, width, height } = fitCanvas(canvas);
