@@ -19,7 +19,7 @@ export function drawPanel({ onUse }) {
   let points = []; // [[x1, x2], ...]
   let labels = []; // class index or target value, one per point
   let current = { family: null, preview: null, spec: null };
-  const canvas = h('canvas', { id: 'draw-canvas', class: 'view-canvas draw-canvas', role: 'img', 'aria-label': 'Drawing area: click to add a point, drag to erase' });
+  const canvas = h('canvas', { id: 'draw-canvas', class: 'view-canvas draw-canvas', role: 'img', 'aria-label': 'Drawing area: click to add a point, drag to erase', title: 'Click to add a point of the chosen class; drag across points to erase them' });
   const taskSel = h('select', { id: 'draw-task' }, h('option', { value: 'classification' }, 'classes'), h('option', { value: 'regression' }, 'values'));
   const classSel = h(
     'select',

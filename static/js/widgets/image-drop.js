@@ -7,7 +7,7 @@ import { h } from '../util/dom.js';
 /** imageDrop([C, H, W], onImage(pixels)) -> element */
 export function imageDrop(shape, onImage) {
   const [channels, rows, cols] = shape;
-  const preview = h('canvas', { id: 'try-drop-preview', class: 'try-pad', width: cols, height: rows, 'aria-label': 'The image as the model sees it' });
+  const preview = h('canvas', { id: 'try-drop-preview', class: 'try-pad', width: cols, height: rows, 'aria-label': 'The image as the model sees it', title: 'Your image, resized (and grey) as the model sees it' });
   preview.style.width = '112px';
   preview.style.height = '112px';
   preview.style.imageRendering = 'pixelated';
