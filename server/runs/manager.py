@@ -392,6 +392,12 @@ class RunManager:
         if worker is None and action == "stop":  # queued, waiting for a worker
             self._end(run, "stopped", None)
             return
+        if worker is None and action in ("pause", "resume"):  # queued: it will start so
+            run.paused_start = action == "pause"
+            status = "paused" if run.paused_start else "queued"
+            self.hub.publish_status(run.id, status)
+            self.store.update_run(run.id, status=status, message=None)
+            return
         seq = next(self._seq)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._acks[seq] = future

@@ -50,6 +50,7 @@ class WorkerHandle:
     runs: set[str] = field(default_factory=set)
     kill_reason: str | None = None
     culprit: str | None = None  # the run whose overlong step got the worker killed
+    was_usable: bool = False  # as of the watchdog's last look: runs queued meanwhile wait
     heartbeat: float = field(default_factory=time.monotonic)  # when it said "ready"
     beat: Beat | None = None  # stamped by the worker in shared memory: alive, busy with what
 
@@ -287,6 +288,12 @@ class WorkerPool:
             for worker in list(self.workers.values()):
                 if not worker.alive or worker.kill_reason is not None:
                     continue
+                # Heard from again after a silence (a loaded machine): the runs queued while
+                # no worker was usable go there now, not only when a new worker starts.
+                usable = worker.usable
+                if usable and not worker.was_usable and self.on_ready is not None:
+                    self.on_ready(worker)
+                worker.was_usable = usable
                 if worker.ready and worker.silent_s > s.heartbeat_timeout_s:
                     self.kill(
                         worker,

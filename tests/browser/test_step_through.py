@@ -68,6 +68,9 @@ def number_after(text: str, marker: str) -> float:
 
 
 def value(page, selector: str) -> float:
+    """A neuron's value as drawn; during the forward/backward flow (0.9 s) a neuron the flow
+    has not reached yet has none, so wait for it."""
+    page.wait_for_selector(f"{selector}[data-step-value]", state="attached")
     return float(page.get_attribute(selector, "data-step-value"))
 
 

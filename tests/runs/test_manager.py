@@ -207,6 +207,29 @@ def test_a_run_stopped_while_it_waits_for_a_worker_ends_at_once(tmp_path):
     asyncio.run(main())
 
 
+def test_a_queued_paused_run_takes_resume_and_starts_running(tmp_path):
+    """Thirty runs created paused on a loaded machine can all be queued (no worker heard from
+    within 1.5 s): resume must not be refused, and the run starts unpaused once placed."""
+
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.ready = False
+        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        assert run.status == "paused" and list(manager.pending) == [run]
+        await manager.control(run, "resume")
+        assert run.status == "queued"
+        await manager.control(run, "pause")
+        assert run.status == "paused"
+        await manager.control(run, "resume")
+        fresh = manager.pool.workers[0]
+        fresh.ready = True
+        manager.pool.on_ready(fresh)
+        assert manager.pool.sent == [(0, ("start", run.id, EXPERIMENT, False))]
+
+    asyncio.run(main())
+
+
 def test_the_run_a_worker_was_killed_for_says_what_to_change(tmp_path):
     manager = make(tmp_path, max_step_s=3)
     heavy, light = (manager.create(EXPERIMENT, CHECK, "c") for _ in range(2))
