@@ -154,6 +154,7 @@ def test_the_heavy_design_never_holds_a_worker_hostage(server: Server):
     steady = start(server, light())
     server.wait_epoch(steady["id"], 5)
     before = pace(server, steady["id"])
+    server.wait_ready()  # the worker replaced by the test before may still be warming up
     heavy = start(server, HEAVY)
     workers = server.workers()
     assert server.worker_of(heavy["id"])["pid"] != server.worker_of(steady["id"])["pid"], workers
