@@ -98,6 +98,24 @@ class TrainingSpec(BaseModel):
     loss: LossName | None = Field(
         None, description="automatic: the usual loss for the dataset's task"
     )
+    # Pace is the trainer's: a slowed run sleeps between epochs, so it costs the server less.
+    pace: float | None = Field(
+        None,
+        gt=0,
+        le=10_000,
+        allow_inf_nan=False,
+        description="Epochs per second, so a class can watch it learn; null: full speed. "
+        "Changed live by the control action pace",
+    )
+    early_stopping: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        strict=True,
+        title="Early stopping",
+        description="Patience in epochs: the run ends once the validation loss has not improved "
+        "for this many epochs, with the best epoch's weights; null: never",
+    )
 
 
 class Experiment(BaseModel):
