@@ -182,6 +182,17 @@ class Settings(BaseSettings):
     )
     upload_max_image_side: int = Field(64, ge=8, le=256, description="largest resize side")
     upload_max_per_owner: int = Field(50, ge=1, description="uploads one owner may keep")
+    upload_quota_owner_bytes: int = Field(
+        64 << 20, ge=1024, description="stored bytes of uploads one owner token may keep"
+    )
+    upload_quota_client_bytes: int = Field(
+        256 << 20,
+        ge=1024,
+        description="stored bytes of uploads from one address, whatever the tokens",
+    )
+    upload_quota_total_bytes: int = Field(
+        2 << 30, ge=1024, description="stored bytes of all uploads on this server"
+    )
 
     data_dir: Path = Path("data")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")

@@ -22,10 +22,11 @@ from ..classes import codes
 from ..classes.hub import ClassViewer
 from ..classes.registry import Classroom, Student
 from ..classes.service import ClassRefused
+from ..engine.errors import ExperimentError
+from ..engine.validation import validate_experiment
 from .class_access import ClassesDep, TeacherTokenDep, get_classes, who_of
 from .deps import ManagerDep, SettingsDep
-from .routes_check import ExperimentError, validate_experiment
-from .stream import _close, _read_until_closed, _refuse
+from .sockets import close_socket, read_until_closed, refuse_socket
 
 router = APIRouter(tags=["classes"])
 
@@ -260,13 +261,15 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
     classes = get_classes(websocket)
     room = classes.registry.get(code)
     if room is None:
-        await _refuse(websocket, 404, 4404, f"no class with code {code!r}")
+        await refuse_socket(websocket, 404, 4404, f"no class with code {code!r}")
         return
     who = who_of(websocket)
     teacher = who.teacher_of == room.code
     student = who.student if who.student is not None and who.student.code == room.code else None
     if not teacher and student is None:
-        await _refuse(websocket, 403, 4403, "this class's ?teacher= or ?student= token is needed")
+        await refuse_socket(
+            websocket, 403, 4403, "this class's ?teacher= or ?student= token is needed"
+        )
         return
     await websocket.accept()
     viewer = ClassViewer(room.code, teacher, websocket.send_text)
@@ -282,7 +285,7 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         await classes.hub.push_dashboard(room.code)
     timeout = websocket.app.state.settings.viewer_timeout_s
     sender = asyncio.create_task(viewer.run(timeout))
-    receiver = asyncio.create_task(_read_until_closed(websocket))
+    receiver = asyncio.create_task(read_until_closed(websocket))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -291,7 +294,7 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
             task.cancel()
         await asyncio.gather(sender, receiver, return_exceptions=True)
     if viewer.dropped is not None:
-        await _close(websocket, 1013, viewer.dropped[:120])
+        await close_socket(websocket, 1013, viewer.dropped[:120])
 
 
 @router.get("/teach", response_class=HTMLResponse, include_in_schema=False)

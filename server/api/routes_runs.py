@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..classes.service import ClassRefused
+from ..designs.repository import DESIGNS
+from ..engine.validation import validate_experiment
 from ..runs.manager import Run, RunManager
-from ..store import designs
 from ..store.queries import RunFilter
 from ..store.rows import StoredRun
 from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
@@ -30,7 +31,6 @@ from .deps import (
 from .history_csv import csv_lines
 from .models import ControlRequest, HistoryPage, RunCreated, RunDetail, RunSummary, Status
 from .openapi import EXPERIMENT_BODY
-from .routes_check import validate_experiment
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -80,7 +80,7 @@ async def create_run(
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
     if (
         design is not None
-        and await run_in_threadpool(manager.store.read, designs.get, design) is None
+        and await run_in_threadpool(manager.store.read, DESIGNS.get, design) is None
     ):
         raise HTTPException(
             422,

@@ -9,7 +9,7 @@ import time
 from live_server import Live, spiral
 
 from server.store.store import Store
-from server.sweeps import store as sweep_store
+from server.sweeps.repository import SWEEPS
 from server.sweeps.summary import describe
 
 OWNER = {"X-Owner-Token": "sweep-owner-token-0123456789"}
@@ -87,7 +87,7 @@ def test_six_variants_finish_and_the_summary_is_theirs(live: Live):
     store = Store(live.settings)
     store.open()
     try:
-        stored = store.read(sweep_store.get, created["id"])
+        stored = store.read(SWEEPS.get, created["id"])
         assert [v.run_id for v in stored.variants] == runs
         deadline = time.monotonic() + 20
         while True:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from server.api.routes_check import validate_experiment
+from server.engine.validation import validate_experiment
 from server.config import Settings
 from server.engine.model import parse_experiment
 from server.engine.trainer import Trainer, data_subset
