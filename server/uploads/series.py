@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .csv_table import MIN_ROWS, MISSING, PREVIEW_ROWS, Column, CsvOptions, _number
 from .errors import UploadError
 from .processed import Processed
+from .table import MIN_ROWS, MISSING, PREVIEW_ROWS, Column, CsvOptions, number
 
 
 def forecasting_windows(
@@ -24,7 +24,7 @@ def forecasting_windows(
         i, cell = next(
             (i, c)
             for i, c in enumerate(col.cells)
-            if _number(c) is None and c.lower() not in MISSING
+            if number(c) is None and c.lower() not in MISSING
         )
         raise UploadError(
             f"row {i + 1}, column {col.name!r}: {cell[:40]!r} is not a number; a series to "

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from server.engine.validation import validate_experiment
 from server.config import Settings
 from server.engine.model import parse_experiment
 from server.engine.trainer import Trainer, data_subset
+from server.engine.validation import validate_experiment
 from server.sweeps.spec import Axis, SpecError, SweepIn, expand
 from server.sweeps.summary import main_metric, sweep_status
 from server.sweeps.validate import check_sweep

@@ -10,10 +10,10 @@ import pytest
 from server.config import Settings
 from server.engine.datasets import load_data
 from server.engine.datasets.upload import upload_path
-from server.store.store import Store
 from server.store.owned import NotFound, NotOwner
-from server.uploads.repository import UPLOADS
+from server.store.store import Store
 from server.uploads.csv_table import CsvOptions, parse_csv
+from server.uploads.repository import UPLOADS
 
 
 @pytest.fixture
