@@ -52,7 +52,7 @@ class ServerProcess:
     ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
+        self.ready_workers = workers or 1
         environ = {
             **os.environ,
             "NO_PROXY": "127.0.0.1,localhost",
@@ -97,7 +97,7 @@ class ServerProcess:
             assert self.process.poll() is None, f"the server exited: {self.output()}"
             with contextlib.suppress(httpx.HTTPError, ValueError):
                 health = self.http.get("/api/health").json()
-                if health.get("workers_ready", 0) >= (self.workers or 1):
+                if health.get("workers_ready", 0) >= self.ready_workers:
                     return
             time.sleep(0.1)
         raise AssertionError(f"the server did not become ready: {self.output()}")
