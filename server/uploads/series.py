@@ -35,6 +35,13 @@ def forecasting_windows(
         )
     values = np.asarray(col.numbers, dtype=np.float64)
     empty = np.flatnonzero(np.isnan(values))
+    if len(empty) == len(values):
+        raise UploadError(
+            f"column {col.name!r} has no value at all: every cell is empty; a series to "
+            "forecast needs numbers",
+            kind="missing_value",
+            column=col.name,
+        )
     if len(empty) and options.missing == "refuse":
         raise UploadError(
             f"row {empty[0] + 1}, column {col.name!r}: the cell is empty; fill missing values "
