@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.requests import HTTPConnection
 
-from ..core.tokens import token_hash
 from ..runs.manager import Run
 from ..runs.offline import OfflineJobs
 from ..store.rows import StoredRun
@@ -28,7 +27,6 @@ __all__ = [
     "JsonBody",
     "ManagerDep",
     "OfflineDep",
-    "OwnerDep",
     "RunDep",
     "SettingsDep",
     "StoreDep",
@@ -37,7 +35,6 @@ __all__ = [
     "get_client",
     "get_manager",
     "get_offline",
-    "owner_hash",
 ]
 
 
@@ -52,20 +49,6 @@ TokenDep = Annotated[
     str | None,
     Header(alias="X-Run-Token", description="the owner token returned by POST /api/runs"),
 ]
-OwnerDep = Annotated[
-    str | None,
-    Header(
-        alias="X-Owner-Token",
-        min_length=16,
-        max_length=200,
-        description="a random token the browser keeps (localStorage): whose designs and runs",
-    ),
-]
-
-
-def owner_hash(token: str | None) -> str | None:
-    """What is stored of an owner token: its SHA-256 (the token itself never is)."""
-    return token_hash(token) if token else None
 
 
 def get_run(run_id: str, manager: ManagerDep, request: Request) -> Run | StoredRun:
