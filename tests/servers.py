@@ -1,7 +1,8 @@
 """One way to start a LayerLab server in a process of its own and wait for it, for the tests
 and the benchmarks alike (`import servers` in tests, `from tests import servers` in bench).
 
-`ServerProcess(env=..., workers=...)` runs `python -m server.cli serve` (or any `command`,
+`in_thread(settings)` runs the app in this process (uvicorn in a thread, port 0) for tests
+that reach into it; `ServerProcess(env=..., workers=...)` runs `python -m server.cli serve` (or any `command`,
 e.g. an installed `layerlab`) on a free port in its own session, logs to a file, and waits
 until `/api/health` counts its workers ready; `stop()` ends it (SIGTERM, then SIGKILL of its
 own process group: its workers go with it), `kill()` is a kill -9 of the server alone.
@@ -16,11 +17,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
+import uvicorn
+
+from server.api.app import create_app
+from server.api.server import uvicorn_config
+from server.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120.0
@@ -146,3 +153,25 @@ def running(**kwargs: object) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def in_thread(settings: Settings, timeout: float = 60.0) -> Iterator[tuple[uvicorn.Server, str]]:
+    """The app on `settings`, served by uvicorn in a thread of this process on a port the
+    kernel picks; yields the server and its base URL once it listens, stops it after."""
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    server = uvicorn.Server(
+        uvicorn_config(create_app(settings), settings, port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
