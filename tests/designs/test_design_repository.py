@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from server.config import Settings
 from server.designs.repository import DESIGNS
 from server.store.owned import NotFound, NotOwner
 from server.store.store import Store
@@ -13,15 +12,8 @@ from server.store.store import Store
 DOC = {"dataset": {"name": "circle"}, "model": {"layers": []}, "training": {}}
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = Store(Settings(state_dir=tmp_path / "state"))
-    store.open()
-    yield store
-    store.close()
-
-
-def test_a_design_is_found_by_anyone_and_changed_by_its_owner_only(store: Store):
+def test_a_design_is_found_by_anyone_and_changed_by_its_owner_only(fresh_store: Store):
+    store = fresh_store
     design = store.read(DESIGNS.create, "owner-a", "mine", "a note", DOC)
     assert len(design.id) == 12 and store.read(DESIGNS.find, design.id) == design
     with pytest.raises(NotOwner, match="only the owner of this design may change it"):
@@ -36,7 +28,8 @@ def test_a_design_is_found_by_anyone_and_changed_by_its_owner_only(store: Store)
     assert store.read(DESIGNS.get, design.id) is None
 
 
-def test_designs_are_listed_per_owner_newest_change_first_a_page_at_a_time(store: Store):
+def test_designs_are_listed_per_owner_newest_change_first_a_page_at_a_time(fresh_store: Store):
+    store = fresh_store
     made = [store.read(DESIGNS.create, "owner-a", f"d{i}", "", DOC) for i in range(5)]
     store.read(DESIGNS.create, "owner-b", "theirs", "", DOC)
     store.read(DESIGNS.change, made[0].id, {"note": "touched last"})
@@ -48,7 +41,8 @@ def test_designs_are_listed_per_owner_newest_change_first_a_page_at_a_time(store
     assert store.read(DESIGNS.page, "nobody", 10, 0) == ([], 0)
 
 
-def test_an_unreadable_row_is_skipped_and_not_counted(store: Store):
+def test_an_unreadable_row_is_skipped_and_not_counted(fresh_store: Store):
+    store = fresh_store
     good = store.read(DESIGNS.create, "owner-a", "good", "", DOC)
     bad = store.read(DESIGNS.create, "owner-a", "bad", "", DOC)
     with store.engine.begin() as conn:

@@ -17,14 +17,6 @@ from server.uploads.repository import UPLOADS
 CSV = b"a,b,label\n" + b"\n".join(f"{i},{i % 5},{'xy'[i % 2]}".encode() for i in range(50))
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = Store(Settings(state_dir=tmp_path / "state"))
-    store.open()
-    yield store
-    store.close()
-
-
 def keep(store: Store, settings: Settings, owner: str, client: str) -> int:
     processed = parse_csv(io.BytesIO(CSV), "t.csv", CsvOptions(), settings)
     data = processed.npz()
@@ -39,7 +31,8 @@ def refusal(store: Store, settings: Settings, owner: str, client: str, adding: i
     return str(caught.value.detail)
 
 
-def test_each_quota_counts_what_is_stored(store: Store, tmp_path):
+def test_each_quota_counts_what_is_stored(fresh_store: Store, tmp_path):
+    store = fresh_store
     settings = Settings(state_dir=tmp_path / "state")
     size = keep(store, settings, "ann", "10.0.0.1")
     quota.check(store, settings, "ann", "10.0.0.1", size)  # the defaults leave room
@@ -54,7 +47,8 @@ def test_each_quota_counts_what_is_stored(store: Store, tmp_path):
     assert "LAYERLAB_UPLOAD_QUOTA_CLIENT_BYTES" in refusal(store, full, "new", "10.0.0.1", 0)
 
 
-def test_the_number_of_uploads_per_owner_is_bounded_too(store: Store, tmp_path):
+def test_the_number_of_uploads_per_owner_is_bounded_too(fresh_store: Store, tmp_path):
+    store = fresh_store
     settings = Settings(state_dir=tmp_path / "state", upload_max_per_owner=1)
     keep(store, settings, "ann", "10.0.0.1")
     assert "LAYERLAB_UPLOAD_MAX_PER_OWNER" in refusal(store, settings, "ann", "10.0.0.2", 0)
