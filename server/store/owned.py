@@ -103,8 +103,8 @@ class OwnedRepository(Generic[T]):
                 .offset(offset)
             ).all()
             total = conn.execute(select(func.count()).where(t.c.owner == owner)).scalar_one()
-        found = [x for x in map(self.parse, rows) if x is not None]
-        return self.complete(engine, found), total - (len(rows) - len(found))
+        found = self.complete(engine, [x for x in map(self.parse, rows) if x is not None])
+        return found, total - (len(rows) - len(found))  # unreadable ones are not counted
 
     def complete(self, engine: Engine, items: list[T]) -> list[T]:
         """What a subclass adds to rows read (a sweep's variants); as they are here."""
