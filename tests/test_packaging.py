@@ -100,3 +100,13 @@ def test_the_wheel_installs_alone_and_serves(tmp_path):
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert server.http.get("/static/js/main.js").status_code == 200
         assert server.http.get("/api/sweeps", headers={"X-Owner-Token": "t" * 32}).json() == []
+
+
+def test_the_dockerfile_copies_what_the_build_reads():
+    """`pip install .` in the image needs the build files and every folder the wheel takes
+    (setup.py finds the packages: without it in the image, the wheel would be empty)."""
+    copied = set()
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            copied |= set(line.split()[1:-1])
+    assert {"pyproject.toml", "setup.py", "README.md", "server", "static", "templates"} <= copied
