@@ -12,7 +12,7 @@ from ..config import Settings
 from ..runs.manager import Run, RunManager
 from ..runs.offline import OfflineJobs
 from ..store.rows import StoredRun
-from ..store.store import token_hash
+from ..store.store import Store, token_hash
 from .class_access import guard_run
 
 
@@ -22,6 +22,10 @@ def get_app_settings(conn: HTTPConnection) -> Settings:
 
 def get_manager(conn: HTTPConnection) -> RunManager:
     return conn.app.state.manager
+
+
+def get_store(conn: HTTPConnection) -> Store:
+    return conn.app.state.store
 
 
 def get_offline(conn: HTTPConnection) -> OfflineJobs:
@@ -35,6 +39,7 @@ def get_client(conn: HTTPConnection) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ManagerDep = Annotated[RunManager, Depends(get_manager)]
+StoreDep = Annotated[Store, Depends(get_store)]  # the database: built by create_app
 OfflineDep = Annotated[OfflineJobs, Depends(get_offline)]  # ended runs: ONNX, predictions
 ClientDep = Annotated[str, Depends(get_client)]
 TokenDep = Annotated[

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from ..engine.errors import ExperimentError
 from ..store import designs as store_designs
 from ..store.designs import Design
-from .deps import ManagerDep, OwnerDep, SettingsDep, owner_hash
+from .deps import OwnerDep, SettingsDep, StoreDep, owner_hash
 from .errors import experiment_errors
 from .models import DesignIn, DesignOut, DesignPatch
 from .routes_check import validate_experiment
@@ -54,15 +54,15 @@ def _checked(experiment: Any, settings) -> dict:
         raise HTTPException(422, errors) from None
 
 
-def _find(manager, design_id: str) -> Design:
-    design = manager.store.read(store_designs.get, design_id)
+def _find(store, design_id: str) -> Design:
+    design = store.read(store_designs.get, design_id)
     if design is None:
         raise HTTPException(404, f"no design with id {design_id!r}")
     return design
 
 
-def _owned(manager, design_id: str, owner: str) -> Design:
-    design = _find(manager, design_id)
+def _owned(store, design_id: str, owner: str) -> Design:
+    design = _find(store, design_id)
     if design.owner != owner_hash(owner):
         raise HTTPException(403, "only the owner of this design may change it (X-Owner-Token)")
     return design
@@ -70,11 +70,11 @@ def _owned(manager, design_id: str, owner: str) -> Design:
 
 @router.post("", status_code=201, responses={422: {"description": "`detail` names the field"}})
 def create_design(
-    body: DesignIn, owner: OwnerRequired, manager: ManagerDep, settings: SettingsDep
+    body: DesignIn, owner: OwnerRequired, store: StoreDep, settings: SettingsDep
 ) -> DesignOut:
     """Save a design with a name and a note; its experiment is checked like POST /api/check."""
     experiment = _checked(body.experiment, settings)
-    design = manager.store.read(
+    design = store.write(
         store_designs.create, owner_hash(owner), body.name.strip(), body.note, experiment
     )
     return _out(design, owner)
@@ -83,21 +83,21 @@ def create_design(
 @router.get("")
 def list_designs(
     owner: OwnerRequired,
-    manager: ManagerDep,
+    store: StoreDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[DesignOut]:
     """Your designs, the most recently changed first (`X-Total-Count`: how many)."""
-    designs, total = manager.store.read(store_designs.list_owned, owner_hash(owner), limit, offset)
+    designs, total = store.read(store_designs.list_owned, owner_hash(owner), limit, offset)
     response.headers["X-Total-Count"] = str(total)
     return [_out(d, owner) for d in designs]
 
 
 @router.get("/{design_id}", responses=NOT_FOUND)
-def get_design(design_id: str, manager: ManagerDep, owner: OwnerDep = None) -> DesignOut:
+def get_design(design_id: str, store: StoreDep, owner: OwnerDep = None) -> DesignOut:
     """One design, by its id."""
-    return _out(_find(manager, design_id), owner)
+    return _out(_find(store, design_id), owner)
 
 
 @router.patch("/{design_id}", responses=OWNER_ONLY)
@@ -105,36 +105,36 @@ def update_design(
     design_id: str,
     body: DesignPatch,
     owner: OwnerRequired,
-    manager: ManagerDep,
+    store: StoreDep,
     settings: SettingsDep,
 ) -> DesignOut:
     """Rename it, change its note, or replace its experiment (the owner only)."""
-    _owned(manager, design_id, owner)
+    _owned(store, design_id, owner)
     values: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
     if "name" in values:
         values["name"] = values["name"].strip()
     if "experiment" in values:
         values["experiment"] = _checked(values["experiment"], settings)
-    design = manager.store.read(store_designs.change, design_id, values)
+    design = store.write(store_designs.change, design_id, values)
     if design is None:
         raise HTTPException(404, f"no design with id {design_id!r}")
     return _out(design, owner)
 
 
 @router.delete("/{design_id}", status_code=204, responses=OWNER_ONLY)
-def delete_design(design_id: str, owner: OwnerRequired, manager: ManagerDep) -> Response:
+def delete_design(design_id: str, owner: OwnerRequired, store: StoreDep) -> Response:
     """Delete it (the owner only); its runs stay."""
-    _owned(manager, design_id, owner)
-    manager.store.read(store_designs.remove, design_id)
+    _owned(store, design_id, owner)
+    store.write(store_designs.remove, design_id)
     return Response(status_code=204)
 
 
 @router.post("/{design_id}/duplicate", status_code=201, responses=NOT_FOUND)
-def duplicate_design(design_id: str, owner: OwnerRequired, manager: ManagerDep) -> DesignOut:
+def duplicate_design(design_id: str, owner: OwnerRequired, store: StoreDep) -> DesignOut:
     """A copy of it, yours, named "<name> (copy)"."""
-    design = _find(manager, design_id)
+    design = _find(store, design_id)
     name = f"{design.name} (copy)"[:200]
-    copy = manager.store.read(
+    copy = store.write(
         store_designs.create, owner_hash(owner), name, design.note, design.experiment
     )
     return _out(copy, owner)
@@ -147,10 +147,10 @@ def duplicate_design(design_id: str, owner: OwnerRequired, manager: ManagerDep) 
         **NOT_FOUND,
     },
 )
-def download_design(design_id: str, manager: ManagerDep) -> Response:
+def download_design(design_id: str, store: StoreDep) -> Response:
     """The design as a JSON file (`{"name", "note", "experiment"}`): upload it again with
     POST /api/designs, or open its experiment with `layerlab check` / `train`."""
-    design = _find(manager, design_id)
+    design = _find(store, design_id)
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", design.name).strip("-")[:60] or design.id
     body = DesignIn(name=design.name, note=design.note, experiment=design.experiment)
     return Response(

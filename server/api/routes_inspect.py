@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import BadInput
-from .deps import ManagerDep, OfflineDep, RunDep
+from .deps import ManagerDep, OfflineDep, RunDep, StoreDep
 from .models import PredictRequest
 from .routes_runs import export_bytes
 
@@ -41,7 +41,7 @@ def get_trace(run: RunDep, manager: ManagerDep) -> dict[str, Any]:
     },
 )
 async def predict_run(
-    run: RunDep, body: PredictRequest, manager: ManagerDep, offline: OfflineDep
+    run: RunDep, body: PredictRequest, manager: ManagerDep, store: StoreDep, offline: OfflineDep
 ) -> dict[str, Any]:
     """The model's answer for one raw input with the run's current weights (the numbers the
     exported script gives); with `explain`, Captum attributions (saliency, integrated
@@ -52,7 +52,7 @@ async def predict_run(
     if run.active:
         return await manager.ask(run, *question)
     try:
-        weights = await run_in_threadpool(export_bytes, run, manager, "weights.safetensors")
+        weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
     except HTTPException as err:
         raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
     try:

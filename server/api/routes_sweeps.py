@@ -17,12 +17,12 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import ControlRefused, LimitReached, RunManager
-from ..store.store import StoreUnavailable
+from ..store.store import Store, StoreUnavailable
 from ..sweeps import store as sweep_store
 from ..sweeps.spec import SpecError, SweepIn
 from ..sweeps.summary import describe
 from ..sweeps.validate import check_sweep
-from .deps import ClientDep, ManagerDep, OwnerDep, SettingsDep, owner_hash
+from .deps import ClientDep, ManagerDep, OwnerDep, SettingsDep, StoreDep, owner_hash
 from .models_sweeps import SweepCreated, SweepDetail
 from .routes_check import validate_experiment
 from .routes_designs import OwnerRequired
@@ -39,8 +39,8 @@ CREATE_ERRORS = {
 }
 
 
-def _find(manager: RunManager, sweep_id: str) -> sweep_store.StoredSweep:
-    sweep = manager.store.read(sweep_store.get, sweep_id)
+def _find(store: Store, sweep_id: str) -> sweep_store.StoredSweep:
+    sweep = store.read(sweep_store.get, sweep_id)
     if sweep is None:
         raise HTTPException(404, f"no sweep with id {sweep_id!r}")
     return sweep
@@ -73,6 +73,7 @@ async def create_sweep(
     body: SweepIn,
     owner: OwnerRequired,
     manager: ManagerDep,
+    store: StoreDep,
     settings: SettingsDep,
     client: ClientDep,
 ) -> SweepCreated:
@@ -91,7 +92,7 @@ async def create_sweep(
     axes = [a.model_dump() for a in body.axes]
     try:
         await run_in_threadpool(
-            manager.store.read,
+            store.write,
             sweep_store.create,
             sweep_id,
             owner_hash(owner),
@@ -125,35 +126,40 @@ async def create_sweep(
 def list_sweeps(
     owner: OwnerRequired,
     manager: ManagerDep,
+    store: StoreDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[SweepDetail]:
     """Your sweeps, newest first, each with its variants (`X-Total-Count`: how many)."""
-    found, total = manager.store.read(sweep_store.list_owned, owner_hash(owner), limit, offset)
+    found, total = store.read(sweep_store.list_owned, owner_hash(owner), limit, offset)
     response.headers["X-Total-Count"] = str(total)
     return [SweepDetail(**_detail(manager, s, owner)) for s in found]
 
 
 @router.get("/{sweep_id}", responses=NOT_FOUND)
-def get_sweep(sweep_id: str, manager: ManagerDep, owner: OwnerDep = None) -> SweepDetail:
+def get_sweep(
+    sweep_id: str, manager: ManagerDep, store: StoreDep, owner: OwnerDep = None
+) -> SweepDetail:
     """One sweep, to anyone with its id: each variant's run, status and final metrics."""
-    return SweepDetail(**_detail(manager, _find(manager, sweep_id), owner))
+    return SweepDetail(**_detail(manager, _find(store, sweep_id), owner))
 
 
 @router.post(
     "/{sweep_id}/stop",
     responses={403: {"description": "not the sweep's owner (X-Owner-Token)"}, **NOT_FOUND},
 )
-async def stop_sweep(sweep_id: str, owner: OwnerRequired, manager: ManagerDep) -> SweepDetail:
+async def stop_sweep(
+    sweep_id: str, owner: OwnerRequired, manager: ManagerDep, store: StoreDep
+) -> SweepDetail:
     """Stop every variant still active (the owner only); ended ones keep their results."""
-    sweep = await run_in_threadpool(_find, manager, sweep_id)
+    sweep = await run_in_threadpool(_find, store, sweep_id)
     if sweep.owner != owner_hash(owner):
         raise HTTPException(403, "only the owner of this sweep may stop it (X-Owner-Token)")
     runs = [manager.get(v.run_id) for v in sweep.variants]
     await _stop_all(manager, [r for r in runs if r is not None])
-    await run_in_threadpool(manager.store.read, sweep_store.mark_stopped, sweep_id)
-    sweep = await run_in_threadpool(_find, manager, sweep_id)
+    await run_in_threadpool(store.write, sweep_store.mark_stopped, sweep_id)
+    sweep = await run_in_threadpool(_find, store, sweep_id)
     return SweepDetail(**await run_in_threadpool(_detail, manager, sweep, owner))
 
 

@@ -21,7 +21,7 @@ from ..uploads.csv_table import CsvOptions, parse_csv, parse_points
 from ..uploads.errors import UploadError, too_large
 from ..uploads.images_zip import ImageOptions, parse_images
 from ..uploads.processed import Processed
-from .deps import ManagerDep, SettingsDep, owner_hash
+from .deps import SettingsDep, StoreDep, owner_hash
 from .errors import experiment_errors
 from .routes_designs import OwnerRequired
 
@@ -109,7 +109,7 @@ def _parse(
 def create_upload(
     file: Annotated[UploadFile, File(description="the CSV, the zip of class folders, or points")],
     owner: OwnerRequired,
-    manager: ManagerDep,
+    store: StoreDep,
     settings: SettingsDep,
     kind: Annotated[
         Literal["csv", "images", "points"],
@@ -149,7 +149,7 @@ def create_upload(
 ) -> UploadOut:
     """Upload a dataset: 201 with its id, shapes, task, columns or classes and a preview."""
     who = owner_hash(owner)
-    if manager.store.read(repo.count_owned, who) >= settings.upload_max_per_owner:
+    if store.read(repo.count_owned, who) >= settings.upload_max_per_owner:
         raise HTTPException(
             429,
             f"you keep {settings.upload_max_per_owner} uploads already "
@@ -169,7 +169,7 @@ def create_upload(
         raise HTTPException(err.status, err.detail()) from None
     finally:
         file.file.close()
-    row = manager.store.read(repo.create, settings.state_dir, who, processed)
+    row = store.write(repo.create, settings.state_dir, who, processed)
     return _out(row, owner, _preview(row, settings))
 
 
@@ -184,43 +184,43 @@ def _preview(row: repo.UploadRow, settings) -> dict | None:
 
 
 @router.get("")
-def list_uploads(owner: OwnerRequired, manager: ManagerDep) -> list[UploadOut]:
+def list_uploads(owner: OwnerRequired, store: StoreDep) -> list[UploadOut]:
     """Your uploads, newest first."""
-    rows = manager.store.read(repo.list_owned, owner_hash(owner))
+    rows = store.read(repo.list_owned, owner_hash(owner))
     return [_out(r, owner) for r in rows]
 
 
 @router.get("/{upload_id}", responses=NOT_FOUND)
 def get_upload(
-    upload_id: str, manager: ManagerDep, settings: SettingsDep, owner: OwnerRequired | None = None
+    upload_id: str, store: StoreDep, settings: SettingsDep, owner: OwnerRequired | None = None
 ) -> UploadOut:
     """One upload, by its id (anyone with the id: a design's link uses it), with its preview."""
-    row = manager.store.read(repo.get, upload_id)
+    row = store.read(repo.get, upload_id)
     if row is None:
         raise HTTPException(404, f"no upload with id {upload_id!r}")
-    repo_file_ok(row, manager, settings)
+    repo_file_ok(row, store, settings)
     return _out(row, owner, _preview(row, settings))
 
 
-def repo_file_ok(row: repo.UploadRow, manager, settings) -> None:
+def repo_file_ok(row: repo.UploadRow, store, settings) -> None:
     """Write the upload's file again if this state folder lost it."""
     from ..engine.datasets.upload import upload_path
 
     if not upload_path(settings.state_dir, row.id).exists():
-        manager.store.read(repo.restore_files, settings.state_dir)
+        store.write(repo.restore_files, settings.state_dir)
 
 
 @router.delete(
     "/{upload_id}", status_code=204, responses={403: {"description": "not yours"}, **NOT_FOUND}
 )
 def delete_upload(
-    upload_id: str, owner: OwnerRequired, manager: ManagerDep, settings: SettingsDep
+    upload_id: str, owner: OwnerRequired, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """Delete your upload (its runs stay; new runs on it are refused)."""
-    row = manager.store.read(repo.get, upload_id)
+    row = store.read(repo.get, upload_id)
     if row is None:
         raise HTTPException(404, f"no upload with id {upload_id!r}")
     if row.owner != owner_hash(owner):
         raise HTTPException(403, "only the owner of this upload may delete it (X-Owner-Token)")
-    manager.store.read(repo.remove, settings.state_dir, upload_id)
+    store.write(repo.remove, settings.state_dir, upload_id)
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from ..runs.messages import dumps
+from ..core.jsontext import dumps
 from . import tables
 
 log = logging.getLogger("layerlab.store")

@@ -7,32 +7,30 @@ database can be written and, when not, why.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
-from ..runs.messages import dumps
+from ..core.jsontext import dumps
+from ..core.tokens import token_hash
 from . import queries
 from .db import database_url, discard, make_engine, migrate
+from .ops import AddEpoch, AddLayers, InsertRun, Op, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 from .startup import import_legacy, interrupt_active
 from .writer import Writer
 
 log = logging.getLogger("layerlab.store")
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
     """The database could not be read (HTTP 503, with the reason)."""
-
-
-def token_hash(token: str) -> str:
-    """What the database keeps of an owner or run token: its SHA-256, never the token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def spool_for(settings: Settings) -> ExportSpool:
@@ -60,6 +58,15 @@ class Store:
         )
         self.interrupted: list[str] = []
 
+    def watch(
+        self,
+        on_failure: Callable[[str, set[str]], None] | None,
+        on_recovery: Callable[[set[str]], None] | None,
+    ) -> None:
+        """Who hears that the database cannot be written (reason, runs affected), and that it
+        can again (the runs): called from the writer's thread."""
+        self.writer.on_failure, self.writer.on_recovery = on_failure, on_recovery
+
     def open(self) -> None:
         """Migrate, import old JSON runs, mark runs left active `interrupted`, start writing."""
         migrate(self.engine)
@@ -68,7 +75,7 @@ class Store:
         self.interrupted = interrupt_active(self.engine)
         for run_id in self.interrupted:
             if self.spool.names(run_id):
-                self.writer.put(("export", run_id))
+                self.writer.put(TakeExport(run_id))
         self.writer.start()
 
     def close(self) -> None:
@@ -103,8 +110,7 @@ class Store:
         training = experiment.get("training", {}) if isinstance(experiment, dict) else {}
         dataset = experiment.get("dataset", {}) if isinstance(experiment, dict) else {}
         self.writer.put(
-            (
-                "insert_run",
+            InsertRun(
                 {
                     "id": run_id,
                     "status": status,
@@ -126,28 +132,44 @@ class Store:
             )
         )
 
-    def update_run(self, run_id: str, **values) -> None:
-        self.writer.put(("update_run", run_id, values))
+    def truncate(self, run_id: str, epoch: int) -> None:
+        """Drop a run's records after `epoch` (it resumes from a checkpoint there)."""
+        self.writer.put(Truncate(run_id, epoch))
+
+    def queue(self, op: Op) -> None:
+        """Queue another part's own operation (`ops.Sql`: the classes' tables)."""
+        self.writer.put(op)
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        self.writer.put(UpdateRun(run_id, values))
 
     def add_epoch(self, run_id: str, epoch: int, record_json: str) -> None:
-        self.writer.put(("epoch", run_id, epoch, record_json))
+        self.writer.put(AddEpoch(run_id, epoch, record_json))
 
     def add_layers(self, run_id: str, epoch: int, layers_json: str) -> None:
-        self.writer.put(("layers", run_id, epoch, layers_json))
+        self.writer.put(AddLayers(run_id, epoch, layers_json))
 
     def take_export(self, run_id: str) -> None:
         """Move the run's spooled export files (if any) into the database."""
-        self.writer.put(("export", run_id))
+        self.writer.put(TakeExport(run_id))
 
-    # -- reads (blocking) --------------------------------------------------------------
-    def read(self, fn: Callable, *args, **kwargs):
-        """`fn(engine, ...)` from `queries`, with a failing database as StoreUnavailable."""
+    # -- reads and immediate writes (blocking: call them from a thread) ---------------
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(engine, ...)` (a query), with a failing database as StoreUnavailable."""
+        return self._call("read", fn, args, kwargs)
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(engine, ...)` that changes rows now (a design saved, an upload stored: the
+        request answers once it is committed), with a failing database as StoreUnavailable."""
+        return self._call("written", fn, args, kwargs)
+
+    def _call(self, verb: str, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         try:
             return fn(self.engine, *args, **kwargs)
         except SQLAlchemyError as err:
             reason = " ".join(str(getattr(err, "orig", None) or err).split())[:200]
-            log.error("the database could not be read: %s", reason)
-            raise StoreUnavailable(f"the database could not be read: {reason}") from None
+            log.error("the database could not be %s: %s", verb, reason)
+            raise StoreUnavailable(f"the database could not be {verb}: {reason}") from None
 
     def get_run(self, run_id: str):
         return self.read(queries.get_run, run_id)
