@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         1.0, gt=0, le=10, description="epoch records reach the database at least this often"
     )
     cache_runs: int = Field(16, ge=0, description="ended runs kept in memory besides the database")
+    store_max_pending: int = Field(
+        50_000,
+        ge=100,
+        description="writes kept in memory while the database cannot be written; past it "
+        "epoch records are dropped (and counted), past twice it every write",
+    )
     checkpoint_interval_s: float = Field(
         5.0, gt=0, description="an active run's weights are checkpointed this often"
     )

@@ -432,8 +432,14 @@ class RunManager:
             if run is None or not run.active:
                 continue
             c = run.channel
+            lost = self.store.writer.take_dropped(run_id) if reason is None else 0
             if reason is not None:
                 text = f"{NOT_SAVED}{reason}; records are kept and saved when it can be written"
+            elif lost:
+                text = (
+                    f"{lost} of its records were not saved: the database could not be written "
+                    "while more waited than LAYERLAB_STORE_MAX_PENDING allows"
+                )
             elif c.message and c.message.startswith(NOT_SAVED):
                 text = None
             else:

@@ -54,7 +54,12 @@ class Store:
         self.dialect = self.engine.dialect.name
         self.spool = spool_for(settings)
         self.writer = Writer(
-            self.engine, self.spool, settings.flush_interval_s, on_failure, on_recovery
+            self.engine,
+            self.spool,
+            settings.flush_interval_s,
+            on_failure,
+            on_recovery,
+            max_pending=settings.store_max_pending,
         )
         self.interrupted: list[str] = []
 
@@ -91,6 +96,7 @@ class Store:
             "error": w.error,
             "since": w.error_since,
             "pending": w.pending,
+            "dropped": w.dropped,
         }
 
     # -- writes (queued; never block) --------------------------------------------------

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, delete, insert, update
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from . import tables
 from .ops import AddEpoch, AddLayers, InsertRun, Op, Sql, TakeExport, Truncate, UpdateRun
@@ -29,7 +29,15 @@ from .spool import ExportSpool
 
 log = logging.getLogger("layerlab.store")
 
-REFUSED = (IntegrityError, DataError, ProgrammingError)  # this operation is bad, not the database
+# This operation is bad, not the database: dropped alone. Not ProgrammingError: PostgreSQL
+# raises it for a missing permission or table, the database's state, which a retry outlives
+# (before, such writes were dropped silently).
+REFUSED = (IntegrityError, DataError)
+MAX_PENDING = 50_000  # LAYERLAB_STORE_MAX_PENDING's default
+# While the database fails, each retry takes at most this many operations from the front: a
+# locked SQLite database had 68,000 queued after a minute, each interval retried them all.
+RETRY_CHUNK = 1_000
+BULK = (AddEpoch, AddLayers)  # what a full queue drops first: a run's row and status stay
 
 
 class Writer:
@@ -42,8 +50,12 @@ class Writer:
         interval_s: float,
         on_failure: Callable[[str, set[str]], None] | None = None,
         on_recovery: Callable[[set[str]], None] | None = None,
+        max_pending: int = MAX_PENDING,
     ):
         self.engine = engine
+        self.max_pending = max_pending
+        self.dropped = 0  # operations refused since start because too many waited
+        self._dropped_by_run: dict[str, int] = {}
         self.spool = spool
         self.interval_s = interval_s
         self.on_failure = on_failure
@@ -63,10 +75,30 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, op: Op) -> None:
+    def put(self, op: Op) -> bool:
+        """Queue one operation; False when it was dropped: `max_pending` wait already (epoch
+        records and summaries), or twice that (anything). Each drop is counted, per run."""
         with self._cond:
+            owed = self._queued - self._done
+            if owed >= self.max_pending and (isinstance(op, BULK) or owed >= 2 * self.max_pending):
+                if self.dropped == 0 or owed == self.max_pending:
+                    log.error(
+                        "%d writes wait for the database: dropping %s (LAYERLAB_STORE_MAX_PENDING)",
+                        owed,
+                        "epoch records" if isinstance(op, BULK) else "every write",
+                    )
+                self.dropped += 1
+                if op.run_id is not None:
+                    self._dropped_by_run[op.run_id] = self._dropped_by_run.get(op.run_id, 0) + 1
+                return False
             self._ops.append(op)
             self._queued += 1
+            return True
+
+    def take_dropped(self, run_id: str) -> int:
+        """How many of a run's writes were dropped since last asked (then forgotten)."""
+        with self._cond:
+            return self._dropped_by_run.pop(run_id, 0)
 
     @property
     def queued(self) -> int:
@@ -107,13 +139,16 @@ class Writer:
             self._wake.clear()
             stopping = self._stopping
             with self._cond:
-                batch, self._ops = self._ops, []
-            if batch:
-                self._write(batch)
+                take = RETRY_CHUNK if self.error is not None and not stopping else len(self._ops)
+                batch, self._ops = self._ops[:take], self._ops[take:]
+                more = bool(self._ops)
+            if batch and self._write(batch) and more:
+                self._wake.set()  # a chunk went through: the rest at once, not in a second
             if stopping:
                 return
 
-    def _write(self, batch: list[Op]) -> None:
+    def _write(self, batch: list[Op]) -> bool:
+        """Commit a batch; whether the database took it (refused operations dropped)."""
         done, exported, err = 0, [], None
         try:
             exported = self._commit(batch)
@@ -125,9 +160,11 @@ class Writer:
         self.spool.remove(exported)
         with self._cond:
             self._ops[:0] = batch[done:]  # first again, in order
+            waiting = {op.run_id for op in self._ops} if err is not None else set()
         if err is not None:
-            self._failed(err, {op.run_id for op in batch[done:] if op.run_id is not None})
+            self._failed(err, waiting - {None})
         self._succeeded(done)
+        return err is None
 
     def _one_by_one(self, batch: list[Op]) -> tuple[int, list[str], Exception | None]:
         """Each operation alone: refused ones are dropped (logged); stops at a failure of

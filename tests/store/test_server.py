@@ -4,6 +4,7 @@ corrupt rows, and left unable to write its database."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 
@@ -153,7 +154,7 @@ def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(
 def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(settings):
     server = ServerProcess(settings)
     try:
-        run = start(server, 3000)
+        run = start(server, None)  # trains until stopped: still running whatever the speed
         watch(server, run["id"], 1.0)
         with write_lock(settings):
             deadline = time.monotonic() + 30
@@ -172,16 +173,63 @@ def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(set
                 assert time.monotonic() < deadline, detail["message"]
                 time.sleep(0.1)
             assert server.http.get("/api/runs").status_code == 200
+        stop = server.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert stop.status_code == 200, stop.text
         messages = read_to_end(server, run["id"])
-        assert messages[-1]["status"] == "finished"
-        deadline = time.monotonic() + 30
-        while (health := server.http.get("/api/health").json())["status"] != "ok" or health[
-            "database"
-        ]["pending"]:  # every write queued before the run ended has been committed
-            assert time.monotonic() < deadline, f"the database did not recover: {health}"
-            time.sleep(0.1)
+        assert messages[-1]["status"] == "stopped"
+        settle(server)  # every write queued before the run ended has been committed
+        final = server.http.get(f"/api/runs/{run['id']}").json()["epoch"]
         count = sql(settings, "SELECT count(*) FROM epochs WHERE run_id = ?", (run["id"],))
-        assert count == [(3000,)]
+        assert final > 0 and count == [(final,)]
+    finally:
+        server.stop()
+
+
+def settle(server: ServerProcess, timeout: float = 30.0) -> None:
+    """Wait until the database can be written and nothing queued is left uncommitted."""
+    deadline = time.monotonic() + timeout
+    while (health := server.http.get("/api/health").json())["status"] != "ok" or health["database"][
+        "pending"
+    ]:
+        assert time.monotonic() < deadline, f"the database did not settle: {health}"
+        time.sleep(0.1)
+
+
+EXPORTS = ("model.py", "weights.safetensors", "model.onnx")
+
+
+def test_exports_are_added_to_never_replaced_in_any_order_across_a_restart(settings):
+    """Issue 20: downloading model.onnx (made on its first request, then stored) replaced
+    the run's stored export whole, deleting model.py and weights.safetensors."""
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 3)
+        assert read_to_end(server, run["id"])[-1]["status"] == "finished"
+        settle(server)
+        first: dict[str, bytes] = {}
+        for _ in range(2):
+            for order in itertools.permutations(EXPORTS):
+                for name in order:
+                    got = server.http.get(f"/api/runs/{run['id']}/export/{name}", timeout=120)
+                    assert got.status_code == 200, (order, name, got.text)
+                    assert got.content == first.setdefault(name, got.content), (order, name)
+                    settle(server)  # the ONNX file is committed before the next download
+    finally:
+        server.stop()
+    server = ServerProcess(settings)
+    try:
+        for _ in range(2):
+            for order in itertools.permutations(EXPORTS):
+                for name in order:
+                    got = server.http.get(f"/api/runs/{run['id']}/export/{name}", timeout=120)
+                    assert got.status_code == 200, (order, name, got.text)
+                    assert got.content == first[name], (order, name)
+        links = server.http.get(f"/api/runs/{run['id']}").json()["export"]
+        assert sorted(links) == sorted(EXPORTS)
     finally:
         server.stop()
 
