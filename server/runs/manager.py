@@ -1,22 +1,21 @@
-"""Run lifecycle: ids and owner tokens, limits, worker assignment, controls, and outcomes.
+"""Run lifecycle: ids and owner tokens, limits, placement, controls, and outcomes.
 
-The manager turns worker messages into hub publications and into store writes (queued: the
-store's writer thread commits them about every second). A run is `queued` when created,
-`running` once its worker has built its trainer, `paused` on request, and ends `finished`,
-`stopped`, `failed` (with a reason, e.g. its worker died), `diverged`, or `interrupted` (the
-server stopped while it was active).
+A run is `queued` when created, `running` once its worker has built its trainer, `paused` on
+request, and ends `finished`, `stopped`, `failed` (with a reason, e.g. its worker died),
+`diverged`, or `interrupted` (the server stopped while it was active).
 
-Memory holds the active runs and a few ended ones (`cache_runs`, until their last records are
-committed); every other run is read from the database (`find`, `list_page`, `history`).
+The manager keeps the lifecycle only and hands the rest to one module each: `model.py` (the
+run), `placement.py` (which worker), `calls.py` (acks and replies), `records.py` (the hub and
+the store, written together), `reads.py` (memory, then the database), `resume.py` (from a
+checkpoint), `backends/` (where workers live), `protocol.py` (what they say). It is given the
+store that `create_app` built (and builds its own only when given none: tests and scripts).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,12 +26,13 @@ from ..store.store import Store
 from .backends import COMMAND_QUEUE, Backend, make_backend
 from .calls import Calls
 from .hub import Hub
-from .messages import TERMINAL, dumps
+from .messages import TERMINAL
 from .model import BadInput, ControlRefused, LimitReached, Run, RunView
 from .placement import Placement
 from .presence import OwnerPresence
 from .protocol import Accepted, Ack, Ask, Control, Epoch, Message, Reply, Snapshot, Status, Trace
 from .reads import RunReads
+from .records import Records
 from .resume import check_resumable, resume_point
 
 __all__ = ["BadInput", "ControlRefused", "LimitReached", "Run", "RunManager", "RunView"]
@@ -40,9 +40,7 @@ __all__ = ["BadInput", "ControlRefused", "LimitReached", "Run", "RunManager", "R
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch")
 ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
-LAYERS_EVERY_S = 1.0  # per-layer summaries stored per run at most this often (the last always)
 EVICT_EVERY_S = 1.0
-NOT_SAVED = "not being saved: "  # prefix of a run's message while the database fails
 ASK_TIMEOUT_S = 30.0  # a prediction with attributions: Captum's passes on the worker
 DEFERRED_MAX = 16  # controls a run waiting for a worker may hold
 ID_BYTES = 12  # run ids: 96 random bits, 24 hex digits (unique in the database, not only here)
@@ -62,7 +60,6 @@ class RunManager:
         self.settings = settings
         self._owns_store = store is None
         self.store = store if store is not None else Store(settings)
-        self.store.watch(self._store_failed, self._store_recovered)
         self.hub = Hub(settings, on_watch=self._watch)
         # The workers' backend (LAYERLAB_BACKEND: local processes or Ray actors, one interface).
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
@@ -71,7 +68,7 @@ class RunManager:
         self.placement = Placement(self.pool, self.calls)
         self.pool.on_ready = self.placement.on_ready
         self.reads = RunReads(self.store, self.runs)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.records = Records(self.store, self.hub, self.runs, settings.cache_runs)
         self._evictor: asyncio.Task | None = None
         # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
         self.presence = OwnerPresence(settings)
@@ -83,7 +80,7 @@ class RunManager:
         return self.placement.pending
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self.records.start(asyncio.get_running_loop())
         if self._owns_store:
             await asyncio.to_thread(self.store.open)
         await self.hub.start()
@@ -171,18 +168,7 @@ class RunManager:
         run.class_code, run.student = class_code, student
         run.paused_start = paused
         self.runs[run_id] = run
-        self.store.add_run(
-            run_id,
-            status=channel.status,
-            client=client,
-            experiment=experiment,
-            check=check,
-            created=run.created,
-            owner=owner,
-            token=run.token,
-            design_id=design_id,
-        )
-        self._evict()
+        self.records.created(run)
         self.placement.place(run)
         return run
 
@@ -209,8 +195,6 @@ class RunManager:
         check_resumable(stored, stored.id in self.runs)  # resumed by another request meanwhile
         info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
         channel = self.hub.open(stored.id, info)
-        for record in point.records:
-            self.hub.publish_epoch(stored.id, record)
         run = Run(
             stored.id,
             token,
@@ -223,13 +207,7 @@ class RunManager:
             design_id=stored.design_id,
         )
         self.runs[run.id] = run
-        self.store.truncate(run.id, point.kept)
-        for record in point.extra:
-            self.store.add_epoch(run.id, record["epoch"], dumps(record))
-        last = dumps(point.records[-1]) if point.records else None
-        self.store.update_run(
-            run.id, status="queued", message=None, ended=None, epoch=point.epoch, last_json=last
-        )
+        self.records.resumed(run, point)
         run.resume_from = point.start_info()
         self.placement.place(run)
         return run
@@ -257,9 +235,7 @@ class RunManager:
             return
         if worker is None and action in ("pause", "resume"):  # queued: it will start so
             run.paused_start = action == "pause"
-            status = "paused" if run.paused_start else "queued"
-            self.hub.publish_status(run.id, status)
-            self.store.update_run(run.id, status=status, message=None)
+            self.records.status(run, "paused" if run.paused_start else "queued", None)
             return
         with self.calls.open(worker) as (seq, future):
             command = Control(seq, run.id, action, value)
@@ -355,22 +331,18 @@ class RunManager:
     def _on_message(self, worker: Any, message: Message) -> None:
         run = self.runs.get(message.run_id)
         match message:
-            case Epoch(run_id, record):
+            case Epoch(_, record):
                 if run is not None and run.active:
-                    self.hub.publish_epoch(run_id, record)
-                    self.store.add_epoch(run_id, run.channel.epoch, dumps(record))
+                    self.records.epoch(run, record)
             case Snapshot(run_id, epoch, text, layers):
-                self.hub.publish_snapshot(run_id, epoch, text, layers)
-                if run is not None and run.active and layers is not None:
-                    self._save_layers(run, epoch, layers)
+                self.records.snapshot(run_id, epoch, text, layers)
             case Status(run_id, status, text, epoch):
                 if run is not None:
                     text = text or self.presence.reason(run_id, status)
                     if status in TERMINAL:
                         self._end(run, status, text, epoch)
                     elif run.active:
-                        self.hub.publish_status(run_id, status, text, epoch)
-                        self.store.update_run(run_id, status=status, message=text)
+                        self.records.status(run, status, text, epoch)
             case Accepted():
                 if run is not None and run.worker is worker:
                     run.accepted = True
@@ -412,83 +384,18 @@ class RunManager:
             "use a smaller batch size, fewer filters or units, or a smaller input"
         )
 
-    # -- the store's news (from its writer thread) ----------------------------------------
-    def _store_failed(self, reason: str, run_ids: set[str]) -> None:
-        self._call_soon(self._mark_unsaved, reason, run_ids)
-
-    def _store_recovered(self, run_ids: set[str]) -> None:
-        self._call_soon(self._mark_unsaved, None, run_ids)
-
-    def _call_soon(self, fn: Callable, *args: Any) -> None:
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
-                self._loop.call_soon_threadsafe(fn, *args)
-
-    def _mark_unsaved(self, reason: str | None, run_ids: set[str]) -> None:
-        """Say in each affected active run's message that its records wait for the database
-        (reason None: they have been saved, the message goes)."""
-        for run_id in run_ids:
-            run = self.runs.get(run_id)
-            if run is None or not run.active:
-                continue
-            c = run.channel
-            lost = self.store.writer.take_dropped(run_id) if reason is None else 0
-            if reason is not None:
-                text = f"{NOT_SAVED}{reason}; records are kept and saved when it can be written"
-            elif lost:
-                text = (
-                    f"{lost} of its records were not saved: the database could not be written "
-                    "while more waited than LAYERLAB_STORE_MAX_PENDING allows"
-                )
-            elif c.message and c.message.startswith(NOT_SAVED):
-                text = None
-            else:
-                continue
-            self.hub.publish_status(run_id, c.status, text, None)
-
     # -- internals -----------------------------------------------------------------------
     def _end(self, run: Run, status: str, message: str | None, epoch: int | None = None) -> None:
         if not run.active:
             return
-        self.hub.publish_status(run.id, status, message, epoch)
-        run.ended = time.time()
         self.placement.forget(run)
         self.presence.forget(run.id)
-        if run.pending_layers is not None:
-            self.store.add_layers(run.id, *run.pending_layers)
-            run.pending_layers = None
-        self.store.update_run(
-            run.id, status=status, message=message, epoch=run.channel.epoch, ended=run.ended
-        )
-        if status in ("finished", "stopped"):
-            self.store.take_export(run.id)
-        run.committed_after = self.store.writer.queued
-        self.runs[run.id] = self.runs.pop(run.id)  # the newest ended run goes last
-        self._evict()
-
-    def _save_layers(self, run: Run, epoch: int, layers: str) -> None:
-        now = time.monotonic()
-        if now - run.saved_layers_at >= LAYERS_EVERY_S:
-            run.saved_layers_at, run.pending_layers = now, None
-            self.store.add_layers(run.id, epoch, layers)
-        else:
-            run.pending_layers = (epoch, layers)
-
-    def _evict(self) -> None:
-        """Forget the oldest ended runs beyond `cache_runs` once the database has all of
-        their records (they are read from it from then on)."""
-        ended = [r for r in self.runs.values() if not r.active]
-        done = self.store.writer.done
-        for run in ended[: max(0, len(ended) - self.settings.cache_runs)]:
-            if run.committed_after > done:
-                break
-            del self.runs[run.id]
-            self.hub.remove(run.id)
+        self.records.ended(run, status, message, epoch)
 
     async def _evict_periodically(self) -> None:
         while True:
             await asyncio.sleep(EVICT_EVERY_S)
-            self._evict()
+            self.records.evict()
 
     def _new_id(self) -> str:
         """96 random bits: unique in the database too (before, 32 bits were checked against
