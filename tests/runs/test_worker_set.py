@@ -100,4 +100,3 @@ def test_commands_go_in_order_off_the_loop_and_a_full_queue_is_refused(tmp_path)
 
     asyncio.run(main())
     assert exits == ["killed by the test"]
-
