@@ -285,3 +285,33 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(setti
         assert history == list(range(1, after["epoch"] + 1))
     finally:
         server.stop()
+
+
+def test_presence_and_controls_on_runs_out_of_memory_are_answers_not_500s(settings):
+    """Issue 20: presence on a run that was evicted or came from before a restart raised
+    AttributeError (a 500 for any token); a non-ASCII token made compare_digest raise."""
+    strange = {"X-Run-Token": "t\u00e9".encode("latin-1")}  # a header may carry any byte
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 2)
+        assert read_to_end(server, run["id"])[-1]["status"] == "finished"
+        control = f"/api/runs/{run['id']}/control"
+        assert (
+            server.http.post(control, json={"action": "pause"}, headers=strange).status_code == 403
+        )
+        settle(server)
+    finally:
+        server.stop()
+    server = ServerProcess(settings)
+    try:
+        presence = f"/api/runs/{run['id']}/presence"
+        mine = server.http.post(presence, headers={"X-Run-Token": run["token"]})
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["status"] == "finished" and mine.json()["epoch"] == 2
+        for headers in ({}, {"X-Run-Token": "nope"}, strange):
+            assert server.http.post(presence, headers=headers).status_code == 403
+        control = f"/api/runs/{run['id']}/control"
+        refused = server.http.post(control, json={"action": "pause"}, headers=strange)
+        assert refused.status_code == 403
+    finally:
+        server.stop()
