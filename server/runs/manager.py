@@ -302,7 +302,7 @@ class RunManager:
         worker = run.worker
         if worker is None:
             raise ControlRefused(f"run {run.id} is waiting for a worker; try again in a moment")
-        if worker.alive and not getattr(worker, "responsive", True):
+        if worker.alive and not worker.responsive:
             raise ControlRefused(
                 f"run {run.id}'s worker has not been heard from for {worker.silent_s:.0f} s; "
                 "try again in a moment"
