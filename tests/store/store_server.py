@@ -27,7 +27,7 @@ def free_port() -> int:
 class ServerProcess:
     """One server process (its own session, so its workers go with it)."""
 
-    def __init__(self, settings: Settings, **env: str):
+    def __init__(self, settings: Settings, wait_for_workers: bool = True, **env: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {
@@ -61,14 +61,14 @@ class ServerProcess:
             start_new_session=True,
         )
         self.http = httpx.Client(base_url=self.base, timeout=30, trust_env=False)
-        self._wait_ready()
+        self._wait_ready(workers=1 if wait_for_workers else 0)
 
-    def _wait_ready(self, timeout: float = 120.0) -> None:
+    def _wait_ready(self, timeout: float = 120.0, workers: int = 1) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"the server exited: {self.output()}"
             with contextlib.suppress(httpx.HTTPError):
-                if self.http.get("/api/health").json()["workers_ready"] >= 1:
+                if self.http.get("/api/health").json()["workers_ready"] >= workers:
                     return
             time.sleep(0.1)
         raise AssertionError(f"the server did not become ready: {self.output()}")

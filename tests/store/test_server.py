@@ -315,3 +315,29 @@ def test_presence_and_controls_on_runs_out_of_memory_are_answers_not_500s(settin
         assert refused.status_code == 403
     finally:
         server.stop()
+
+
+def test_a_control_on_a_run_still_waiting_for_its_worker_is_queued_not_refused(settings):
+    """Issue 20: a run created paused right after the server started (its worker still
+    importing torch) answered step_batch with 409 "no live worker"; the step now waits with
+    the run and is applied on its worker."""
+    server = ServerProcess(settings, wait_for_workers=False)
+    try:
+        response = server.http.post("/api/runs", json=spiral(5), params={"paused": "true"})
+        assert response.status_code == 201, response.text
+        run = response.json()
+        before = server.http.get("/api/health").json()["workers_ready"]
+        control = server.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "step_batch", "sample": 0},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert control.status_code == 200, control.text
+        deadline = time.monotonic() + 60
+        while (trace := server.http.get(f"/api/runs/{run['id']}/trace")).status_code == 404:
+            assert time.monotonic() < deadline, "the queued step was never applied"
+            time.sleep(0.1)
+        assert trace.status_code == 200 and trace.json()
+        print(f"\n[queued control] workers ready when it was sent: {before}")
+    finally:
+        server.stop()

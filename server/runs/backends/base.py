@@ -286,8 +286,9 @@ class WorkerSet(ABC):
             try:
                 self._write(worker, seq, command.wire())
             except Exception as err:  # noqa: BLE001 - gone; its reader reports the exit
+                gone = not worker.alive or isinstance(err, OSError | EOFError)
                 worker.alive = False
-                if not isinstance(err, OSError | EOFError):  # not a closed pipe: make sure
+                if not gone:  # not a closed pipe: make sure the worker goes with its runs
                     log.error("a command to worker %s failed: %r", worker.id, err)
                     self.kill(worker, f"a command could not be sent to the {self.noun}")
                 return
@@ -396,11 +397,12 @@ class WorkerSet(ABC):
 
 
 def _close_queue(worker: Any) -> None:
-    """End the worker's sender thread: drop what it still owes (nobody will take it)."""
+    """End the worker's sender thread: drop what it still owes (nobody will take it), so the
+    thread's next command is the end (`worker.alive` is False already: nothing new comes)."""
     while True:
-        try:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                worker.commands.get_nowait()
+        with contextlib.suppress(queue.Full):
             worker.commands.put_nowait(_CLOSE)
             return
-        except queue.Full:
-            with contextlib.suppress(queue.Empty):
-                worker.commands.get_nowait()
