@@ -40,7 +40,8 @@ HEAVY = {  # issue 7.1: 3.56 M parameters, fits in memory, one step ~87 s on one
 }
 
 
-def light(epochs: int = 100_000) -> dict:
+def light(epochs: int | None = None) -> dict:
+    """A light run; by default it trains until stopped (active whatever the machine's speed)."""
     return {
         "dataset": {"name": "spiral", "samples": 200},
         "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}]},
