@@ -390,6 +390,9 @@ class RunManager:
             return
         self.placement.forget(run)
         self.presence.forget(run.id)
+        for command in run.deferred:  # it never reached a worker: nobody will acknowledge
+            self.calls.answer(command.seq, None)
+        run.deferred.clear()
         self.records.ended(run, status, message, epoch)
 
     async def _evict_periodically(self) -> None:

@@ -309,3 +309,18 @@ def test_run_ids_are_long_and_random(tmp_path):
     manager = make(tmp_path)
     ids = {manager.create(EXPERIMENT, CHECK, f"c{i}").id for i in range(3)}
     assert len(ids) == 3 and all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.ready = False
+        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        step = asyncio.create_task(manager.control(run, "step"))
+        await asyncio.sleep(0.05)
+        await manager.control(run, "stop")
+        await asyncio.wait_for(step, 1.0)  # not the 5 s acknowledgement timeout
+        assert run.status == "stopped" and not run.deferred and not len(manager.calls)
+
+    asyncio.run(main())
