@@ -247,6 +247,9 @@ class RunManager:
                     )
                 run.deferred.append(command)
             elif not self.pool.send(worker, command):
+                if action == "stop" and worker.alive:  # its queue is full: it takes nothing
+                    self._stop_now(run, worker)
+                    return
                 raise ControlRefused(self._unreachable(run, worker))
             try:
                 error = await asyncio.wait_for(

@@ -23,6 +23,7 @@ class FakeWorker:
     ready: bool = True
     pid: int = 0
     responsive: bool = True
+    silent_s: float = 0.0
 
     @property
     def load(self) -> int:
@@ -322,5 +323,24 @@ def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_pat
         await manager.control(run, "stop")
         await asyncio.wait_for(step, 1.0)  # not the 5 s acknowledgement timeout
         assert run.status == "stopped" and not run.deferred and not len(manager.calls)
+
+    asyncio.run(main())
+
+
+def test_a_worker_that_takes_no_commands_gets_a_clear_refusal_and_a_stop_still_stops(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        manager.pool.send = lambda worker, command: False  # its queue is full
+        with pytest.raises(ControlRefused, match="commands waiting"):
+            await manager.control(run, "pause")
+        run.worker.responsive, run.worker.silent_s = False, 7.0
+        with pytest.raises(ControlRefused, match="not been heard from"):
+            await manager.ask(run, [0.1, 0.2], False, None)
+        await manager.control(run, "stop")
+        assert run.status == "stopped"
+        assert (
+            manager.pool.killed and "stopped while its worker was busy" in manager.pool.killed[0][1]
+        )
 
     asyncio.run(main())
