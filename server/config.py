@@ -244,6 +244,13 @@ class Settings(BaseSettings):
     cache_runs: int = setting(
         16, ge=0, part="store", description="ended runs kept in memory besides the database"
     )
+    store_max_pending: int = setting(
+        50_000,
+        ge=100,
+        part="store",
+        description="writes kept in memory while the database cannot be written; past it "
+        "epoch records are dropped (and counted), past twice it every write",
+    )
     checkpoint_interval_s: float = setting(
         5.0,
         gt=0,

@@ -52,6 +52,7 @@ class ServerProcess:
         self,
         env: dict[str, str] | None = None,
         workers: int | None = 1,
+        ready_workers: int | None = None,
         command: Sequence[str] | None = None,
         cwd: Path = ROOT,
         log: Path | None = None,
@@ -59,7 +60,9 @@ class ServerProcess:
     ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.ready_workers = workers or 1
+        # Ready once this many workers are (0: as soon as it answers, e.g. a test of a run
+        # that waits for its worker).
+        self.ready_workers = (workers or 1) if ready_workers is None else ready_workers
         environ = {
             **os.environ,
             "NO_PROXY": "127.0.0.1,localhost",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from ..config import Settings, asset_dir, get_settings
 from ..designs import routes as routes_designs
 from ..runs.manager import RunManager
 from ..runs.offline import OfflineJobs
+from ..store.store import Store
 from ..sweeps import routes as routes_sweeps
 from ..uploads import routes as routes_uploads
 from ..uploads.restore import restore_upload_files
@@ -52,19 +54,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        manager = RunManager(settings)
+        # The database first: every part that keeps something gets it from here.
+        store = Store(settings)
+        await asyncio.to_thread(store.open)
+        manager = RunManager(settings, store)
         await manager.start()
+        app.state.store = store
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
-        app.state.classes = Classes(settings, manager)  # classes, students, spotlight
+        app.state.classes = Classes(settings, manager, store)  # classes, students, spotlight
         await app.state.classes.start()
-        await restore_upload_files(manager.store, settings)
+        await restore_upload_files(store, settings)
         try:
             yield
         finally:
             await app.state.classes.stop()
             app.state.offline.close()
             await manager.stop()
+            await asyncio.to_thread(store.close)
 
     app = FastAPI(
         title="LayerLab",

@@ -13,8 +13,8 @@ from starlette.requests import HTTPConnection
 
 from ..classes.registry import Registry, Who
 from ..classes.service import Classes
-from ..runs.manager import Run, RunManager
-from ..store.rows import StoredRun
+from ..runs.manager import RunManager
+from ..runs.model import RunView
 
 EXPORT_MARKS = ("/export/", "/history.csv")  # downloads: the owner, the teacher, or a share
 
@@ -58,7 +58,7 @@ def _registry(conn: HTTPConnection) -> Registry | None:
     return classes.registry if classes is not None else None
 
 
-def guard_run(conn: HTTPConnection, manager: RunManager, run: Run | StoredRun) -> None:
+def guard_run(conn: HTTPConnection, manager: RunManager, run: RunView) -> None:
     """403 unless the request may see this run: any run outside a class; a class run for its
     owner (run token or student token), its teacher, the class while spotlighted, or anyone
     once shared. Downloads (exports, the history CSV) leave out the spotlight."""
@@ -66,8 +66,7 @@ def guard_run(conn: HTTPConnection, manager: RunManager, run: Run | StoredRun) -
     if registry is None or run.id not in registry.members:
         return
     token = conn.headers.get("x-run-token") or conn.query_params.get("token")
-    owned = manager.owns(run, token) if isinstance(run, Run) else manager.owns_stored(run, token)
-    if owned:
+    if run.owns(token):
         return
     who = who_of(conn)
     download = any(mark in conn.url.path for mark in EXPORT_MARKS)

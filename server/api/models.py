@@ -152,6 +152,11 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
     since: float | None = Field(None, description="Unix time the writes began to fail")
     pending: int = Field(description="writes waiting to be committed")
+    dropped: int = Field(
+        0,
+        description="writes dropped since start because too many waited for a database that "
+        "could not be written (LAYERLAB_STORE_MAX_PENDING)",
+    )
 
 
 class Health(BaseModel):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import BadInput
-from .deps import ManagerDep, OfflineDep, RunDep
+from .deps import ManagerDep, OfflineDep, RunDep, StoreDep
 from .models import PredictRequest
 from .routes_runs import export_bytes
 
@@ -32,6 +33,37 @@ def get_trace(run: RunDep, manager: ManagerDep) -> dict[str, Any]:
     return json.loads(text)
 
 
+def check_input_size(raw: Any, input_shape: list[int]) -> None:
+    """BadInput (422 at body.input) when `raw` holds far more values than the model's input
+    shape: no raw form is larger than the shape (points are 2 values, rows and images the
+    shape itself, token ids one per step); twice the shape and a few more leave a near miss to
+    the worker's own, more precise message ("expected a 2D point [x1, x2]"). Counted without
+    building anything, stopping past the limit, so a 1 MB body of numbers is refused before it
+    reaches a worker (it would have crossed the worker's pipe and held its loop)."""
+    most = 2 * max(1, math.prod(input_shape)) + 16
+    if _count_values(raw, most) > most:
+        raise BadInput(
+            f"the input holds more than {most} values, but this model takes one sample of "
+            f"shape {list(input_shape)}"
+        )
+
+
+def _count_values(raw: Any, most: int) -> int:
+    """How many values `raw` holds (lists nested), or most + 1 once past `most`."""
+    count, stack = 0, [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            if len(stack) > most + 1:
+                return most + 1
+        else:
+            count += 1
+            if count > most:
+                return count
+    return count
+
+
 @router.post(
     "/{run_id}/predict",
     responses={
@@ -41,18 +73,19 @@ def get_trace(run: RunDep, manager: ManagerDep) -> dict[str, Any]:
     },
 )
 async def predict_run(
-    run: RunDep, body: PredictRequest, manager: ManagerDep, offline: OfflineDep
+    run: RunDep, body: PredictRequest, manager: ManagerDep, store: StoreDep, offline: OfflineDep
 ) -> dict[str, Any]:
     """The model's answer for one raw input with the run's current weights (the numbers the
     exported script gives); with `explain`, Captum attributions (saliency, integrated
     gradients and Grad-CAM for images; per feature, time step or token otherwise). A running
     or paused run answers from its worker; a finished or stopped one from its saved weights,
     in a process of its own. Anyone who can watch the run may ask: it changes nothing."""
+    check_input_size(body.input, run.check.get("input_shape") or [])
     question = (body.input, body.explain, body.target)
     if run.active:
         return await manager.ask(run, *question)
     try:
-        weights = await run_in_threadpool(export_bytes, run, manager, "weights.safetensors")
+        weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
     except HTTPException as err:
         raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
     try:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..runs.offline import OnnxUnavailable
 from ..store.store import StoreUnavailable
-from .deps import ManagerDep, OfflineDep, RunDep
+from .deps import OfflineDep, RunDep, StoreDep
 from .routes_runs import ONNX_NAME, export_bytes, export_file, export_responses
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -27,17 +27,17 @@ MEDIA = "application/octet-stream"
         "classification); the batch dimension is dynamic",
     ),
 )
-async def export_onnx(run: RunDep, manager: ManagerDep, jobs: OfflineDep) -> Response:
+async def export_onnx(run: RunDep, store: StoreDep, jobs: OfflineDep) -> Response:
     """The trained network as ONNX (`model.onnx`), for onnxruntime and other runtimes. Made
     from the run's weights on the first request (seconds, in a process of its own, never in a
     training worker), then kept with its export. 404 says why when there is none: the run has
     not ended, it has no weights, or ONNX cannot express the network."""
     kept = not run.active and (
-        await run_in_threadpool(manager.store.export_file, run.id, ONNX_NAME) is not None
+        await run_in_threadpool(store.export_file, run.id, ONNX_NAME) is not None
     )
     if kept:  # made before: serve it without reading the weights again
-        return await run_in_threadpool(export_file, run, manager, ONNX_NAME, MEDIA, ONNX_NAME)
-    weights = await run_in_threadpool(export_bytes, run, manager, "weights.safetensors")
+        return await run_in_threadpool(export_file, run, store, ONNX_NAME, MEDIA, ONNX_NAME)
+    weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
     try:
         content = await jobs.export(run.id, run.experiment, weights)
     except OnnxUnavailable as err:
@@ -45,8 +45,8 @@ async def export_onnx(run: RunDep, manager: ManagerDep, jobs: OfflineDep) -> Res
     # Kept with the run's other export files (spooled, then moved into the database); a full
     # disk or a failing database costs the cache, never the download.
     with contextlib.suppress(OSError, StoreUnavailable):
-        await run_in_threadpool(manager.store.spool.write, run.id, {ONNX_NAME: content})
-        manager.store.take_export(run.id)
+        await run_in_threadpool(store.spool.write, run.id, {ONNX_NAME: content})
+        store.take_export(run.id)
     return Response(
         content,
         media_type=MEDIA,

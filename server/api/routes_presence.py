@@ -43,7 +43,7 @@ def post_presence(
     return PresenceReply(
         id=run.id,
         status=run.status,
-        epoch=run.channel.epoch,
+        epoch=run.epoch,
         idle_pause_s=settings.owner_idle_pause_s,
         idle_stop_s=settings.owner_idle_stop_s,
     )

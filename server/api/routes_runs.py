@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from ..classes.service import ClassRefused
 from ..designs.repository import DESIGNS
 from ..engine.validation import validate_experiment
-from ..runs.manager import Run, RunManager
+from ..runs.manager import RunManager
+from ..runs.model import RunView
 from ..store.queries import RunFilter
-from ..store.rows import StoredRun
+from ..store.store import Store
 from ..web.owner import MaybeOwner
 from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
 from .deps import (
@@ -25,6 +26,7 @@ from .deps import (
     ManagerDep,
     RunDep,
     SettingsDep,
+    StoreDep,
     TokenDep,
 )
 from .history_csv import csv_lines
@@ -60,6 +62,7 @@ async def create_run(
     doc: JsonBody,
     settings: SettingsDep,
     manager: ManagerDep,
+    store: StoreDep,
     client: ClientDep,
     classes: ClassesDep,
     who: WhoDep,
@@ -77,10 +80,7 @@ async def create_run(
     if student_token is not None and who.student is None:
         raise HTTPException(403, "this student token belongs to no class (X-Student-Token)")
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
-    if (
-        design is not None
-        and await run_in_threadpool(manager.store.read, DESIGNS.get, design) is None
-    ):
+    if design is not None and await run_in_threadpool(store.read, DESIGNS.get, design) is None:
         raise HTTPException(
             422,
             [
@@ -170,6 +170,7 @@ def list_runs(
 def get_run(
     run: RunDep,
     manager: ManagerDep,
+    store: StoreDep,
     settings: SettingsDep,
     history_limit: Annotated[
         int | None, Query(ge=0, description="at most this many records (default: all)")
@@ -178,7 +179,7 @@ def get_run(
     """One run: status, experiment, check result, history, and its export's download paths
     once it has finished or been stopped."""
     limit = settings.max_epochs if history_limit is None else history_limit
-    return RunDetail(**manager.detail(run, limit), export=export_links(run, manager))
+    return RunDetail(**manager.detail(run, limit), export=export_links(run, store))
 
 
 @router.get("/{run_id}/history", responses={**NOT_FOUND, **STORE_DOWN})
@@ -219,7 +220,7 @@ def get_history_csv(run: RunDep, manager: ManagerDep) -> StreamingResponse:
     )
 
 
-def _pages(manager: RunManager, run: Run | StoredRun, size: int = 2000):
+def _pages(manager: RunManager, run: RunView, size: int = 2000):
     after = 0
     while True:
         texts = manager.history(run, after, size)
@@ -246,15 +247,16 @@ async def control_run(
 ) -> RunSummary:
     """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only). `resume`
     also brings an `interrupted` run back from its last weights checkpoint."""
-    if isinstance(run, StoredRun):
-        if not manager.owns_stored(run, token):
+    live = manager.get(run.id)
+    if live is None:  # out of memory: an ended run, or one interrupted by a restart
+        if not run.owns(token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
         if body.action == "resume" and run.status == "interrupted":
             return RunSummary(**(await manager.resume(run, token)).summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
-    if not (manager.owns(run, token) or student_owns(request, run.id)):
+    if not (live.owns(token) or student_owns(request, run.id)):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
-    await manager.control(run, body.action, body.learning_rate, body.sample)
+    await manager.control(live, body.action, body.learning_rate, body.sample)
     return RunSummary(**run.summary())
 
 
@@ -269,12 +271,12 @@ def export_responses(media_type: str, what: str) -> dict:
     }
 
 
-def export_links(run: Run | StoredRun, manager: RunManager) -> dict[str, str] | None:
+def export_links(run: RunView, store: Store) -> dict[str, str] | None:
     """The download paths of an ended run's export, or None where it has none. `model.onnx`
     is offered wherever there are weights: it is made from them on its first download."""
     if run.active:
         return None
-    names = set(manager.store.export_names(run.id))
+    names = set(store.export_names(run.id))
     if not names:
         return None
     if "weights.safetensors" in names:
@@ -282,13 +284,13 @@ def export_links(run: Run | StoredRun, manager: RunManager) -> dict[str, str] | 
     return {name: f"/api/runs/{run.id}/export/{name}" for name in sorted(names)}
 
 
-def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
+def export_bytes(run: RunView, store: Store, name: str) -> bytes:
     """The contents of the run's export file called `name` (any kind: generic by file name),
     or a 404 that says why there is none. Blocking: call it off the event loop."""
     if run.active:
         raise HTTPException(404, f"run {run.id} is {run.status}: {EXPORT_PENDING}")
     for _ in range(3):
-        found = manager.store.export_file(run.id, name)
+        found = store.export_file(run.id, name)
         if not isinstance(found, Path):
             break
         try:
@@ -296,7 +298,7 @@ def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
         except FileNotFoundError:  # the writer just moved it from the spool into the database
             continue
     if not isinstance(found, bytes):
-        if not manager.settings.persist_runs:
+        if not store.settings.persist_runs:
             why = "this server does not keep exports (LAYERLAB_PERSIST_RUNS is off)"
         elif run.status not in ("finished", "stopped"):
             why = f"it ended {run.status}"
@@ -306,11 +308,9 @@ def export_bytes(run: Run | StoredRun, manager: RunManager, name: str) -> bytes:
     return found
 
 
-def export_file(
-    run: Run | StoredRun, manager: RunManager, name: str, media_type: str, filename: str
-) -> Response:
+def export_file(run: RunView, store: Store, name: str, media_type: str, filename: str) -> Response:
     """An export file as a download named `filename`, or a 404 that says why there is none."""
-    content = export_bytes(run, manager, name)
+    content = export_bytes(run, store, name)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(content, media_type=media_type, headers=headers)
 
@@ -321,13 +321,13 @@ def export_file(
     responses=export_responses("text/x-python", "the standalone PyTorch script"),
 )
 @router.head("/{run_id}/export/model.py", include_in_schema=False)
-def export_script(run: RunDep, manager: ManagerDep) -> Response:
+def export_script(run: RunDep, store: StoreDep) -> Response:
     """The trained network as a standalone PyTorch script (downloads as `model.py`, so `from
     model import load_model` works): it rebuilds the network with plain torch.nn, names the
     preprocessing its inputs need, loads the weights (`weights.safetensors` beside it) and
     predicts once when run. Available once the run has finished or been stopped; HEAD says
     whether it is."""
-    return export_file(run, manager, "model.py", "text/x-python", "model.py")
+    return export_file(run, store, "model.py", "text/x-python", "model.py")
 
 
 @router.get(
@@ -336,10 +336,10 @@ def export_script(run: RunDep, manager: ManagerDep) -> Response:
     responses=export_responses("application/octet-stream", "the weights, safetensors"),
 )
 @router.head("/{run_id}/export/weights.safetensors", include_in_schema=False)
-def export_weights(run: RunDep, manager: ManagerDep) -> Response:
+def export_weights(run: RunDep, store: StoreDep) -> Response:
     """The trained weights as safetensors (downloads as `weights.safetensors`, no pickle): the
     model's state_dict, parameters and buffers, with the keys the exported script's
     `build_model()` expects. Available once the run has finished or been stopped."""
     return export_file(
-        run, manager, "weights.safetensors", "application/octet-stream", "weights.safetensors"
+        run, store, "weights.safetensors", "application/octet-stream", "weights.safetensors"
     )

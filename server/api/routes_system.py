@@ -5,20 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import __version__
-from .deps import ManagerDep, SettingsDep
+from .deps import ManagerDep, SettingsDep, StoreDep
 from .models import Health, WorkerInfo
 
 router = APIRouter(prefix="/api", tags=["server"])
 
 
 @router.get("/health")
-def get_health(manager: ManagerDep, settings: SettingsDep) -> Health:
+def get_health(manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> Health:
     """Whether the workers are up and the database can be written, and how many runs are
     active; `degraded` with `reasons` otherwise."""
     workers = manager.pool.describe()
     ready = sum(1 for w in workers if w["ready"] and w["alive"] and w["responsive"])
     silent = sum(1 for w in workers if w["ready"] and w["alive"] and not w["responsive"])
-    database = manager.store.health()
+    database = store.health()
     reasons = []
     if ready < settings.workers:
         reasons.append(f"{ready} of {settings.workers} workers ready")

@@ -18,10 +18,9 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..runs.manager import RunManager
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
-from ..store.store import StoreUnavailable
+from ..store.store import Store, StoreUnavailable
 from .class_access import may_watch, stream_key
 from .deps import get_client, get_manager
 from .sockets import close_socket, read_until_closed, refuse_socket
@@ -68,7 +67,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
     streams[client] += 1
     try:
         if manager.get(run_id) is None:  # not in memory: an ended run, from the database
-            await _stream_stored(websocket, manager, run_id)
+            await _stream_stored(websocket, websocket.app.state.store, run_id)
         else:
             await _serve(websocket, run_id)
     finally:
@@ -104,11 +103,11 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
         await close_socket(websocket, 1000, "run ended")
 
 
-async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str) -> None:
+async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> None:
     """An ended run that has left memory: hello, its history from the database in pages, its
     final status, then close (the same messages a viewer of the live run ended with)."""
     try:
-        run = await run_in_threadpool(manager.store.get_run, run_id)
+        run = await run_in_threadpool(store.get_run, run_id)
     except StoreUnavailable:
         run = None
     if run is None:
@@ -116,11 +115,11 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
         return
     await websocket.accept()
     try:
-        layers = await run_in_threadpool(manager.store.read, queries.layer_history, run_id)
+        layers = await run_in_threadpool(store.read, queries.layer_history, run_id)
         after, first = 0, True
         while True:
             texts = await run_in_threadpool(
-                manager.store.read, queries.history, run_id, after, ARCHIVE_PAGE
+                store.read, queries.history, run_id, after, ARCHIVE_PAGE
             )
             if first:
                 info = {

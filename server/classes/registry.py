@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, insert, or_, select, update
 
-from ..store.store import token_hash
+from ..core.tokens import token_hash
+from ..store.ops import Sql
 from ..store.tables import runs as runs_table
 from . import codes
 from .tables import class_runs, classes, students
@@ -83,9 +84,9 @@ class Who:
 class Registry:
     """Every class, student and class run, with write-through to the database."""
 
-    def __init__(self, engine: Engine, put: Callable[[tuple], None]):
+    def __init__(self, engine: Engine, put: Callable[[Sql], None]):
         self.engine = engine
-        self.put = put  # the store writer's queue: ("sql", key, statement)
+        self.put = put  # the store writer's queue
         self.classes: dict[str, Classroom] = {}
         self.by_teacher: dict[str, str] = {}  # token hash -> class code
         self.by_student: dict[str, Student] = {}  # token hash -> student
@@ -139,8 +140,7 @@ class Registry:
         token = codes.new_token()
         room = Classroom(code, name, token_hash(token), time.time())
         self.put(
-            (
-                "sql",
+            Sql(
                 code,
                 insert(classes).values(
                     code=code,
@@ -162,8 +162,7 @@ class Registry:
         while student.id in room.students:
             student.id = secrets.token_hex(4)
         self.put(
-            (
-                "sql",
+            Sql(
                 room.code,
                 insert(students).values(
                     id=student.id,
@@ -187,8 +186,7 @@ class Registry:
     def save_member(self, member: Member) -> None:
         """Queue the membership row (committed with the run's own row)."""
         self.put(
-            (
-                "sql",
+            Sql(
                 member.run_id,
                 insert(class_runs).values(
                     run_id=member.run_id,
@@ -202,8 +200,7 @@ class Registry:
 
     def save_share(self, member: Member) -> None:
         self.put(
-            (
-                "sql",
+            Sql(
                 member.run_id,
                 update(class_runs)
                 .where(class_runs.c.run_id == member.run_id)
@@ -214,8 +211,7 @@ class Registry:
     def save_class(self, room: Classroom) -> None:
         """Write a class's mutable state (spotlight, lock, push, closed)."""
         self.put(
-            (
-                "sql",
+            Sql(
                 room.code,
                 update(classes)
                 .where(classes.c.code == room.code)

@@ -14,6 +14,7 @@ import logging
 from ..config import Settings
 from ..runs.manager import ControlRefused, Run, RunManager
 from ..store import queries
+from ..store.store import Store
 from .dashboard import RunView, dashboard_message
 from .hub import ClassHub
 from .registry import Classroom, Registry, Student
@@ -32,10 +33,11 @@ class ClassRefused(Exception):
 
 
 class Classes:
-    def __init__(self, settings: Settings, manager: RunManager):
+    def __init__(self, settings: Settings, manager: RunManager, store: Store):
         self.settings = settings
         self.manager = manager
-        self.registry = Registry(manager.store.engine, manager.store.writer.put)
+        self.store = store
+        self.registry = Registry(store.engine, store.queue)
         self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
@@ -141,11 +143,11 @@ class Classes:
 
     async def _load_stored(self, run_id: str) -> None:
         try:
-            stored = await asyncio.to_thread(self.manager.store.get_run, run_id)
+            stored = await asyncio.to_thread(self.store.get_run, run_id)
             if stored is None:
                 return
             texts = await asyncio.to_thread(
-                self.manager.store.read, queries.history, run_id, 0, SPARK_HISTORY
+                self.store.read, queries.history, run_id, 0, SPARK_HISTORY
             )
             history = [json.loads(t) for t in texts]
             if stored.last and (not history or history[-1].get("epoch") != stored.epoch):

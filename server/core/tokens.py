@@ -16,7 +16,8 @@ def _bytes(text: str) -> bytes:
 
 
 def token_hash(token: str) -> str:
-    """What the database keeps of an owner or run token: its SHA-256, never the token."""
+    """What the database keeps of an owner or run token: its SHA-256, never the token.
+    Any text hashes (a lone surrogate in a header is kept as it came)."""
     return hashlib.sha256(_bytes(token)).hexdigest()
 
 
@@ -25,3 +26,10 @@ def same_token(expected: str | None, given: str | None) -> bool:
     if not expected or not given:
         return False
     return secrets.compare_digest(_bytes(expected), _bytes(given))
+
+
+def same_hash(stored: str | None, token: str | None) -> bool:
+    """Whether `token` hashes to `stored` (False when either is missing; never raises)."""
+    if stored is None or token is None:
+        return False
+    return same_token(stored, token_hash(token))

@@ -50,7 +50,7 @@ def create_design(
 ) -> DesignOut:
     """Save a design with a name and a note; its experiment is checked like POST /api/check."""
     experiment = _checked(body.experiment, settings)
-    design = store.read(DESIGNS.create, owner.hash, body.name.strip(), body.note, experiment)
+    design = store.write(DESIGNS.create, owner.hash, body.name.strip(), body.note, experiment)
     return _out(design, owner)
 
 
@@ -79,14 +79,14 @@ def update_design(
         values["name"] = values["name"].strip()
     if "experiment" in values:
         values["experiment"] = _checked(values["experiment"], settings)
-    return _out(store.read(DESIGNS.change, design_id, values), owner)
+    return _out(store.write(DESIGNS.change, design_id, values), owner)
 
 
 @router.delete("/{design_id}", status_code=204, responses=OWNER_ONLY)
 def delete_design(design_id: str, owner: Owner, store: StoreDep) -> Response:
     """Delete it (the owner only); its runs stay."""
     store.read(DESIGNS.owned, design_id, owner.hash, "change")
-    store.read(DESIGNS.remove, design_id)
+    store.write(DESIGNS.remove, design_id)
     return Response(status_code=204)
 
 
@@ -95,7 +95,7 @@ def duplicate_design(design_id: str, owner: Owner, store: StoreDep) -> DesignOut
     """A copy of it, yours, named "<name> (copy)"."""
     design = store.read(DESIGNS.find, design_id)
     name = f"{design.name} (copy)"[:200]
-    copy = store.read(DESIGNS.create, owner.hash, name, design.note, design.experiment)
+    copy = store.write(DESIGNS.create, owner.hash, name, design.note, design.experiment)
     return _out(copy, owner)
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ..runs.messages import STATUSES
+from ..core.statuses import STATUSES
+from ..core.tokens import same_hash
 
 log = logging.getLogger("layerlab.store")
 
@@ -47,6 +48,10 @@ class StoredRun(BaseModel):
     @property
     def active(self) -> bool:
         return False  # a stored run is served from the database once it is not in memory
+
+    def owns(self, token: str | None) -> bool:
+        """Whether `token` is this run's owner token (by its stored hash)."""
+        return same_hash(self.token_hash, token)
 
     def summary(self) -> dict:
         return {

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from ..runs.messages import ACTIVE, dumps
+from ..core.jsontext import dumps
+from ..core.statuses import ACTIVE
 from . import tables
 from .rows import StoredRun
 

@@ -11,19 +11,22 @@ import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
+from ..core.jsonsafe import dumps
 from ..core.tokens import token_hash
-from ..runs.messages import dumps
 from . import queries
 from .db import database_url, discard, make_engine, migrate
+from .ops import AddEpoch, AddLayers, InsertRun, Op, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 from .startup import import_legacy, interrupt_active
 from .writer import Writer
 
 log = logging.getLogger("layerlab.store")
+T = TypeVar("T")
 
 __all__ = ["Store", "StoreUnavailable", "spool_for", "token_hash"]
 
@@ -53,9 +56,23 @@ class Store:
         self.dialect = self.engine.dialect.name
         self.spool = spool_for(settings)
         self.writer = Writer(
-            self.engine, self.spool, settings.flush_interval_s, on_failure, on_recovery
+            self.engine,
+            self.spool,
+            settings.flush_interval_s,
+            on_failure,
+            on_recovery,
+            max_pending=settings.store_max_pending,
         )
         self.interrupted: list[str] = []
+
+    def watch(
+        self,
+        on_failure: Callable[[str, set[str]], None] | None,
+        on_recovery: Callable[[set[str]], None] | None,
+    ) -> None:
+        """Who hears that the database cannot be written (reason, runs affected), and that it
+        can again (the runs): called from the writer's thread."""
+        self.writer.on_failure, self.writer.on_recovery = on_failure, on_recovery
 
     def open(self) -> None:
         """Migrate, import old JSON runs, mark runs left active `interrupted`, start writing."""
@@ -65,7 +82,7 @@ class Store:
         self.interrupted = interrupt_active(self.engine)
         for run_id in self.interrupted:
             if self.spool.names(run_id):
-                self.writer.put(("export", run_id))
+                self.writer.put(TakeExport(run_id))
         self.writer.start()
 
     def close(self) -> None:
@@ -81,6 +98,7 @@ class Store:
             "error": w.error,
             "since": w.error_since,
             "pending": w.pending,
+            "dropped": w.dropped,
         }
 
     # -- writes (queued; never block) --------------------------------------------------
@@ -100,8 +118,7 @@ class Store:
         training = experiment.get("training", {}) if isinstance(experiment, dict) else {}
         dataset = experiment.get("dataset", {}) if isinstance(experiment, dict) else {}
         self.writer.put(
-            (
-                "insert_run",
+            InsertRun(
                 {
                     "id": run_id,
                     "status": status,
@@ -123,28 +140,44 @@ class Store:
             )
         )
 
-    def update_run(self, run_id: str, **values) -> None:
-        self.writer.put(("update_run", run_id, values))
+    def truncate(self, run_id: str, epoch: int) -> None:
+        """Drop a run's records after `epoch` (it resumes from a checkpoint there)."""
+        self.writer.put(Truncate(run_id, epoch))
+
+    def queue(self, op: Op) -> None:
+        """Queue another part's own operation (`ops.Sql`: the classes' tables)."""
+        self.writer.put(op)
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        self.writer.put(UpdateRun(run_id, values))
 
     def add_epoch(self, run_id: str, epoch: int, record_json: str) -> None:
-        self.writer.put(("epoch", run_id, epoch, record_json))
+        self.writer.put(AddEpoch(run_id, epoch, record_json))
 
     def add_layers(self, run_id: str, epoch: int, layers_json: str) -> None:
-        self.writer.put(("layers", run_id, epoch, layers_json))
+        self.writer.put(AddLayers(run_id, epoch, layers_json))
 
     def take_export(self, run_id: str) -> None:
         """Move the run's spooled export files (if any) into the database."""
-        self.writer.put(("export", run_id))
+        self.writer.put(TakeExport(run_id))
 
-    # -- reads (blocking) --------------------------------------------------------------
-    def read(self, fn: Callable, *args, **kwargs):
-        """`fn(engine, ...)` from `queries`, with a failing database as StoreUnavailable."""
+    # -- reads and immediate writes (blocking: call them from a thread) ---------------
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(engine, ...)` (a query), with a failing database as StoreUnavailable."""
+        return self._call("read", fn, args, kwargs)
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(engine, ...)` that changes rows now (a design saved, an upload stored: the
+        request answers once it is committed), with a failing database as StoreUnavailable."""
+        return self._call("written", fn, args, kwargs)
+
+    def _call(self, verb: str, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         try:
             return fn(self.engine, *args, **kwargs)
         except SQLAlchemyError as err:
             reason = " ".join(str(getattr(err, "orig", None) or err).split())[:200]
-            log.error("the database could not be read: %s", reason)
-            raise StoreUnavailable(f"the database could not be read: {reason}") from None
+            log.error("the database could not be %s: %s", verb, reason)
+            raise StoreUnavailable(f"the database could not be {verb}: {reason}") from None
 
     def get_run(self, run_id: str):
         return self.read(queries.get_run, run_id)

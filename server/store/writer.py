@@ -10,14 +10,7 @@ batch is kept and retried every interval, `error` says why (shown by `/api/healt
 follows the first commit that succeeds again, with nothing lost. An operation the database
 refuses for itself (a constraint, a bad value) is dropped alone and logged.
 
-Operations (tuples):
-  ("insert_run", row)                       a new `runs` row (a dict of its columns)
-  ("update_run", run_id, values)            some columns of a run (status, message, times...)
-  ("epoch", run_id, epoch, record_json)     one epoch record; also the run's epoch and last
-  ("layers", run_id, epoch, layers_json)    one per-layer summary
-  ("export", run_id)                        move the run's spooled export files into `exports`
-  ("truncate", run_id, epoch)               drop its records and summaries after `epoch`
-                                            (a run resumed from a checkpoint at `epoch`)
+Operations: the types of `ops.py`, applied in order.
 """
 
 from __future__ import annotations
@@ -28,15 +21,25 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, delete, insert, update
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from . import tables
+from .ops import AddEpoch, AddLayers, InsertRun, Op, Sql, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 
 log = logging.getLogger("layerlab.store")
 
-Op = tuple
-REFUSED = (IntegrityError, DataError, ProgrammingError)  # this operation is bad, not the database
+# This operation is bad, not the database: dropped alone. Not ProgrammingError: PostgreSQL
+# raises it for a missing permission or table, the database's state, which a retry outlives
+# (before, such writes were dropped silently).
+REFUSED = (IntegrityError, DataError)
+# LAYERLAB_STORE_MAX_PENDING's default: 50,000 queued epoch records (a 144-byte record each,
+# typical of a 2D run) measured 14 MiB with tracemalloc; a minute of one run at ~800 epochs/s.
+MAX_PENDING = 50_000
+# While the database fails, each retry takes at most this many operations from the front: a
+# locked SQLite database had 68,000 queued after a minute, each interval retried them all.
+RETRY_CHUNK = 1_000
+BULK = (AddEpoch, AddLayers)  # what a full queue drops first: a run's row and status stay
 
 
 class Writer:
@@ -49,8 +52,12 @@ class Writer:
         interval_s: float,
         on_failure: Callable[[str, set[str]], None] | None = None,
         on_recovery: Callable[[set[str]], None] | None = None,
+        max_pending: int = MAX_PENDING,
     ):
         self.engine = engine
+        self.max_pending = max_pending
+        self.dropped = 0  # operations refused since start because too many waited
+        self._dropped_by_run: dict[str, int] = {}
         self.spool = spool
         self.interval_s = interval_s
         self.on_failure = on_failure
@@ -70,10 +77,30 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, op: Op) -> None:
+    def put(self, op: Op) -> bool:
+        """Queue one operation; False when it was dropped: `max_pending` wait already (epoch
+        records and summaries), or twice that (anything). Each drop is counted, per run."""
         with self._cond:
+            owed = self._queued - self._done
+            if owed >= self.max_pending and (isinstance(op, BULK) or owed >= 2 * self.max_pending):
+                if self.dropped == 0 or owed == self.max_pending:
+                    log.error(
+                        "%d writes wait for the database: dropping %s (LAYERLAB_STORE_MAX_PENDING)",
+                        owed,
+                        "epoch records" if isinstance(op, BULK) else "every write",
+                    )
+                self.dropped += 1
+                if op.run_id is not None:
+                    self._dropped_by_run[op.run_id] = self._dropped_by_run.get(op.run_id, 0) + 1
+                return False
             self._ops.append(op)
             self._queued += 1
+            return True
+
+    def take_dropped(self, run_id: str) -> int:
+        """How many of a run's writes were dropped since last asked (then forgotten)."""
+        with self._cond:
+            return self._dropped_by_run.pop(run_id, 0)
 
     @property
     def queued(self) -> int:
@@ -114,13 +141,16 @@ class Writer:
             self._wake.clear()
             stopping = self._stopping
             with self._cond:
-                batch, self._ops = self._ops, []
-            if batch:
-                self._write(batch)
+                take = RETRY_CHUNK if self.error is not None and not stopping else len(self._ops)
+                batch, self._ops = self._ops[:take], self._ops[take:]
+                more = bool(self._ops)
+            if batch and self._write(batch) and more:
+                self._wake.set()  # a chunk went through: the rest at once, not in a second
             if stopping:
                 return
 
-    def _write(self, batch: list[Op]) -> None:
+    def _write(self, batch: list[Op]) -> bool:
+        """Commit a batch; whether the database took it (refused operations dropped)."""
         done, exported, err = 0, [], None
         try:
             exported = self._commit(batch)
@@ -132,9 +162,11 @@ class Writer:
         self.spool.remove(exported)
         with self._cond:
             self._ops[:0] = batch[done:]  # first again, in order
+            waiting = {op.run_id for op in self._ops} if err is not None else set()
         if err is not None:
-            self._failed(err, {_run_of(op) for op in batch[done:]})
+            self._failed(err, waiting - {None})
         self._succeeded(done)
+        return err is None
 
     def _one_by_one(self, batch: list[Op]) -> tuple[int, list[str], Exception | None]:
         """Each operation alone: refused ones are dropped (logged); stops at a failure of
@@ -144,7 +176,9 @@ class Writer:
             try:
                 exported += self._commit([op])
             except REFUSED as err:
-                log.error("the database refused %s for run %s: %s", op[0], _run_of(op), err)
+                log.error(
+                    "the database refused %s for run %s: %s", type(op).__name__, op.run_id, err
+                )
             except Exception as err:  # noqa: BLE001 - the database failed: retry from here
                 return i, exported, err
         return len(batch), exported, None
@@ -195,52 +229,53 @@ def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
             last.clear()
 
     for op in batch:
-        kind = op[0]
-        if kind == "epoch":
-            _, run_id, epoch, text = op
-            epochs.append({"run_id": run_id, "epoch": epoch, "record_json": text})
-            last[run_id] = (epoch, text)
+        if isinstance(op, AddEpoch):
+            epochs.append({"run_id": op.run_id, "epoch": op.epoch, "record_json": op.record_json})
+            last[op.run_id] = (op.epoch, op.record_json)
             continue
         write_epochs()
-        if kind == "insert_run":
-            conn.execute(insert(tables.runs), op[1])
-        elif kind == "update_run":
-            _, run_id, values = op
-            conn.execute(update(tables.runs).where(tables.runs.c.id == run_id).values(**values))
-        elif kind == "layers":
-            _, run_id, epoch, text = op
+        if isinstance(op, InsertRun):
+            conn.execute(insert(tables.runs), op.row)
+        elif isinstance(op, UpdateRun):
+            conn.execute(
+                update(tables.runs).where(tables.runs.c.id == op.run_id).values(**op.values)
+            )
+        elif isinstance(op, AddLayers):
             conn.execute(
                 insert(tables.layer_summaries),
-                {"run_id": run_id, "epoch": epoch, "layers_json": text},
+                {"run_id": op.run_id, "epoch": op.epoch, "layers_json": op.layers_json},
             )
-        elif kind == "export":
-            run_id = op[1]
-            files = spool.read(run_id)
-            if files:
-                conn.execute(delete(tables.exports).where(tables.exports.c.run_id == run_id))
-                now = time.time()
-                conn.execute(
-                    insert(tables.exports),
-                    [
-                        {"run_id": run_id, "name": n, "data": d, "created": now}
-                        for n, d in files.items()
-                    ],
-                )
-                exported.append(run_id)
-        elif kind == "sql":  # another part's own table (classes): ("sql", key, statement)
-            conn.execute(op[2])
-        elif kind == "truncate":
-            _, run_id, epoch = op
+        elif isinstance(op, TakeExport):
+            if _take_export(conn, spool, op.run_id):
+                exported.append(op.run_id)
+        elif isinstance(op, Sql):
+            conn.execute(op.statement)
+        elif isinstance(op, Truncate):
             for table in (tables.epochs, tables.layer_summaries):
-                conn.execute(delete(table).where(table.c.run_id == run_id, table.c.epoch > epoch))
+                conn.execute(
+                    delete(table).where(table.c.run_id == op.run_id, table.c.epoch > op.epoch)
+                )
         else:
-            raise ValueError(f"unknown store operation {kind!r}")
+            raise ValueError(f"unknown store operation {op!r}")
     write_epochs()
     return exported
 
 
-def _run_of(op: Op) -> str:
-    return op[1]["id"] if op[0] == "insert_run" else op[1]
+def _take_export(conn: Connection, spool: ExportSpool, run_id: str) -> bool:
+    """Store the run's spooled files beside its stored ones: a name spooled again replaces
+    that file alone (an ONNX export after the end must not delete model.py and the weights:
+    before, every export replaced the run's rows whole). Whether anything was spooled."""
+    files = spool.read(run_id)
+    if not files:
+        return False
+    e = tables.exports.c
+    conn.execute(delete(tables.exports).where(e.run_id == run_id, e.name.in_(list(files))))
+    now = time.time()
+    conn.execute(
+        insert(tables.exports),
+        [{"run_id": run_id, "name": n, "data": d, "created": now} for n, d in files.items()],
+    )
+    return True
 
 
 def _reason(err: Exception) -> str:

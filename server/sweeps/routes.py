@@ -85,7 +85,7 @@ async def create_sweep(
     axes = [a.model_dump() for a in body.axes]
     try:
         await run_in_threadpool(
-            store.read,
+            store.write,
             SWEEPS.create,
             sweep_id,
             owner.hash,
@@ -144,7 +144,7 @@ async def stop_sweep(
     sweep = await run_in_threadpool(store.read, SWEEPS.owned, sweep_id, owner.hash, "stop")
     runs = [manager.get(v.run_id) for v in sweep.variants]
     await _stop_all(manager, [r for r in runs if r is not None])
-    await run_in_threadpool(store.read, SWEEPS.mark_stopped, sweep_id)
+    await run_in_threadpool(store.write, SWEEPS.mark_stopped, sweep_id)
     sweep = await run_in_threadpool(store.read, SWEEPS.find, sweep_id)
     return await run_in_threadpool(_detail, manager, sweep, owner)
 

@@ -16,7 +16,7 @@ log = logging.getLogger("layerlab.uploads")
 async def restore_upload_files(store: Store, settings: Settings) -> None:
     """Workers read uploads from `<state_dir>/uploads/`; the database is their record."""
     try:
-        written = await run_in_threadpool(store.read, UPLOADS.restore_files, settings.state_dir)
+        written = await run_in_threadpool(store.write, UPLOADS.restore_files, settings.state_dir)
     except (StoreUnavailable, OSError) as err:
         log.warning("uploaded datasets' files were not restored: %s", err)
         return

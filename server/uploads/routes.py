@@ -133,7 +133,7 @@ def create_upload(
     data = processed.npz()
     with quota.STORING:
         quota.check(store, settings, owner.hash, client, adding=len(data))
-        row = store.read(UPLOADS.create, settings.state_dir, owner.hash, client, processed, data)
+        row = store.write(UPLOADS.create, settings.state_dir, owner.hash, client, processed, data)
     return upload_out(row, owner, _preview(row, settings))
 
 
@@ -152,7 +152,7 @@ def get_upload(
     """One upload, by its id (anyone with the id: a design's link uses it), with its preview."""
     row = store.read(UPLOADS.find, upload_id)
     if not upload_path(settings.state_dir, row.id).exists():  # this state folder lost it
-        store.read(UPLOADS.restore_files, settings.state_dir)
+        store.write(UPLOADS.restore_files, settings.state_dir)
     return upload_out(row, owner, _preview(row, settings))
 
 
@@ -162,5 +162,5 @@ def get_upload(
 def delete_upload(upload_id: str, owner: Owner, store: StoreDep, settings: SettingsDep) -> Response:
     """Delete your upload (its runs stay; new runs on it are refused)."""
     store.read(UPLOADS.owned, upload_id, owner.hash, "delete")
-    store.read(UPLOADS.delete, settings.state_dir, upload_id)
+    store.write(UPLOADS.delete, settings.state_dir, upload_id)
     return Response(status_code=204)

@@ -23,9 +23,8 @@ def get_manager(conn: HTTPConnection) -> RunManager:
 
 
 def get_store(conn: HTTPConnection) -> Store:
-    """The database: the one `create_app` built (or, until it builds one, the manager's)."""
-    store = getattr(conn.app.state, "store", None)
-    return store if store is not None else conn.app.state.manager.store
+    """The database: built by `create_app` and handed to every part that needs it."""
+    return conn.app.state.store
 
 
 def get_client(conn: HTTPConnection) -> str:

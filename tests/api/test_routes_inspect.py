@@ -79,3 +79,17 @@ def test_predict_answers_for_one_point_with_its_attribution(live: Live):
     assert again.status_code == 200, again.text
     assert again.json()["output"] == body["output"]
     assert live.http.post(url, json={"input": [1, 2, 3]}).status_code == 422
+
+
+def test_predict_refuses_an_input_far_larger_than_the_model_takes(live: Live):
+    """Issue 20: `input` was unbounded but by the body limit (1 MB), and crossed the worker's
+    pipe whole; it is capped by the model's input shape and refused at body.input."""
+    run = paused_run(live, epochs=3, samples=200)
+    url = f"/api/runs/{run['id']}/predict"
+    for raw in ([0.5] * 5000, [[0.5, 0.5]] * 2000, [[[[0.0]] * 20]] * 20):
+        bad = live.http.post(url, json={"input": raw})
+        assert bad.status_code == 422, bad.text
+        error = bad.json()["detail"][0]
+        assert error["loc"] == ["body", "input"] and "shape [2]" in error["msg"]
+    assert live.http.post(url, json={"input": [0.5, -1.0]}).status_code == 200
+    assert live.control(run, "stop").status_code == 200

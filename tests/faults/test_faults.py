@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import os
 import signal
 import socket
 import threading
 import time
+import zipfile
 
+import httpx
 from fault_server import (  # server_fixture: the `server` fixture these tests use
     HEARTBEAT_TIMEOUT_S,
     MAX_STEP_S,
     Server,
     server_fixture,  # noqa: F401
 )
+from PIL import Image
 from sample_designs import HEAVY
 
 
-def light(epochs: int = 100_000) -> dict:
+def light(epochs: int | None = None) -> dict:
+    """A light run; by default it trains until stopped (active whatever the machine's speed)."""
     return {
         "dataset": {"name": "spiral", "samples": 200},
         "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}]},
@@ -301,3 +306,73 @@ def test_100_stalled_sockets_are_dropped_and_the_server_returns_to_baseline(serv
         timeline=timeline if len(timeline) <= 6 else timeline[:3] + timeline[-3:],
     )
     server.stop_all([run])
+
+
+def _colour_zip(side: int = 64, per_class: int = 4) -> bytes:
+    """Two classes of RGB images `side` pixels square: a model whose one input is 3·side²."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for cls, value in (("dark", 30), ("light", 220)):
+            for i in range(per_class):
+                out = io.BytesIO()
+                Image.new("RGB", (side, side), (value, value - i, value)).save(out, "PNG")
+                zf.writestr(f"{cls}/{i}.png", out.getvalue())
+    return buf.getvalue()
+
+
+def test_a_large_ask_to_a_stopped_worker_never_stalls_the_server(server: Server):
+    """Issue 20: commands were written to a worker's pipe from the event loop; a /predict
+    larger than the pipe's 64 KiB buffer to a stopped worker blocked the loop, and with it
+    the watchdog that should kill that worker (/api/health frozen 61 s). Now the server
+    answers at once and the stopped worker is replaced."""
+    server.wait_ready()
+    me = {"X-Owner-Token": "fault-test-owner-" + "x" * 16}
+    made = server.http.post(
+        "/api/datasets/uploads",
+        files={"file": ("colours.zip", _colour_zip())},
+        data={"kind": "images", "image_size": "64", "color": "rgb"},
+        headers=me,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["input_shape"] == [3, 64, 64]
+    doc = {
+        "dataset": made.json()["dataset"],
+        "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 4}]},
+        "training": {"epochs": None, "batch_size": 4},
+    }
+    created = server.http.post("/api/runs", json=doc, params={"paused": "true"}, headers=me)
+    assert created.status_code == 201, created.text
+    run = created.json()
+    worker = server.worker_of(run["id"])
+    replaced = server.health()["workers_replaced"]
+    image = [[[200.5] * 64 for _ in range(64)] for _ in range(3)]  # ~110 KB pickled
+    answers: list[httpx.Response] = []
+    os.kill(worker["pid"], signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        asking = threading.Thread(
+            target=lambda: answers.append(
+                server.http.post(f"/api/runs/{run['id']}/predict", json={"input": image})
+            )
+        )
+        asking.start()
+        slowest = 0.0
+        while time.monotonic() - stopped < HEARTBEAT_TIMEOUT_S + 1:
+            asked = time.monotonic()
+            assert server.http.get("/api/health", timeout=5).status_code == 200
+            slowest = max(slowest, time.monotonic() - asked)
+            time.sleep(0.1)
+        asking.join(60)
+        assert not asking.is_alive()
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(worker["pid"], signal.SIGCONT)
+    assert slowest < 1.0, slowest
+    assert answers[0].status_code == 409, answers[0].text
+    deadline = time.monotonic() + 60
+    while server.health()["workers_replaced"] == replaced:
+        assert time.monotonic() < deadline, server.health()
+        time.sleep(0.1)
+    assert worker["pid"] not in [w["pid"] for w in server.workers()]
+    server.wait_ready()
+    report("large ask to a stopped worker", slowest_health_s=round(slowest, 3))

@@ -9,6 +9,7 @@ import pytest
 
 from server.config import Settings
 from server.runs.manager import ControlRefused, LimitReached, RunManager
+from server.runs.protocol import decode
 
 CHECK = {"input_shape": [2], "layers": [], "head": {"output_shape": [2]}, "total_params": 6}
 EXPERIMENT = {"dataset": {"name": "spiral"}, "training": {"epochs": 3, "batch_size": 10}}
@@ -21,6 +22,8 @@ class FakeWorker:
     alive: bool = True
     ready: bool = True
     pid: int = 0
+    responsive: bool = True
+    silent_s: float = 0.0
 
     @property
     def load(self) -> int:
@@ -28,11 +31,13 @@ class FakeWorker:
 
 
 class FakePool:
-    """Records commands; acknowledges controls as a worker would."""
+    """Records commands (as their wire tuples); acknowledges controls as a worker would. Its
+    `on_message` takes wire tuples too (decoded as a backend does)."""
 
     def __init__(self, settings, on_message, on_exit):
-        self.on_message = on_message
+        self.on_message = lambda worker, message: on_message(worker, decode(message))
         self.on_exit = on_exit
+        self.ack = True
         self.workers = {i: FakeWorker(i) for i in range(2)}
         self.sent: list[tuple] = []
         self.killed: list[tuple] = []
@@ -51,8 +56,9 @@ class FakePool:
         self.killed.append((worker.id, reason))
 
     def send(self, worker, command):
+        command = command.wire()
         self.sent.append((worker.id, command))
-        if command[0] == "control" and command[1] is not None:
+        if self.ack and command[0] == "control" and command[1] is not None:
             loop = asyncio.get_running_loop()
             loop.call_soon(self.on_message, worker, ("ack", command[1], command[2], None))
         return True
@@ -245,3 +251,96 @@ def test_the_run_a_worker_was_killed_for_says_what_to_change(tmp_path):
     assert "one training step of this design took over 3 s" in heavy.channel.message
     assert "smaller batch size" in heavy.channel.message
     assert light.status == "failed" and "LAYERLAB_MAX_STEP_S" in light.channel.message
+
+
+def test_a_dead_worker_answers_only_its_own_pending_calls(tmp_path):
+    """Issue 20: a worker's exit resolved every pending ack and ask with None, those of healthy
+    workers too (their controls said done, their asks failed)."""
+
+    async def main():
+        manager = make(tmp_path)
+        manager.pool.ack = False  # workers busy: nothing is acknowledged yet
+        dying, healthy = (manager.create(EXPERIMENT, CHECK, "c") for _ in range(2))
+        assert dying.worker is not healthy.worker
+        control = asyncio.create_task(manager.control(healthy, "set_lr", learning_rate=0.1))
+        ask = asyncio.create_task(manager.ask(healthy, [0.1, 0.2], False, None))
+        lost = asyncio.create_task(manager.ask(dying, [0.1, 0.2], False, None))
+        await asyncio.sleep(0.05)
+        dying.worker.alive = False
+        manager.pool.on_exit(dying.worker, "worker process died (signal 9, SIGKILL)")
+        with pytest.raises(ControlRefused, match="ended before it could answer"):
+            await lost
+        await asyncio.sleep(0.05)
+        assert not control.done() and not ask.done()  # still waiting for their own worker
+        seqs = [c[1] for _, c in manager.pool.sent if c[0] in ("control", "ask")]
+        manager.pool.on_message(healthy.worker, ("ack", seqs[0], healthy.id, "refused"))
+        manager.pool.on_message(healthy.worker, ("reply", seqs[1], healthy.id, None, '{"a":1}'))
+        with pytest.raises(ControlRefused, match="refused"):
+            await control
+        assert await ask == {"a": 1}
+
+    asyncio.run(main())
+
+
+def test_a_control_on_a_run_waiting_for_a_worker_follows_its_start(tmp_path):
+    """Issue 20: step_batch on a run created paused before any worker was ready answered 409
+    "no live worker"; it waits with the run and reaches the worker right after its start."""
+
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.ready = False
+        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        asked = asyncio.create_task(manager.control(run, "step_batch", sample=3))
+        await asyncio.sleep(0.05)
+        assert not asked.done() and not manager.pool.sent
+        fresh = manager.pool.workers[1]
+        fresh.ready = True
+        manager.pool.on_ready(fresh)
+        await asked  # acknowledged by the worker it was placed on
+        start, control = (c for _, c in manager.pool.sent)
+        assert start == ("start", run.id, EXPERIMENT, True)
+        assert control[0] == "control" and control[2:] == (run.id, "step_batch", 3)
+
+    asyncio.run(main())
+
+
+def test_run_ids_are_long_and_random(tmp_path):
+    """Issue 20: 32-bit ids checked only against memory collided with stored runs."""
+    manager = make(tmp_path)
+    ids = {manager.create(EXPERIMENT, CHECK, f"c{i}").id for i in range(3)}
+    assert len(ids) == 3 and all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.ready = False
+        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        step = asyncio.create_task(manager.control(run, "step"))
+        await asyncio.sleep(0.05)
+        await manager.control(run, "stop")
+        await asyncio.wait_for(step, 1.0)  # not the 5 s acknowledgement timeout
+        assert run.status == "stopped" and not run.deferred and not len(manager.calls)
+
+    asyncio.run(main())
+
+
+def test_a_worker_that_takes_no_commands_gets_a_clear_refusal_and_a_stop_still_stops(tmp_path):
+    async def main():
+        manager = make(tmp_path)
+        run = manager.create(EXPERIMENT, CHECK, "c")
+        manager.pool.send = lambda worker, command: False  # its queue is full
+        with pytest.raises(ControlRefused, match="commands waiting"):
+            await manager.control(run, "pause")
+        run.worker.responsive, run.worker.silent_s = False, 7.0
+        with pytest.raises(ControlRefused, match="not been heard from"):
+            await manager.ask(run, [0.1, 0.2], False, None)
+        await manager.control(run, "stop")
+        assert run.status == "stopped"
+        assert (
+            manager.pool.killed and "stopped while its worker was busy" in manager.pool.killed[0][1]
+        )
+
+    asyncio.run(main())

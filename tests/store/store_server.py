@@ -13,7 +13,7 @@ from server.config import Settings
 class ServerProcess(servers.ServerProcess):
     """One server process on `settings`' state folder and database, one worker."""
 
-    def __init__(self, settings: Settings, **env: object):
+    def __init__(self, settings: Settings, wait_for_workers: bool = True, **env: object):
         state = Path(settings.state_dir)
         environ = {
             "LAYERLAB_STATE_DIR": str(state),
@@ -26,4 +26,9 @@ class ServerProcess(servers.ServerProcess):
             **servers.layerlab_env(**env),
         }
         state.parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(env=environ, workers=1, log=state.parent / "server.log")
+        super().__init__(
+            env=environ,
+            workers=1,
+            ready_workers=1 if wait_for_workers else 0,
+            log=state.parent / "server.log",
+        )

@@ -4,6 +4,7 @@ corrupt rows, and left unable to write its database."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 
@@ -19,14 +20,14 @@ pytest_plugins = ["store_fixtures"]  # its fixtures (see there why not a conftes
 pytestmark = pytest.mark.slow
 
 
-def spiral(epochs: int) -> dict:
+def spiral(epochs: int | None) -> dict:
     doc = copy.deepcopy(SPIRAL_EXAMPLE)
     doc["dataset"]["samples"] = 100
     doc["training"].update(epochs=epochs, batch_size=50)
     return doc
 
 
-def start(server: ServerProcess, epochs: int) -> dict:
+def start(server: ServerProcess, epochs: int | None) -> dict:
     response = server.http.post("/api/runs", json=spiral(epochs))
     assert response.status_code == 201, response.text
     return response.json()
@@ -62,7 +63,7 @@ def test_kill_9_loses_at_most_a_second_and_active_runs_come_back_interrupted(set
     try:
         done = start(server, 3)
         read_to_end(server, done["id"])
-        run = start(server, 10_000)
+        run = start(server, None)  # until stopped: active whatever the speed
         seen = watch(server, run["id"], 4.0)
         assert len(seen) > 20, server.output()
         killed_at = time.time()
@@ -107,7 +108,7 @@ def test_kill_9_loses_at_most_a_second_and_active_runs_come_back_interrupted(set
 def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(settings):
     server = ServerProcess(settings)
     try:
-        run = start(server, 10_000)
+        run = start(server, None)  # until stopped: active whatever the speed
         watch(server, run["id"], 2.0)
     finally:
         server.stop()  # SIGTERM with a run active
@@ -153,7 +154,7 @@ def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(
 def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(settings):
     server = ServerProcess(settings)
     try:
-        run = start(server, 3000)
+        run = start(server, None)  # trains until stopped: still running whatever the speed
         watch(server, run["id"], 1.0)
         with write_lock(settings):
             deadline = time.monotonic() + 30
@@ -172,16 +173,63 @@ def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(set
                 assert time.monotonic() < deadline, detail["message"]
                 time.sleep(0.1)
             assert server.http.get("/api/runs").status_code == 200
+        stop = server.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert stop.status_code == 200, stop.text
         messages = read_to_end(server, run["id"])
-        assert messages[-1]["status"] == "finished"
-        deadline = time.monotonic() + 30
-        while (health := server.http.get("/api/health").json())["status"] != "ok" or health[
-            "database"
-        ]["pending"]:  # every write queued before the run ended has been committed
-            assert time.monotonic() < deadline, f"the database did not recover: {health}"
-            time.sleep(0.1)
+        assert messages[-1]["status"] == "stopped"
+        settle(server)  # every write queued before the run ended has been committed
+        final = server.http.get(f"/api/runs/{run['id']}").json()["epoch"]
         count = sql(settings, "SELECT count(*) FROM epochs WHERE run_id = ?", (run["id"],))
-        assert count == [(3000,)]
+        assert final > 0 and count == [(final,)]
+    finally:
+        server.stop()
+
+
+def settle(server: ServerProcess, timeout: float = 30.0) -> None:
+    """Wait until the database can be written and nothing queued is left uncommitted."""
+    deadline = time.monotonic() + timeout
+    while (health := server.http.get("/api/health").json())["status"] != "ok" or health["database"][
+        "pending"
+    ]:
+        assert time.monotonic() < deadline, f"the database did not settle: {health}"
+        time.sleep(0.1)
+
+
+EXPORTS = ("model.py", "weights.safetensors", "model.onnx")
+
+
+def test_exports_are_added_to_never_replaced_in_any_order_across_a_restart(settings):
+    """Issue 20: downloading model.onnx (made on its first request, then stored) replaced
+    the run's stored export whole, deleting model.py and weights.safetensors."""
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 3)
+        assert read_to_end(server, run["id"])[-1]["status"] == "finished"
+        settle(server)
+        first: dict[str, bytes] = {}
+        for _ in range(2):
+            for order in itertools.permutations(EXPORTS):
+                for name in order:
+                    got = server.http.get(f"/api/runs/{run['id']}/export/{name}", timeout=120)
+                    assert got.status_code == 200, (order, name, got.text)
+                    assert got.content == first.setdefault(name, got.content), (order, name)
+                    settle(server)  # the ONNX file is committed before the next download
+    finally:
+        server.stop()
+    server = ServerProcess(settings)
+    try:
+        for _ in range(2):
+            for order in itertools.permutations(EXPORTS):
+                for name in order:
+                    got = server.http.get(f"/api/runs/{run['id']}/export/{name}", timeout=120)
+                    assert got.status_code == 200, (order, name, got.text)
+                    assert got.content == first[name], (order, name)
+        links = server.http.get(f"/api/runs/{run['id']}").json()["export"]
+        assert sorted(links) == sorted(EXPORTS)
     finally:
         server.stop()
 
@@ -189,7 +237,7 @@ def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(set
 def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(settings):
     server = ServerProcess(settings, checkpoint_interval_s=0.5)
     try:
-        run = start(server, 10_000)
+        run = start(server, None)  # until stopped: active whatever the speed
         done = start(server, 2)
         watch(server, run["id"], 3.0)
         read_to_end(server, done["id"])
@@ -235,5 +283,61 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(setti
             after = server.http.get(f"/api/runs/{run['id']}").json()
             history = [r["epoch"] for r in after["history"]]
         assert history == list(range(1, after["epoch"] + 1))
+    finally:
+        server.stop()
+
+
+def test_presence_and_controls_on_runs_out_of_memory_are_answers_not_500s(settings):
+    """Issue 20: presence on a run that was evicted or came from before a restart raised
+    AttributeError (a 500 for any token); a non-ASCII token made compare_digest raise."""
+    strange = {"X-Run-Token": "t\u00e9".encode("latin-1")}  # a header may carry any byte
+    server = ServerProcess(settings)
+    try:
+        run = start(server, 2)
+        assert read_to_end(server, run["id"])[-1]["status"] == "finished"
+        control = f"/api/runs/{run['id']}/control"
+        assert (
+            server.http.post(control, json={"action": "pause"}, headers=strange).status_code == 403
+        )
+        settle(server)
+    finally:
+        server.stop()
+    server = ServerProcess(settings)
+    try:
+        presence = f"/api/runs/{run['id']}/presence"
+        mine = server.http.post(presence, headers={"X-Run-Token": run["token"]})
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["status"] == "finished" and mine.json()["epoch"] == 2
+        for headers in ({}, {"X-Run-Token": "nope"}, strange):
+            assert server.http.post(presence, headers=headers).status_code == 403
+        control = f"/api/runs/{run['id']}/control"
+        refused = server.http.post(control, json={"action": "pause"}, headers=strange)
+        assert refused.status_code == 403
+    finally:
+        server.stop()
+
+
+def test_a_control_on_a_run_still_waiting_for_its_worker_is_queued_not_refused(settings):
+    """Issue 20: a run created paused right after the server started (its worker still
+    importing torch) answered step_batch with 409 "no live worker"; the step now waits with
+    the run and is applied on its worker."""
+    server = ServerProcess(settings, wait_for_workers=False)
+    try:
+        response = server.http.post("/api/runs", json=spiral(5), params={"paused": "true"})
+        assert response.status_code == 201, response.text
+        run = response.json()
+        before = server.http.get("/api/health").json()["workers_ready"]
+        control = server.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "step_batch", "sample": 0},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert control.status_code == 200, control.text
+        deadline = time.monotonic() + 60
+        while (trace := server.http.get(f"/api/runs/{run['id']}/trace")).status_code == 404:
+            assert time.monotonic() < deadline, "the queued step was never applied"
+            time.sleep(0.1)
+        assert trace.status_code == 200 and trace.json()
+        print(f"\n[queued control] workers ready when it was sent: {before}")
     finally:
         server.stop()

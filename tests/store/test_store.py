@@ -203,3 +203,28 @@ def test_a_database_that_cannot_be_written_keeps_everything_and_recovers(setting
         assert [json.loads(t)["epoch"] for t in history] == list(range(1, 51))
     finally:
         store.close()
+
+
+def test_a_full_queue_drops_epoch_records_counts_them_and_keeps_the_run(settings):
+    """Issue 20: a locked database grew the writer's queue without bound (68,000 writes,
+    +157 MB a minute). Past `store_max_pending` epoch records are dropped and counted; a
+    run's own row and status still go through (up to twice the bound)."""
+    store = Store(settings.model_copy(update={"store_max_pending": 100}))
+    store.open()
+    try:
+        add_run(store, "r", 1.0)
+        assert store.writer.flush()
+        with write_lock(settings):
+            for epoch in range(1, 251):
+                store.add_epoch("r", epoch, json.dumps({"epoch": epoch}))
+            store.update_run("r", status="stopped", ended=2.0)
+            health = store.health()
+            assert health["pending"] == 101 and health["dropped"] == 150
+            assert store.writer.take_dropped("r") == 150 and store.writer.take_dropped("r") == 0
+        assert store.writer.flush(30)
+        assert store.health()["ok"] and store.health()["pending"] == 0
+        history = store.read(queries.history, "r", 0, 1000)
+        assert [json.loads(t)["epoch"] for t in history] == list(range(1, 101))
+        assert store.get_run("r").status == "stopped"
+    finally:
+        store.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from server.config import Settings
-from server.runs.pool import WorkerPool, exit_reason
+from server.runs.backends.local import WorkerPool, exit_reason
+from server.runs.protocol import Start, Status
 
 HOSTILE = {  # passes the shape and parameter checks, but a batch needs ~45 GB
     "dataset": {"name": "digits"},
@@ -46,8 +47,8 @@ def test_a_run_over_the_memory_limit_fails_alone_and_the_worker_lives_on(tmp_pat
         done = asyncio.Event()
 
         def on_message(worker, message):
-            if message[0] == "status" and message[2] in ("finished", "failed"):
-                statuses[message[1]] = message[2:]
+            if isinstance(message, Status) and message.status in ("finished", "failed"):
+                statuses[message.run_id] = (message.status, message.message, message.epoch)
                 if len(statuses) == 2:
                     done.set()
 
@@ -57,8 +58,8 @@ def test_a_run_over_the_memory_limit_fails_alone_and_the_worker_lives_on(tmp_pat
             assert await pool.wait_ready(120)
             worker = pool.least_loaded()
             pid = worker.pid
-            assert pool.send(worker, ("start", "hostile", HOSTILE, False))
-            assert pool.send(worker, ("start", "small", SMALL, False))
+            assert pool.send(worker, Start("hostile", HOSTILE, False))
+            assert pool.send(worker, Start("small", SMALL, False))
             await asyncio.wait_for(done.wait(), 120)
             assert worker.alive and worker.pid == pid
         finally:

@@ -1,0 +1,189 @@
+"""The messages between the server and its workers: one named, typed message per kind.
+
+On the wire (a pipe, or a Ray call) a message stays the plain tuple the worker loop
+(`runs/worker.py`) reads and writes, `("start", run_id, experiment, paused[, resume])` and so
+on: tuples pickle small and fast, and the worker loop stays a plain dispatch that other
+changes extend (`Worker.control(run_id, action, value)`). Everything on the server side speaks
+the dataclasses below; `Command.wire()` makes the tuple, `decode(tuple)` reads one, in this
+module and nowhere else, and refuses a message of an unknown kind or the wrong length
+(`ProtocolError`: the backend treats its sender as a garbled worker and replaces it).
+
+The store's writer has its own operations (`server/store/ops.py`), since the store sits
+below `runs` and must not import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, astuple, dataclass, fields
+from typing import Any
+
+
+class ProtocolError(ValueError):
+    """A worker message of an unknown kind or shape."""
+
+
+# -- server -> worker ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Build this run's trainer and train it (`paused`: wait for step or resume first);
+    `resume` names the checkpoint it continues from (`{"path", "history"}`)."""
+
+    run_id: str
+    experiment: dict
+    paused: bool
+    resume: dict | None = None
+
+    def wire(self) -> tuple:
+        head = ("start", self.run_id, self.experiment, self.paused)
+        return head if self.resume is None else (*head, self.resume)
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """An action on one run (`pause`, `resume`, `step`, `stop`, `set_lr`, `step_batch`,
+    `watch`...); `seq` None wants no acknowledgement."""
+
+    seq: int | None
+    run_id: str
+    action: str
+    value: Any = None
+
+    def wire(self) -> tuple:
+        return ("control", self.seq, self.run_id, self.action, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Predict (and with `explain`, attribute) one raw input with the run's weights."""
+
+    seq: int
+    run_id: str
+    raw: Any
+    explain: bool
+    target: int | None
+
+    def wire(self) -> tuple:
+        return ("ask", self.seq, self.run_id, self.raw, self.explain, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Checkpoint every active run and end the loop (the server is stopping)."""
+
+    def wire(self) -> tuple:
+        return ("shutdown",)
+
+
+Command = Start | Control | Ask | Shutdown
+
+
+# -- worker -> server ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """The worker has warmed up (torch and the engine imported)."""
+
+    pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The worker took a run's start: from now on the run lives or dies with it."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    run_id: str
+    record: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    run_id: str
+    epoch: int
+    text: str  # the snapshot message, JSON
+    layers: str | None = None  # its per-layer summary, JSON (stored about once a second)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    run_id: str
+    status: str
+    message: str | None
+    epoch: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    run_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A control done (`error` None) or refused (the reason)."""
+
+    seq: int
+    run_id: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An ask's answer (JSON text), or why there is none: `refusal` is "input" (the input
+    does not fit the model: HTTP 422) or "refused" (anything else: 409)."""
+
+    seq: int
+    run_id: str
+    refusal: str | None
+    error: str | None
+    answer: str | None
+
+
+Message = Ready | Accepted | Epoch | Snapshot | Status | Trace | Ack | Reply
+
+_KINDS: dict[str, type] = {
+    "ready": Ready,
+    "accepted": Accepted,
+    "epoch": Epoch,
+    "snapshot": Snapshot,
+    "status": Status,
+    "trace": Trace,
+    "ack": Ack,
+}
+
+
+def decode(message: Any) -> Message:
+    """The typed message for one wire tuple (raises ProtocolError)."""
+    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+        raise ProtocolError(f"not a worker message: {type(message).__name__}")
+    kind, args = message[0], message[1:]
+    if kind == "reply":
+        if len(args) != 4:
+            raise ProtocolError(f"reply with {len(args)} fields")
+        seq, run_id, error, answer = args
+        refusal, why = (None, None) if error is None else error
+        return Reply(seq, run_id, refusal, why, answer)
+    cls = _KINDS.get(kind)
+    if cls is None:
+        raise ProtocolError(f"unknown worker message {kind!r}")
+    least, most = _ARITY[cls]
+    if not least <= len(args) <= most:
+        raise ProtocolError(f"{kind} with {len(args)} fields")
+    return cls(*args)
+
+
+_ARITY: dict[type, tuple[int, int]] = {  # fields without a default, and all of them
+    cls: (sum(f.default is MISSING for f in fields(cls)), len(fields(cls)))
+    for cls in _KINDS.values()
+}
+
+
+def wire(message: Message) -> tuple:
+    """A worker message as its wire tuple (tests and stand-in workers)."""
+    if isinstance(message, Reply):
+        error = None if message.refusal is None else (message.refusal, message.error)
+        return ("reply", message.seq, message.run_id, error, message.answer)
+    kind = next(k for k, cls in _KINDS.items() if cls is type(message))
+    return (kind, *astuple(message))
