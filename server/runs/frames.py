@@ -35,11 +35,12 @@ class FrameBudget:
 
     def allows(self, now: float, every_epoch: bool = False) -> bool:
         """Whether a probe may run now; `every_epoch`: an epoch just ended on a run paced at
-        or below the snapshot rate (its frame is due whatever the interval says)."""
+        or below the snapshot rate (its frame is due whatever the interval and budget say:
+        the pace bounds it, and the run idles between its epochs)."""
         self._refill(now)
-        if self.credit <= 0:
-            return False
-        return every_epoch or now - self.last >= self.interval
+        if every_epoch:  # the pace bounds these: at most snapshot_rate a second
+            return True
+        return self.credit > 0 and now - self.last >= self.interval
 
     def next_in(self, now: float) -> float:
         """Seconds until the next frame is due (a full-speed slice should end by then)."""

@@ -46,7 +46,7 @@ from .checkpoints import Checkpointer
 from .failures import explain_failure
 from .frames import FrameBudget
 from .messages import dumps, json_safe, snapshot_message
-from .pace import MIN_SLICE_S, Pace, schedule
+from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stage_messages import EarlyStopped
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
@@ -305,7 +305,7 @@ class Worker:
             if job.trainer is None:
                 self.build(job)
                 return
-            budget = self.slice_s
+            budget = slice_for(job.pace, self.slice_s, self.settings.time_slice_s)
             if job.watched:  # a frame falls due mid-slice: end the slice then
                 budget = min(budget, max(MIN_SLICE_S, job.frames.next_in(time.perf_counter())))
             job.pace.begin(time.monotonic())
