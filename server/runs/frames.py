@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import math
 
+# The boundary grid's side while a run trains at full speed (or faster than frames are
+# shown): a spiral 32-32 snapshot falls from ~51 KB to ~23 KB (neuron thumbnails 10x10 instead
+# of 20x20) and its probe from ~5.9 to ~4.3 ms. Paused, paced and final snapshots keep the
+# full grid (probes.GRID_RES, 40): that is when a class looks closely.
+MOVING_RESOLUTION = 20
 PROBE_SHARE = 0.15  # probes may take at most this share of wall time, per watched run
 WINDOW_S = 1.0  # unspent budget is kept for at most this long (no burst after a pause)
 

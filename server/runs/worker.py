@@ -44,7 +44,7 @@ from ..config import Settings
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import FrameBudget
+from .frames import MOVING_RESOLUTION, FrameBudget
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stage_messages import EarlyStopped
@@ -374,15 +374,15 @@ class Worker:
         if not job.watched:
             return
         rate = job.pace.rate
-        every_epoch = epoch_ended and rate is not None and rate <= self.settings.snapshot_rate
-        if job.frames.allows(time.perf_counter(), every_epoch):
-            self.probe(job)
+        slow = rate is not None and rate <= self.settings.snapshot_rate
+        if job.frames.allows(time.perf_counter(), epoch_ended and slow):
+            self.probe(job, None if slow else MOVING_RESOLUTION)
 
-    def probe(self, job: Job) -> None:
+    def probe(self, job: Job, resolution: int | None = None) -> None:
         if job.trainer is None:
             return
         start = time.perf_counter()
-        snapshot = job.trainer.probe()
+        snapshot = job.trainer.probe(resolution=resolution)
         text = snapshot_message(snapshot)
         # The per-layer part (a few hundred bytes) is kept by the hub for viewers who join
         # later: the norms and histograms over time need every snapshot's, not only the last.
