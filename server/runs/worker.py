@@ -44,7 +44,7 @@ from ..config import Settings
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import MOVING_RESOLUTION, FrameBudget
+from .frames import MOVING_RESOLUTION, FrameBudget, ProbeCredit
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stage_messages import EarlyStopped
@@ -55,11 +55,11 @@ DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 class Job:
     """One run inside the worker: its trainer (built on its first turn) and its controls."""
 
-    def __init__(self, run_id: str, doc: dict, snapshot_rate: float = 60.0):
+    def __init__(self, run_id: str, doc: dict, frames: FrameBudget):
         self.run_id = run_id
         self.doc = doc
         self.pace = Pace((doc.get("training") or {}).get("pace"))  # epochs/s, None: full speed
-        self.frames = FrameBudget(snapshot_rate)
+        self.frames = frames  # when it is probed while watched (frames.py)
         self.trainer: Any = None
         self.paused = False
         self.step_pending = False
@@ -95,6 +95,7 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self.running = True
         self.slice_s = settings.time_slice_s  # this turn's slice (shorter near a paced epoch)
+        self.probe_credit = ProbeCredit()  # all its runs' probes: a share of wall time
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
 
@@ -151,7 +152,8 @@ class Worker:
         kind = cmd[0]
         if kind == "start":
             run_id, doc, paused = cmd[1:4]
-            self.jobs[run_id] = job = Job(run_id, doc, self.settings.snapshot_rate)
+            frames = FrameBudget(self.settings.snapshot_rate, self.probe_credit)
+            self.jobs[run_id] = job = Job(run_id, doc, frames)
             job.paused = bool(paused)
             self.send("accepted", run_id)
             job.resume = cmd[4] if len(cmd) > 4 else None

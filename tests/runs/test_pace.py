@@ -11,7 +11,7 @@ import time
 import pytest
 from test_worker import Harness, spiral
 
-from server.runs.frames import FrameBudget
+from server.runs.frames import FrameBudget, ProbeCredit
 from server.runs.pace import MIN_SLICE_S, Pace, schedule
 
 PACE = 20.0
@@ -68,7 +68,8 @@ def test_schedule_sleeps_until_the_next_due_epoch_and_shortens_full_speed_slices
 
 
 def test_frames_follow_the_rate_within_a_share_of_wall_time():
-    frames = FrameBudget(rate=50.0, share=0.1)  # 20 ms apart, 100 ms of probing a second
+    credit = ProbeCredit(share=0.1)  # 100 ms of probing a second, for the whole worker
+    frames = FrameBudget(rate=50.0, credit=credit)  # 20 ms apart
     assert frames.allows(0.0)
     frames.spent(0.0, 0.01)
     assert not frames.allows(0.015) and frames.next_in(0.015) == pytest.approx(0.015)
@@ -77,6 +78,10 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
     assert not frames.allows(0.6)  # ... so the next waits until that is earned back (0.5 s)
     assert frames.allows(0.6, every_epoch=True)  # a paced epoch's frame is always due
     assert frames.allows(0.75)
+    # Another run on the same worker draws on the same credit: it waits too.
+    neighbour = FrameBudget(rate=50.0, credit=credit)
+    frames.spent(0.75, 0.9)
+    assert not neighbour.allows(2.0) and neighbour.allows(2.3)  # 128 ms owed: 1.3 s
 
 
 def _rate(records: list[dict]) -> float:
