@@ -372,12 +372,14 @@ class Worker:
     # -- snapshots ------------------------------------------------------------------------
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
         """Probe when someone watches, at most `snapshot_rate` per second within a share of
-        wall time (frames.py); after every epoch of a run paced at or below that rate."""
+        wall time (frames.py); after every epoch of a run paced at or below that rate, when
+        the probe fits before its next epoch is due."""
         if not job.watched:
             return
         rate = job.pace.rate
         slow = rate is not None and rate <= self.settings.snapshot_rate
-        if job.frames.allows(time.perf_counter(), epoch_ended and slow):
+        slack = job.pace.wait(time.monotonic()) if epoch_ended and slow else None
+        if job.frames.allows(time.perf_counter(), slack):
             self.probe(job, None if slow else MOVING_RESOLUTION)
 
     def probe(self, job: Job, resolution: int | None = None) -> None:

@@ -5,6 +5,7 @@ showing every epoch of a paced run."""
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 import time
 
@@ -76,7 +77,8 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
     assert frames.allows(0.031)
     frames.spent(0.031, 0.181)  # one slow probe (150 ms) overspends the budget by 50 ms ...
     assert not frames.allows(0.6)  # ... so the next waits until that is earned back (0.5 s)
-    assert frames.allows(0.6, every_epoch=True)  # a paced epoch's frame is always due
+    assert frames.allows(0.6, slack=0.2)  # a paced epoch's frame is due when it fits ...
+    assert not frames.allows(0.6, slack=0.1)  # ... before the next epoch (it took 150 ms)
     assert frames.allows(0.75)
     # Another run on the same worker draws on the same credit: it waits too.
     neighbour = FrameBudget(rate=50.0, credit=credit)
@@ -85,8 +87,11 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
 
 
 def _rate(records: list[dict]) -> float:
+    """Epochs per second from the records' own end times (Unix seconds, ms resolution): the
+    median gap, so one stall of a loaded machine (a process not scheduled for a moment) does
+    not count as the pace; a pace kept too slow moves every gap, and the median with them."""
     times = [r["time"] for r in records]
-    return (len(times) - 1) / (times[-1] - times[0])
+    return 1.0 / statistics.median(b - a for a, b in zip(times, times[1:], strict=False))
 
 
 def _cpu_s(native_id: int) -> float:
@@ -141,9 +146,10 @@ def test_a_worker_sleeps_between_paced_epochs(harness: Harness):
 
 
 def test_a_watched_paced_run_shows_every_epoch(harness: Harness):
-    harness.send("start", "paced", spiral(None, pace=PACE), False)
+    # 10 epochs/s: a probe of this tiny net fits in the idle time between epochs, loaded or not.
+    harness.send("start", "paced", spiral(None, pace=PACE / 2), False)
     harness.send("control", None, "paced", "watch", True)
-    _epochs_of(harness, "paced", 1, 25)
+    _epochs_of(harness, "paced", 1, 16)
     shown = {m[2] for m in harness.messages if m[0] == "snapshot" and m[1] == "paced"}
-    assert set(range(2, 25)) <= shown  # one snapshot after each epoch
+    assert set(range(2, 16)) <= shown  # one snapshot after each epoch
     harness.send("control", None, "paced", "stop", None)
