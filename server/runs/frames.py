@@ -7,8 +7,8 @@ PROBE_SHARE seconds per second, up to one second's worth). One bucket per worker
 a worker time-slicing 30 watched runs spends the same share on frames as one with a single
 run, and its training keeps the rest. Budgeting against wall time, not training time, lets a
 paced run use its idle time: a run paced at or below the snapshot rate is probed after every
-epoch whose probe fits before the next epoch is due (the pace bounds those probes), so every
-epoch is seen, and the pace is kept first on a loaded machine.
+epoch that ended on time (the pace bounds those probes), so every epoch is seen, and the pace
+is kept first on a loaded machine.
 
 A full-speed spiral MLP 32-32 probe (coarse grid, below) costs ~4 ms on an idle core, so one
 watched run gets its 60 frames a second within 25% of the worker; on a loaded machine the
@@ -58,14 +58,15 @@ class FrameBudget:
         self.interval = 1.0 / rate
         self.credit = credit if credit is not None else ProbeCredit()
         self.last = -math.inf  # when the last probe ended
-        self.cost = 0.0  # how long the last probe took (seconds)
 
     def allows(self, now: float, slack: float | None = None) -> bool:
         """Whether a probe may run now. `slack`: an epoch just ended on a run paced at or
         below the snapshot rate, with this long until its next epoch is due; its frame is due
-        whatever the interval and budget say (the pace bounds those probes) when it fits in
-        that idle time. The pace comes first: a run that is late gets only budgeted frames."""
-        if slack is not None and slack >= self.cost:
+        whatever the interval and budget say (the pace bounds those probes) unless the run is
+        already late. The pace comes first: a probe that overruns the slack makes the next
+        epoch late by less than an interval, which the schedule absorbs (pace.py), and a late
+        run gets only budgeted frames until it is on time again."""
+        if slack is not None and slack > 0:
             return True
         return now - self.last >= self.interval and self.credit.available(now)
 
@@ -76,4 +77,4 @@ class FrameBudget:
     def spent(self, start: float, end: float) -> None:
         """A probe ran from `start` to `end` (perf_counter seconds)."""
         self.credit.spend(start, end)
-        self.last, self.cost = end, end - start
+        self.last = end
