@@ -9,6 +9,8 @@ import statistics
 import pytest
 from live_server import Live, spiral
 
+from server.api.models import RunSummary
+
 PACE = 20.0  # epochs per second: modest, so a loaded machine keeps it easily
 
 
@@ -178,3 +180,21 @@ def test_early_stopping_finishes_with_the_best_epoch(live: Live):
     assert snapshot["epoch"] == records[-1]["epoch"]
     detail = live.http.get(f"/api/runs/{run['id']}").json()
     assert detail["status"] == "finished" and detail["message"] == final["message"]
+    assert detail["best_epoch"] == best["epoch"]
+
+
+def test_a_stored_runs_summary_reads_its_best_epoch_from_its_message():
+    # After a restart a run is read from the database: its message is all it keeps.
+    stored = {
+        "id": "r",
+        "status": "finished",
+        "message": "stopped early at epoch 212: the validation loss was lowest at epoch 140; "
+        "the network keeps that epoch's weights",
+        "epoch": 212,
+        "dataset": "spiral",
+        "total_params": 10,
+        "created": 0.0,
+        "viewers": 0,
+    }
+    assert RunSummary(**stored).best_epoch == 140
+    assert RunSummary(**{**stored, "message": None}).best_epoch is None
