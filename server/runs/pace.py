@@ -43,6 +43,14 @@ class Pace:
             return 0.0
         return max(0.0, self.due - now)
 
+    def on_time(self, now: float) -> bool:
+        """An epoch is in progress and has run for less than one interval."""
+        return (
+            self.rate is not None
+            and self.started is not None
+            and now - self.started < 1 / self.rate
+        )
+
     def begin(self, now: float) -> None:
         """A training slice is about to run: the first of an epoch marks its start."""
         if self.started is None:
@@ -85,8 +93,10 @@ def schedule(
         wait = 0.0 if job.step_pending or job.trainer is None else job.pace.wait(now)
         if wait <= 0:
             ready.append(job)
-        if job.pace.rate is not None and (job.pace.started is not None or wait > 0):
-            # A paced epoch in progress is due now: full-speed slices stay short meanwhile.
+        if job.pace.rate is not None and (wait > 0 or job.pace.on_time(now)):
+            # A paced epoch in progress, still able to end on time, goes first: full-speed
+            # slices stay short meanwhile. One later than its interval cannot keep its pace
+            # whatever its neighbours do, so it takes its turn like them.
             next_wait = wait if next_wait is None else min(next_wait, wait)
     budget = time_slice_s if next_wait is None else max(MIN_SLICE_S, min(time_slice_s, next_wait))
     return ready, (None if ready else next_wait), budget

@@ -63,6 +63,9 @@ def test_schedule_sleeps_until_the_next_due_epoch_and_shortens_full_speed_slices
     ready, _, budget = schedule([waiting, fast], 0.0999, 0.05)
     assert budget == MIN_SLICE_S
     assert schedule([idle], 0.0, 0.05)[:2] == ([], None)  # nothing at all: block on commands
+    waiting.pace.begin(0.1)  # its epoch is in progress: full speed yields while it is on time
+    assert schedule([waiting, fast], 0.15, 0.05)[2] == MIN_SLICE_S
+    assert schedule([waiting, fast], 0.25, 0.05)[2] == 0.05  # over an interval: no priority
     unbuilt = FakeJob(10.0, trainer=False)
     unbuilt.pace.due = 5.0
     assert schedule([unbuilt], 0.0, 0.05)[0] == [unbuilt]  # building never waits
