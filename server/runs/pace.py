@@ -2,7 +2,9 @@
 
 A paced run trains one epoch each time one is due, at 1/pace intervals, and the worker blocks
 on its command pipe until the next due time when no run has work: a slowed run costs the server
-less (a spiral MLP at 20 epochs/s keeps its worker ~3% busy instead of 100%). Full-speed runs
+less (the spiral starter, 32-32 Adam, unwatched: 0.13 of a core at 20 epochs/s, where at full
+speed it takes all the core it is given; measured with the worker on a thread, /proc's CPU
+time, on the shared 2-core machine at load average 6-9). Full-speed runs
 still time-slice as before; their slices end by the next paced epoch's due time, so a paced run
 keeps its pace beside them.
 

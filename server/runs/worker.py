@@ -370,8 +370,8 @@ class Worker:
     # -- snapshots ------------------------------------------------------------------------
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
         """Probe when someone watches, at most `snapshot_rate` per second within a share of
-        wall time (frames.py); after every epoch of a run paced at or below that rate, when
-        the probe fits before its next epoch is due."""
+        wall time (frames.py); after every epoch of a run paced at or below that rate that
+        ended on time (its pace comes first)."""
         if not job.watched:
             return
         rate = job.pace.rate
