@@ -90,6 +90,10 @@ BAD_STAGE_CONTROLS = [
     ({"action": "set_weight"}, ["body", "value"]),
     ({"action": "set_weight", "value": {"layer": 0, "to": 0}}, ["body", "value"]),
     (
+        {"action": "set_weight", "value": {"layer": 0, "to": 0, "bias": 1, "gain": 2}},
+        ["body", "value", "gain"],
+    ),
+    (
         {"action": "set_weight", "value": {"layer": 0, "to": 0, "bias": "x"}},
         ["body", "value", "bias"],
     ),
