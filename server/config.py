@@ -122,7 +122,11 @@ class Settings(BaseSettings):
         description="runs listed at most per page of GET /api/runs",
     )
     snapshot_rate: float = setting(
-        20.0, gt=0, part="runs", description="snapshots per second per viewer"
+        60.0,
+        gt=0,
+        part="runs",
+        description="snapshots per second per viewer at most (a display's rate); the worker "
+        "probes a watched run at most this often, within a share of wall time",
     )
     max_message_bytes: int = setting(
         1 << 20,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ..core.statuses import Status as RunStatus
+from ..engine.early_stopping import best_epoch_of
 
 SPIRAL_EXAMPLE: dict[str, Any] = {
     "dataset": {"name": "spiral", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "seed": 1},
@@ -53,6 +54,21 @@ class RunSummary(BaseModel):
     last: dict[str, Any] | None = Field(None, description="the latest epoch record")
     viewers: int
     design: str | None = Field(None, description="the saved design it came from")
+    best_epoch: int | None = Field(
+        None,
+        description="for a run that training.early_stopping ended: the epoch whose weights it "
+        "kept (its message says so in words)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _best_epoch(cls, data: Any) -> Any:
+        # Read from the run's stored message, so it survives a restart with no new column.
+        if isinstance(data, dict) and data.get("best_epoch") is None:
+            best = best_epoch_of(data.get("message"))
+            if best is not None:
+                data = {**data, "best_epoch": best}
+        return data
 
 
 class RunDetail(RunSummary):
@@ -78,10 +94,11 @@ class HistoryPage(BaseModel):
 
 
 class ControlRequest(BaseModel):
-    """pause, resume, step (exactly one epoch, then paused), stop, set_lr, and step_batch
-    (exactly one optimiser step of a paused run, traced: see GET /api/runs/{id}/trace)."""
+    """pause, resume, step (exactly one epoch, then paused), stop, set_lr, step_batch (exactly
+    one optimiser step of a paused run, traced: see GET /api/runs/{id}/trace), pace (the run's
+    epochs per second, live) and set_weight (one weight or bias of a paused run)."""
 
-    action: Literal["pause", "resume", "step", "stop", "set_lr", "step_batch"]
+    action: Literal["pause", "resume", "step", "stop", "set_lr", "step_batch", "pace", "set_weight"]
     learning_rate: float | None = Field(
         None, gt=0, le=10, allow_inf_nan=False, description="for set_lr: the new learning rate"
     )
@@ -91,10 +108,20 @@ class ControlRequest(BaseModel):
         description="for step_batch: step on this training example alone (a batch of one); "
         "null steps on the epoch's next mini-batch",
     )
+    value: Any = Field(
+        None,
+        description="the action's argument. pace: epochs per second in (0, 10000], null for "
+        'full speed (every viewer receives {"type": "pace", "value": ...}). set_weight: '
+        '{"layer": L, "to": j, "from": i, "weight": w} or {"layer": L, "to": j, "bias": b}, '
+        'L the index in model.layers of a dense layer or "head" (the snapshot\'s '
+        "weights/biases addressing); a paused run only. set_lr and step_batch take it in "
+        "place of learning_rate and sample",
+        examples=[20, {"layer": 0, "to": 1, "from": 0, "weight": 0.5}],
+    )
 
     @model_validator(mode="after")
     def _lr_for_set_lr(self) -> ControlRequest:
-        if self.action == "set_lr" and self.learning_rate is None:
+        if self.action == "set_lr" and self.learning_rate is None and self.value is None:
             raise ValueError("set_lr needs a learning_rate in (0, 10]")
         return self
 

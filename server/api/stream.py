@@ -18,6 +18,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..engine.early_stopping import best_epoch_of
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
 from ..store.store import Store, StoreUnavailable
@@ -117,6 +118,7 @@ async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> Non
     try:
         layers = await run_in_threadpool(store.read, queries.layer_history, run_id)
         after, first = 0, True
+        best = best_epoch_of(run.message)
         while True:
             texts = await run_in_threadpool(
                 store.read, queries.history, run_id, after, ARCHIVE_PAGE
@@ -130,6 +132,8 @@ async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> Non
                     "message": run.message,
                     "epoch": run.epoch,
                 }
+                if best is not None:  # a run that stopped early, read back from its message
+                    info["best_epoch"] = best
                 await websocket.send_text(hello_message(info, texts, layers))
                 first = False
             elif texts:
@@ -137,7 +141,7 @@ async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> Non
             if len(texts) < ARCHIVE_PAGE:
                 break
             after = run_epoch(texts[-1])
-        await websocket.send_text(status_message(run.status, run.message, run.epoch))
+        await websocket.send_text(status_message(run.status, run.message, run.epoch, best))
     except StoreUnavailable as err:
         await close_socket(websocket, CLOSE_UNAVAILABLE, str(err)[:120])
         return

@@ -30,14 +30,27 @@ from .messages import TERMINAL
 from .model import BadInput, ControlRefused, LimitReached, Run, RunView
 from .placement import Placement
 from .presence import OwnerPresence
-from .protocol import Accepted, Ack, Ask, Control, Epoch, Message, Reply, Snapshot, Status, Trace
+from .protocol import (
+    Accepted,
+    Ack,
+    Ask,
+    Control,
+    EarlyStopped,
+    Epoch,
+    Message,
+    Reply,
+    Snapshot,
+    Status,
+    Trace,
+)
 from .reads import RunReads
 from .records import Records
 from .resume import check_resumable, resume_point
+from .stage import STAGE_ACTIONS, control_argument, edit_refused, keep_pace
 
 __all__ = ["BadInput", "ControlRefused", "LimitReached", "Run", "RunManager", "RunView"]
 
-ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch")
+ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch", *STAGE_ACTIONS)
 ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
 EVICT_EVERY_S = 1.0
@@ -218,18 +231,25 @@ class RunManager:
         action: str,
         learning_rate: float | None = None,
         sample: int | None = None,
+        value: Any = None,
     ) -> None:
         """Apply a control and wait for its worker to acknowledge it. A run still waiting for
         a worker takes it too: stop ends it here, pause and resume set how it will start, the
-        others follow its start to its worker."""
+        others follow its start to its worker. (`value`: the action's
+        argument, checked by the caller; server/runs/stage.py for pace and set_weight)."""
         if action not in ACTIONS:
             raise ControlRefused(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
         if not run.active:
             raise ControlRefused(f"run {run.id} has ended ({run.status}); it takes no controls")
-        if action == "set_lr" and learning_rate is None:
+        value = control_argument(action, learning_rate, sample, value)
+        if action == "set_lr" and value is None:
             raise ControlRefused("set_lr needs a learning_rate")
-        value = sample if action == "step_batch" else learning_rate
+        if action == "set_weight" and (why := edit_refused(run)):
+            raise ControlRefused(why)
         worker = run.worker
+        if worker is None and action == "pace":  # queued: its start command carries the pace
+            keep_pace(run, value, self.hub, self.store)
+            return
         if worker is None and action == "stop":  # queued, waiting for a worker
             self._end(run, "stopped", None)
             return
@@ -261,6 +281,8 @@ class RunManager:
                     self._stop_now(run, run.worker)
         if error and run.active:
             raise ControlRefused(error)
+        if action == "pace" and not error:
+            keep_pace(run, value, self.hub, self.store)
 
     def _unreachable(self, run: Run, worker: Any) -> str:
         if not worker.alive:
@@ -351,6 +373,10 @@ class RunManager:
                     run.accepted = True
             case Trace(run_id, text):
                 self.hub.publish_trace(run_id, text)
+            case EarlyStopped(run_id, best_epoch):  # its finished status follows
+                channel = self.hub.channels.get(run_id)
+                if channel is not None:
+                    channel.best_epoch = best_epoch
             case Ack(seq, _, error):
                 self.calls.answer(seq, error)
             case Reply(seq):

@@ -121,6 +121,15 @@ class Trace:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlyStopped:
+    """Sent right before a run's `finished` status: it stopped early and keeps the weights
+    of `best_epoch` (its final status to viewers carries it)."""
+
+    run_id: str
+    best_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     """A control done (`error` None) or refused (the reason)."""
 
@@ -141,7 +150,7 @@ class Reply:
     answer: str | None
 
 
-Message = Ready | Accepted | Epoch | Snapshot | Status | Trace | Ack | Reply
+Message = Ready | Accepted | Epoch | Snapshot | Status | Trace | EarlyStopped | Ack | Reply
 
 _KINDS: dict[str, type] = {
     "ready": Ready,
@@ -150,6 +159,7 @@ _KINDS: dict[str, type] = {
     "snapshot": Snapshot,
     "status": Status,
     "trace": Trace,
+    "early_stopped": EarlyStopped,
     "ack": Ack,
 }
 
