@@ -162,6 +162,32 @@ class Settings(BaseSettings):
     class_dashboard_interval_s: float = Field(
         1.0, gt=0, le=10, description="how often a teacher's dashboard is sent"
     )
+    # ... and what one address may take through classes (server/classes/limits.py).
+    class_max_students: int = Field(100, ge=1, description="students who may join one class")
+    max_classes_per_client: int = Field(
+        8, ge=1, description="classes one address may have open (opened in the last 24 h)"
+    )
+    max_class_runs_per_client: int = Field(
+        60, ge=1, description="active runs of all the classes one address opened, together"
+    )
+    class_runs_reserved: int = Field(
+        4, ge=0, description="run slots of LAYERLAB_MAX_RUNS that class runs never take"
+    )
+    class_joins_per_minute: int = Field(
+        120, ge=1, description="students one address may join to classes per minute"
+    )
+    class_misses_per_minute: int = Field(
+        20, ge=1, description="unknown codes or refused tokens per address per minute"
+    )
+    max_class_sockets_per_client: int = Field(
+        256, ge=1, description="open class sockets (WS /ws/classes) per client address"
+    )
+    max_class_sockets_per_member: int = Field(
+        4, ge=1, description="open class sockets per teacher or student token"
+    )
+    rate_limit_clients: int = Field(
+        10_000, ge=16, description="addresses each rate limiter remembers at most"
+    )
     # Uploaded datasets (server/uploads): every limit is checked while the file is read.
     upload_max_bytes: int = Field(16 << 20, ge=1024, description="bytes of one uploaded file")
     upload_max_rows: int = Field(70_000, ge=10, description="rows of an uploaded CSV")
