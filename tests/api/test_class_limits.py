@@ -209,3 +209,46 @@ def test_a_class_socket_takes_its_token_as_a_subprotocol(live: Live, role: str):
         assert hello["type"] == "hello" and hello["role"] == role
     finally:
         stream.close()
+
+
+def test_class_codes_cannot_be_told_from_guesses(live: Live, limits):
+    """Before: an unknown code answered 404 and an existing one 403, 159 guesses a second."""
+    limits(class_misses_per_minute=6)
+    guesser, teacher_address = "127.0.0.11", "127.0.0.12"
+    with http_from(live, teacher_address) as http:
+        opened = open_class(http, "guessed")
+    code, unknown = opened["code"], "QQQ-QQQ"
+    with http_from(live, guesser) as http:
+        known = http.get(f"/api/classes/{code}")
+        missing = http.get(f"/api/classes/{unknown}")
+        assert known.status_code == missing.status_code == 403
+        assert known.json()["detail"].replace(code, "C") == missing.json()["detail"].replace(
+            unknown, "C"
+        )
+        assert (
+            http.get(f"/api/classes/{code}/me").json()
+            == http.get(f"/api/classes/{unknown}/me").json()
+        )
+        sockets = [
+            refused_status(f"{live.ws_base}/ws/classes/{c}", guesser) for c in (code, unknown)
+        ]
+        assert sockets[0] == sockets[1] and sockets[0][0] == 403
+        # Six guesses spent: every lookup now waits, an existing code's join included, so a
+        # guess that hits answers like one that misses.
+        for path in (f"/api/classes/{code}", f"/api/classes/{unknown}/me"):
+            refused(http.get(path), 429, "LAYERLAB_CLASS_MISSES_PER_MINUTE")
+        refused(
+            http.post(f"/api/classes/{code}/join", json={"name": "lucky"}),
+            429,
+            "LAYERLAB_CLASS_MISSES_PER_MINUTE",
+        )
+        status, body = refused_status(f"{live.ws_base}/ws/classes/{code}", guesser)
+        assert status == 429 and "LAYERLAB_CLASS_MISSES_PER_MINUTE" in body
+        # The teacher behind the same address keeps working: a real token learns nothing.
+        mine = http.get(
+            f"/api/classes/{code}", headers={"X-Teacher-Token": opened["teacher_token"]}
+        )
+        assert mine.status_code == 200
+    with http_from(live, teacher_address) as http:
+        assert join(http, code, "Ada"), "other addresses still join"
+        stop_class(http, opened)
