@@ -365,7 +365,7 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         classes.limits.miss(client)
         await _refuse(websocket, 403, 4403, NEEDS_TOKEN)
         return
-    member = f"teacher:{room.code}" if teacher else f"student:{student.id}"  # type: ignore[union-attr]
+    member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
     try:
         classes.limits.open_socket(client, member)
     except ClassRefused as err:
