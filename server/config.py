@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     max_classes_per_client: int = Field(
         8, ge=1, description="classes one address may have open (opened in the last 24 h)"
     )
+    max_open_classes: int = Field(
+        1000, ge=1, description="classes the server may have open (opened in the last 24 h)"
+    )
     max_class_runs_per_client: int = Field(
         60, ge=1, description="active runs of all the classes one address opened, together"
     )

@@ -4,7 +4,7 @@ A class lifts the per-address run limit (a school's NAT puts a whole class behin
 address), so a class must not become a way around every other limit. Here:
 
 - classes one address may have open (`max_classes_per_client`: opened in the last 24 hours
-  and not closed);
+  and not closed), and the server in all (`max_open_classes`);
 - students per class (`class_max_students`), joins per address per minute
   (`class_joins_per_minute`);
 - guesses: unknown codes and refused tokens per address per minute
@@ -77,11 +77,16 @@ class ClassLimits:
     def check_open(self, client: str, rooms: Iterable[Classroom], now: float | None = None) -> None:
         now = time.time() if now is None else now
         key = client_key(client)
-        mine = sorted(
-            room.created
-            for room in rooms
-            if room.client == key and room.closed is None and now - room.created < OPEN_WINDOW_S
-        )
+        recent = [r for r in rooms if r.closed is None and now - r.created < OPEN_WINDOW_S]
+        if len(recent) >= self.settings.max_open_classes:
+            wait = max(1, math.ceil(min(r.created for r in recent) + OPEN_WINDOW_S - now))
+            raise ClassRefused(
+                429,
+                f"the server already has {len(recent)} open classes, its limit "
+                "(LAYERLAB_MAX_OPEN_CLASSES): try again later",
+                wait,
+            )
+        mine = sorted(room.created for room in recent if room.client == key)
         limit = self.settings.max_classes_per_client
         if len(mine) >= limit:
             wait = max(1, math.ceil(mine[len(mine) - limit] + OPEN_WINDOW_S - now))
