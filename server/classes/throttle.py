@@ -5,13 +5,14 @@ gets them back evenly over a minute. At most `max_clients` addresses are tracked
 bucket is the same as no bucket, so those are forgotten first; past that the bucket touched
 longest ago goes (the one most likely to have refilled). IPv6 addresses are counted per /64,
 the block one household or school network is given, so hopping addresses within it buys
-nothing.
+nothing. Thread-safe: sync routes call it from the thread pool.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,13 +47,15 @@ class Throttle:
         self.max_clients = max_clients
         self.clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # level, when
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._buckets)
 
     def level(self, address: str) -> float:
         """Tokens the address has now."""
-        found = self._buckets.get(client_key(address))
+        with self._lock:
+            found = self._buckets.get(client_key(address))
         return self.capacity if found is None else self._refilled(*found)
 
     def allowed(self, address: str) -> bool:
@@ -67,16 +70,17 @@ class Throttle:
     def spend(self, address: str, tokens: float = 1.0) -> bool:
         """Take `tokens` if the address has them (True), else take nothing (False)."""
         key = client_key(address)
-        now = self.clock()
-        found = self._buckets.pop(key, None)
-        level = self.capacity if found is None else self._refilled(*found, now=now)
-        ok = level >= tokens
-        if ok:
-            level -= tokens
-        if level < self.capacity:
-            self._make_room()
-            self._buckets[key] = (level, now)  # the newest at the end
-        return ok
+        with self._lock:
+            now = self.clock()
+            found = self._buckets.pop(key, None)
+            level = self.capacity if found is None else self._refilled(*found, now=now)
+            ok = level >= tokens
+            if ok:
+                level -= tokens
+            if level < self.capacity:
+                self._make_room()
+                self._buckets[key] = (level, now)  # the newest at the end
+            return ok
 
     def _refilled(self, level: float, when: float, now: float | None = None) -> float:
         now = self.clock() if now is None else now
