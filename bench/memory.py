@@ -17,7 +17,6 @@ import argparse
 import copy
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,8 +25,7 @@ from pathlib import Path
 import httpx
 
 from server.api.models import SPIRAL_EXAMPLE
-
-from .common import ROOT, free_port, wait_ready
+from tests import servers
 
 TARGET_MB = 40.0
 AT_ONCE = 16
@@ -83,35 +81,23 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
-    port = free_port()
     with tempfile.TemporaryDirectory() as state:
         env = {
-            **os.environ,
-            "NO_PROXY": "127.0.0.1,localhost",
             "LAYERLAB_STATE_DIR": state,
             "LAYERLAB_DATABASE_URL": args.database_url,
             "LAYERLAB_MAX_RUNS_PER_CLIENT": "64",
         }
-        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
-        process = subprocess.Popen(
-            [*command, "--workers", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(base, 2)
-            with httpx.Client(base_url=base, timeout=60, trust_env=False) as http:
-                train(http, args.warm_up, args.epochs)  # imports, caches, the high-water mark
-                settle(http)
-                before = rss_mb(process.pid)
-                t0 = time.monotonic()
-                train(http, args.runs, args.epochs)
-                settle(http)
-                after = rss_mb(process.pid)
-                listed = http.get("/api/runs", params={"limit": 1}).headers["X-Total-Count"]
+        log = Path(state).parent / f"layerlab-memory-{os.getpid()}.log"
+        with servers.running(env=env, workers=2, log=log) as process:
+            http = process.http
+            train(http, args.warm_up, args.epochs)  # imports, caches, the high-water mark
+            settle(http)
+            before = rss_mb(process.pid)
+            t0 = time.monotonic()
+            train(http, args.runs, args.epochs)
+            settle(http)
+            after = rss_mb(process.pid)
+            listed = http.get("/api/runs", params={"limit": 1}).headers["X-Total-Count"]
             files = list(Path(state).glob("layerlab.db*"))  # with the WAL file
             size = sum(f.stat().st_size for f in files) / 2**20
             growth = after - before
@@ -124,9 +110,6 @@ def main() -> None:
                 f"growth {growth:+.1f} MB (target <= {TARGET_MB:.0f} MB: ratio "
                 f"{growth / TARGET_MB:.2f}); {growth * 1024 / args.runs:.0f} KB per ended run"
             )
-        finally:
-            process.terminate()
-            process.wait(60)
 
 
 if __name__ == "__main__":

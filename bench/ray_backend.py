@@ -15,49 +15,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from websockets.sync.client import connect
 
-from bench.common import ROOT, example, free_port, percentile, wait_ready
+from bench.common import example, percentile, server
 from bench.first_epoch import first_epoch_s
 
 WORKERS = 2
 
 
-@contextlib.contextmanager
-def serve(backend: str) -> Iterator[str]:
-    """A server on `backend` in a subprocess (Ray's start-up can take half a minute here)."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as state:
-        environ = {
-            **os.environ,
-            "LAYERLAB_BACKEND": backend,
-            "LAYERLAB_RAY_ADDRESS": "",
-            "LAYERLAB_PERSIST_RUNS": "false",
-            "LAYERLAB_STATE_DIR": state,
-            "LAYERLAB_MAX_RUNS_PER_CLIENT": "64",
-        }
-        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
-        command += ["--workers", str(WORKERS)]
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(base, WORKERS, timeout=300)
-            yield base
-        finally:
-            process.terminate()  # a graceful stop: the server shuts its own Ray down
-            process.wait(60)
+def serve(backend: str) -> contextlib.AbstractContextManager[str]:
+    """A server on `backend` in a subprocess (Ray's start-up can take half a minute here);
+    stopped gracefully: the server shuts its own Ray down."""
+    return server(WORKERS, timeout=300, backend=backend, ray_address="")
 
 
 def run_to_end(base: str, doc: dict) -> int:

@@ -12,10 +12,10 @@ import argparse
 
 import torch
 
-from server.api.routes_check import validate_experiment
 from server.config import Settings
 from server.engine.model import parse_experiment
 from server.engine.trainer import Diverged, Trainer
+from server.engine.validation import validate_experiment
 from server.sweeps.spec import Axis, expand
 
 CIRCLE = {

@@ -57,10 +57,10 @@ def format_check(result: dict) -> str:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Print each layer's output shape and parameter count, or the errors."""
-    from .engine.model import check, parse_experiment
+    from .engine.validation import validate_experiment
 
     try:
-        result = check(parse_experiment(_load_document(args.experiment), settings), settings)
+        result = validate_experiment(_load_document(args.experiment), settings)[1]
     except ExperimentError as err:
         _print_errors(err, sys.stderr)
         return 2

@@ -1,16 +1,36 @@
-"""Settings from `LAYERLAB_*` environment variables, with embedded defaults."""
+"""Settings from `LAYERLAB_*` environment variables, with embedded defaults.
+
+One flat `Settings` class (every part of the server reads `settings.<name>`), its fields
+grouped by the part of the server they belong to: each field is made with `setting(...,
+part=...)`, and `PARTS` orders and names the parts. The settings tables in README.md and
+docs/internals.md are generated from this class (`python -m server.settings_doc`), and a
+test fails when they disagree.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The parts of the server, in the order the tables list them: name -> (title, what it is).
+PARTS: dict[str, tuple[str, str]] = {
+    "server": ("Server", "where it listens, which device trains, where it keeps files"),
+    "limits": ("Designs and data", "every number a design can ask for, checked before a run"),
+    "runs": ("Runs and streams", "active runs, sweeps, viewers, owners who left"),
+    "workers": ("Workers", "the processes (or Ray actors) that train"),
+    "store": ("Store", "the database of runs, records, exports, designs and uploads"),
+    "hardening": ("Hardening", "what no socket or header may take from a shared server"),
+    "classes": ("Classes", "a teacher's class and its students"),
+    "uploads": ("Uploads", "uploaded datasets: file limits and quotas"),
+    "ray": ("Ray", "the Ray backend (`LAYERLAB_BACKEND=ray`)"),
+}
 
 
 def asset_dir(name: str) -> Path:
@@ -19,98 +39,238 @@ def asset_dir(name: str) -> Path:
     return installed if installed.is_dir() else _PACKAGE_DIR.parent / name
 
 
+def setting(*args: Any, part: str, shown: str | None = None, **kwargs: Any) -> Any:
+    """A pydantic `Field` that belongs to `part` (`shown`: the default as the docs say it,
+    where the value is computed, e.g. from the machine)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown settings part {part!r}")
+    extra: dict[str, Any] = {"part": part}
+    if shown is not None:
+        extra["shown"] = shown
+    return Field(*args, json_schema_extra=extra, **kwargs)
+
+
 class Settings(BaseSettings):
     """Every limit a user can reach, and where the server keeps things."""
 
     model_config = SettingsConfigDict(env_prefix="LAYERLAB_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-    # Model and data limits: checked before anything is allocated.
-    max_params: int = Field(5_000_000, ge=1)
-    max_layers: int = Field(32, ge=1)
-    max_samples: int = Field(70_000, ge=10)
-    max_epochs: int = Field(10_000, ge=1)
-    max_batch_size: int = Field(4096, ge=1)
-    max_layer_output: int = Field(1_000_000, ge=1, description="values per sample out of a layer")
-
-    # Server limits.
-    max_runs: int = Field(64, ge=1, description="runs queued, running or paused at once")
-    max_runs_per_client: int = Field(8, ge=1)
-    max_sweep_variants: int = Field(
-        16, ge=1, description="variants of one sweep at most (each is a run; all start at once)"
+    # -- Server ------------------------------------------------------------------------
+    host: str = setting("127.0.0.1", part="server", description="where `layerlab serve` listens")
+    port: int = setting(8000, ge=1, le=65535, part="server", description="its port")
+    device: Literal["auto", "cpu", "cuda"] = setting(
+        "auto", part="server", description="`auto` trains on CUDA when there is a GPU"
     )
-    max_history_runs: int = Field(
-        500, ge=1, le=10_000, description="runs listed at most per page of GET /api/runs"
+    data_dir: Path = setting(
+        Path("data"),
+        part="server",
+        description="MNIST and Fashion-MNIST IDX files, in `<dir>/mnist/` and "
+        "`<dir>/fashion_mnist/`",
     )
-    snapshot_rate: float = Field(20.0, gt=0, description="snapshots per second per viewer")
-    max_message_bytes: int = Field(1 << 20, ge=1024)
-    viewer_timeout_s: float = Field(10.0, gt=0, description="a viewer this far behind is dropped")
-    worker_memory_mb: int = Field(4096, ge=256)
-    fast_path: bool = Field(
-        True,
-        description="train small dense networks with fused NumPy steps (engine/fastpath)",
-    )
-    fast_path_compiled: bool = Field(
-        True,
-        description="and with the compiled kernel (numba; ~140 MB more per worker) once loaded",
-    )
-    time_slice_s: float = Field(
-        0.05, gt=0, le=5, description="training time one run gets per turn in its worker"
-    )
-    viewer_buffer_bytes: int = Field(
-        8 << 20, ge=1 << 16, description="unsent stream bytes a viewer may owe before it is dropped"
-    )
-    persist_runs: bool = Field(
-        True, description="keep runs in the database (off: an in-memory one, lost at exit)"
+    cache_dir: Path = setting(
+        default_factory=lambda: Path.home() / ".cache" / "layerlab",
+        part="server",
+        shown="~/.cache/layerlab",
+        description="where those are downloaded once when the machine has internet",
     )
 
-    # The store (server/store): the database of runs, epoch records, exports and designs.
-    database_url: str = Field(
-        "",
-        description="SQLAlchemy URL; empty: SQLite at state_dir/layerlab.db. "
-        "postgresql://user:pass@host/db uses PostgreSQL (psycopg 3)",
+    # -- Designs and data: checked before anything is allocated -------------------------
+    max_params: int = setting(
+        5_000_000,
+        ge=1,
+        part="limits",
+        description="parameters per model, counted before allocation",
     )
-    flush_interval_s: float = Field(
-        1.0, gt=0, le=10, description="epoch records reach the database at least this often"
+    max_layers: int = setting(32, ge=1, part="limits", description="layers of one model")
+    max_layer_output: int = setting(
+        1_000_000, ge=1, part="limits", description="values per sample out of a layer"
     )
-    cache_runs: int = Field(16, ge=0, description="ended runs kept in memory besides the database")
-    checkpoint_interval_s: float = Field(
-        5.0, gt=0, description="an active run's weights are checkpointed this often"
+    max_samples: int = setting(70_000, ge=10, part="limits", description="samples of a dataset")
+    max_epochs: int = setting(
+        10_000, ge=1, part="limits", description="epochs of a run (`epochs: null` too)"
     )
-
-    # Hardening: what no single design, socket or header may take from a shared server.
+    max_batch_size: int = setting(4096, ge=1, part="limits", description="batch size")
     # A step's compute is counted at check time (engine/cost.py); the default keeps one step
     # well under a second on one core of the 2-core machines (`python -m bench.step_cost`
     # measured 5.7-35 GFLOP/s per core for conv, dense and lstm steps: 2 GFLOPs is 0.06-0.35 s).
-    max_step_flops: float = Field(
-        2e9, gt=0, description="forward + backward FLOPs of one training batch, at most"
+    max_step_flops: float = setting(
+        2e9,
+        gt=0,
+        part="limits",
+        description="forward + backward FLOPs of one training batch, at most (checked before "
+        "a run starts)",
+    )
+
+    # -- Runs and streams ----------------------------------------------------------------
+    max_runs: int = setting(
+        64, ge=1, part="runs", description="runs queued, running or paused at once"
+    )
+    max_runs_per_client: int = setting(
+        8, ge=1, part="runs", description="active runs per client address"
+    )
+    max_sweep_variants: int = setting(
+        16,
+        ge=1,
+        part="runs",
+        description="variants of one sweep at most (each is a run; all start at once)",
+    )
+    max_history_runs: int = setting(
+        500,
+        ge=1,
+        le=10_000,
+        part="runs",
+        description="runs listed at most per page of GET /api/runs",
+    )
+    snapshot_rate: float = setting(
+        20.0, gt=0, part="runs", description="snapshots per second per viewer"
+    )
+    max_message_bytes: int = setting(
+        1 << 20,
+        ge=1024,
+        part="runs",
+        description="largest request body and incoming WebSocket message",
+    )
+    viewer_timeout_s: float = setting(
+        10.0, gt=0, part="runs", description="a viewer whose send is blocked this long is dropped"
+    )
+    viewer_buffer_bytes: int = setting(
+        8 << 20,
+        ge=1 << 16,
+        part="runs",
+        description="unsent stream bytes a viewer may owe before it is dropped",
+    )
+    # Owner presence (server/runs/presence.py): a run nobody watches over pauses, then stops.
+    owner_idle_pause_s: float = setting(
+        60.0,
+        gt=0,
+        part="runs",
+        description="a run whose owner's page sent heartbeats and then none this long is "
+        "paused (runs driven by scripts, which send none, are never touched)",
+    )
+    owner_idle_stop_s: float = setting(
+        600.0, gt=0, part="runs", description="... and after this long without one it is stopped"
+    )
+    # ONNX exports, made on request in a process of their own (server/runs/offline.py).
+    onnx_timeout_s: float = setting(
+        180.0,
+        gt=0,
+        part="runs",
+        description="longest one ONNX export or ended-run prediction may take (they run in a "
+        "process of their own)",
+    )
+
+    # -- Workers -------------------------------------------------------------------------
+    workers: int = setting(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        part="workers",
+        shown="the number of cores",
+        description="training processes",
+    )
+    backend: Literal["local", "ray"] = setting(
+        "local",
+        part="workers",
+        description="local: spawned worker processes; ray: Ray actors on a cluster",
+    )
+    worker_memory_mb: int = setting(
+        4096,
+        ge=256,
+        part="workers",
+        description="memory per worker (address-space limit on the CPU, resident-size "
+        "watchdog everywhere)",
+    )
+    time_slice_s: float = setting(
+        0.05,
+        gt=0,
+        le=5,
+        part="workers",
+        description="training time one run gets per turn in its worker",
     )
     # A worker's turn for one run is one step or a time slice, but the step that ends an epoch
     # also runs its validation pass (forward only, the whole validation set: ~5 s for a CNN at
     # the FLOPs limit on 10,000 MNIST images), and the first turn builds the model and data.
-    max_step_s: float = Field(
-        30.0, gt=0, description="one turn of a run (a step, or its build) running longer fails"
+    max_step_s: float = setting(
+        30.0,
+        gt=0,
+        part="workers",
+        description="one turn of a run (a step, or its build) running longer gets the worker "
+        "replaced and the run failed",
     )
-    heartbeat_timeout_s: float = Field(
-        5.0, gt=0, description="a worker silent this long is declared hung and replaced"
+    heartbeat_timeout_s: float = setting(
+        5.0,
+        gt=0,
+        part="workers",
+        description="a worker silent this long is declared hung and replaced",
     )
-    max_ws_per_client: int = Field(
-        32, ge=1, description="open WebSocket streams per client address"
+    fast_path: bool = setting(
+        True,
+        part="workers",
+        description="train small dense networks with fused NumPy steps (engine/fastpath); "
+        "false: always eager PyTorch",
     )
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+    fast_path_compiled: bool = setting(
+        True,
+        part="workers",
+        description="and with the compiled kernel (numba; ~140 MB more per worker) once loaded",
+    )
+
+    # -- Store: the database of runs, epoch records, exports, designs and uploads ----------
+    persist_runs: bool = setting(
+        True,
+        part="store",
+        description="keep runs in the database (off: an in-memory one, lost at exit, and no "
+        "exports)",
+    )
+    state_dir: Path = setting(
+        Path(".layerlab"),
+        part="store",
+        description="the SQLite database, the export spool, checkpoints and upload files",
+    )
+    database_url: str = setting(
+        "",
+        part="store",
+        shown="empty: SQLite at `<state_dir>/layerlab.db`",
+        description="SQLAlchemy URL; postgresql://user:pass@host/db uses PostgreSQL (psycopg 3)",
+    )
+    flush_interval_s: float = setting(
+        1.0,
+        gt=0,
+        le=10,
+        part="store",
+        description="epoch records reach the database at least this often (what a kill -9 "
+        "can lose)",
+    )
+    cache_runs: int = setting(
+        16, ge=0, part="store", description="ended runs kept in memory besides the database"
+    )
+    checkpoint_interval_s: float = setting(
+        5.0,
+        gt=0,
+        part="store",
+        description="an active run's weights are checkpointed this often",
+    )
+
+    # -- Hardening: what no single socket or header may take from a shared server ---------
+    max_ws_per_client: int = setting(
+        32, ge=1, part="hardening", description="open WebSocket streams per client address"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = setting(
         default_factory=list,
-        description="addresses whose X-Forwarded-For/-Proto are believed (none by default)",
+        part="hardening",
+        shown="none",
+        description="addresses whose X-Forwarded-For/-Proto are believed (comma-separated)",
     )
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+    allowed_hosts: Annotated[list[str], NoDecode] = setting(
         default_factory=list,
+        part="hardening",
+        shown="none",
         description="Host names served besides localhost and IP addresses ('*': any)",
     )
-    allowed_origins: Annotated[list[str], NoDecode] = Field(
+    allowed_origins: Annotated[list[str], NoDecode] = setting(
         default_factory=list,
+        part="hardening",
+        shown="none",
         description="origins besides the server's own that may POST and open streams",
     )
 
@@ -122,99 +282,155 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    # Owner presence (server/runs/presence.py): a run nobody watches over pauses, then stops.
-    owner_idle_pause_s: float = Field(
-        60.0, gt=0, description="a run whose owner's page sent no heartbeat this long is paused"
+    # -- Classes (server/classes): inside a class, students are limited by their token, not
+    # by address (a school's NAT puts a whole class behind one), and the class as a whole.
+    max_runs_per_class: int = setting(
+        64, ge=1, part="classes", description="active runs of one class at once (its students')"
     )
-    owner_idle_stop_s: float = Field(
-        600.0, gt=0, description="... and after this long without one it is stopped"
+    max_runs_per_student: int = setting(
+        2, ge=1, part="classes", description="active runs of one student at once"
+    )
+    class_dashboard_interval_s: float = setting(
+        1.0, gt=0, le=10, part="classes", description="how often a teacher's dashboard is sent"
+    )
+    # ... and what one address may take through classes (server/classes/limits.py).
+    class_max_students: int = setting(
+        100,
+        ge=1,
+        part="classes",
+        description="students who may join one class (409)",
+    )
+    max_classes_per_client: int = setting(
+        8,
+        ge=1,
+        part="classes",
+        description="classes one address may have open: opened in the last 24 h, not closed (429)",
+    )
+    max_open_classes: int = setting(
+        1000,
+        ge=1,
+        part="classes",
+        description="classes the whole server may have open, the same way (429)",
+    )
+    max_class_runs_per_client: int = setting(
+        60,
+        ge=1,
+        part="classes",
+        description="active runs of all the classes one address opened, together (429)",
+    )
+    class_runs_reserved: int = setting(
+        4,
+        ge=0,
+        part="classes",
+        description="run slots of LAYERLAB_MAX_RUNS that class runs never take (429)",
+    )
+    class_joins_per_minute: int = setting(
+        120,
+        ge=1,
+        part="classes",
+        description="students one address may join to classes per minute (429)",
+    )
+    class_misses_per_minute: int = setting(
+        20,
+        ge=1,
+        part="classes",
+        description="unknown class codes or refused tokens per address per minute; past it every class lookup from the address waits (429)",
+    )
+    max_class_sockets_per_client: int = setting(
+        256,
+        ge=1,
+        part="classes",
+        description="open class sockets (WS /ws/classes) per client address (429)",
+    )
+    max_class_sockets_per_member: int = setting(
+        4,
+        ge=1,
+        part="classes",
+        description="open class sockets per teacher or student token (429)",
+    )
+    rate_limit_clients: int = setting(
+        10_000,
+        ge=16,
+        part="classes",
+        description="addresses each class rate limiter remembers at most",
     )
 
-    # ONNX exports, made on request in a process of their own (server/runs/offline.py).
-    onnx_timeout_s: float = Field(
-        180.0, gt=0, description="longest one ONNX export may take before it is given up"
+    # -- Uploads (server/uploads): every limit is checked while the file is read ----------
+    upload_max_bytes: int = setting(
+        16 << 20, ge=1024, part="uploads", description="bytes of one uploaded file"
+    )
+    upload_max_rows: int = setting(70_000, ge=10, part="uploads", description="rows of a CSV")
+    upload_max_columns: int = setting(200, ge=2, part="uploads", description="columns of a CSV")
+    upload_max_cells: int = setting(
+        2_000_000, ge=100, part="uploads", description="cells (rows x columns) of a CSV"
+    )
+    upload_max_features: int = setting(
+        1000,
+        ge=1,
+        part="uploads",
+        description="model inputs of a CSV after one-hot encoding its text columns",
+    )
+    upload_max_classes: int = setting(
+        100,
+        ge=2,
+        part="uploads",
+        description="classes of a target, and distinct values of a text column",
+    )
+    upload_max_images: int = setting(
+        10_000, ge=2, part="uploads", description="images in an uploaded zip"
+    )
+    upload_max_pixels: int = setting(
+        4_000_000,
+        ge=64,
+        part="uploads",
+        description="pixels of one image in a zip, read from its header before it is decoded",
+    )
+    upload_max_unzipped_bytes: int = setting(
+        256 << 20,
+        ge=1024,
+        part="uploads",
+        description="bytes of a zip's files once decompressed, in all",
+    )
+    upload_max_image_side: int = setting(
+        64, ge=8, le=256, part="uploads", description="largest resize side"
+    )
+    upload_max_per_owner: int = setting(
+        50, ge=1, part="uploads", description="uploads one owner may keep"
+    )
+    upload_quota_owner_bytes: int = setting(
+        64 << 20,
+        ge=1024,
+        part="uploads",
+        description="stored bytes of uploads one owner token may keep",
+    )
+    upload_quota_client_bytes: int = setting(
+        256 << 20,
+        ge=1024,
+        part="uploads",
+        description="stored bytes of uploads from one address, whatever their owner tokens",
+    )
+    upload_quota_total_bytes: int = setting(
+        2 << 30, ge=1024, part="uploads", description="stored bytes of all uploads on the server"
     )
 
-    # Where workers live (server/runs/backends): spawned processes here, or Ray actors.
-    backend: Literal["local", "ray"] = Field(
-        "local", description="local: spawned worker processes; ray: Ray actors on a cluster"
-    )
-    ray_address: str = Field(
+    # -- Ray (server/runs/backends/ray.py) -----------------------------------------------
+    ray_address: str = setting(
         "",
-        description="the Ray cluster to join: 'auto', an address (host:6379, ray://host:10001); "
-        "empty: start a local Ray for this machine",
+        part="ray",
+        description="the Ray cluster to join: 'auto', an address (host:6379, "
+        "ray://host:10001); empty: start a local Ray for this machine",
     )
-    ray_num_cpus: float = Field(1.0, gt=0, description="CPUs each Ray worker actor reserves")
-    ray_gpu_fraction: float = Field(
+    ray_num_cpus: float = setting(
+        1.0, gt=0, part="ray", description="CPUs each Ray worker actor reserves"
+    )
+    ray_gpu_fraction: float = setting(
         0.25,
         ge=0,
         le=1,
+        part="ray",
         description="the share of a GPU each Ray worker actor reserves when runs train on CUDA "
         "(LAYERLAB_DEVICE=cuda, or auto on a cluster with GPUs)",
     )
-
-    # Classes (server/classes): inside a class, students are limited by their token, not by
-    # address (a school's NAT puts a whole class behind one), and the class as a whole.
-    max_runs_per_class: int = Field(
-        64, ge=1, description="active runs of one class at once (its students' together)"
-    )
-    max_runs_per_student: int = Field(2, ge=1, description="active runs of one student at once")
-    class_dashboard_interval_s: float = Field(
-        1.0, gt=0, le=10, description="how often a teacher's dashboard is sent"
-    )
-    # ... and what one address may take through classes (server/classes/limits.py).
-    class_max_students: int = Field(100, ge=1, description="students who may join one class")
-    max_classes_per_client: int = Field(
-        8, ge=1, description="classes one address may have open (opened in the last 24 h)"
-    )
-    max_open_classes: int = Field(
-        1000, ge=1, description="classes the server may have open (opened in the last 24 h)"
-    )
-    max_class_runs_per_client: int = Field(
-        60, ge=1, description="active runs of all the classes one address opened, together"
-    )
-    class_runs_reserved: int = Field(
-        4, ge=0, description="run slots of LAYERLAB_MAX_RUNS that class runs never take"
-    )
-    class_joins_per_minute: int = Field(
-        120, ge=1, description="students one address may join to classes per minute"
-    )
-    class_misses_per_minute: int = Field(
-        20, ge=1, description="unknown codes or refused tokens per address per minute"
-    )
-    max_class_sockets_per_client: int = Field(
-        256, ge=1, description="open class sockets (WS /ws/classes) per client address"
-    )
-    max_class_sockets_per_member: int = Field(
-        4, ge=1, description="open class sockets per teacher or student token"
-    )
-    rate_limit_clients: int = Field(
-        10_000, ge=16, description="addresses each rate limiter remembers at most"
-    )
-    # Uploaded datasets (server/uploads): every limit is checked while the file is read.
-    upload_max_bytes: int = Field(16 << 20, ge=1024, description="bytes of one uploaded file")
-    upload_max_rows: int = Field(70_000, ge=10, description="rows of an uploaded CSV")
-    upload_max_columns: int = Field(200, ge=2, description="columns of an uploaded CSV")
-    upload_max_cells: int = Field(
-        2_000_000, ge=100, description="cells (rows x columns) of an uploaded CSV"
-    )
-    upload_max_features: int = Field(
-        1000, ge=1, description="model inputs of a CSV after one-hot encoding its text columns"
-    )
-    upload_max_classes: int = Field(100, ge=2, description="classes of an uploaded dataset")
-    upload_max_images: int = Field(10_000, ge=2, description="images in an uploaded zip")
-    upload_max_pixels: int = Field(
-        4_000_000, ge=64, description="pixels of one image in a zip, before it is decoded"
-    )
-    upload_max_unzipped_bytes: int = Field(
-        256 << 20, ge=1024, description="bytes of a zip's files once decompressed, in all"
-    )
-    upload_max_image_side: int = Field(64, ge=8, le=256, description="largest resize side")
-    upload_max_per_owner: int = Field(50, ge=1, description="uploads one owner may keep")
-
-    data_dir: Path = Path("data")
-    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "layerlab")
-    state_dir: Path = Path(".layerlab")
 
 
 @lru_cache

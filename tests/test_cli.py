@@ -10,6 +10,9 @@ import onnxruntime as ort
 import pytest
 
 from server.cli import main
+from server.config import get_settings
+from server.engine.errors import ExperimentError
+from server.engine.validation import validate_experiment
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.json"))
 
@@ -37,6 +40,30 @@ def test_check_names_the_broken_layer(tmp_path, capsys):
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "model.layers.1: layer 1 (conv2d) needs an image-shaped input (C, H, W)" in err
+
+
+def test_check_refuses_what_the_api_refuses(tmp_path, capsys, monkeypatch):
+    """One validation for both (engine/validation.py, which POST /api/check answers with): a
+    batch that does not fit in a worker passed `layerlab check` before and was a 422 there."""
+    doc = {
+        "dataset": {"name": "digits"},
+        "model": {"layers": [{"type": "conv2d", "filters": 64, "padding": "same"}]},
+        "training": {"batch_size": 4096},
+    }
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setenv("LAYERLAB_WORKER_MEMORY_MB", "800")
+    get_settings.cache_clear()
+    try:
+        assert main(["check", str(path)]) == 2
+        with pytest.raises(ExperimentError) as caught:
+            validate_experiment(doc, get_settings())
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    (error,) = caught.value.errors
+    assert error["loc"] == ("training", "batch_size")
+    assert f"training.batch_size: {error['msg']}" in err
 
 
 def test_check_rejects_a_file_that_is_not_json(tmp_path):

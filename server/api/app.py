@@ -12,21 +12,22 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..classes.service import Classes
 from ..config import Settings, asset_dir, get_settings
+from ..designs import routes as routes_designs
 from ..runs.manager import RunManager
 from ..runs.offline import OfflineJobs
+from ..sweeps import routes as routes_sweeps
+from ..uploads import routes as routes_uploads
+from ..uploads.restore import restore_upload_files
 from . import (
     routes_check,
     routes_classes,
-    routes_designs,
     routes_inspect,
     routes_onnx,
     routes_pages,
     routes_presence,
     routes_registry,
     routes_runs,
-    routes_sweeps,
     routes_system,
-    routes_uploads,
     stream,
 )
 from .errors import install_error_handlers
@@ -35,7 +36,6 @@ from .openapi import install_openapi
 from .routes_docs import install_docs
 from .security import RequestGuardMiddleware
 from .stream import TransportMiddleware
-from .upload_files import restore_upload_files
 
 DESCRIPTION = """\
 Design a network, train it in PyTorch, and watch it learn live.
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.offline = OfflineJobs(settings)
         app.state.classes = Classes(settings, manager)  # classes, students, spotlight
         await app.state.classes.start()
-        await restore_upload_files(manager, settings)
+        await restore_upload_files(manager.store, settings)
         try:
             yield
         finally:

@@ -8,19 +8,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from ..engine.errors import ExperimentError
+from ..engine.errors import ExperimentError, error_list
 from ..runs.manager import BadInput, ControlRefused, LimitReached
+from ..store.owned import NotFound, NotOwner
 from ..store.store import StoreUnavailable
-
-
-def experiment_errors(err: ExperimentError) -> list[dict]:
-    """The engine's errors as JSON: `loc` as a list, as FastAPI's own 422s have it."""
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in err.errors]
 
 
 async def _experiment_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, ExperimentError)
-    return JSONResponse({"detail": experiment_errors(err)}, status_code=422)
+    return JSONResponse({"detail": error_list(err)}, status_code=422)
 
 
 async def _limit_reached(request: Request, err: Exception) -> JSONResponse:
@@ -64,6 +60,14 @@ async def _store_unavailable(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "2"})
 
 
+async def _not_found(request: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(err)}, status_code=404)
+
+
+async def _not_owner(request: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(err)}, status_code=403)
+
+
 async def _bad_input(request: Request, err: Exception) -> JSONResponse:
     detail = [{"loc": ["body", "input"], "msg": str(err), "type": "value_error"}]
     return JSONResponse({"detail": detail}, status_code=422)
@@ -76,3 +80,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LimitReached, _limit_reached)
     app.add_exception_handler(ControlRefused, _control_refused)
     app.add_exception_handler(BadInput, _bad_input)
+    app.add_exception_handler(NotFound, _not_found)  # designs, uploads, sweeps
+    app.add_exception_handler(NotOwner, _not_owner)

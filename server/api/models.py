@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ..core.statuses import Status as RunStatus
+
 SPIRAL_EXAMPLE: dict[str, Any] = {
     "dataset": {"name": "spiral", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "seed": 1},
     "model": {
@@ -24,9 +26,7 @@ SPIRAL_EXAMPLE: dict[str, Any] = {
     },
 }
 
-Status = Literal[
-    "queued", "running", "paused", "finished", "stopped", "failed", "diverged", "interrupted"
-]
+Status = RunStatus
 
 
 class RunCreated(BaseModel):
@@ -172,34 +172,3 @@ class Health(BaseModel):
     runs: int = Field(description="runs held in memory (active, and a few ended ones)")
     database: DatabaseHealth
     reasons: list[str] = Field(default_factory=list, description="why it is degraded")
-
-
-class DesignIn(BaseModel):
-    """A design to save: what a design file holds, too (download one, upload it again)."""
-
-    name: str = Field(min_length=1, max_length=200, description="shown in My designs")
-    note: str = Field("", max_length=10_000, description="what it is for, what to try")
-    experiment: dict[str, Any] = Field(
-        description="the experiment document, checked like POST /api/check"
-    )
-
-
-class DesignPatch(BaseModel):
-    """Rename, re-note or replace the experiment of a saved design (any of the three)."""
-
-    name: str | None = Field(None, min_length=1, max_length=200)
-    note: str | None = Field(None, max_length=10_000)
-    experiment: dict[str, Any] | None = None
-
-
-class DesignOut(BaseModel):
-    """A saved design."""
-
-    id: str
-    name: str
-    note: str
-    experiment: dict[str, Any]
-    created: float = Field(description="Unix time")
-    updated: float = Field(description="Unix time")
-    mine: bool = Field(description="whether the X-Owner-Token sent owns it")
-    runs: str = Field(description="where its runs are listed")

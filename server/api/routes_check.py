@@ -6,11 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..config import Settings
-from ..engine.errors import ExperimentError
-from ..engine.model import check, parse_experiment
-from ..engine.trainer import resolve_device
-from ..runs.limits import check_memory
+from ..engine.validation import validate_experiment
 from .deps import JsonBody, SettingsDep
 from .openapi import EXPERIMENT_BODY
 
@@ -31,22 +27,8 @@ CHECK_ERRORS = {
 }
 
 
-def validate_experiment(doc: Any, settings: Settings) -> tuple[dict, dict]:
-    """The normalised experiment and its check, or ExperimentError (nothing is allocated)."""
-    experiment = parse_experiment(doc, settings)
-    device = experiment.training.device
-    resolve_device(device if device != "auto" else settings.device)  # cuda without a GPU
-    result = check(experiment, settings)
-    doc = experiment.model_dump(mode="json")
-    check_memory(doc, result, settings)
-    return doc, result
-
-
 @router.post("/check", openapi_extra=EXPERIMENT_BODY, responses=CHECK_ERRORS)
 def check_experiment(doc: JsonBody, settings: SettingsDep) -> dict[str, Any]:
     """Per-layer output shapes, parameter counts and FLOPs per example (forward + backward),
     the derived head, the totals and the FLOPs of one training step."""
     return validate_experiment(doc, settings)[1]
-
-
-__all__ = ["ExperimentError", "router", "validate_experiment"]

@@ -24,10 +24,11 @@ from ..classes.hub import ClassViewer
 from ..classes.registry import Classroom, Student
 from ..classes.service import Classes
 from ..classes.throttle import client_key
+from ..engine.errors import ExperimentError
+from ..engine.validation import validate_experiment
 from .class_access import ClassesDep, TeacherTokenDep, chosen_subprotocol, get_classes, who_of
 from .deps import ClientDep, ManagerDep, SettingsDep, get_client
-from .routes_check import ExperimentError, validate_experiment
-from .stream import _close, _read_until_closed, _refuse
+from .sockets import close_socket, read_until_closed, refuse_socket
 
 router = APIRouter(tags=["classes"])
 
@@ -352,7 +353,7 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         if who.anonymous:
             classes.limits.check_lookup(client)
     except ClassRefused as err:
-        await _refuse(websocket, 429, 4429, err.message)
+        await refuse_socket(websocket, 429, 4429, err.message)
         return
     room = classes.registry.get(code)
     teacher = room is not None and who.teacher_of == room.code
@@ -363,13 +364,13 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
     )
     if room is None or (not teacher and student is None):  # an unknown code looks the same
         classes.limits.miss(client)
-        await _refuse(websocket, 403, 4403, NEEDS_TOKEN)
+        await refuse_socket(websocket, 403, 4403, NEEDS_TOKEN)
         return
     member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
     try:
         classes.limits.open_socket(client, member)
     except ClassRefused as err:
-        await _refuse(websocket, 429, 4429, err.message)
+        await refuse_socket(websocket, 429, 4429, err.message)
         return
     try:
         await _serve_class(websocket, classes, room, teacher, student)
@@ -404,7 +405,7 @@ async def _serve_class(
         await classes.hub.push_dashboard(room.code)
     timeout = websocket.app.state.settings.viewer_timeout_s
     sender = asyncio.create_task(viewer.run(timeout))
-    receiver = asyncio.create_task(_read_until_closed(websocket))
+    receiver = asyncio.create_task(read_until_closed(websocket))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -413,7 +414,7 @@ async def _serve_class(
             task.cancel()
         await asyncio.gather(sender, receiver, return_exceptions=True)
     if viewer.dropped is not None:
-        await _close(websocket, 1013, viewer.dropped[:120])
+        await close_socket(websocket, 1013, viewer.dropped[:120])
 
 
 @router.get("/teach", response_class=HTMLResponse, include_in_schema=False)

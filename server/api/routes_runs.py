@@ -12,25 +12,24 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..classes.service import ClassRefused
+from ..designs.repository import DESIGNS
+from ..engine.validation import validate_experiment
 from ..runs.manager import Run, RunManager
-from ..store import designs
 from ..store.queries import RunFilter
 from ..store.rows import StoredRun
+from ..web.owner import MaybeOwner
 from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
 from .deps import (
     ClientDep,
     JsonBody,
     ManagerDep,
-    OwnerDep,
     RunDep,
     SettingsDep,
     TokenDep,
-    owner_hash,
 )
 from .history_csv import csv_lines
 from .models import ControlRequest, HistoryPage, RunCreated, RunDetail, RunSummary, Status
 from .openapi import EXPERIMENT_BODY
-from .routes_check import validate_experiment
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -64,7 +63,7 @@ async def create_run(
     client: ClientDep,
     classes: ClassesDep,
     who: WhoDep,
-    owner: OwnerDep = None,
+    owner: MaybeOwner,
     student_token: StudentTokenDep = None,
     paused: Annotated[bool, Query(description="create it paused, to step or resume")] = False,
     design: Annotated[
@@ -80,7 +79,7 @@ async def create_run(
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
     if (
         design is not None
-        and await run_in_threadpool(manager.store.read, designs.get, design) is None
+        and await run_in_threadpool(manager.store.read, DESIGNS.get, design) is None
     ):
         raise HTTPException(
             422,
@@ -103,7 +102,7 @@ async def create_run(
         result,
         client,
         paused=paused,
-        owner=owner_hash(owner),
+        owner=owner.hash if owner else None,
         design_id=design,
         class_code=student.code if student else None,
         student=student.id if student else None,
@@ -120,7 +119,7 @@ def list_runs(
     manager: ManagerDep,
     settings: SettingsDep,
     response: Response,
-    owner_token: OwnerDep = None,
+    owner_token: MaybeOwner,
     owner: Annotated[
         str | None,
         Query(pattern="^me$", description="`me`: only runs started with your X-Owner-Token"),
@@ -153,7 +152,7 @@ def list_runs(
             ],
         )
     where = RunFilter(
-        owner=owner_hash(owner_token) if owner == "me" else None,
+        owner=owner_token.hash if owner == "me" and owner_token else None,
         status=status,
         dataset=dataset,
         design=design,

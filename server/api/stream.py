@@ -15,7 +15,6 @@ import socket
 from collections import Counter
 
 from fastapi import APIRouter, WebSocket
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -25,10 +24,10 @@ from ..store import queries
 from ..store.store import StoreUnavailable
 from .class_access import may_watch, stream_key
 from .deps import get_client, get_manager
+from .sockets import close_socket, read_until_closed, refuse_socket
 
 router = APIRouter()
 
-CLOSE_TIMEOUT_S = 2.0
 CLOSE_NO_RUN = 4404
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 1013  # "try again later": reconnect, the history comes first
@@ -54,7 +53,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
     manager = get_manager(websocket)
     refused = may_watch(websocket, run_id)  # a class's run: its student, teacher, spotlight
     if refused is not None:
-        await _refuse(websocket, 403, 4403, refused)
+        await refuse_socket(websocket, 403, 4403, refused)
         return
     client = stream_key(websocket) or get_client(websocket)  # a class is counted per token
     streams = open_streams(websocket)
@@ -64,7 +63,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
             f"you already have {limit} open streams, the limit per client address "
             "(LAYERLAB_MAX_WS_PER_CLIENT); close one first"
         )
-        await _refuse(websocket, 429, CLOSE_TOO_MANY, detail)
+        await refuse_socket(websocket, 429, CLOSE_TOO_MANY, detail)
         return
     streams[client] += 1
     try:
@@ -87,7 +86,7 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
         await websocket.close(CLOSE_NO_RUN)
         return
     sender = asyncio.create_task(viewer.run())
-    receiver = asyncio.create_task(_read_until_closed(websocket))
+    receiver = asyncio.create_task(read_until_closed(websocket))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -99,10 +98,10 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     if client_gone:
         return
     if viewer.dropped is not None:
-        await _close(websocket, CLOSE_TOO_SLOW, viewer.dropped[:120])
+        await close_socket(websocket, CLOSE_TOO_SLOW, viewer.dropped[:120])
         abort_transport(websocket)
     else:
-        await _close(websocket, 1000, "run ended")
+        await close_socket(websocket, 1000, "run ended")
 
 
 async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str) -> None:
@@ -113,7 +112,7 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
     except StoreUnavailable:
         run = None
     if run is None:
-        await _refuse(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
+        await refuse_socket(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
         return
     await websocket.accept()
     try:
@@ -141,28 +140,15 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
             after = run_epoch(texts[-1])
         await websocket.send_text(status_message(run.status, run.message, run.epoch))
     except StoreUnavailable as err:
-        await _close(websocket, CLOSE_UNAVAILABLE, str(err)[:120])
+        await close_socket(websocket, CLOSE_UNAVAILABLE, str(err)[:120])
         return
     except Exception:  # noqa: BLE001 - the viewer left while we were sending
         return
-    await _close(websocket, 1000, "run ended")
+    await close_socket(websocket, 1000, "run ended")
 
 
 def run_epoch(text: str) -> int:
     return int(json.loads(text)["epoch"])
-
-
-async def _read_until_closed(websocket: WebSocket) -> None:
-    """Incoming messages are not used; reading them notices when the viewer leaves."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code, reason), CLOSE_TIMEOUT_S)
 
 
 TRANSPORT_KEY = "layerlab.transport"
@@ -200,11 +186,3 @@ def abort_transport(websocket: WebSocket) -> bool:
         return False
     transport.abort()
     return True
-
-
-async def _refuse(websocket: WebSocket, status: int, code: int, detail: str) -> None:
-    """An HTTP answer to the handshake where the server allows it, else a close code."""
-    if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code=status))
-    else:
-        await websocket.close(code, detail[:120])

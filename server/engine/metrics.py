@@ -81,3 +81,8 @@ def pca_2d(x: Tensor) -> Tensor:
     signs = torch.sign(comps[torch.arange(2), pivot])
     signs[signs == 0] = 1
     return xc @ (comps * signs[:, None]).T
+
+
+def reconstruction_error(pred: Tensor, target: Tensor) -> Tensor:
+    """Anomaly score per sample: the mean squared reconstruction error. (N, ...) -> (N,)."""
+    return ((pred - target) ** 2).reshape(pred.shape[0], -1).mean(dim=1)

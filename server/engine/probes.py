@@ -10,7 +10,8 @@ trainer's RNG state swapped in so the caller's RNG is untouched.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -18,9 +19,31 @@ from torch import Tensor, nn
 
 from . import metrics
 from .bytegrid import byte_grid, byte_grids, rounded, rounded_list
+from .datasets import Data, cross_features
+from .model import Network, Plan
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+
+class Trainer(Protocol):
+    """What a snapshot reads of a trainer (engine/trainer.py's `Trainer` has it all); named
+    here so that the trainer imports the probes and never the other way round."""
+
+    data: Data
+    plan: Plan
+    model: Network
+    device: torch.device
+    epoch: int
+    x_val: Tensor
+    y_val: Tensor
+    y_train: Tensor
+    anomaly: Tensor | None
+    probe_cache: dict
+    val_predictions: Tensor | None
+
+    def own_rng(self) -> AbstractContextManager[None]: ...
+    def eval_mode(self) -> AbstractContextManager[None]: ...
+    def predictions(self, out: Tensor) -> Tensor: ...
+    def val_outputs(self) -> Tensor: ...
+
 
 KINDS = ("layers", "boundary", "images", "autoencoder", "sequence")
 GRID_RES = 40  # boundary grid side: 1,600 points, ~1 ms through a small MLP
@@ -209,8 +232,6 @@ def _grid_inputs(trainer: Trainer) -> tuple[Tensor, Tensor]:
     """
     cache = _cache(trainer)
     if "grid" not in cache:
-        from .datasets import cross_features
-
         x1min, x1max, x2min, x2max = (float(v) for v in trainer.data.meta["extent"])
         x1 = torch.linspace(x1min, x1max, GRID_RES)
         x2 = torch.linspace(x2max, x2min, GRID_RES)
@@ -375,9 +396,7 @@ def _autoencoder(trainer: Trainer, x, y, out, kept: dict, latent: int | None) ->
             "label_names": d.meta.get("label_names"),
         }
     if trainer.anomaly is not None:
-        from .trainer import reconstruction_error
-
-        scores = reconstruction_error(pred, y)
+        scores = metrics.reconstruction_error(pred, y)
         labels = trainer.anomaly[: x.shape[0]]
         section["anomaly"] = {
             "scores": rounded_list(scores, 6),

@@ -23,6 +23,7 @@ from . import metrics
 from .bytegrid import rounded
 from .errors import Diverged, ExperimentError
 from .model import Network, Plan, build_model, check, plan
+from .probes import take_snapshot
 from .schema import Experiment
 
 # Loss per plan.loss. bce takes logits: build_head leaves out the sigmoid when the loss is bce,
@@ -448,7 +449,7 @@ class Trainer:
         res["val_mae"] = rounded((p - y).abs().mean().item())
         if self.plan.task == "reconstruction":
             if self.anomaly is not None:
-                scores = reconstruction_error(p, y)
+                scores = metrics.reconstruction_error(p, y)
                 res["val_roc_auc"] = rounded(metrics.roc_auc(scores, self.anomaly))
         else:
             res["val_r2"] = rounded(metrics.r2_score(p, y))
@@ -458,11 +459,4 @@ class Trainer:
 
     def probe(self, kinds: set[str] | None = None) -> dict:
         """The live snapshot (docs/internals.md); JSON-safe, leaves training undisturbed."""
-        from .probes import take_snapshot
-
         return take_snapshot(self, kinds)
-
-
-def reconstruction_error(pred: Tensor, target: Tensor) -> Tensor:
-    """Anomaly score per sample: the mean squared reconstruction error. (N, ...) -> (N,)."""
-    return ((pred - target) ** 2).reshape(pred.shape[0], -1).mean(dim=1)

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
+from ..core.tokens import same_token, token_hash
 from ..store import queries
 from ..store.rows import StoredRun
-from ..store.store import Store, token_hash
+from ..store.store import Store
 from . import checkpoints
 from .backends import Backend, WorkerHandle, make_backend
 from .hub import Hub, RunChannel
@@ -218,11 +219,7 @@ class RunManager:
         }
 
     def owns_stored(self, run: StoredRun, token: str | None) -> bool:
-        return (
-            token is not None
-            and run.token_hash is not None
-            and secrets.compare_digest(run.token_hash, token_hash(token))
-        )
+        return token is not None and same_token(run.token_hash, token_hash(token))
 
     # -- lifecycle -----------------------------------------------------------------------
     def create(
@@ -371,7 +368,7 @@ class RunManager:
         return run
 
     def owns(self, run: Run, token: str | None) -> bool:
-        return token is not None and secrets.compare_digest(run.token, token)
+        return same_token(run.token, token)
 
     async def control(
         self,

@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable
-from typing import Any
 
-STATUSES = (
-    "queued",
-    "running",
-    "paused",
-    "finished",
-    "stopped",
-    "failed",
-    "diverged",
-    "interrupted",  # the server stopped (or was killed) while the run was active
-)
-ACTIVE = frozenset({"queued", "running", "paused"})
-TERMINAL = frozenset({"finished", "stopped", "failed", "diverged", "interrupted"})
+from ..core.jsonsafe import dumps, json_safe
+from ..core.statuses import ACTIVE, STATUSES, TERMINAL
 
-
-def json_safe(obj: Any) -> Any:
-    """A copy of `obj` that JSON can carry: non-finite floats become None, tuples become lists."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if obj is None or isinstance(obj, str | int | bool):
-        return obj
-    if hasattr(obj, "tolist"):  # numpy and torch scalars and arrays
-        return json_safe(obj.tolist())
-    return str(obj)
-
-
-def dumps(obj: Any) -> str:
-    """Compact JSON that a browser accepts: NaN and infinity are sent as null."""
-    try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except (ValueError, TypeError):
-        return json.dumps(json_safe(obj), allow_nan=False, separators=(",", ":"))
+__all__ = [
+    "ACTIVE",
+    "STATUSES",
+    "TERMINAL",
+    "dumps",
+    "epoch_message",
+    "hello_message",
+    "json_safe",
+    "snapshot_message",
+    "status_message",
+]
 
 
 def hello_message(run: dict, history: Iterable[str], layer_history: Iterable[str] = ()) -> str:

@@ -7,7 +7,6 @@ database can be written and, when not, why.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import weakref
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
+from ..core.tokens import token_hash
 from ..runs.messages import dumps
 from . import queries
 from .db import database_url, discard, make_engine, migrate
@@ -25,14 +25,11 @@ from .writer import Writer
 
 log = logging.getLogger("layerlab.store")
 
+__all__ = ["Store", "StoreUnavailable", "spool_for", "token_hash"]
+
 
 class StoreUnavailable(Exception):
     """The database could not be read (HTTP 503, with the reason)."""
-
-
-def token_hash(token: str) -> str:
-    """What the database keeps of an owner or run token: its SHA-256, never the token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def spool_for(settings: Settings) -> ExportSpool:

@@ -78,15 +78,3 @@ exports = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created", Float, nullable=False),
 )
-
-designs = Table(
-    "designs",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("owner", String(64), nullable=False, index=True),  # sha256 of X-Owner-Token
-    Column("name", String(200), nullable=False),
-    Column("note", Text, nullable=False, default=""),
-    Column("experiment_json", Text, nullable=False),
-    Column("created", Float, nullable=False),
-    Column("updated", Float, nullable=False, index=True),
-)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import Settings
 from ..engine.layers import LAYERS
 
 Setting = Literal[
@@ -111,6 +112,19 @@ def _typed(axis: Axis, i: int, j: int, value: Any) -> Any:
     if not isinstance(value, str):
         raise SpecError([_error(loc, f"{name} takes a name, not {value!r}")])
     return value
+
+
+def check_bounds(axes: list[Axis], settings: Settings) -> None:
+    """SpecError for a `layers` value above `max_layers`, before anything is built (a
+    million layers would be a million copies of one, made before the check refused them)."""
+    for i, axis in enumerate(axes):
+        if axis.setting != "layers":
+            continue
+        for j, value in enumerate(axis.values):
+            count = _typed(axis, i, j, value)
+            if count > settings.max_layers:
+                msg = f"layers = {count:,}: at most {settings.max_layers} (LAYERLAB_MAX_LAYERS)"
+                raise SpecError([_error(["axes", i, "values", j], msg)])
 
 
 def _layers_taking(layers: list[dict], param: str) -> list[int]:

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..runs.messages import ACTIVE
+from ..core.statuses import ACTIVE
+from .repository import StoredSweep
 from .spec import TITLES
-from .store import StoredSweep
 
 RunLookup = Callable[[str], Any]  # run id -> Run | StoredRun | None (manager.find)
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from ..config import Settings
 from ..engine.errors import ExperimentError
-from .spec import Axis, SpecError, SweepIn, Variant, apply, axis_key, expand
+from ..engine.validation import validate_experiment
+from .spec import Axis, SpecError, SweepIn, Variant, apply, axis_key, check_bounds, expand
 
-Check = Callable[[Any, Settings], tuple[dict, dict]]  # routes_check.validate_experiment
+Check = Callable[[Any, Settings], tuple[dict, dict]]  # engine.validation.validate_experiment
 
 
 def _where(e: dict) -> str:
@@ -34,9 +35,13 @@ def max_variants(settings: Settings) -> int:
     return min(settings.max_sweep_variants, settings.max_runs_per_client, settings.max_runs)
 
 
-def check_sweep(spec: SweepIn, settings: Settings, check: Check) -> tuple[dict, list[Variant]]:
+def check_sweep(
+    spec: SweepIn, settings: Settings, check: Check = validate_experiment
+) -> tuple[dict, list[Variant]]:
     """The normalised base experiment and the checked variants, or SpecError whose errors
-    name the field (loc from the request body) and, for a variant, its setting and value."""
+    name the field (loc from the request body) and, for a variant, its setting and value.
+    Every bound (variants, values) is checked before any variant is built."""
+    check_bounds(spec.axes, settings)
     base = _checked(check, spec.experiment, settings)
     if isinstance(base, list):
         raise SpecError(

@@ -2,19 +2,14 @@
 numeric columns kept (the engine standardises them), text columns one-hot, missing cells
 filled or refused.
 
-Read with the standard library's `csv` row by row, so the limits (rows, columns, features)
-stop a file as soon as it crosses them. Nothing in a cell is ever evaluated: a cell such as
-`=HYPERLINK(...)` is text like any other (its column becomes categorical).
+The table is read by `table.py` (limits checked row by row); nothing in a cell is ever
+evaluated: a cell such as `=HYPERLINK(...)` is text like any other (its column becomes
+categorical). A forecasting CSV is cut into windows by `series.py`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import numpy as np
 
@@ -22,161 +17,29 @@ from server.config import Settings
 
 from .errors import UploadError, too_large
 from .processed import Processed
+from .series import forecasting_windows
+from .table import (
+    MISSING,
+    PREVIEW_ROWS,
+    Column,
+    CsvOptions,
+    columns_of,
+    missing_rows,
+    number,
+    read_table,
+)
 
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
-MIN_ROWS = 4
+__all__ = ["CsvOptions", "parse_csv", "parse_points"]
+
 GUESS_CLASSES = 20  # a numeric target of at most this many whole values is guessed as classes
-PREVIEW_ROWS = 5
 FILLED = "(missing)"  # the category a missing text cell becomes with missing=fill
-
-
-@dataclass(frozen=True)
-class CsvOptions:
-    target: str | None = None  # None: the last column (forecasting: the series)
-    task: Literal["classification", "regression", "forecasting"] | None = None  # None: guessed
-    missing: Literal["refuse", "fill"] = "refuse"
-    # Forecasting: windows of `window` values predict the next `horizon`; rows are ordered by
-    # the `time` column when one is named (numbers by value, text such as ISO dates as text).
-    window: int = 16
-    horizon: int = 1
-    time: str | None = None
-
-
-@dataclass
-class Column:
-    name: str
-    cells: list[str]
-    numbers: list[float] | None  # every present cell as a finite number, or None (text)
-
-
-def read_table(
-    file: BinaryIO, settings: Settings, min_columns: int = 2
-) -> tuple[list[str], list[list[str]]]:
-    """(header, rows of stripped cells); refuses what is not a rectangular UTF-8 CSV."""
-    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="strict", newline="")
-    reader = csv.reader(text)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    try:
-        for raw in _rows(reader):
-            cells = [c.strip() for c in raw]
-            if header is None:
-                header = _check_header(cells, settings, min_columns)
-                continue
-            if len(cells) != len(header):
-                raise UploadError(
-                    f"row {len(rows) + 1} (line {reader.line_num}) has {len(cells)} cells but "
-                    f"the header has {len(header)} columns",
-                    kind="ragged_row",
-                    row=len(rows) + 1,
-                    line=reader.line_num,
-                )
-            if len(rows) >= settings.upload_max_rows:
-                raise too_large(
-                    f"the CSV has more than {settings.upload_max_rows:,} rows "
-                    f"(LAYERLAB_UPLOAD_MAX_ROWS); stopped at line {reader.line_num}",
-                    row=len(rows) + 1,
-                )
-            if (len(rows) + 1) * len(header) > settings.upload_max_cells:
-                raise too_large(
-                    f"the CSV has more than {settings.upload_max_cells:,} cells "
-                    f"(LAYERLAB_UPLOAD_MAX_CELLS); stopped at line {reader.line_num}",
-                    row=len(rows) + 1,
-                )
-            rows.append(cells)
-    except UnicodeDecodeError as err:
-        raise UploadError(
-            f"this is not a text CSV (UTF-8): undecodable bytes after line {reader.line_num} "
-            f"(byte {err.start} of that read); binary files cannot be tables",
-            kind="not_text",
-            line=reader.line_num + 1,
-        ) from None
-    except csv.Error as err:
-        what = "binary data (NUL bytes)" if "NUL" in str(err) else str(err)
-        raise UploadError(
-            f"line {reader.line_num + 1} is not CSV: {what}",
-            kind="not_csv",
-            line=reader.line_num + 1,
-        ) from None
-    finally:
-        text.detach()  # the upload's own file stays open for its owner to close
-    if header is None:
-        raise UploadError(
-            "the file is empty: a CSV needs a header row and rows of data", kind="empty"
-        )
-    if len(rows) < MIN_ROWS:
-        raise UploadError(
-            f"the CSV has {len(rows)} data row(s); at least {MIN_ROWS} are needed",
-            kind="too_few_rows",
-        )
-    return header, rows
-
-
-def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
-    for raw in reader:
-        if raw and any(c.strip() for c in raw):  # blank lines are skipped
-            yield raw
-
-
-def _check_header(cells: list[str], settings: Settings, min_columns: int) -> list[str]:
-    if len(cells) > settings.upload_max_columns:
-        raise too_large(
-            f"the header has {len(cells)} columns; at most {settings.upload_max_columns} "
-            "(LAYERLAB_UPLOAD_MAX_COLUMNS)"
-        )
-    if len(cells) < min_columns:
-        raise UploadError(
-            "the header has one column: a table needs a target column and at least one feature",
-            kind="too_few_columns",
-        )
-    for i, name in enumerate(cells, start=1):
-        if not name:
-            raise UploadError(f"column {i} of the header has no name", kind="bad_header", column=i)
-    seen: set[str] = set()
-    for name in cells:
-        if name in seen:
-            raise UploadError(
-                f"the header names column {name!r} twice", kind="bad_header", column=name
-            )
-        seen.add(name)
-    return cells
-
-
-def _number(cell: str) -> float | None:
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _columns(header: list[str], rows: list[list[str]]) -> list[Column]:
-    columns = []
-    for j, name in enumerate(header):
-        cells = [r[j] for r in rows]
-        numbers: list[float] | None = []
-        for c in cells:
-            if c.lower() in MISSING:
-                numbers.append(math.nan)
-                continue
-            value = _number(c)
-            if value is None:  # text (a formula-like "=..." included): never evaluated
-                numbers = None
-                break
-            numbers.append(value)
-        columns.append(Column(name, cells, numbers))
-    return columns
-
-
-def _missing_rows(col: Column) -> list[int]:
-    return [i for i, c in enumerate(col.cells) if c.lower() in MISSING]
 
 
 def _target(
     col: Column, task: str | None, settings: Settings
 ) -> tuple[str, np.ndarray, list | None]:
     """(task, y, class names) from the target column."""
-    empty = _missing_rows(col)
+    empty = missing_rows(col)
     if empty:
         raise UploadError(
             f"row {empty[0] + 1}: the target {col.name!r} is empty; every row needs a target",
@@ -190,7 +53,7 @@ def _target(
         task = "classification" if col.numbers is None or (whole and few) else "regression"
     if task == "regression":
         if col.numbers is None:
-            i, cell = next((i, c) for i, c in enumerate(col.cells) if _number(c) is None)
+            i, cell = next((i, c) for i, c in enumerate(col.cells) if number(c) is None)
             raise UploadError(
                 f"row {i + 1}, column {col.name!r}: {cell[:40]!r} is not a number, and a "
                 "regression target must be numeric (choose classification, or another target)",
@@ -229,7 +92,7 @@ def _target(
 
 def _feature(col: Column, missing: str, settings: Settings) -> tuple[np.ndarray, list[str], dict]:
     """(values (N, k), names, description) of one feature column."""
-    empty = _missing_rows(col)
+    empty = missing_rows(col)
     if empty and missing == "refuse":
         raise UploadError(
             f"row {empty[0] + 1}, column {col.name!r}: the cell is empty ({len(empty)} empty "
@@ -286,11 +149,9 @@ def parse_csv(file: BinaryIO, filename: str, options: CsvOptions, settings: Sett
             kind="unknown_target",
             column=target,
         )
-    columns = _columns(header, rows)
+    columns = columns_of(header, rows)
     by_name = {c.name: c for c in columns}
     if options.task == "forecasting":
-        from .series import forecasting_windows  # local: series.py imports this module
-
         return forecasting_windows(by_name, target, filename, options, header, rows)
     task, y, class_names = _target(by_name[target], options.task, settings)
     parts, names, described = [], [], []
@@ -339,10 +200,10 @@ def parse_points(
         raise UploadError(
             "drawn points need exactly three columns: x1, x2 and the target", kind="bad_header"
         )
-    columns = {c.name: c for c in _columns(header, rows)}
+    columns = {c.name: c for c in columns_of(header, rows)}
     features = [columns[n] for n in header if n != target]
     for col in features:
-        bad = next((i for i, c in enumerate(col.cells) if _number(c) is None), None)
+        bad = next((i for i, c in enumerate(col.cells) if number(c) is None), None)
         if bad is not None:
             raise UploadError(
                 f"row {bad + 1}, column {col.name!r}: a point's coordinate must be a number",

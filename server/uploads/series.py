@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .csv_table import MIN_ROWS, MISSING, PREVIEW_ROWS, Column, CsvOptions, _number
 from .errors import UploadError
 from .processed import Processed
+from .table import MIN_ROWS, MISSING, PREVIEW_ROWS, Column, CsvOptions, number
 
 
 def forecasting_windows(
@@ -24,7 +24,7 @@ def forecasting_windows(
         i, cell = next(
             (i, c)
             for i, c in enumerate(col.cells)
-            if _number(c) is None and c.lower() not in MISSING
+            if number(c) is None and c.lower() not in MISSING
         )
         raise UploadError(
             f"row {i + 1}, column {col.name!r}: {cell[:40]!r} is not a number; a series to "
@@ -35,6 +35,13 @@ def forecasting_windows(
         )
     values = np.asarray(col.numbers, dtype=np.float64)
     empty = np.flatnonzero(np.isnan(values))
+    if len(empty) == len(values):
+        raise UploadError(
+            f"column {col.name!r} has no value at all: every cell is empty; a series to "
+            "forecast needs numbers",
+            kind="missing_value",
+            column=col.name,
+        )
     if len(empty) and options.missing == "refuse":
         raise UploadError(
             f"row {empty[0] + 1}, column {col.name!r}: the cell is empty; fill missing values "

@@ -1,4 +1,5 @@
-"""The `uploads` table (migration 0002_uploads), on the store's shared metadata."""
+"""The `uploads` table (migrations 0002_uploads, 0003_upload_client), on the store's shared
+metadata."""
 
 from __future__ import annotations
 
@@ -17,4 +18,5 @@ uploads = Table(
     Column("data", LargeBinary, nullable=False),  # the npz the engine reads (processed arrays)
     Column("bytes", Integer, nullable=False),  # size of `data`
     Column("created", Float, nullable=False),
+    Column("client", String(64), nullable=False, index=True, server_default=""),  # its address
 )

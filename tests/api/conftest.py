@@ -6,18 +6,13 @@ other limits patch the live settings object for their duration.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
+import servers
 from live_server import Live
 
-from server.api.app import create_app
-from server.api.server import uvicorn_config
 from server.config import Settings
 
 
@@ -33,24 +28,13 @@ def live(tmp_path_factory) -> Iterator[Live]:
         data_dir=tmp_path_factory.mktemp("data"),
         cache_dir=tmp_path_factory.mktemp("cache"),
     )
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    server = uvicorn.Server(
-        uvicorn_config(create_app(settings), settings, port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30, trust_env=False) as http:
+    with (
+        servers.in_thread(settings) as (server, base),
+        httpx.Client(base_url=base, timeout=30, trust_env=False) as http,
+    ):
         live = Live(settings, base, http, server)
         live.wait_workers_ready()
         yield live
-    server.should_exit = True
-    thread.join(30)
 
 
 @pytest.fixture

@@ -6,19 +6,7 @@ from __future__ import annotations
 import re
 
 from live_server import Live, spiral
-
-HEAVY = {
-    "dataset": {"name": "digits"},
-    "model": {
-        "layers": [
-            {"type": "upsample", "scale": 8},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "flatten"},
-        ]
-    },
-    "training": {"batch_size": 256, "epochs": 5},
-}
+from sample_designs import HEAVY
 
 
 def _runs(live: Live) -> int:

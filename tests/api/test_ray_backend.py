@@ -10,7 +10,6 @@ under CI=true, where they must run.
 from __future__ import annotations
 
 import os
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
+import servers
 from live_server import Live, spiral
 
 try:
@@ -30,8 +29,6 @@ except ImportError:
         raise
     pytest.skip("ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
 
-from server.api.app import create_app
-from server.api.server import uvicorn_config
 from server.config import Settings
 
 RUNS = 30
@@ -54,26 +51,15 @@ def ray_live(tmp_path_factory) -> Iterator[Live]:
         data_dir=tmp_path_factory.mktemp("ray-data"),
         cache_dir=tmp_path_factory.mktemp("ray-cache"),
     )
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    server = uvicorn.Server(
-        uvicorn_config(create_app(settings), settings, port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-ray", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 120
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=30, trust_env=False) as http:
+        with (
+            servers.in_thread(settings, timeout=120) as (server, base),
+            httpx.Client(base_url=base, timeout=30, trust_env=False) as http,
+        ):
             live = Live(settings, base, http, server)
             live.wait_workers_ready(timeout=240)
             yield live
     finally:
-        server.should_exit = True
-        thread.join(60)
         ray.shutdown()
 
 

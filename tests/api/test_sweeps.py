@@ -9,7 +9,7 @@ import time
 from live_server import Live, spiral
 
 from server.store.store import Store
-from server.sweeps import store as sweep_store
+from server.sweeps.repository import SWEEPS
 from server.sweeps.summary import describe
 
 OWNER = {"X-Owner-Token": "sweep-owner-token-0123456789"}
@@ -87,7 +87,7 @@ def test_six_variants_finish_and_the_summary_is_theirs(live: Live):
     store = Store(live.settings)
     store.open()
     try:
-        stored = store.read(sweep_store.get, created["id"])
+        stored = store.read(SWEEPS.get, created["id"])
         assert [v.run_id for v in stored.variants] == runs
         deadline = time.monotonic() + 20
         while True:
@@ -202,3 +202,17 @@ def test_only_its_owner_stops_a_sweep(live: Live):
     assert [layer["units"] for layer in run["experiment"]["model"]["layers"]] == [8, 8]
     assert live.http.get("/api/sweeps/nosuchsweep").status_code == 404
     live.wait_idle()
+
+
+def test_a_million_layers_are_a_422_at_their_value_before_anything_is_built(live: Live):
+    """Issue 20: the bound comes before the variants (3 million layers once took 32.7 s)."""
+    for layers in (3_000_000, 10**9):
+        body = {
+            "experiment": spiral(epochs=3),
+            "axes": [{"setting": "layers", "values": [1, layers]}],
+        }
+        response = post(live, body)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["detail"]
+        assert error["loc"] == ["body", "axes", 0, "values", 1]
+        assert "LAYERLAB_MAX_LAYERS" in error["msg"]

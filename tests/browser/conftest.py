@@ -10,14 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+import servers
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,20 +28,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory):
     """`python -m server.cli serve` on a free port, with small limits; its base URL."""
-    port = _free_port()
     state = tmp_path_factory.mktemp("layerlab")
     env = {
-        **os.environ,
-        "LAYERLAB_WORKERS": "1",
         # Eager training paces the runs these tests watch, pause and reconnect to (on the
         # fast path a 300-epoch spiral ends in under a second); tests/engine/test_fastpath.py
         # and the API tests cover the fast path.
@@ -64,43 +51,9 @@ def server_url(tmp_path_factory):
         # so a test can see an abandoned run pause, and closed pages free the worker.
         "LAYERLAB_OWNER_IDLE_PAUSE_S": "10",
         "LAYERLAB_OWNER_IDLE_STOP_S": "60",
-        "PYTHONUNBUFFERED": "1",
     }
-    log = open(state / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited ({proc.returncode}): see {state / 'server.log'}"
-                )
-            try:
-                if httpx.get(f"{base}/api/layers", timeout=2).status_code == 200:
-                    health = httpx.get(f"{base}/api/health", timeout=2).json()
-                    if health.get("workers_ready", 1) >= 1:
-                        break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 120 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with servers.running(env=env, workers=1, log=state / "server.log") as server:
+        yield server.base
 
 
 # Module scope: Playwright's sync API keeps an event loop running while it is open, which

@@ -4,25 +4,12 @@ import re
 
 import pytest
 import torch
+from sample_designs import HEAVY
 from torch.utils.flop_counter import FlopCounterMode
 
 from server.config import Settings
 from server.engine.errors import ExperimentError
 from server.engine.model import build_model, check, parse_experiment, plan
-
-# Issue 7: 3.56 M parameters, fits the memory estimate, ~87 s per training step on one core.
-HEAVY = {
-    "dataset": {"name": "digits"},
-    "model": {
-        "layers": [
-            {"type": "upsample", "scale": 8},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "flatten"},
-        ]
-    },
-    "training": {"batch_size": 256, "epochs": 5},
-}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from server.engine.preprocess import Preprocessing
 from server.engine.schema import Experiment
 from server.engine.trainer import Trainer
 from server.uploads.csv_table import CsvOptions, parse_csv, parse_points
-from server.uploads.repo import write_file
+from server.uploads.repository import write_file
 
 
 def settings_in(tmp_path: Path) -> Settings:

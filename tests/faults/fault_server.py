@@ -11,35 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
+import servers
 
 HEARTBEAT_TIMEOUT_S = 3.0
 MAX_STEP_S = 4.0
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    base: str
-    http: httpx.Client
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def ws_base(self) -> str:
-        return self.base.replace("http://", "ws://")
+class Server(servers.ServerProcess):
+    """The fault tests' server process, ready once both its workers really run."""
 
     def health(self) -> dict:
         return self.http.get("/api/health").json()
@@ -58,15 +42,24 @@ class Server:
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
+        health: dict = {}
         while time.monotonic() < deadline:
-            health = self.health()
-            live = [w for w in self.workers() if w["ready"] and _running(w["pid"])]
-            # A worker just killed still looks ready until its exit is noticed: count only
-            # processes that are really running.
-            if health["status"] == "ok" and len(live) >= 2:
-                return
+            assert self.process.poll() is None, f"the server exited: {self.output()}"
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                health = self.health()
+                live = [w for w in self.workers() if w["ready"] and _running(w["pid"])]
+                # A worker just killed still looks ready until its exit is noticed: count
+                # only processes that are really running.
+                if health["status"] == "ok" and len(live) >= 2:
+                    return
             time.sleep(0.1)
-        raise AssertionError(f"workers not ready: {self.health()}")
+        raise AssertionError(f"workers not ready: {health}")
+
+    def stop(self) -> None:
+        for child in _children(self.pid):  # a worker left stopped would never exit
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGCONT)
+        super().stop()
 
     def run(self, run_id: str) -> dict:
         return self.http.get(f"/api/runs/{run_id}").json()
@@ -99,22 +92,10 @@ class Server:
             )
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session", name="server")
 def server_fixture(tmp_path_factory) -> Iterator[Server]:
-    port = _free_port()
     state = tmp_path_factory.mktemp("faults")
     env = {
-        **os.environ,
-        "LAYERLAB_WORKERS": "2",
         "LAYERLAB_DEVICE": "cpu",
         "LAYERLAB_STATE_DIR": str(state / "state"),
         "LAYERLAB_DATA_DIR": str(state / "data"),
@@ -131,45 +112,12 @@ def server_fixture(tmp_path_factory) -> Iterator[Server]:
         "LAYERLAB_MAX_STEP_S": str(MAX_STEP_S),
         # The heavy design must reach a worker here, to test what the estimate could miss.
         "LAYERLAB_MAX_STEP_FLOPS": "1e15",
-        "PYTHONUNBUFFERED": "1",
     }
-    log_path = state / "server.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=base, timeout=30, trust_env=False)
+    server = Server(env=env, workers=2, log=state / "server.log")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"the server exited: see {log_path}"
-            try:
-                if http.get("/api/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start within 120 s"
-            time.sleep(0.2)
-        srv = Server(proc, base, http, log_path)
-        srv.wait_ready()
-        yield srv
+        yield server
     finally:
-        http.close()
-        for child in _children(proc.pid):  # a worker left stopped would never exit
-            with contextlib.suppress(OSError):
-                os.kill(child, signal.SIGCONT)
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 def _running(pid: int | None) -> bool:

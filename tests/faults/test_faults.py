@@ -21,19 +21,7 @@ from fault_server import (  # server_fixture: the `server` fixture these tests u
     Server,
     server_fixture,  # noqa: F401
 )
-
-HEAVY = {  # issue 7.1: 3.56 M parameters, fits in memory, one step ~87 s on one core
-    "dataset": {"name": "digits"},
-    "model": {
-        "layers": [
-            {"type": "upsample", "scale": 8},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "conv2d", "filters": 64, "kernel_size": 15},
-            {"type": "flatten"},
-        ]
-    },
-    "training": {"batch_size": 256, "epochs": 5},
-}
+from sample_designs import HEAVY
 
 
 def light(epochs: int = 100_000) -> dict:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from server.api.routes_check import validate_experiment
 from server.config import Settings
 from server.engine.model import parse_experiment
 from server.engine.trainer import Trainer, data_subset
+from server.engine.validation import validate_experiment
+from server.sweeps import spec as spec_module
+from server.sweeps import validate as validate_module
 from server.sweeps.spec import Axis, SpecError, SweepIn, expand
 from server.sweeps.summary import main_metric, sweep_status
 from server.sweeps.validate import check_sweep
@@ -116,3 +118,21 @@ def test_a_tiny_fraction_still_trains_batch_norm():
     trainer = Trainer(parse_experiment(validate_experiment(doc, SETTINGS)[0], SETTINGS), SETTINGS)
     assert trainer.x_train.shape[0] == 2
     assert trainer.train_epoch()["epoch"] == 1
+
+
+@pytest.mark.parametrize("layers", [33, 3_000_000, 10**9])
+def test_a_layers_value_over_the_limit_is_refused_before_any_variant_is_built(layers, monkeypatch):
+    """Issue 20: 3 million layers took 32.7 s and 1.1 GB before its 422 (a billion never
+    answered): the bound is checked first, and nothing is built or checked at all."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("a variant was built or checked before the bound")
+
+    monkeypatch.setattr(spec_module, "apply", never)
+    monkeypatch.setattr(validate_module, "expand", never)
+    sweep = SweepIn(experiment=base(), axes=[Axis(setting="layers", values=[2, layers])])
+    with pytest.raises(SpecError) as caught:
+        check_sweep(sweep, SETTINGS, never)
+    (error,) = caught.value.errors
+    assert error["loc"] == ["body", "axes", 0, "values", 1]
+    assert f"layers = {layers:,}" in error["msg"] and "LAYERLAB_MAX_LAYERS" in error["msg"]

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from server.config import Settings
 
+from .split import split_count
+
 Task = Literal["classification", "regression", "reconstruction", "forecasting"]
 Family = Literal["2d", "image", "tabular", "sequence", "autoencoder"]
 
@@ -168,9 +170,6 @@ class DatasetType:
 
     def preview(self, params: Any, settings: Settings) -> dict:
         """A small JSON-safe picture of the data for the page: a summary plus `picture`."""
-        from .preview import summary  # local: preview.py imports this module
-        from .split import split_count
-
         full = getattr(params, "samples", None)
         small = params
         if self.preview_samples is not None and full is not None and full > self.preview_samples:
@@ -185,6 +184,22 @@ class DatasetType:
     def picture(self, data: Data, params: Any) -> dict:
         """The family-specific part of the preview (`kind` plus points, images, series...)."""
         return {"kind": "none"}
+
+
+def summary(dataset: DatasetType, data: Data) -> dict[str, Any]:
+    """What every preview carries, whatever the family."""
+    return {
+        "name": dataset.name,
+        "title": dataset.title,
+        "family": dataset.family,
+        "task": data.task,
+        "input_shape": list(data.input_shape),
+        "target_shape": list(data.target_shape),
+        "n_train": data.n_train,
+        "n_val": data.n_val,
+        "class_names": data.class_names,
+        "feature_names": data.feature_names,
+    }
 
 
 DATASETS: dict[str, DatasetType] = {}

@@ -14,10 +14,10 @@ from pydantic import Field
 from server.config import Settings
 from server.engine.errors import ExperimentError
 
-from .base import Data, DatasetParams, DatasetType, DataShapes, register
+from .base import Data, DatasetParams, DatasetType, DataShapes, register, summary
 from .fields import seed_field, train_fraction_field
 from .mnist_files import IMAGE_SIZE, read_image_set
-from .preview import images_picture, summary
+from .preview import images_picture
 from .split import stratified_split
 
 DIGIT_NAMES = [str(d) for d in range(10)]

@@ -288,8 +288,3 @@ class MultiGauss(PlanarDataset):
         values = _BUMPS[None, :, 2] * np.clip(1.0 - dist / 2.0, 0.0, 1.0)
         pick = np.abs(values).argmax(axis=1)
         return points, values[np.arange(n), pick]
-
-
-# Multi-class sets (three or more classes) live in their own module; imported here so the
-# registry order keeps them with the other 2D sets.
-from . import planar_multi  # noqa: E402, F401

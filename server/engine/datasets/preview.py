@@ -6,13 +6,10 @@ picture, not data) and a non-finite value becomes `None`, because browsers rejec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
-
-if TYPE_CHECKING:
-    from .base import Data, DatasetType
 
 
 def floats(values: torch.Tensor | np.ndarray, decimals: int = 3) -> list:
@@ -53,22 +50,6 @@ def per_class(labels: torch.Tensor | np.ndarray, k: int) -> np.ndarray:
             if queue and len(picked) < k:
                 picked.append(int(queue.pop(0)))
     return np.asarray(picked, dtype=np.int64)
-
-
-def summary(dataset: DatasetType, data: Data) -> dict[str, Any]:
-    """What every preview carries, whatever the family."""
-    return {
-        "name": dataset.name,
-        "title": dataset.title,
-        "family": dataset.family,
-        "task": data.task,
-        "input_shape": list(data.input_shape),
-        "target_shape": list(data.target_shape),
-        "n_train": data.n_train,
-        "n_val": data.n_val,
-        "class_names": data.class_names,
-        "feature_names": data.feature_names,
-    }
 
 
 def points_picture(

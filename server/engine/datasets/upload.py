@@ -32,15 +32,16 @@ import torch
 from pydantic import Field, PrivateAttr
 
 from server.config import Settings, get_settings
+from server.core.ids import ID_PATTERN
 from server.engine.errors import ExperimentError
 
-from .base import Data, DatasetParams, DatasetType, DataShapes, register
+from .base import Data, DatasetParams, DatasetType, DataShapes, register, summary
 from .fields import seed_field, train_fraction_field
 from .planar import CROSS_LABELS, CrossName, cross_features
-from .preview import floats, images_picture, ints, points_picture, summary
+from .preview import floats, images_picture, ints, points_picture
 from .split import random_split, split_count, stratified_split
 
-UPLOAD_ID_PATTERN = r"^[0-9a-f]{12}$"
+UPLOAD_ID_PATTERN = ID_PATTERN  # ids come from server.core.ids
 
 
 def upload_path(state_dir: Path, upload_id: str) -> Path:

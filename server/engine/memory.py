@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..config import Settings
-from ..engine.errors import ExperimentError
+from .errors import ExperimentError
 
 BYTES_PER_VALUE = 4  # float32
 COPIES = 3  # activation, its gradient, and what autograd saves for backward

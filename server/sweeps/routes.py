@@ -13,19 +13,20 @@ import asyncio
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
+from ..core.ids import new_id
 from ..runs.manager import ControlRefused, LimitReached, RunManager
 from ..store.store import StoreUnavailable
-from ..sweeps import store as sweep_store
-from ..sweeps.spec import SpecError, SweepIn
-from ..sweeps.summary import describe
-from ..sweeps.validate import check_sweep
-from .deps import ClientDep, ManagerDep, OwnerDep, SettingsDep, owner_hash
-from .models_sweeps import SweepCreated, SweepDetail
-from .routes_check import validate_experiment
-from .routes_designs import OwnerRequired
+from ..web.deps import ClientDep, ManagerDep, SettingsDep, StoreDep
+from ..web.owner import MaybeOwner, Owner, OwnerToken, owns
+from ..web.paging import Page, paging
+from .models import SweepCreated, SweepDetail
+from .repository import SWEEPS, StoredSweep
+from .spec import SpecError, SweepIn
+from .summary import describe
+from .validate import check_sweep
 
 router = APIRouter(prefix="/api/sweeps", tags=["sweeps"])
 
@@ -37,17 +38,11 @@ CREATE_ERRORS = {
     },
     429: {"description": "its variants do not fit beside your (or the server's) active runs"},
 }
+SweepPage = Annotated[Page, Depends(paging(default=20, most=100))]
 
 
-def _find(manager: RunManager, sweep_id: str) -> sweep_store.StoredSweep:
-    sweep = manager.store.read(sweep_store.get, sweep_id)
-    if sweep is None:
-        raise HTTPException(404, f"no sweep with id {sweep_id!r}")
-    return sweep
-
-
-def _detail(manager: RunManager, sweep: sweep_store.StoredSweep, owner: str | None) -> dict:
-    return describe(sweep, manager.find, owner is not None and owner_hash(owner) == sweep.owner)
+def _detail(manager: RunManager, sweep: StoredSweep, owner: OwnerToken | None) -> SweepDetail:
+    return SweepDetail(**describe(sweep, manager.find, owns(owner, sweep.owner)))
 
 
 def _room(manager: RunManager, client: str, wanted: int) -> None:
@@ -71,30 +66,29 @@ def _room(manager: RunManager, client: str, wanted: int) -> None:
 @router.post("", status_code=201, responses=CREATE_ERRORS)
 async def create_sweep(
     body: SweepIn,
-    owner: OwnerRequired,
+    owner: Owner,
     manager: ManagerDep,
+    store: StoreDep,
     settings: SettingsDep,
     client: ClientDep,
 ) -> SweepCreated:
     """Check every variant, then start them all together; each run's token is returned only
     here (the sweep itself is stopped with your X-Owner-Token)."""
     try:
-        base, variants = await run_in_threadpool(check_sweep, body, settings, validate_experiment)
+        base, variants = await run_in_threadpool(check_sweep, body, settings)
     except SpecError as err:
         raise HTTPException(422, err.errors) from None
     _room(manager, client, len(variants))
     # No await from the limit check to the last create: the sweep starts whole or not at all.
-    runs = [
-        manager.create(v.experiment, v.check, client, owner=owner_hash(owner)) for v in variants
-    ]
-    sweep_id = sweep_store.new_id()
+    runs = [manager.create(v.experiment, v.check, client, owner=owner.hash) for v in variants]
+    sweep_id = new_id()
     axes = [a.model_dump() for a in body.axes]
     try:
         await run_in_threadpool(
-            manager.store.read,
-            sweep_store.create,
+            store.read,
+            SWEEPS.create,
             sweep_id,
-            owner_hash(owner),
+            owner.hash,
             body.name.strip(),
             base,
             axes,
@@ -123,38 +117,36 @@ async def create_sweep(
 
 @router.get("")
 def list_sweeps(
-    owner: OwnerRequired,
-    manager: ManagerDep,
-    response: Response,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    owner: Owner, manager: ManagerDep, store: StoreDep, page: SweepPage
 ) -> list[SweepDetail]:
     """Your sweeps, newest first, each with its variants (`X-Total-Count`: how many)."""
-    found, total = manager.store.read(sweep_store.list_owned, owner_hash(owner), limit, offset)
-    response.headers["X-Total-Count"] = str(total)
-    return [SweepDetail(**_detail(manager, s, owner)) for s in found]
+    found, total = store.read(SWEEPS.page, owner.hash, page.limit, page.offset)
+    page.total(total)
+    return [_detail(manager, s, owner) for s in found]
 
 
 @router.get("/{sweep_id}", responses=NOT_FOUND)
-def get_sweep(sweep_id: str, manager: ManagerDep, owner: OwnerDep = None) -> SweepDetail:
+def get_sweep(
+    sweep_id: str, manager: ManagerDep, store: StoreDep, owner: MaybeOwner
+) -> SweepDetail:
     """One sweep, to anyone with its id: each variant's run, status and final metrics."""
-    return SweepDetail(**_detail(manager, _find(manager, sweep_id), owner))
+    return _detail(manager, store.read(SWEEPS.find, sweep_id), owner)
 
 
 @router.post(
     "/{sweep_id}/stop",
     responses={403: {"description": "not the sweep's owner (X-Owner-Token)"}, **NOT_FOUND},
 )
-async def stop_sweep(sweep_id: str, owner: OwnerRequired, manager: ManagerDep) -> SweepDetail:
+async def stop_sweep(
+    sweep_id: str, owner: Owner, manager: ManagerDep, store: StoreDep
+) -> SweepDetail:
     """Stop every variant still active (the owner only); ended ones keep their results."""
-    sweep = await run_in_threadpool(_find, manager, sweep_id)
-    if sweep.owner != owner_hash(owner):
-        raise HTTPException(403, "only the owner of this sweep may stop it (X-Owner-Token)")
+    sweep = await run_in_threadpool(store.read, SWEEPS.owned, sweep_id, owner.hash, "stop")
     runs = [manager.get(v.run_id) for v in sweep.variants]
     await _stop_all(manager, [r for r in runs if r is not None])
-    await run_in_threadpool(manager.store.read, sweep_store.mark_stopped, sweep_id)
-    sweep = await run_in_threadpool(_find, manager, sweep_id)
-    return SweepDetail(**await run_in_threadpool(_detail, manager, sweep, owner))
+    await run_in_threadpool(store.read, SWEEPS.mark_stopped, sweep_id)
+    sweep = await run_in_threadpool(store.read, SWEEPS.find, sweep_id)
+    return await run_in_threadpool(_detail, manager, sweep, owner)
 
 
 async def _stop_all(manager: RunManager, runs: list) -> None:

@@ -7,19 +7,16 @@ import logging
 from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
-from ..runs.manager import RunManager
-from ..store.store import StoreUnavailable
-from ..uploads import repo
+from ..store.store import Store, StoreUnavailable
+from .repository import UPLOADS
 
 log = logging.getLogger("layerlab.uploads")
 
 
-async def restore_upload_files(manager: RunManager, settings: Settings) -> None:
+async def restore_upload_files(store: Store, settings: Settings) -> None:
     """Workers read uploads from `<state_dir>/uploads/`; the database is their record."""
     try:
-        written = await run_in_threadpool(
-            manager.store.read, repo.restore_files, settings.state_dir
-        )
+        written = await run_in_threadpool(store.read, UPLOADS.restore_files, settings.state_dir)
     except (StoreUnavailable, OSError) as err:
         log.warning("uploaded datasets' files were not restored: %s", err)
         return

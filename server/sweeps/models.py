@@ -1,4 +1,4 @@
-"""Response bodies of the sweeps API (routes_sweeps.py), for validation and the OpenAPI page."""
+"""Response bodies of the sweeps API (routes.py), for validation and the OpenAPI page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .models import Status
+from ..core.statuses import Status
 
 SweepStatus = Literal["running", "finished", "stopped", "ended"]
 

@@ -1,0 +1,131 @@
+"""Uploads in the database, and their files where workers read them.
+
+On the shared owned-resource repository; written at once (whoever uploads trains on it
+next). The database holds the processed arrays (the npz bytes); `write_file` puts them at
+`<state_dir>/uploads/<id>.npz` (a temporary file renamed into place), the file the engine's
+`upload` dataset reads; `restore_files` writes every missing one again (a fresh state folder
+over a kept PostgreSQL database).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, func, insert, select
+
+from ..core.ids import new_id
+from ..engine.datasets.upload import upload_path
+from ..store.owned import OwnedRepository
+from .processed import Processed
+from .tables import uploads
+
+
+class UploadRow(BaseModel):
+    id: str
+    owner: str
+    name: str
+    kind: str
+    info: dict[str, Any]
+    bytes: int
+    created: float
+
+
+def _row(row: Any) -> UploadRow:
+    m = row._mapping
+    return UploadRow(
+        **{k: m[k] for k in ("id", "owner", "name", "kind", "bytes", "created")},
+        info=json.loads(m["info_json"]),
+    )
+
+
+def write_file(state_dir: Path, upload_id: str, data: bytes) -> Path:
+    """Put an upload's npz where workers read it (atomically: never half a file)."""
+    path = upload_path(state_dir, upload_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+class UploadRepository(OwnedRepository[UploadRow]):
+    def __init__(self) -> None:
+        super().__init__(
+            uploads, "upload", _row, order=(uploads.c.created.desc(),), hidden=("data",)
+        )
+
+    def create(
+        self,
+        engine: Engine,
+        state_dir: Path,
+        owner: str,
+        client: str,
+        processed: Processed,
+        data: bytes,
+    ) -> UploadRow:
+        """Store the upload and write its file; `data` is `processed.npz()`."""
+        row = {
+            "id": new_id(),
+            "owner": owner,
+            "client": client[:64],
+            "name": processed.name[:200],
+            "kind": processed.kind,
+            "info_json": json.dumps(processed.info()),
+            "data": data,
+            "bytes": len(data),
+            "created": time.time(),
+        }
+        write_file(state_dir, row["id"], data)
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(uploads), row)
+        except Exception:
+            upload_path(state_dir, row["id"]).unlink(missing_ok=True)
+            raise
+        return _row_of(row, processed)
+
+    def stored_bytes(self, engine: Engine, owner: str, client: str) -> tuple[int, int, int]:
+        """Bytes kept by this owner, from this address, and in all."""
+        c = uploads.c
+        with engine.connect() as conn:
+
+            def total(*where: Any) -> int:
+                return int(conn.execute(select(func.sum(c.bytes)).where(*where)).scalar() or 0)
+
+            return total(c.owner == owner), total(c.client == client[:64]), total()
+
+    def delete(self, engine: Engine, state_dir: Path, upload_id: str) -> None:
+        """The row, then its file."""
+        self.remove(engine, upload_id)
+        upload_path(state_dir, upload_id).unlink(missing_ok=True)
+
+    def restore_files(self, engine: Engine, state_dir: Path) -> int:
+        """Write the file of every upload that has none (one at a time); how many written."""
+        with engine.connect() as conn:
+            ids = conn.execute(select(uploads.c.id)).scalars().all()
+        written = 0
+        for upload_id in ids:
+            if upload_path(state_dir, upload_id).exists():
+                continue
+            with engine.connect() as conn:
+                data = conn.execute(
+                    select(uploads.c.data).where(uploads.c.id == upload_id)
+                ).scalar()
+            if data is not None:
+                write_file(state_dir, upload_id, bytes(data))
+                written += 1
+        return written
+
+
+def _row_of(row: dict, processed: Processed) -> UploadRow:
+    kept = ("id", "owner", "name", "kind", "bytes", "created")
+    return UploadRow(**{k: row[k] for k in kept}, info=processed.info())
+
+
+UPLOADS = UploadRepository()

@@ -1,0 +1,166 @@
+"""Your own data: upload a CSV, a zip of images or drawn 2D points; list and delete your uploads.
+
+An upload belongs to the `X-Owner-Token` it was sent with (the server keeps only its hash);
+anyone with its id may use it in an experiment (`{"dataset": {"name": "upload", "id": ...}}`,
+like a shared link) and read its description; only its owner lists or deletes it. The file
+is parsed while it is read, every limit from the settings; a bad file gets a 422 (a limit a
+413) whose detail names the row, column or file; a full quota a 429 naming the setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+
+from ..config import Settings
+from ..engine.datasets import preview_data
+from ..engine.datasets.upload import upload_path
+from ..engine.errors import ExperimentError, error_list
+from ..web.deps import ClientDep, SettingsDep, StoreDep
+from ..web.owner import MaybeOwner, Owner
+from ..web.paging import Page, paging
+from . import quota
+from .csv_table import CsvOptions, parse_csv, parse_points
+from .errors import UploadError, too_large
+from .images_zip import ImageOptions, parse_images
+from .models import UploadOut, upload_out
+from .processed import Processed
+from .repository import UPLOADS, UploadRow
+
+router = APIRouter(prefix="/api/datasets/uploads", tags=["uploads"])
+
+NOT_FOUND = {404: {"description": "no such upload"}}
+BAD_FILE = {
+    413: {"description": "over a limit (bytes, rows, columns, images, pixels, a zip bomb)"},
+    422: {
+        "description": "the file cannot be a dataset: `detail` is a list of `{loc, msg, type}`, "
+        "with `row`, `line`, `column` or `file` naming the place"
+    },
+    429: {
+        "description": "over a quota (uploads or stored bytes per owner, per address, in all): "
+        "the message names the setting; delete some"
+    },
+}
+UploadPage = Annotated[Page, Depends(paging(default=100, most=500))]
+
+
+def _parse(
+    file: UploadFile, kind: str, csv: CsvOptions, images: ImageOptions, settings: Settings
+) -> Processed:
+    name = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+    if file.size is not None and file.size > settings.upload_max_bytes:
+        raise too_large(
+            f"the file is {file.size:,} bytes; at most {settings.upload_max_bytes:,} "
+            "(LAYERLAB_UPLOAD_MAX_BYTES)"
+        )
+    if kind == "images":
+        return parse_images(file.file, name, images, settings)
+    if kind == "points":
+        return parse_points(file.file, name, csv, settings)
+    return parse_csv(file.file, name, csv, settings)
+
+
+def _preview(row: UploadRow, settings: Settings) -> dict | None:
+    try:
+        preview = preview_data({"name": "upload", "id": row.id}, settings)
+    except ExperimentError as err:  # e.g. too few examples of a class to split
+        return {"errors": error_list(err)}
+    if "preview" in row.info:
+        preview["rows"] = row.info["preview"]
+    return preview
+
+
+@router.post("", status_code=201, responses=BAD_FILE)
+def create_upload(
+    file: Annotated[UploadFile, File(description="the CSV, the zip of class folders, or points")],
+    owner: Owner,
+    store: StoreDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    kind: Annotated[
+        Literal["csv", "images", "points"],
+        Form(description="csv: a table; images: a zip, one folder per class; points: x1,x2,target"),
+    ] = "csv",
+    target: Annotated[
+        str, Form(max_length=200, description="CSV: the target column (default: the last)")
+    ] = "",
+    task: Annotated[
+        Literal["", "classification", "regression", "forecasting"],
+        Form(
+            description="CSV: the task; empty: guessed from the target column; forecasting: "
+            "the target column is a series, cut into windows"
+        ),
+    ] = "",
+    window: Annotated[
+        int, Form(ge=1, le=512, description="forecasting: values the model sees")
+    ] = 16,
+    horizon: Annotated[
+        int, Form(ge=1, le=64, description="forecasting: values it predicts after them")
+    ] = 1,
+    time: Annotated[
+        str, Form(max_length=200, description="forecasting: a column that orders the rows")
+    ] = "",
+    missing: Annotated[
+        Literal["refuse", "fill"],
+        Form(
+            description="CSV: empty cells refused, or filled (numbers: the mean; text: a category)"
+        ),
+    ] = "refuse",
+    image_size: Annotated[
+        int, Form(ge=4, le=256, description="images: resized to this square")
+    ] = 16,
+    color: Annotated[
+        Literal["grayscale", "rgb"], Form(description="images: channels")
+    ] = "grayscale",
+) -> UploadOut:
+    """Upload a dataset: 201 with its id, shapes, task, columns or classes and a preview."""
+    quota.check(store, settings, owner.hash, client)  # already full: refused before reading
+    csv = CsvOptions(
+        target=target.strip() or None,
+        task=task or None,  # type: ignore[arg-type]
+        missing=missing,  # type: ignore[arg-type]
+        window=window,
+        horizon=horizon,
+        time=time.strip() or None,
+    )
+    try:
+        processed = _parse(file, kind, csv, ImageOptions(size=image_size, color=color), settings)
+    except UploadError as err:
+        raise HTTPException(err.status, err.detail()) from None
+    finally:
+        file.file.close()
+    data = processed.npz()
+    with quota.STORING:
+        quota.check(store, settings, owner.hash, client, adding=len(data))
+        row = store.read(UPLOADS.create, settings.state_dir, owner.hash, client, processed, data)
+    return upload_out(row, owner, _preview(row, settings))
+
+
+@router.get("")
+def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[UploadOut]:
+    """Your uploads, newest first (`X-Total-Count`: how many)."""
+    rows, total = store.read(UPLOADS.page, owner.hash, page.limit, page.offset)
+    page.total(total)
+    return [upload_out(r, owner) for r in rows]
+
+
+@router.get("/{upload_id}", responses=NOT_FOUND)
+def get_upload(
+    upload_id: str, store: StoreDep, settings: SettingsDep, owner: MaybeOwner
+) -> UploadOut:
+    """One upload, by its id (anyone with the id: a design's link uses it), with its preview."""
+    row = store.read(UPLOADS.find, upload_id)
+    if not upload_path(settings.state_dir, row.id).exists():  # this state folder lost it
+        store.read(UPLOADS.restore_files, settings.state_dir)
+    return upload_out(row, owner, _preview(row, settings))
+
+
+@router.delete(
+    "/{upload_id}", status_code=204, responses={403: {"description": "not yours"}, **NOT_FOUND}
+)
+def delete_upload(upload_id: str, owner: Owner, store: StoreDep, settings: SettingsDep) -> Response:
+    """Delete your upload (its runs stay; new runs on it are refused)."""
+    store.read(UPLOADS.owned, upload_id, owner.hash, "delete")
+    store.read(UPLOADS.delete, settings.state_dir, upload_id)
+    return Response(status_code=204)
