@@ -304,6 +304,67 @@ class Settings(BaseSettings):
     class_dashboard_interval_s: float = setting(
         1.0, gt=0, le=10, part="classes", description="how often a teacher's dashboard is sent"
     )
+    # ... and what one address may take through classes (server/classes/limits.py).
+    class_max_students: int = setting(
+        100,
+        ge=1,
+        part="classes",
+        description="students who may join one class (409)",
+    )
+    max_classes_per_client: int = setting(
+        8,
+        ge=1,
+        part="classes",
+        description="classes one address may have open: opened in the last 24 h, not closed (429)",
+    )
+    max_open_classes: int = setting(
+        1000,
+        ge=1,
+        part="classes",
+        description="classes the whole server may have open, the same way (429)",
+    )
+    max_class_runs_per_client: int = setting(
+        60,
+        ge=1,
+        part="classes",
+        description="active runs of all the classes one address opened, together (429)",
+    )
+    class_runs_reserved: int = setting(
+        4,
+        ge=0,
+        part="classes",
+        description="run slots of LAYERLAB_MAX_RUNS that class runs never take (429)",
+    )
+    class_joins_per_minute: int = setting(
+        120,
+        ge=1,
+        part="classes",
+        description="students one address may join to classes per minute (429)",
+    )
+    class_misses_per_minute: int = setting(
+        20,
+        ge=1,
+        part="classes",
+        description="unknown class codes or refused tokens per address per minute; past it every class lookup from the address waits (429)",
+    )
+    max_class_sockets_per_client: int = setting(
+        256,
+        ge=1,
+        part="classes",
+        description="open class sockets (WS /ws/classes) per client address (429)",
+    )
+    max_class_sockets_per_member: int = setting(
+        4,
+        ge=1,
+        part="classes",
+        description="open class sockets per teacher or student token (429)",
+    )
+    rate_limit_clients: int = setting(
+        10_000,
+        ge=16,
+        part="classes",
+        description="addresses each class rate limiter remembers at most",
+    )
 
     # -- Uploads (server/uploads): every limit is checked while the file is read ----------
     upload_max_bytes: int = setting(

@@ -1,7 +1,9 @@
 """Who a request is in a class, and the class rules on the run routes and streams.
 
-Tokens come as headers (`X-Teacher-Token`, `X-Student-Token`) or, where a browser cannot set
-headers (a WebSocket, a download link), as the query parameters `teacher` and `student`.
+Tokens come as headers (`X-Teacher-Token`, `X-Student-Token`); on a WebSocket, where a browser
+cannot set headers, as a subprotocol offered beside `layerlab` (`layerlab-teacher.<token>`,
+`layerlab-student.<token>`: the server answers `layerlab`). The query parameters `teacher` and
+`student` still work, but put the token in URLs (access logs redact them: `log_redact.py`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,41 @@ def who_of(conn: HTTPConnection) -> Who:
     classes: Classes | None = getattr(conn.app.state, "classes", None)
     if classes is None:
         return Who()
-    teacher = conn.headers.get("x-teacher-token") or conn.query_params.get("teacher")
-    student = conn.headers.get("x-student-token") or conn.query_params.get("student")
+    offered = subprotocol_tokens(conn)
+    teacher = (
+        conn.headers.get("x-teacher-token")
+        or offered.get("teacher")
+        or conn.query_params.get("teacher")
+    )
+    student = (
+        conn.headers.get("x-student-token")
+        or offered.get("student")
+        or conn.query_params.get("student")
+    )
     return classes.registry.who(teacher, student)
+
+
+SUBPROTOCOL = "layerlab"  # what the server answers when tokens come as subprotocols
+_OFFER_PREFIX = "layerlab-"
+
+
+def subprotocol_tokens(conn: HTTPConnection) -> dict[str, str]:
+    """Tokens offered as WebSocket subprotocols: `layerlab-<role>.<token>` -> {role: token}."""
+    if conn.scope.get("type") != "websocket":
+        return {}
+    out: dict[str, str] = {}
+    for offer in conn.headers.get("sec-websocket-protocol", "").split(","):
+        offer = offer.strip()
+        if offer.startswith(_OFFER_PREFIX) and "." in offer:
+            role, token = offer[len(_OFFER_PREFIX) :].split(".", 1)
+            out.setdefault(role, token)
+    return out
+
+
+def chosen_subprotocol(conn: HTTPConnection) -> str | None:
+    """`layerlab` when the client offered it (a browser then requires it in the answer)."""
+    offers = conn.headers.get("sec-websocket-protocol", "").split(",")
+    return SUBPROTOCOL if SUBPROTOCOL in {o.strip() for o in offers} else None
 
 
 ClassesDep = Annotated[Classes, Depends(get_classes)]

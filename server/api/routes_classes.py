@@ -19,20 +19,22 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from ..classes import codes
+from ..classes.errors import ClassRefused
 from ..classes.hub import ClassViewer
 from ..classes.registry import Classroom, Student
-from ..classes.service import ClassRefused
+from ..classes.service import Classes
+from ..classes.throttle import client_key
 from ..engine.errors import ExperimentError
 from ..engine.validation import validate_experiment
-from .class_access import ClassesDep, TeacherTokenDep, get_classes, who_of
-from .deps import ManagerDep, SettingsDep
+from .class_access import ClassesDep, TeacherTokenDep, chosen_subprotocol, get_classes, who_of
+from .deps import ClientDep, ManagerDep, SettingsDep, get_client
 from .sockets import close_socket, read_until_closed, refuse_socket
 
 router = APIRouter(tags=["classes"])
 
 TEACHER_ONLY = {
-    403: {"description": "missing or wrong X-Teacher-Token"},
-    404: {"description": "no class with this code"},
+    403: {"description": "missing or wrong X-Teacher-Token, or no class with this code"},
+    429: {"description": "too many unknown codes or refused tokens from this address"},
 }
 
 
@@ -44,6 +46,12 @@ def _stripped(value: str) -> str:
 
 class ClassOpen(BaseModel):
     name: str = Field(min_length=1, max_length=120, description="what students see, e.g. 9B")
+    max_runs: int | None = Field(
+        None,
+        ge=1,
+        description="the class's run budget: active runs of its students together (at most "
+        "LAYERLAB_MAX_RUNS_PER_CLASS, the default)",
+    )
 
     _name = field_validator("name")(_stripped)
 
@@ -57,6 +65,7 @@ class StudentJoin(BaseModel):
 class ClassOpened(BaseModel):
     code: str = Field(description="the join code, e.g. K7Q-4MX: students open /#class=<code>")
     teacher_token: str = Field(description="keep it: every teacher control needs it")
+    max_runs: int = Field(description="the class's run budget")
     join: str
     dashboard: str
 
@@ -89,48 +98,111 @@ class Share(BaseModel):
     shared: bool
 
 
+def lookup_guard(request: Request, answer_tells: bool = False) -> None:
+    """429 while the address has spent its guesses at codes and tokens. A request that proves
+    a class token passes where the answer is the same for an unknown code and a refused token
+    (it learns nothing, and a teacher or student behind the same school NAT as a guesser keeps
+    working); where the answer tells a code exists (`answer_tells`: a join), none passes."""
+    if not answer_tells and not who_of(request).anonymous:
+        return
+    try:
+        get_classes(request).limits.check_lookup(get_client(request))
+    except ClassRefused as err:
+        raise _refusal(err) from None
+
+
 def teacher_room(code: str, request: Request, token: TeacherTokenDep = None) -> Classroom:
-    """The class whose teacher token the request holds (404 unknown code, 403 otherwise)."""
-    room = get_classes(request).registry.get(code)
-    if room is None:
-        raise HTTPException(404, f"no class with code {code!r}")
-    if who_of(request).teacher_of != room.code or token is None:
-        raise HTTPException(403, f"class {room.code}'s teacher token is needed (X-Teacher-Token)")
+    """The class whose teacher token the request holds. An unknown code and a wrong or missing
+    token get the same 403 (a code cannot be told from a guess), and each spends a guess."""
+    lookup_guard(request)
+    classes = get_classes(request)
+    room = classes.registry.get(code)
+    if room is None or who_of(request).teacher_of != room.code or token is None:
+        classes.limits.miss(get_client(request))
+        raise HTTPException(403, _teacher_needed(code))
     return room
+
+
+def _teacher_needed(code: str) -> str:
+    return f"class {codes.normalize(code)[:16]!r}'s teacher token is needed (X-Teacher-Token)"
 
 
 TeacherRoom = Annotated[Classroom, Depends(teacher_room)]
 
 
 def _refusal(err: ClassRefused) -> HTTPException:
-    return HTTPException(err.status, err.message)
+    return HTTPException(err.status, err.message, err.headers)
 
 
-@router.post("/api/classes", status_code=201)
-async def create_class(body: ClassOpen, classes: ClassesDep) -> ClassOpened:
-    """Open a class: its join code (read it aloud) and the teacher's token."""
-    room, token = classes.registry.open_class(body.name)
+@router.post(
+    "/api/classes",
+    status_code=201,
+    responses={
+        422: {"description": "a bad name, or max_runs over LAYERLAB_MAX_RUNS_PER_CLASS"},
+        429: {"description": "this address has LAYERLAB_MAX_CLASSES_PER_CLIENT classes open"},
+    },
+)
+async def create_class(
+    body: ClassOpen, classes: ClassesDep, settings: SettingsDep, client: ClientDep
+) -> ClassOpened:
+    """Open a class: its join code (read it aloud), the teacher's token and its run budget."""
+    cap = settings.max_runs_per_class
+    if body.max_runs is not None and body.max_runs > cap:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["body", "max_runs"],
+                    "msg": f"a class may have at most {cap} active runs "
+                    "(LAYERLAB_MAX_RUNS_PER_CLASS)",
+                    "type": "less_than_equal",
+                }
+            ],
+        )
+    try:
+        classes.limits.check_open(client, classes.registry.classes.values())
+    except ClassRefused as err:
+        raise _refusal(err) from None
+    room, token = classes.registry.open_class(body.name, client_key(client), body.max_runs)
     return ClassOpened(
-        code=room.code, teacher_token=token, join=f"/#class={room.code}", dashboard="/teach"
+        code=room.code,
+        teacher_token=token,
+        max_runs=classes.limits.class_budget(room),
+        join=f"/#class={room.code}",
+        dashboard="/teach",
     )
 
 
 @router.post(
     "/api/classes/{code}/join",
     status_code=201,
-    responses={404: {"description": "no such class"}, 409: {"description": "name taken"}},
+    responses={
+        404: {"description": "no such class"},
+        409: {"description": "name taken, or the class is full (LAYERLAB_CLASS_MAX_STUDENTS)"},
+        429: {"description": "too many joins or unknown codes from this address"},
+    },
 )
-async def join_class(code: str, body: StudentJoin, classes: ClassesDep) -> Joined:
+async def join_class(
+    code: str, body: StudentJoin, classes: ClassesDep, client: ClientDep, request: Request
+) -> Joined:
     """Join a class with a display name: a student token (keep it in the browser)."""
+    lookup_guard(request, answer_tells=True)
     room = classes.registry.get(code)
     if room is None:
-        raise HTTPException(404, f"no class with code {codes.normalize(code)!r}: check the code")
+        classes.limits.miss(client)
+        raise HTTPException(
+            404, f"no class with code {codes.normalize(code)[:16]!r}: check the code"
+        )
     if room.closed is not None:
         raise HTTPException(410, f"class {room.code} has been closed by its teacher")
     if any(s.name.casefold() == body.name.casefold() for s in room.students.values()):
         raise HTTPException(
             409, f"someone in class {room.code} is already called {body.name!r}: add an initial"
         )
+    try:
+        classes.limits.check_join(client, room)
+    except ClassRefused as err:
+        raise _refusal(err) from None
     student, token = classes.registry.join(room, body.name)
     classes.announce(room, "join")
     return Joined.model_validate(
@@ -151,6 +223,7 @@ def get_class(room: TeacherRoom, classes: ClassesDep, manager: ManagerDep) -> di
     return {
         **room.state(),
         "created": room.created,
+        "max_runs": classes.limits.class_budget(room),
         "students_list": [
             {**_student(s), "joined": s.joined, "runs": runs.get(s.id, [])}
             for s in room.students.values()
@@ -158,12 +231,20 @@ def get_class(room: TeacherRoom, classes: ClassesDep, manager: ManagerDep) -> di
     }
 
 
-@router.get("/api/classes/{code}/me", responses={403: {"description": "not in this class"}})
+@router.get(
+    "/api/classes/{code}/me",
+    responses={
+        403: {"description": "not in this class, or no such class"},
+        429: {"description": "too many unknown codes or refused tokens from this address"},
+    },
+)
 def get_membership(code: str, request: Request, classes: ClassesDep) -> dict:
     """The student's own view of the class (X-Student-Token): its state and who they are."""
+    lookup_guard(request)
     room = classes.registry.get(code)
     who = who_of(request)
     if room is None or who.student is None or who.student.code != room.code:
+        classes.limits.miss(get_client(request))
         raise HTTPException(403, "this class's student token is needed (X-Student-Token)")
     return {"class": room.state(), "student": _student(who.student)}
 
@@ -237,18 +318,25 @@ async def close_class(room: TeacherRoom, classes: ClassesDep) -> dict:
 
 @router.post(
     "/api/classes/{code}/runs/{run_id}/share",
-    responses={403: {"description": "not the run's student"}},
+    responses={
+        403: {"description": "not the run's student, or no such run in this class"},
+        429: {"description": "too many unknown codes or refused tokens from this address"},
+    },
 )
 async def share_run(
     code: str, run_id: str, body: Share, request: Request, classes: ClassesDep
 ) -> dict:
     """Share one of your class runs (X-Student-Token): anyone with its link may then watch it
     and download its export (it stays off other people's run lists)."""
+    lookup_guard(request)
     registry = classes.registry
     member = registry.members.get(run_id)
-    if member is None or member.code != codes.normalize(code):
-        raise HTTPException(404, f"class {code!r} has no run {run_id!r}")
-    if not registry.owns(run_id, who_of(request)):
+    if (
+        member is None
+        or member.code != codes.normalize(code)
+        or not registry.owns(run_id, who_of(request))
+    ):
+        classes.limits.miss(get_client(request))
         raise HTTPException(403, "only the student who started this run may share it")
     member.shared = body.shared
     registry.save_share(member)
@@ -259,19 +347,51 @@ async def share_run(
 async def stream_class(websocket: WebSocket, code: str) -> None:
     """hello, then `state` on every change; the teacher's page also `dashboard` each second."""
     classes = get_classes(websocket)
-    room = classes.registry.get(code)
-    if room is None:
-        await refuse_socket(websocket, 404, 4404, f"no class with code {code!r}")
-        return
+    client = get_client(websocket)
     who = who_of(websocket)
-    teacher = who.teacher_of == room.code
-    student = who.student if who.student is not None and who.student.code == room.code else None
-    if not teacher and student is None:
-        await refuse_socket(
-            websocket, 403, 4403, "this class's ?teacher= or ?student= token is needed"
-        )
+    try:
+        if who.anonymous:
+            classes.limits.check_lookup(client)
+    except ClassRefused as err:
+        await refuse_socket(websocket, 429, 4429, err.message)
         return
-    await websocket.accept()
+    room = classes.registry.get(code)
+    teacher = room is not None and who.teacher_of == room.code
+    student = (
+        who.student
+        if room is not None and who.student is not None and who.student.code == room.code
+        else None
+    )
+    if room is None or (not teacher and student is None):  # an unknown code looks the same
+        classes.limits.miss(client)
+        await refuse_socket(websocket, 403, 4403, NEEDS_TOKEN)
+        return
+    member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
+    try:
+        classes.limits.open_socket(client, member)
+    except ClassRefused as err:
+        await refuse_socket(websocket, 429, 4429, err.message)
+        return
+    try:
+        await _serve_class(websocket, classes, room, teacher, student)
+    finally:
+        classes.limits.close_socket(client, member)
+
+
+NEEDS_TOKEN = (
+    "this class's teacher or student token is needed (subprotocol layerlab-teacher.<token> "
+    "or layerlab-student.<token>, header X-Teacher-Token or X-Student-Token)"
+)
+
+
+async def _serve_class(
+    websocket: WebSocket,
+    classes: Classes,
+    room: Classroom,
+    teacher: bool,
+    student: Student | None,
+) -> None:
+    await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     viewer = ClassViewer(room.code, teacher, websocket.send_text)
     classes.hub.join(viewer)
     hello = {

@@ -99,7 +99,7 @@ async def create_run(
         try:
             classes.admit(student, experiment)  # no await from here to create: no race
         except ClassRefused as err:
-            raise HTTPException(err.status, err.message) from None
+            raise HTTPException(err.status, err.message, err.headers) from None
     run = manager.create(
         experiment,
         result,

@@ -16,6 +16,8 @@ requests, which is what a cross-site `text/plain` POST is):
   (a cross-site form or `text/plain` fetch cannot set it without a CORS preflight); uploads
   (`MULTIPART_PATHS`) take `multipart/form-data` with an `X-Owner-Token` header, which a
   cross-site form cannot send either.
+- **Logs**: uvicorn's access and handshake lines never print a token (`log_redact.py`, installed
+  when the middleware is built, after uvicorn has configured its logging).
 - **Headers**: `Content-Security-Policy` (scripts and styles from this server only; no inline
   script; no framing), `X-Content-Type-Options`, `Referrer-Policy`, `X-Frame-Options`,
   `Cross-Origin-Opener-Policy`, on every HTTP answer that has not set its own CSP.
@@ -30,6 +32,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
+from . import log_redact
 
 # The page's inline `style="--swatch: ..."` attributes (legend swatches, set through innerHTML)
 # need `style-src-attr 'unsafe-inline'`; style elements and sheets stay 'self' only.
@@ -58,6 +61,7 @@ class RequestGuardMiddleware:
         self.app = app
         self.hosts = {h.lower() for h in settings.allowed_hosts}
         self.origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
+        log_redact.install()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

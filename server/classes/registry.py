@@ -45,6 +45,10 @@ class Classroom:
     push: dict | None = None  # the pushed experiment
     push_seq: int = 0
     students: dict[str, Student] = field(default_factory=dict)
+    # Kept in memory only (the tables predate them): after a restart a class has the
+    # server's budget and counts against no address.
+    client: str | None = None  # the address (limits key) that opened it
+    max_runs: int | None = None  # its teacher's run budget; None: LAYERLAB_MAX_RUNS_PER_CLASS
 
     def state(self) -> dict:
         """What every page of the class is told (hello and each change)."""
@@ -132,13 +136,16 @@ class Registry:
         return self.classes.get(codes.normalize(code))
 
     # -- changes (queued to the database) ------------------------------------------------
-    def open_class(self, name: str) -> tuple[Classroom, str]:
-        """A new class and its teacher's token."""
+    def open_class(
+        self, name: str, client: str | None = None, max_runs: int | None = None
+    ) -> tuple[Classroom, str]:
+        """A new class and its teacher's token (`client`: the limits key of its address)."""
         code = codes.new_code()
         while code in self.classes:
             code = codes.new_code()
         token = codes.new_token()
         room = Classroom(code, name, token_hash(token), time.time())
+        room.client, room.max_runs = client, max_runs
         self.put(
             Sql(
                 code,

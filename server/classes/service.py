@@ -16,20 +16,15 @@ from ..runs.manager import ControlRefused, Run, RunManager
 from ..store import queries
 from ..store.store import Store
 from .dashboard import RunView, dashboard_message
+from .errors import ClassRefused
 from .hub import ClassHub
+from .limits import RUNS_RETRY_S, ClassLimits
 from .registry import Classroom, Registry, Student
 
 log = logging.getLogger("layerlab.classes")
 
 ACTIVE = ("queued", "running", "paused")
 SPARK_HISTORY = 2000  # records read for the sparkline of a run that has left memory
-
-
-class ClassRefused(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Classes:
@@ -39,6 +34,7 @@ class Classes:
         self.store = store
         self.registry = Registry(store.engine, store.queue)
         self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
+        self.limits = ClassLimits(settings)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
         self._tasks: set[asyncio.Task] = set()  # the reads in flight (kept from the GC)
@@ -70,14 +66,20 @@ class Classes:
                 429,
                 f"you already have {len(mine)} active runs, the limit per student "
                 "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
+                RUNS_RETRY_S,
             )
-        everyone = self.active_runs(room.code)
-        if len(everyone) >= s.max_runs_per_class:
-            raise ClassRefused(
-                429,
-                f"class {room.code} already has {len(everyone)} active runs, the limit per "
-                "class (LAYERLAB_MAX_RUNS_PER_CLASS); ask the teacher to pause some",
+        of_class = of_address = of_classes = 0
+        rooms = self.registry.classes
+        for run in self.manager.runs.values():
+            if not run.active or run.class_code is None:
+                continue
+            of_classes += 1
+            of_class += run.class_code == room.code
+            owner = rooms.get(run.class_code)
+            of_address += (
+                room.client is not None and owner is not None and owner.client == room.client
             )
+        self.limits.check_runs(room, of_class, of_address, of_classes)
 
     def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
         members = self.registry.members

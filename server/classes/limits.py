@@ -1,0 +1,182 @@
+"""What one address may take through classes, and how fast it may look for them.
+
+A class lifts the per-address run limit (a school's NAT puts a whole class behind one
+address), so a class must not become a way around every other limit. Here:
+
+- classes one address may have open (`max_classes_per_client`: opened in the last 24 hours
+  and not closed), and the server in all (`max_open_classes`);
+- students per class (`class_max_students`), joins per address per minute
+  (`class_joins_per_minute`);
+- guesses: unknown codes and refused tokens per address per minute
+  (`class_misses_per_minute`); once spent, every class lookup from that address waits, so a
+  guess that happens to hit answers no differently from one that misses;
+- runs: a class's own budget (its teacher's `max_runs`, within `max_runs_per_class`), the
+  runs of every class one address opened (`max_class_runs_per_client`), and the class runs of
+  the whole server, which leave `class_runs_reserved` of `max_runs` to everyone else;
+- class sockets per address and per token (`max_class_sockets_per_client`, `..._per_member`).
+
+Every refusal is a `ClassRefused` whose message names the setting; the rate limits carry
+`retry_after`. Counts are kept in memory (the rate limiters in bounded tables).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+from ..config import Settings
+from .errors import ClassRefused
+from .registry import Classroom
+from .throttle import Throttle, client_key
+
+OPEN_WINDOW_S = 24 * 3600.0  # a class counts against its address this long, or until closed
+RUNS_RETRY_S = 10  # Retry-After of a run refused by a budget: runs end, or are paused
+
+
+class ClassLimits:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._throttles: dict[str, Throttle] = {}
+        self.sockets: Counter[str] = Counter()  # "addr:<key>" and "member:<key>" -> open
+
+    def throttle(self, setting: str) -> Throttle:
+        """The limiter of one `*_per_minute` setting (rebuilt if the setting changes)."""
+        per_minute = getattr(self.settings, setting)
+        found = self._throttles.get(setting)
+        if (
+            found is None
+            or found.capacity != per_minute
+            or found.max_clients != self.settings.rate_limit_clients
+        ):
+            found = Throttle(per_minute, self.settings.rate_limit_clients)
+            self._throttles[setting] = found
+        return found
+
+    # -- looking classes up --------------------------------------------------------------
+    def check_lookup(self, client: str) -> None:
+        """429 while the address has spent its guesses (checked before any code is looked
+        at, so an exhausted address learns nothing about any code)."""
+        throttle = self.throttle("class_misses_per_minute")
+        if not throttle.allowed(client):
+            wait = throttle.retry_after(client)
+            raise ClassRefused(
+                429,
+                f"too many unknown class codes or refused tokens from your address, the limit "
+                f"is {self.settings.class_misses_per_minute} a minute "
+                f"(LAYERLAB_CLASS_MISSES_PER_MINUTE); try again in {wait} s",
+                wait,
+            )
+
+    def miss(self, client: str) -> None:
+        """An unknown code or a refused token: one guess spent."""
+        self.throttle("class_misses_per_minute").spend(client)
+
+    # -- opening and joining -------------------------------------------------------------
+    def check_open(self, client: str, rooms: Iterable[Classroom], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        key = client_key(client)
+        recent = [r for r in rooms if r.closed is None and now - r.created < OPEN_WINDOW_S]
+        if len(recent) >= self.settings.max_open_classes:
+            wait = max(1, math.ceil(min(r.created for r in recent) + OPEN_WINDOW_S - now))
+            raise ClassRefused(
+                429,
+                f"the server already has {len(recent)} open classes, its limit "
+                "(LAYERLAB_MAX_OPEN_CLASSES): try again later",
+                wait,
+            )
+        mine = sorted(room.created for room in recent if room.client == key)
+        limit = self.settings.max_classes_per_client
+        if len(mine) >= limit:
+            wait = max(1, math.ceil(mine[len(mine) - limit] + OPEN_WINDOW_S - now))
+            raise ClassRefused(
+                429,
+                f"your address already has {len(mine)} open classes, the limit "
+                "(LAYERLAB_MAX_CLASSES_PER_CLIENT): close one first",
+                wait,
+            )
+
+    def check_join(self, client: str, room: Classroom) -> None:
+        """Room in the class, then a join from this address this minute (spent here)."""
+        limit = self.settings.class_max_students
+        if len(room.students) >= limit:
+            raise ClassRefused(
+                409,
+                f"class {room.code} is full: {limit} students, the limit per class "
+                "(LAYERLAB_CLASS_MAX_STUDENTS)",
+            )
+        throttle = self.throttle("class_joins_per_minute")
+        if not throttle.spend(client):
+            wait = throttle.retry_after(client)
+            raise ClassRefused(
+                429,
+                f"too many students joined from your address, the limit is "
+                f"{self.settings.class_joins_per_minute} a minute "
+                f"(LAYERLAB_CLASS_JOINS_PER_MINUTE); try again in {wait} s",
+                wait,
+            )
+
+    def class_budget(self, room: Classroom) -> int:
+        """The runs a class may have active: its teacher's budget, within the server's."""
+        cap = self.settings.max_runs_per_class
+        return cap if room.max_runs is None else min(room.max_runs, cap)
+
+    # -- runs ------------------------------------------------------------------------------
+    def check_runs(self, room: Classroom, of_class: int, of_address: int, of_classes: int) -> None:
+        """A new run of `room`, given the active runs of the class, of every class its
+        address opened, and of all classes on the server."""
+        s = self.settings
+        budget = self.class_budget(room)
+        if of_class >= budget:
+            raise ClassRefused(
+                429,
+                f"class {room.code} already has {of_class} active runs, its budget (set by its "
+                "teacher within LAYERLAB_MAX_RUNS_PER_CLASS); ask the teacher to pause some",
+                RUNS_RETRY_S,
+            )
+        if room.client is not None and of_address >= s.max_class_runs_per_client:
+            raise ClassRefused(
+                429,
+                f"the classes opened from your teacher's address already have {of_address} "
+                "active runs, the limit (LAYERLAB_MAX_CLASS_RUNS_PER_CLIENT); ask the "
+                "teacher to pause some",
+                RUNS_RETRY_S,
+            )
+        shared = max(0, s.max_runs - s.class_runs_reserved)
+        if of_classes >= shared:
+            raise ClassRefused(
+                429,
+                f"classes already hold {of_classes} of the server's {s.max_runs} run slots; "
+                f"{s.class_runs_reserved} stay free for everyone else "
+                "(LAYERLAB_MAX_RUNS, LAYERLAB_CLASS_RUNS_RESERVED); try again when one ends",
+                RUNS_RETRY_S,
+            )
+
+    # -- class sockets ---------------------------------------------------------------------
+    def open_socket(self, client: str, member: str) -> None:
+        """Count one more class socket of this address and token (raises when full)."""
+        s = self.settings
+        address, token = f"addr:{client_key(client)}", f"member:{member}"
+        if self.sockets[address] >= s.max_class_sockets_per_client:
+            raise ClassRefused(
+                429,
+                f"your address already has {s.max_class_sockets_per_client} class pages open, "
+                "the limit (LAYERLAB_MAX_CLASS_SOCKETS_PER_CLIENT)",
+                RUNS_RETRY_S,
+            )
+        if self.sockets[token] >= s.max_class_sockets_per_member:
+            raise ClassRefused(
+                429,
+                f"you already have {s.max_class_sockets_per_member} pages of this class open, "
+                "the limit per token (LAYERLAB_MAX_CLASS_SOCKETS_PER_MEMBER); close one",
+                RUNS_RETRY_S,
+            )
+        self.sockets[address] += 1
+        self.sockets[token] += 1
+
+    def close_socket(self, client: str, member: str) -> None:
+        for key in (f"addr:{client_key(client)}", f"member:{member}"):
+            self.sockets[key] -= 1
+            if self.sockets[key] <= 0:
+                del self.sockets[key]
