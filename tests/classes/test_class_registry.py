@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from server.classes import codes
 from server.classes.registry import Registry, Who
+from server.store.ops import Sql
 
 
-def registry() -> tuple[Registry, list[tuple]]:
-    queued: list[tuple] = []
+def registry() -> tuple[Registry, list[Sql]]:
+    queued: list[Sql] = []
     return Registry(engine=None, put=queued.append), queued  # type: ignore[arg-type]
 
 
@@ -21,7 +22,7 @@ def test_tokens_prove_the_teacher_and_the_student_and_nothing_else():
     assert reg.who(None, ana_token).student is ana
     assert reg.who("tökén-☃", "tökén-☃").anonymous  # any text is just an unknown token
     assert reg.who(None, None).anonymous
-    assert [q[0] for q in queued] == ["sql", "sql"]  # the class and the student, written behind
+    assert [type(q) for q in queued] == [Sql, Sql]  # the class and the student, written behind
 
 
 def test_a_class_run_is_seen_by_its_student_its_teacher_and_the_class_in_the_spotlight():
@@ -54,4 +55,4 @@ def test_a_shared_run_is_seen_and_exported_by_anyone_but_listed_only_in_its_clas
     reg.save_share(member)
     assert reg.can_see("run-a", Who()) and reg.can_export("run-a", Who())
     assert not reg.listable("run-a", Who())
-    assert queued[-1][:2] == ("sql", "run-a")
+    assert isinstance(queued[-1], Sql) and queued[-1].key == "run-a"
