@@ -57,6 +57,12 @@ function mainViewOf(family, task) {
 
 const CONV_TYPES = new Set(['conv2d', 'conv_transpose2d']);
 
+let surfaceFrames = 0;
+/** How many times the decision surface was redrawn with a snapshot (a benchmark reads it). */
+export function surfaceFrameCount() {
+  return surfaceFrames;
+}
+
 export function createViews({ outputRoot, viewsRoot }) {
   const panels = {};
   const add = (p, root) => {
@@ -218,6 +224,11 @@ export function createViews({ outputRoot, viewsRoot }) {
     }
   }
 
+  function drawSurface() {
+    surface.draw();
+    if (ctx.snapshot?.boundary) surfaceFrames += 1;
+  }
+
   function classNames() {
     return ctx.snapshot?.images?.class_names || ctx.snapshot?.sequence?.class_names || ctx.preview?.class_names || null;
   }
@@ -232,7 +243,7 @@ export function createViews({ outputRoot, viewsRoot }) {
     updateVisibility();
     updateGraph();
     updateSurface();
-    invalidate('surface', surface.draw);
+    invalidate('surface', drawSurface);
     if (s?.images) {
       const im = s.images;
       filters.set({ grid: im.filters, colour: 'diverging', itemName: 'Filter', caption: 'Blue positive weights, orange negative.' });

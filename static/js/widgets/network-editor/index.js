@@ -9,63 +9,27 @@
 // a 2D run sends its weights. Hover a link for its weight, a neuron for its formula with the
 // numbers (and its heatmap large on the output, through onHover).
 
-import { h, replace, formatNumber, formatShape } from '../util/dom.js';
-import { fitCanvas, markDrawn, drawGrid } from '../util/canvas.js';
-import { cssVar } from '../util/colors.js';
-import { surfaceImage } from './heatmap.js';
-import { insertPalette } from './insert-palette.js';
+import { h, replace, formatNumber, formatShape } from '../../util/dom.js';
+import { insertPalette } from '../insert-palette.js';
+import { insertLayer, removeLayer, changeUnits, lastHiddenIndex, addHiddenLayer, rankAt as rankIn } from './edits.js';
+import { sub, lastDim, compact, formatFlops, blockKind, shortTitle, segmentDistance, formulaText } from './format.js';
+import { weightPopover } from './weight-popover.js';
+import { drawLinks as paintLinks, drawNeurons as paintNeurons } from './links.js';
+
+export { formatFlops };
 
 const SHOWN = 8; // neurons drawn per column; the rest are summarised as "+N"
 const MAX_NEURONS = 64; // per column, as the probes send (server/engine/probes.py MAX_NEURONS)
-const PASSTHROUGH = new Set(['dropout', 'batchnorm']); // dense links are drawn across these
-const SUB = '₀₁₂₃₄₅₆₇₈₉';
-const sub = (n) => String(n).split('').map((d) => SUB[Number(d)] ?? d).join('');
-const lastDim = (shape) => (Array.isArray(shape) && shape.length ? Number(shape[shape.length - 1]) || 0 : 0);
-
-/** 16,448 as "16k", 1,218 as "1.2k": short enough for a narrow block (the title has it all). */
-function compact(n) {
-  if (typeof n !== 'number') return '–';
-  if (n < 1000) return String(n);
-  if (n < 1e6) return `${Number((n / 1e3).toPrecision(n < 1e4 ? 2 : 3))}k`;
-  return `${Number((n / 1e6).toPrecision(2))}M`;
-}
-
-/** "1.2 MFLOPs" for a FLOP count (forward + backward per example, from POST /api/check). */
-export function formatFlops(n) {
-  if (typeof n !== 'number' || !Number.isFinite(n)) return '';
-  const units = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
-  for (const [scale, prefix] of units) if (n >= scale) return `${Number((n / scale).toPrecision(2))} ${prefix}FLOPs`;
-  return `${Math.round(n)} FLOPs`;
-}
-
-/** The weights into each node of the next column; the head is folded to one node (2D runs). */
-function linkWeights(matrix, foldOutput) {
-  if (!Array.isArray(matrix)) return null;
-  if (!foldOutput || matrix.length === 1) return matrix;
-  if (matrix.length === 2) return [matrix[1].map((w, i) => (w ?? 0) - (matrix[0][i] ?? 0))];
-  const row = [];
-  for (let i = 0; i < matrix[0].length; i += 1) {
-    let best = 0;
-    for (const r of matrix) if (Math.abs(r[i] ?? 0) > Math.abs(best)) best = r[i];
-    row.push(best);
-  }
-  return [row];
-}
-
-function blockKind(type, category) {
-  if (type === 'dense') return 'dense';
-  if (category === 'recurrent' && type !== 'embedding') return 'cell';
-  if (type === 'conv2d' || type === 'conv_transpose2d' || type === 'embedding') return 'maps';
-  return 'narrow';
-}
 
 /**
  * networkEditor({root, layerTypes, onLayers(layers), onSelect(index|null), onHover(node|null)})
+ * onEditWeight({column, to, from (null: the bias), value}): a link or neuron clicked while
+ * state.weightsEditable (a paused run of one's own) and a value typed.
  * -> {set(state), draw(), select(index), get selected}
  * state: {layers, check, errors: Map(index -> [{field, msg}]), boundary (a snapshot's, or null),
  *         featureLabels, outputScale, family, readOnly}
  */
-export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover }) {
+export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover, onEditWeight }) {
   const types = new Map(layerTypes.map((t) => [t.type, t]));
   let state = { layers: [], check: null, errors: new Map(), boundary: null };
   let selected = null;
@@ -92,20 +56,12 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
   replace(root, toolbar, graph, readout, palette.element);
 
   minusLayer.addEventListener('click', () => {
-    const layers = state.layers;
-    let i = layers.length - 1;
-    while (i >= 0 && layers[i].type !== 'dense') i -= 1;
-    if (i < 0) i = layers.length - 1;
+    const i = lastHiddenIndex(state.layers);
     if (i >= 0) remove(i);
   });
   plusLayer.addEventListener('click', () => {
-    const layers = state.layers;
-    const last = [...layers].reverse().find((l) => l.type === 'dense');
-    const layer = last ? { ...last } : { type: 'dense', ...structuredClone(types.get('dense')?.defaults || {}) };
-    // A dense layer needs flat input: after images or sequences, a flatten first.
-    const rank = rankAt(layers.length);
-    const add = rank === null || rank === 1 ? [layer] : [{ type: 'flatten' }, layer];
-    emit([...layers, ...add], layers.length + add.length - 1);
+    const next = addHiddenLayer(state.layers, types.get('dense')?.defaults || {}, rankAt(state.layers.length));
+    emit(next.layers, next.select);
   });
 
   // Hover: neurons (their formula), links (their weight).
@@ -115,6 +71,22 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
     setHovered(linkAt(e.clientX, e.clientY));
   });
   graph.addEventListener('mouseleave', () => setHovered(null));
+  // A paused run of one's own: click a link to type its weight, a neuron its bias.
+  const popover = weightPopover({ graph, onSubmit: (edit) => onEditWeight?.(edit) });
+  graph.addEventListener('click', (e) => {
+    if (!state.weightsEditable || !state.boundary || e.target.closest?.('.weight-edit, button')) return;
+    const node = e.target.closest?.('.neuron');
+    if (node) {
+      const n = nodeInfo(node);
+      const w = weightsInto(n.column, n.index);
+      if (n.kind !== 'hidden' || !w || w.bias === null) return;
+      popover.open({ column: n.column, to: n.index, from: null, value: w.bias, name: `layer ${n.layer + 1}, neuron ${n.index + 1}` }, e.clientX, e.clientY);
+      return;
+    }
+    const link = linkAt(e.clientX, e.clientY);
+    if (!link?.edit) return;
+    popover.open({ ...link.edit, name: link.name }, e.clientX, e.clientY);
+  });
   graph.addEventListener('keydown', (e) => {
     if (!columns.length || !['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Escape'].includes(e.key)) return;
     if (e.key === 'Escape') {
@@ -141,39 +113,19 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
   }
 
   function insert(index, type) {
-    const t = types.get(type);
-    const layers = [...state.layers];
-    layers.splice(index, 0, { type, ...structuredClone(t?.defaults || {}) });
-    emit(layers, index);
+    const next = insertLayer(state.layers, index, type, types.get(type)?.defaults || {});
+    emit(next.layers, next.select);
   }
 
   function remove(index) {
-    emit(state.layers.filter((_, j) => j !== index), null);
-  }
-
-  function move(index, delta) {
-    const j = index + delta;
-    if (j < 0 || j >= state.layers.length) return;
-    const layers = [...state.layers];
-    [layers[index], layers[j]] = [layers[j], layers[index]];
-    emit(layers, j);
+    emit(removeLayer(state.layers, index).layers, null);
   }
 
   function setUnits(index, delta) {
-    const layers = [...state.layers];
-    const l = layers[index];
-    const units = Math.max(1, (Number(l.units) || 1) + delta);
-    layers[index] = { ...l, units };
-    emit(layers, selected);
+    emit(changeUnits(state.layers, index, delta), selected);
   }
 
-  /** The input rank at slot `index` (before layer `index`): 1 flat, 2 sequence, 3 image. */
-  function rankAt(index) {
-    const c = state.check;
-    if (!c) return null;
-    const shape = index === 0 ? c.input_shape : c.layers?.find((l) => l.index === index - 1)?.output_shape;
-    return Array.isArray(shape) ? shape.length : null;
-  }
+  const rankAt = (index) => rankIn(state.check, index);
 
   // ---------------------------------------------------------------- blocks
 
@@ -349,12 +301,6 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
     return { el, column };
   }
 
-  function shortTitle(type, title) {
-    if (type === 'conv_transpose2d') return 'Deconv';
-    if (type === 'batchnorm') return 'BatchNorm';
-    return title.length > 9 ? type : title;
-  }
-
   function insertButton(index) {
     const el = h(
       'button',
@@ -405,11 +351,7 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
     const w = b ? weightsInto(n.column, n.index) : null;
     if (!w) return `${name}: z = Σ wᵢxᵢ + b, a = ${activation}(z). ${b ? '' : 'Press Train to see its weights and what it computes over the plane.'}`.trim();
     const inputs = inputNames(n.column - 1);
-    const terms = w.weights.slice(0, 4).map((v, i) => `${i === 0 ? (v < 0 ? '−' : '') : v < 0 ? ' − ' : ' + '}${formatNumber(Math.abs(v), 2)}·${inputs[i] ?? `a${sub(i + 1)}`}`);
-    const rest = w.weights.length > 4 ? ` + … (${w.weights.length} inputs)` : '';
-    const bias = w.bias === null || w.bias === undefined ? 'b' : `${w.bias < 0 ? '−' : ''}${formatNumber(Math.abs(w.bias), 2)}`;
-    const sign = w.bias !== null && w.bias < 0 ? ' ' : ' + ';
-    return `${name}: z = ${terms.join('')}${rest}${sign}${bias.replace(/^−/, w.bias < 0 ? '− ' : '')}, a = ${activation}(z); its activation over the plane is drawn large on the output.`;
+    return `${name}: ${formulaText(w.weights, w.bias, inputs, formatNumber)}, a = ${activation}(z); its activation over the plane is drawn large on the output.`;
   }
 
   function inputNames(c) {
@@ -451,115 +393,18 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover })
     let bestD = 5;
     for (const s of segments) {
       if (!s.text) continue;
-      const d = distance(x, y, s);
+      const d = segmentDistance(x, y, s);
       if (d < bestD) [best, bestD] = [s, d];
     }
-    return best ? { link: best.id, text: best.text } : null;
-  }
-
-  function distance(x, y, s) {
-    const dx = s.x2 - s.x1;
-    const dy = s.y2 - s.y1;
-    const len = dx * dx + dy * dy || 1;
-    const t = Math.max(0, Math.min(1, ((x - s.x1) * dx + (y - s.y1) * dy) / len));
-    return Math.hypot(x - (s.x1 + t * dx), y - (s.y1 + t * dy));
+    return best ? { link: best.id, text: best.text, edit: best.edit, name: best.name } : null;
   }
 
   function drawLinks() {
-    const g = graph.getBoundingClientRect();
-    const w = row.scrollWidth;
-    const hgt = Math.max(row.scrollHeight, graph.clientHeight);
-    // Its CSS size is the graph's (fitCanvas sizes the pixels, for HiDPI screens too).
-    if (canvas.style.width !== `${w}px`) canvas.style.width = `${w}px`;
-    if (canvas.style.height !== `${hgt}px`) canvas.style.height = `${hgt}px`;
-    const { ctx } = fitCanvas(canvas, w, hgt);
-    segments = [];
-    const b = state.boundary;
-    // Each element's box is read once per draw (a snapshot redraws 20 times a second).
-    const rects = new Map();
-    const at = (el, side) => {
-      let r = rects.get(el);
-      if (!r) rects.set(el, (r = el.getBoundingClientRect()));
-      return { x: (side === 'right' ? r.right : side === 'left' ? r.left : r.left + r.width / 2) - g.left + graph.scrollLeft, y: r.top + r.height / 2 - g.top };
-    };
-    // Connectors between consecutive blocks (behind everything).
-    const blocks = [...row.querySelectorAll('.gblock')];
-    ctx.strokeStyle = cssVar('--border');
-    ctx.lineWidth = 2;
-    for (let i = 0; i + 1 < blocks.length; i += 1) {
-      const a = at(blocks[i], 'right');
-      const z = at(blocks[i + 1], 'left');
-      ctx.beginPath();
-      ctx.moveTo(a.x, a.y);
-      ctx.lineTo(z.x, z.y);
-      ctx.stroke();
-    }
-    // Neuron links between consecutive neuron columns (across dropout / batch norm only).
-    const weights = (b?.weights || []).map((m, ci) => linkWeights(m, ci === b.weights.length - 1));
-    let wMax = 0;
-    for (const m of weights) for (const r of m || []) for (const w of r || []) if (w !== null) wMax = Math.max(wMax, Math.abs(w));
-    const pos = cssVar('--pos');
-    const neg = cssVar('--neg');
-    const muted = cssVar('--muted');
-    for (let c = 0; c + 1 < columns.length; c += 1) {
-      const from = columns[c];
-      const to = columns[c + 1];
-      if (!adjacent(from, to)) continue;
-      const m = b ? weights[c] : null;
-      to.nodes.forEach((tn, o) => {
-        const z = at(tn, 'left');
-        from.nodes.forEach((fn, i) => {
-          const a = at(fn, 'right');
-          const w = m?.[o]?.[i];
-          if (m && (w === null || w === undefined)) return;
-          if (m) {
-            const t = wMax ? Math.abs(w) / wMax : 0;
-            ctx.strokeStyle = w >= 0 ? pos : neg;
-            ctx.globalAlpha = 0.25 + 0.75 * t;
-            ctx.lineWidth = 0.6 + 4 * t;
-          } else {
-            ctx.strokeStyle = muted;
-            ctx.globalAlpha = 0.45;
-            ctx.lineWidth = 0.8;
-          }
-          ctx.beginPath();
-          ctx.moveTo(a.x, a.y);
-          ctx.bezierCurveTo((a.x + z.x) / 2, a.y, (a.x + z.x) / 2, z.y, z.x, z.y);
-          ctx.stroke();
-          const fromName = from.kind === 'input' ? fn._name : `layer ${from.layer + 1} neuron ${i + 1}`;
-          const toName = to.kind === 'output' ? 'the output' : `layer ${to.layer + 1} neuron ${o + 1}`;
-          segments.push({
-            id: `${c}:${o}:${i}`,
-            x1: a.x, y1: a.y, x2: z.x, y2: z.y,
-            text: m ? `Weight from ${fromName} to ${toName}: ${formatNumber(w, 3)}` : `Link from ${fromName} to ${toName} (its weight appears once training starts).`,
-          });
-        });
-      });
-    }
-    ctx.globalAlpha = 1;
-    canvas.dataset.links = String(segments.length);
-    markDrawn(canvas);
-  }
-
-  /** True when only dropout / batch norm lie between two neuron columns. */
-  function adjacent(from, to) {
-    const start = from.kind === 'input' ? 0 : from.layer + 1;
-    const end = to.kind === 'output' ? state.layers.length : to.layer;
-    for (let i = start; i < end; i += 1) if (!PASSTHROUGH.has(state.layers[i]?.type)) return false;
-    return true;
+    segments = paintLinks({ canvas, graph, row, columns, boundary: state.boundary, layers: state.layers });
   }
 
   function drawNeurons() {
-    for (const col of columns) {
-      for (const node of col.nodes) {
-        if (!node._canvas || !node._grid) continue;
-        const scale = col.kind === 'output' ? state.outputScale || {} : {};
-        const image = surfaceImage(node._grid, scale, node._confidence)?.image;
-        const c = node._canvas;
-        const ctx = c.getContext('2d');
-        if (image) drawGrid(ctx, image, 0, 0, c.width, c.height, true);
-      }
-    }
+    paintNeurons(columns, state.outputScale);
   }
 
   /** A new snapshot on the same design: only the neurons' pictures change. */
