@@ -13,6 +13,7 @@ import { confusionMatrix } from './widgets/confusion-matrix.js';
 import { forecastPlot, hiddenStateView, probabilitiesView } from './widgets/sequence-plot.js';
 import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
 import { metricSeries, lossSeries, metricNames } from './metrics.js';
+import { lossStage } from './widgets/loss-stage.js';
 
 /** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
 const themed = []; // [element, attribute|null, fn(words)]: help texts redone when the theme changes
@@ -77,11 +78,9 @@ export function createViews({ outputRoot, viewsRoot }) {
   const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), viewsRoot);
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
   const surfaceP = add(panel('boundary', 'Decision surface', (w) => `The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and ${w.neutral} is undecided; filled dots are training points, ${w.ringed} dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.`, { families: ['2d'], needs: 'boundary' }), outputRoot);
-  // Loss as numbers, above its chart: what a class reads from the back of the room.
-  const lossNumbers = h('span', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
-    h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'training '), h('output', { id: 'train-loss' }, '–')),
-    h('span', { class: 'loss-number val' }, h('span', { class: 'loss-label' }, 'validation '), h('output', { id: 'val-loss' }, '–')));
-  lossP.el.querySelector('.view-title').append(lossNumbers);
+  // Loss as numbers above its chart, the task's metric beside them, the x axis toggle, and
+  // a fixed line under the chart for the best epoch and overfitting (widgets/loss-stage.js).
+  const stage = lossStage({ panel: lossP });
 
   // Family views.
   const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'filters', when: 'conv' }), viewsRoot);
@@ -100,7 +99,8 @@ export function createViews({ outputRoot, viewsRoot }) {
   const histP = add(panel('histograms', 'Activation histograms', 'The distribution of each layer’s outputs on a batch: now (bars) and over the run (right, darker = more values). Values piled at the edges mean saturated units; a spike at zero after ReLU means dead units.', { wide: true }), viewsRoot);
   const normsP = add(panel('norms-chart', 'Weight and gradient norms', 'The size of each layer’s weights and of their gradients, on a log scale. Gradients that shrink towards the first layers are vanishing; norms that shoot up are exploding.', { wide: true }), viewsRoot);
 
-  const loss = lineChart({ canvas: lossP.canvas, readout: lossP.readout, series: lossSeries() });
+  const loss = lineChart({ canvas: lossP.canvas, readout: lossP.readout, series: lossSeries(), labelSize: 16, smooth: true });
+  stage.attach(loss, () => drawLoss());
   const metric = lineChart({ canvas: metricP.canvas, readout: metricP.readout, series: [], includeZero: false });
   const surface = surfaceView({ canvas: surfaceP.canvas, readout: surfaceP.readout });
   let hoveredNode = null;
@@ -279,11 +279,26 @@ export function createViews({ outputRoot, viewsRoot }) {
     invalidate('norms', norms.draw);
   }
 
+  // The loss chart redraws at most LOSS_FPS times a second while records stream in (the
+  // numbers above it every frame): a curve of thousands of epochs needs no more.
+  const LOSS_FPS = 12;
+  let lossDrawnAt = 0;
+  let lossTimer = null;
+  function drawLoss() {
+    clearTimeout(lossTimer);
+    lossTimer = null;
+    const wait = lossDrawnAt + 1000 / LOSS_FPS - performance.now();
+    if (wait > 0) {
+      lossTimer = setTimeout(() => invalidate('loss', drawLoss), wait);
+      return;
+    }
+    lossDrawnAt = performance.now();
+    loss.draw();
+  }
+
   function drawRecords() {
     const records = ctx.session?.records || [];
-    const last = records[records.length - 1];
-    document.getElementById('train-loss').textContent = last ? formatNumber(last.loss, 3) : '–';
-    document.getElementById('val-loss').textContent = last ? formatNumber(last.val_loss, 3) : '–';
+    stage.update(records, ctx.session);
     loss.setRecords(records);
     metric.setRecords(records);
     const names = metricNames(records);
@@ -300,7 +315,7 @@ export function createViews({ outputRoot, viewsRoot }) {
       metric.seriesKey = present.map((sr) => sr.label).join();
     }
     metricSelect.hidden = names.length < 2;
-    invalidate('loss', loss.draw);
+    invalidate('loss', drawLoss);
     invalidate('metric', metric.draw);
   }
 

@@ -120,8 +120,7 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
     h(
       'div',
       { class: 'run-counter' },
-      h('span', { class: 'counter-label', id: 'epoch-label' }, 'Epoch'),
-      epoch,
+      h('span', { class: 'counter-line' }, h('span', { class: 'counter-label', id: 'epoch-label' }, 'Epoch'), epoch),
       eps,
     ),
     h('div', { class: 'run-status' }, status, connection, message),
@@ -169,7 +168,7 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
       epoch.textContent = formatNumber(session.epoch);
       const rate = session.epochsPerSecond;
       eps.textContent = rate && s === 'running' ? `${formatNumber(rate, 3)} epochs/s` : '';
-      eps.hidden = s !== 'running';
+      eps.classList.toggle('off', s !== 'running'); // its place is kept: the bar never moves
       message.hidden = !session.message;
       message.textContent = session.message || '';
       message.dataset.kind = ['failed', 'diverged', 'error'].includes(s) ? 'error' : 'info';

@@ -444,6 +444,8 @@ export function networkEditor({ root, layerTypes, onLayers, onSelect, onHover, o
         render();
         renderedKey = key;
       }
+      root.classList.toggle('weights-editable', Boolean(state.weightsEditable && b));
+      if (!state.weightsEditable) popover.close();
       applyBoundary();
       drawNeurons();
       drawLinks();
