@@ -78,10 +78,11 @@ class HistoryPage(BaseModel):
 
 
 class ControlRequest(BaseModel):
-    """pause, resume, step (exactly one epoch, then paused), stop, set_lr, and step_batch
-    (exactly one optimiser step of a paused run, traced: see GET /api/runs/{id}/trace)."""
+    """pause, resume, step (exactly one epoch, then paused), stop, set_lr, step_batch (exactly
+    one optimiser step of a paused run, traced: see GET /api/runs/{id}/trace), pace (the run's
+    epochs per second, live) and set_weight (one weight or bias of a paused run)."""
 
-    action: Literal["pause", "resume", "step", "stop", "set_lr", "step_batch"]
+    action: Literal["pause", "resume", "step", "stop", "set_lr", "step_batch", "pace", "set_weight"]
     learning_rate: float | None = Field(
         None, gt=0, le=10, allow_inf_nan=False, description="for set_lr: the new learning rate"
     )
@@ -91,10 +92,20 @@ class ControlRequest(BaseModel):
         description="for step_batch: step on this training example alone (a batch of one); "
         "null steps on the epoch's next mini-batch",
     )
+    value: Any = Field(
+        None,
+        description="the action's argument. pace: epochs per second in (0, 10000], null for "
+        'full speed (every viewer receives {"type": "pace", "value": ...}). set_weight: '
+        '{"layer": L, "to": j, "from": i, "weight": w} or {"layer": L, "to": j, "bias": b}, '
+        'L the index in model.layers of a dense layer or "head" (the snapshot\'s '
+        "weights/biases addressing); a paused run only. set_lr and step_batch take it in "
+        "place of learning_rate and sample",
+        examples=[20, {"layer": 0, "to": 1, "from": 0, "weight": 0.5}],
+    )
 
     @model_validator(mode="after")
     def _lr_for_set_lr(self) -> ControlRequest:
-        if self.action == "set_lr" and self.learning_rate is None:
+        if self.action == "set_lr" and self.learning_rate is None and self.value is None:
             raise ValueError("set_lr needs a learning_rate in (0, 10]")
         return self
 

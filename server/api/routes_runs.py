@@ -17,6 +17,7 @@ from ..store import designs
 from ..store.queries import RunFilter
 from ..store.rows import StoredRun
 from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
+from .control_values import check_edit, control_value
 from .deps import (
     ClientDep,
     JsonBody,
@@ -49,7 +50,9 @@ BODY_ERRORS = {
 CONTROL_ERRORS = {
     403: {"description": "missing or wrong X-Run-Token, or a page from another origin"},
     404: {"description": "no such run"},
-    409: {"description": "the run has ended"},
+    409: {
+        "description": "the run has ended, or the action does not apply now (set_weight on a run that is not paused)"
+    },
     **BODY_ERRORS,
 }
 NOT_FOUND = {404: {"description": "no such run"}}
@@ -245,8 +248,10 @@ async def control_run(
     token: TokenDep = None,
     student_token: StudentTokenDep = None,
 ) -> RunSummary:
-    """Pause, resume, step one epoch or one batch, stop, or set the learning rate (owner only). `resume`
-    also brings an `interrupted` run back from its last weights checkpoint."""
+    """Pause, resume, step one epoch or one batch, stop, set the learning rate, set the pace
+    (epochs per second, live; viewers receive `{"type": "pace", "value": v}`) or edit one
+    weight or bias of a paused run (owner only). `resume` also brings an `interrupted` run
+    back from its last weights checkpoint."""
     if isinstance(run, StoredRun):
         if not manager.owns_stored(run, token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
@@ -255,7 +260,10 @@ async def control_run(
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not (manager.owns(run, token) or student_owns(request, run.id)):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
-    await manager.control(run, body.action, body.learning_rate, body.sample)
+    value = control_value(body)
+    if body.action == "set_weight":
+        check_edit(run.check, value)
+    await manager.control(run, body.action, value=value)
     return RunSummary(**run.summary())
 
 

@@ -216,6 +216,51 @@ class Network(nn.Module):
             x = layer(x)
         return self.head(x)
 
+    @torch.no_grad()
+    def set_weight(
+        self,
+        layer: int | str,
+        to: int,
+        source: int | None = None,
+        weight: float | None = None,
+        bias: float | None = None,
+    ) -> float:
+        """Set one weight (neuron `to` <- input `source`) or one bias (neuron `to`) of a dense
+        layer, in place (`layer`: its index in model.layers, or "head": the snapshot's
+        weights/biases addressing). In place keeps tensors that alias the parameter (the fast
+        path's flat buffer) in step. -> the old value. Raises ExperimentError at `value.*`."""
+        module = self.head if layer == "head" else None
+        if isinstance(layer, int) and 0 <= layer < len(self.body):
+            module = self.body[layer]
+        if module is None:
+            raise ExperimentError.single(
+                ("value", "layer"),
+                f'layer must be "head" or a layer index 0 to {len(self.body) - 1}, not {layer!r}',
+            )
+        lin = next((m for m in module.modules() if isinstance(m, nn.Linear)), None)
+        if lin is None:
+            raise ExperimentError.single(
+                ("value", "layer"), f"layer {layer} is not a dense layer: it has no links to edit"
+            )
+        if not 0 <= to < lin.out_features:
+            raise ExperimentError.single(
+                ("value", "to"), f"to must be a neuron 0 to {lin.out_features - 1}, not {to}"
+            )
+        if bias is not None:
+            if lin.bias is None:
+                raise ExperimentError.single(("value", "bias"), f"layer {layer} has no bias")
+            old = float(lin.bias[to])
+            lin.bias[to] = bias
+            return old
+        if source is None or weight is None or not 0 <= source < lin.in_features:
+            raise ExperimentError.single(
+                ("value", "from"),
+                f"from must be an input 0 to {lin.in_features - 1}, with a weight, not {source}",
+            )
+        old = float(lin.weight[to, source])
+        lin.weight[to, source] = weight
+        return old
+
 
 def build_head(p: Plan) -> tuple[nn.Module, str]:
     """The output block the task calls for, and a short description of it."""

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from ..config import Settings
 from . import metrics
 from .bytegrid import rounded
+from .early_stopping import EarlyStopping
 from .errors import Diverged, ExperimentError
 from .model import Network, Plan, build_model, check, plan
 from .schema import Experiment
@@ -167,6 +168,9 @@ class Trainer:
         # Validation predicted classes from the last evaluation (probes draw the confusion).
         self.val_predictions: Tensor | None = None
         self.probe_cache: dict = {}  # fixed probe inputs (probes.py)
+        # training.early_stopping: the best epoch's weights, restored when the loss stalls.
+        patience = t.early_stopping
+        self.early_stopping = EarlyStopping(patience) if patience is not None else None
         # Several optimiser steps per call outside autograd, for the runs it covers
         # (fastpath/): on by default (LAYERLAB_FAST_PATH), off to step eagerly.
         self._fast = None
@@ -189,7 +193,8 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        return self.epoch >= self.max_epochs
+        stopped = self.early_stopping is not None and self.early_stopping.stopped
+        return stopped or self.epoch >= self.max_epochs
 
     @property
     def learning_rate(self) -> float:
@@ -276,9 +281,15 @@ class Trainer:
         finally:
             self._elapsed += time.perf_counter() - start
         if record is not None:
-            record["elapsed"] = round(self._elapsed, 3)
-            self.history.append(record)
+            self._record(record)
         return record
+
+    def _record(self, record: dict) -> None:
+        """Keep an ended epoch's record; early stopping sees its validation loss."""
+        record["elapsed"] = round(self._elapsed, 3)
+        self.history.append(record)
+        if self.early_stopping is not None:
+            self.early_stopping.update(self.model, record["epoch"], record["val_loss"])
 
     def _begin_epoch(self) -> None:
         n = self.x_train.shape[0]
@@ -361,8 +372,7 @@ class Trainer:
         finally:
             self._elapsed += time.perf_counter() - start
         if record is not None:
-            record["elapsed"] = round(self._elapsed, 3)
-            self.history.append(record)
+            self._record(record)
         return record, idx.cpu(), {"data": data, "total": total, "batch": batch + 1}
 
     def diverged(self, value: float, total_value: float) -> Diverged:

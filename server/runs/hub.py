@@ -167,10 +167,14 @@ class RunChannel:
         self.snapshot: str | None = None
         self.layer_history: list[str] = []  # {"epoch", "layers"} of snapshots so far, encoded
         self.trace: str | None = None  # the latest step_batch trace, encoded
+        self.best_epoch: int | None = None  # early stopping kept this epoch's weights
         self.viewers: set[Viewer] = set()
 
     def describe(self) -> dict:
-        return {**self.info, "status": self.status, "message": self.message, "epoch": self.epoch}
+        info = {**self.info, "status": self.status, "message": self.message, "epoch": self.epoch}
+        if self.best_epoch is not None:
+            info["best_epoch"] = self.best_epoch
+        return info
 
 
 class Hub:
@@ -243,6 +247,15 @@ class Hub:
         for viewer in channel.viewers:
             viewer.push(TEXT, message)
 
+    def publish_text(self, run_id: str, text: str) -> None:
+        """A small message every viewer receives in order (e.g. `pace`); not kept for later
+        viewers, whose hello describes the run as it is."""
+        channel = self.channels.get(run_id)
+        if channel is None or channel.status in TERMINAL:
+            return
+        for viewer in channel.viewers:
+            viewer.push(TEXT, text)
+
     def publish_status(
         self, run_id: str, status: str, message: str | None = None, epoch: int | None = None
     ) -> None:
@@ -252,7 +265,7 @@ class Hub:
         channel.status, channel.message = status, message
         if epoch is not None:
             channel.epoch = max(channel.epoch, epoch)
-        text = status_message(status, message, channel.epoch)
+        text = status_message(status, message, channel.epoch, channel.best_epoch)
         terminal = status in TERMINAL
         for viewer in channel.viewers:
             viewer.push_status(text, terminal)
@@ -280,7 +293,7 @@ class Hub:
         if channel.snapshot is not None:
             viewer.push_snapshot(channel.snapshot)
         if channel.status in TERMINAL:
-            msg = status_message(channel.status, channel.message, channel.epoch)
+            msg = status_message(channel.status, channel.message, channel.epoch, channel.best_epoch)
             viewer.push_status(msg, True)
         channel.viewers.add(viewer)
         if len(channel.viewers) == 1 and self.on_watch is not None:

@@ -32,8 +32,9 @@ from .backends import Backend, WorkerHandle, make_backend
 from .hub import Hub, RunChannel
 from .messages import ACTIVE, TERMINAL, dumps
 from .presence import OwnerPresence
+from .stage import STAGE_ACTIONS, control_argument, edit_refused, keep_pace
 
-ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch")
+ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch", *STAGE_ACTIONS)
 ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
 LAYERS_EVERY_S = 1.0  # per-layer summaries stored per run at most this often (the last always)
@@ -379,16 +380,23 @@ class RunManager:
         action: str,
         learning_rate: float | None = None,
         sample: int | None = None,
+        value: Any = None,
     ) -> None:
-        """Apply a control and wait for its worker to acknowledge it."""
+        """Apply a control and wait for its worker to acknowledge it (`value`: the action's
+        argument, checked by the caller; server/runs/stage.py for pace and set_weight)."""
         if action not in ACTIONS:
             raise ControlRefused(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
         if not run.active:
             raise ControlRefused(f"run {run.id} has ended ({run.status}); it takes no controls")
-        if action == "set_lr" and learning_rate is None:
+        value = control_argument(action, learning_rate, sample, value)
+        if action == "set_lr" and value is None:
             raise ControlRefused("set_lr needs a learning_rate")
-        value = sample if action == "step_batch" else learning_rate
+        if action == "set_weight" and (why := edit_refused(run)):
+            raise ControlRefused(why)
         worker = run.worker
+        if worker is None and action == "pace":  # queued: its start command carries the pace
+            keep_pace(run, value, self.hub, self.store)
+            return
         if worker is None and action == "stop":  # queued, waiting for a worker
             self._end(run, "stopped", None)
             return
@@ -416,6 +424,8 @@ class RunManager:
             self._acks.pop(seq, None)
         if error and run.active:
             raise ControlRefused(error)
+        if action == "pace":
+            keep_pace(run, value, self.hub, self.store)
 
     def _stop_now(self, run: Run, worker: WorkerHandle) -> None:
         """A stop its worker has not taken within STOP_WAIT_S (a long step, a hung process):
@@ -506,6 +516,10 @@ class RunManager:
                 run.accepted = True
         elif kind == "trace":
             self.hub.publish_trace(message[1], message[2])
+        elif kind == "early_stopped":  # stage.EarlyStopped: its finished status follows
+            channel = self.hub.channels.get(message.run_id)
+            if channel is not None:
+                channel.best_epoch = message.best_epoch
         elif kind == "ack":
             _, seq, _run_id, error = message
             future = self._acks.get(seq)

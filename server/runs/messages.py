@@ -68,6 +68,12 @@ def snapshot_message(snapshot: dict) -> str:
     return '{"type":"snapshot","snapshot":' + dumps(snapshot) + "}"
 
 
-def status_message(status: str, message: str | None, epoch: int) -> str:
-    """`status`: a state change, with a message when a run fails or diverges."""
-    return dumps({"type": "status", "status": status, "message": message, "epoch": epoch})
+def status_message(
+    status: str, message: str | None, epoch: int, best_epoch: int | None = None
+) -> str:
+    """`status`: a state change, with a message when a run fails or diverges; `best_epoch`
+    when early stopping kept that epoch's weights."""
+    doc: dict[str, Any] = {"type": "status", "status": status, "message": message, "epoch": epoch}
+    if best_epoch is not None:
+        doc["best_epoch"] = best_epoch
+    return dumps(doc)

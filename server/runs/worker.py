@@ -9,6 +9,9 @@ Commands (server -> worker):
   ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
   ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
                                            step_batch (value: a training sample or None)
+                                           pace (value: epochs/s or None: full speed; pace.py)
+                                           set_weight (value: {"layer", "to", "from"?,
+                                             "weight"? | "bias"?}; a paused run only)
   ("ask", seq, run_id, raw_input, explain, target)   predict one input (engine/predict.py)
   ("shutdown",)
 Messages (worker -> server):
@@ -18,6 +21,7 @@ Messages (worker -> server):
   ("epoch", run_id, record)
   ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
   ("trace", run_id, json_text)          the trace of one step_batch (engine/trace.py)
+  EarlyStopped("early_stopped", run_id, best_epoch)   stage.py; before its finished status
   ("ack", seq, run_id, error)           error: None or why the command was refused
   ("reply", seq, run_id, error, json_text)   the answer to an "ask"; error: None or
                                               ("input"|"refused", why), json_text then None
@@ -28,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import math
 import os
 import sys
 import threading
@@ -41,28 +44,28 @@ from ..config import Settings
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
+from .frames import FrameBudget
 from .messages import dumps, json_safe, snapshot_message
+from .pace import MIN_SLICE_S, Pace, schedule
+from .stage_messages import EarlyStopped
 
-PROBE_SHARE = 0.03  # snapshots may take at most this share of a run's training time
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 
 
 class Job:
     """One run inside the worker: its trainer (built on its first turn) and its controls."""
 
-    def __init__(self, run_id: str, doc: dict):
+    def __init__(self, run_id: str, doc: dict, snapshot_rate: float = 60.0):
         self.run_id = run_id
         self.doc = doc
+        self.pace = Pace((doc.get("training") or {}).get("pace"))  # epochs/s, None: full speed
+        self.frames = FrameBudget(snapshot_rate)
         self.trainer: Any = None
         self.paused = False
         self.step_pending = False
         self.watched = False
         self.lr: float | None = None  # set before the trainer exists
         self.resume: dict | None = None  # a checkpoint to start from (checkpoints.py)
-        self.last_probe = -math.inf
-        self.probes = 0
-        self.train_time = 0.0
-        self.probe_time = 0.0
 
     @property
     def active(self) -> bool:
@@ -91,14 +94,14 @@ class Worker:
         self.factory = factory
         self.jobs: dict[str, Job] = {}
         self.running = True
-        self.probe_interval = 1.0 / settings.snapshot_rate
+        self.slice_s = settings.time_slice_s  # this turn's slice (shorter near a paced epoch)
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
-        with self._send_lock:
-            self.out.send(msg)
+        with self._send_lock:  # one tuple, or a named message (stage_worker.py) as it is
+            self.out.send(msg[0] if len(msg) == 1 and isinstance(msg[0], tuple) else msg)
 
     def heartbeat(self) -> None:
         """Thread body: stamp the beat every HEARTBEAT_S. Torch releases the GIL inside its
@@ -136,9 +139,10 @@ class Worker:
             traceback.print_exc(file=sys.stderr)
 
     # -- commands -------------------------------------------------------------------------
-    def drain(self, block: bool) -> None:
-        """Handle every waiting command; with `block`, wait for at least one."""
-        timeout = None if block else 0
+    def drain(self, block: bool, timeout: float | None = None) -> None:
+        """Handle every waiting command; with `block`, wait for at least one (at most
+        `timeout` seconds: a paced run's next epoch is due then)."""
+        timeout = timeout if block else 0
         while self.running and self.commands.poll(timeout):
             self.handle(self.commands.recv())
             timeout = 0
@@ -147,7 +151,7 @@ class Worker:
         kind = cmd[0]
         if kind == "start":
             run_id, doc, paused = cmd[1:4]
-            self.jobs[run_id] = job = Job(run_id, doc)
+            self.jobs[run_id] = job = Job(run_id, doc, self.settings.snapshot_rate)
             job.paused = bool(paused)
             self.send("accepted", run_id)
             job.resume = cmd[4] if len(cmd) > 4 else None
@@ -197,6 +201,10 @@ class Worker:
                 job.trainer.set_learning_rate(job.lr)
         elif action == "step_batch":
             return self.step_batch(job, value)
+        elif action == "pace":
+            job.pace.set(None if value is None else float(value), time.monotonic())
+        elif action == "set_weight":
+            return self.set_weight(job, value)
         elif action == "watch":
             was, job.watched = job.watched, bool(value)
             if job.watched and not was and job.trainer is not None:
@@ -227,7 +235,26 @@ class Worker:
         if job.watched or job.trainer.finished:
             self.probe(job)  # the views redraw with the updated weights
         if job.trainer.finished:
-            self.end(job, "finished")
+            self.finish(job)
+        return None
+
+    def set_weight(self, job: Job, edit: dict) -> str | None:
+        """Edit one weight or bias of a paused run (engine Network.set_weight); watchers get
+        a fresh snapshot. A refusal is returned to the caller, never fails the run."""
+        from server.engine.errors import ExperimentError
+
+        if not job.paused or job.step_pending:
+            return "set_weight needs a paused run: pause it first"
+        if job.trainer is None:
+            self.build(job)
+        try:
+            job.trainer.model.set_weight(
+                edit["layer"], edit["to"], edit.get("from"), edit.get("weight"), edit.get("bias")
+            )
+        except ExperimentError as err:
+            return str(err)
+        if job.watched:
+            self.probe(job)
         return None
 
     def ask(self, run_id: str, raw: Any, explain: bool, target: int | None):
@@ -250,9 +277,12 @@ class Worker:
     # -- training -------------------------------------------------------------------------
     def loop(self) -> None:
         while self.running:
-            active = [job for job in self.jobs.values() if job.active]
+            # Runs with work now; else sleep on the pipe until a paced run is due (pace.py).
+            active, sleep, self.slice_s = schedule(
+                self.jobs.values(), time.monotonic(), self.settings.time_slice_s
+            )
             if not active:
-                self.drain(block=True)
+                self.drain(block=True, timeout=sleep)
                 continue
             for job in active:
                 self.drain(block=False)
@@ -275,26 +305,29 @@ class Worker:
             if job.trainer is None:
                 self.build(job)
                 return
-            start = time.perf_counter()
-            record = job.trainer.train_steps(self.settings.time_slice_s)
-            job.train_time += time.perf_counter() - start
+            budget = self.slice_s
+            if job.watched:  # a frame falls due mid-slice: end the slice then
+                budget = min(budget, max(MIN_SLICE_S, job.frames.next_in(time.perf_counter())))
+            job.pace.begin(time.monotonic())
+            record = job.trainer.train_steps(budget)
             if record is None:
                 self.maybe_probe(job)
                 return
+            job.pace.epoch_done()
             record = json_safe(record)
             record.setdefault("time", round(time.time(), 3))  # when the epoch ended (Unix s)
             self.send("epoch", job.run_id, record)
             self.checkpoints.maybe_save(job.run_id, job.trainer)
             if job.trainer.finished:
                 self.probe(job)
-                self.end(job, "finished")
+                self.finish(job)
             elif job.step_pending:
                 job.step_pending = False
                 if job.watched:
                     self.probe(job)
                 self.status(job, "paused")
             else:
-                self.maybe_probe(job)
+                self.maybe_probe(job, epoch_ended=True)
         except Exception as err:  # noqa: BLE001 - a run's failure must not end the worker
             self.fail(job, err)
 
@@ -309,6 +342,15 @@ class Worker:
             job.trainer.set_learning_rate(job.lr)
         if not job.paused:
             self.status(job, "running")
+
+    def finish(self, job: Job) -> None:
+        """A run that trained its epochs, or stopped early (saying which epoch it kept)."""
+        early = getattr(job.trainer, "early_stopping", None)
+        if early is not None and early.stopped:
+            self.send(EarlyStopped.of(job.run_id, early.best_epoch))
+            self.end(job, "finished", early.message())
+        else:
+            self.end(job, "finished")
 
     def fail(self, job: Job, err: BaseException) -> None:
         from server.engine.errors import Diverged, ExperimentError
@@ -326,15 +368,15 @@ class Worker:
         gc.collect()
 
     # -- snapshots ------------------------------------------------------------------------
-    def maybe_probe(self, job: Job) -> None:
-        """Probe when someone watches, at most `snapshot_rate` per second, within its share."""
+    def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
+        """Probe when someone watches, at most `snapshot_rate` per second within a share of
+        wall time (frames.py); after every epoch of a run paced at or below that rate."""
         if not job.watched:
             return
-        if time.perf_counter() - job.last_probe < self.probe_interval:
-            return
-        if job.probes and job.probe_time > PROBE_SHARE * job.train_time:
-            return
-        self.probe(job)
+        rate = job.pace.rate
+        every_epoch = epoch_ended and rate is not None and rate <= self.settings.snapshot_rate
+        if job.frames.allows(time.perf_counter(), every_epoch):
+            self.probe(job)
 
     def probe(self, job: Job) -> None:
         if job.trainer is None:
@@ -346,9 +388,7 @@ class Worker:
         # later: the norms and histograms over time need every snapshot's, not only the last.
         layers = snapshot.get("layers")
         layers_text = dumps({"epoch": job.epoch, "layers": layers}) if layers else None
-        job.last_probe = end = time.perf_counter()
-        job.probe_time += end - start
-        job.probes += 1
+        job.frames.spent(start, time.perf_counter())
         self.send("snapshot", job.run_id, job.epoch, text, layers_text)
 
 
