@@ -5,7 +5,7 @@
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
 import { cssVar } from '../util/colors.js';
 import { h, formatNumber, legendItem } from '../util/dom.js';
-import { label } from '../util/plot.js';
+import { label, labelPx } from '../util/plot.js';
 import { xAxis, ema, smoothingFor } from '../fit.js';
 
 /**
@@ -105,6 +105,7 @@ export function lineChart({ canvas, readout, series, emptyText = 'Press Train to
     const X = (e) => plot.x + axis.x(e) * plot.w;
     const Y = (v) => plot.y + plot.h - ((v - lo) / (hi - lo)) * plot.h;
     lastLayout = { plot, e0, e1, lo, hi, X };
+    canvas.dataset.labelPx = String(labelPx(labelSize)); // the type size drawn, for the tests
 
     // Overfitting: the epochs since the best validation loss, tinted.
     if (shadeFrom !== null && shadeFrom < e1) {
