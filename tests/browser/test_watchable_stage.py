@@ -112,7 +112,10 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
             during = page.evaluate(BOXES)
             page.click("#stop")
             wait_status(page, "stopped")
-            page.wait_for_selector("#export-links:not(.off)")
+            # The export links are offered (in Projector mode the header keeps them out of view).
+            page.wait_for_function(
+                "!document.getElementById('export-links').classList.contains('off')"
+            )
             page.wait_for_function(
                 "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
             )
