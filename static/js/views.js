@@ -78,6 +78,19 @@ export function createViews({ outputRoot, viewsRoot }) {
   const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), viewsRoot);
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
   const surfaceP = add(panel('boundary', 'Decision surface', (w) => `The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and ${w.neutral} is undecided; filled dots are training points, ${w.ringed} dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.`, { families: ['2d'], needs: 'boundary' }), outputRoot);
+  // The surface's toggles (TensorFlow Playground's): validation points shown, output discretized.
+  const toggle = (id, text, checked, tip) => {
+    const input = h('input', { type: 'checkbox', id, checked });
+    input.addEventListener('change', () => {
+      updateSurface();
+      invalidate('surface', drawSurface);
+    });
+    return { input, el: h('label', { class: 'surface-toggle', for: id, title: tip }, input, text) };
+  };
+  const showTest = toggle('surface-show-test', 'validation data', true, 'Show the validation points (held out: the network never trains on them)');
+  const discretize = toggle('surface-discretize', 'discretize', false, 'Colour each side of the boundary in one colour: where the prediction changes, not how sure it is');
+  surfaceP.el.querySelector('.view-title').append(h('span', { class: 'surface-toggles' }, showTest.el, discretize.el));
+
   // Loss as numbers above its chart, the task's metric beside them, the x axis toggle, and
   // a fixed line under the chart for the best epoch and overfitting (widgets/loss-stage.js).
   const stage = lossStage({ panel: lossP });
@@ -210,7 +223,7 @@ export function createViews({ outputRoot, viewsRoot }) {
 
   function updateSurface() {
     const b = ctx.snapshot?.boundary;
-    const pts = pointsFor();
+    const pts = { ...pointsFor(), showTest: showTest.input.checked };
     if (!b) {
       surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: `The data: filled dots train the network, ${themeWords().ringed} dots are held out for validation.` } : null);
       return;
@@ -220,7 +233,7 @@ export function createViews({ outputRoot, viewsRoot }) {
       const title = node.kind === 'input' ? `Feature ${node.name}` : `Layer ${node.layer + 1}, neuron ${node.index + 1}`;
       surface.set({ ...pts, grid: node.grid, extent: b.extent, scale: {}, showPoints: false, title, valueName: node.kind === 'input' ? 'value' : 'activation', caption: `${title}: what it computes over the plane.` });
     } else {
-      surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: outputScale(), valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
+      surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: { ...outputScale(), discretize: discretize.input.checked }, valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
     }
   }
 

@@ -113,9 +113,13 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
             page.click("#stop")
             wait_status(page, "stopped")
             # The export links are offered (in Projector mode the header keeps them out of view).
-            page.wait_for_function(
-                "!document.getElementById('export-links').classList.contains('off')"
-            )
+            try:
+                page.wait_for_function(
+                    "!document.getElementById('export-links').classList.contains('off')",
+                    timeout=120_000,
+                )
+            except Exception as err:
+                raise AssertionError(f"{sid}: no export links after Stop") from err
             page.wait_for_function(
                 "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
             )
