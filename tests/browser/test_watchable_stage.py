@@ -311,6 +311,20 @@ def test_the_stage_reads_from_the_back_of_the_room(browser, server_url):
             "(() => { const r = document.getElementById('loss-chart').getBoundingClientRect(); return [r.width, r.height]; })()"
         )
         assert chart[0] >= 400 and chart[1] >= 150, chart
+        # The surface redraws as snapshots arrive; the loss chart at most 12 times a second
+        # however fast records come (a bound, whatever the machine's speed).
+        frames = page.evaluate("window.layerlab.surfaceFrames()")
+        page.wait_for_function(f"window.layerlab.surfaceFrames() >= {frames + 3}")
+        t0, d0 = page.evaluate(
+            "[performance.now(), +document.getElementById('loss-chart').dataset.draws]"
+        )
+        page.wait_for_timeout(1500)
+        t1, d1 = page.evaluate(
+            "[performance.now(), +document.getElementById('loss-chart').dataset.draws]"
+        )
+        assert (d1 - d0) <= 12 * (t1 - t0) / 1000 + 2, (
+            f"{d1 - d0} loss chart draws in {t1 - t0:.0f} ms"
+        )
         page.click("#loss-axis-log")
         assert page.get_attribute("#loss-axis-log", "aria-pressed") == "true"
         page.click("#projector")

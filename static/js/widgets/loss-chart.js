@@ -85,7 +85,10 @@ export function lineChart({ canvas, readout, series, emptyText = 'Press Train to
     return [lo, hi + (hi - lo) * 0.05];
   }
 
+  let draws = 0;
   function draw() {
+    draws += 1;
+    canvas.dataset.draws = String(draws); // how often it was drawn (a test bounds the rate)
     const { ctx, width, height } = fitCanvas(canvas);
     canvas.dataset.points = String(records.length);
     if (!records.length) {

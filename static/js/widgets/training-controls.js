@@ -39,7 +39,7 @@ export const PACES = [
   { id: 'slow', label: 'Slow', value: 5, tip: '5 epochs a second: every step of the boundary can be followed' },
   { id: 'normal', label: 'Normal', value: 20, tip: '20 epochs a second: a class watches the boundary form over tens of seconds' },
   { id: 'fast', label: 'Fast', value: 100, tip: '100 epochs a second' },
-  { id: 'full', label: 'Full speed', value: null, tip: 'As fast as the server trains (for a small network, a thousand epochs a second or more)' },
+  { id: 'full', label: ['Full', h('span', { class: 'pace-long' }, ' speed')], value: null, tip: 'As fast as the server trains (for a small network, a thousand epochs a second or more)' },
 ];
 
 /** The pace button for `value`: the exact one, else the nearest (a lesson may set 30). */
