@@ -333,3 +333,21 @@ def test_the_stage_reads_from_the_back_of_the_room(browser, server_url):
         lab.screenshot("stage-reads-projector")
         page.click("#stop")
         wait_status(page, "stopped")
+
+
+def test_early_stopping_ends_the_run_and_names_the_best_epoch(lab):
+    page = lab.page
+    doc = spiral(epochs=None, samples=60, batch_size=10, learning_rate=0.03, early_stopping=25)
+    doc["dataset"]["noise"] = 0.4
+    doc["model"]["layers"] = [{"type": "dense", "units": 32, "activation": "relu"}] * 3
+    lab.open(experiment_hash(doc))
+    page.wait_for_selector("body[data-check='ok']")
+    # The patience is a training setting of its own (the form is generated from the schema).
+    assert page.input_value("#training-early_stopping") == "25"
+    page.click("#train")
+    wait_status(page, "finished", timeout=120_000)
+    page.wait_for_selector("#fit-note[data-state='stopped-early']")
+    best = page.evaluate("window.layerlab.session.bestEpoch")
+    assert isinstance(best, int) and best >= 1
+    assert f"epoch {best:,}" in page.text_content("#fit-note")
+    assert page.evaluate("window.layerlab.session.epoch") >= best + 25
