@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     max_history_runs: int = Field(
         500, ge=1, le=10_000, description="runs listed at most per page of GET /api/runs"
     )
-    snapshot_rate: float = Field(20.0, gt=0, description="snapshots per second per viewer")
+    snapshot_rate: float = Field(
+        60.0,
+        gt=0,
+        description="snapshots per second per viewer at most (a display's rate); the worker "
+        "probes a watched run at most this often, within a share of wall time",
+    )
     max_message_bytes: int = Field(1 << 20, ge=1024)
     viewer_timeout_s: float = Field(10.0, gt=0, description="a viewer this far behind is dropped")
     worker_memory_mb: int = Field(4096, ge=256)

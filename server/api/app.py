@@ -42,7 +42,10 @@ Design a network, train it in PyTorch, and watch it learn live.
 
 Start a run with `POST /api/runs` (an experiment document), keep the returned `token` for
 `POST /api/runs/{id}/control`, and open `WS /ws/runs/{id}` for the live stream: `hello`
-(run and history), then `epoch`, `snapshot` and `status` messages.
+(run and history), then `epoch`, `snapshot`, `trace`, `pace` and `status` messages. A run
+paced with `training.pace` (epochs per second; the control action `pace` changes it live)
+trains at a speed a class can follow; `status` carries `best_epoch` when
+`training.early_stopping` ended the run with the best epoch's weights.
 """
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..engine.early_stopping import best_epoch_of
 from ..runs.manager import RunManager
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
@@ -119,6 +120,7 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
     try:
         layers = await run_in_threadpool(manager.store.read, queries.layer_history, run_id)
         after, first = 0, True
+        best = best_epoch_of(run.message)
         while True:
             texts = await run_in_threadpool(
                 manager.store.read, queries.history, run_id, after, ARCHIVE_PAGE
@@ -132,6 +134,8 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
                     "message": run.message,
                     "epoch": run.epoch,
                 }
+                if best is not None:  # a run that stopped early, read back from its message
+                    info["best_epoch"] = best
                 await websocket.send_text(hello_message(info, texts, layers))
                 first = False
             elif texts:
@@ -139,7 +143,7 @@ async def _stream_stored(websocket: WebSocket, manager: RunManager, run_id: str)
             if len(texts) < ARCHIVE_PAGE:
                 break
             after = run_epoch(texts[-1])
-        await websocket.send_text(status_message(run.status, run.message, run.epoch))
+        await websocket.send_text(status_message(run.status, run.message, run.epoch, best))
     except StoreUnavailable as err:
         await _close(websocket, CLOSE_UNAVAILABLE, str(err)[:120])
         return

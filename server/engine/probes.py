@@ -27,6 +27,7 @@ GRID_RES = 40  # boundary grid side: 1,600 points, ~1 ms through a small MLP
 # Neuron thumbnails are pooled down to this side: a snapshot travels to every viewer up to 20
 # times a second, and 64 neurons at 40x40 made it ~160 KB; at 20x20 it is a quarter of that.
 NEURON_RES = 20
+THUMB_POOL = GRID_RES // NEURON_RES  # thumbnails are the grid average-pooled by this
 STATS_SAMPLES = 64  # validation samples behind each layer's activation statistics
 AE_SAMPLES = 500  # validation samples behind the latent-space picture and anomaly scores
 HIST_BINS = 30
@@ -59,12 +60,15 @@ def applicable(trainer: Trainer) -> set[str]:
     return kinds
 
 
-def take_snapshot(trainer: Trainer, kinds: set[str] | None = None) -> dict:
-    """The snapshot dict; `kinds` limits it to some sections (None: all that apply)."""
+def take_snapshot(
+    trainer: Trainer, kinds: set[str] | None = None, resolution: int = GRID_RES
+) -> dict:
+    """The snapshot dict; `kinds` limits it to some sections (None: all that apply);
+    `resolution`: the boundary grid's side (its neuron thumbnails are half that)."""
     want = applicable(trainer) if kinds is None else applicable(trainer) & set(kinds)
     with torch.no_grad(), trainer.own_rng(), trainer.eval_mode():
         snap: dict = {"epoch": trainer.epoch}
-        _fill(trainer, want, snap)
+        _fill(trainer, want, snap, resolution)
     return snap  # every float went through rounded/rounded_list/byte_grid: JSON-safe
 
 
@@ -78,7 +82,7 @@ def _cache(trainer: Trainer) -> dict:
     return cache
 
 
-def _fill(trainer: Trainer, want: set[str], snap: dict) -> None:
+def _fill(trainer: Trainer, want: set[str], snap: dict, resolution: int = GRID_RES) -> None:
     model, layers = trainer.model, trainer.plan.layers
     cache = _cache(trainer)
     x, y = cache["x"], cache["y"]
@@ -101,7 +105,7 @@ def _fill(trainer: Trainer, want: set[str], snap: dict) -> None:
     if "layers" in want:
         snap["layers"] = _layers(trainer, types, stats)
     if "boundary" in want:
-        snap["boundary"] = _boundary(trainer, types)
+        snap["boundary"] = _boundary(trainer, types, resolution)
     if "images" in want:
         snap["images"] = _images(trainer, types, x, y, out, kept)
     if "autoencoder" in want:
@@ -201,30 +205,33 @@ def _layers(trainer: Trainer, types: list[str], stats: list) -> list[dict]:
 # ---------------------------------------------------------------- 2D data
 
 
-def _grid_inputs(trainer: Trainer) -> tuple[Tensor, Tensor]:
+def _grid_inputs(trainer: Trainer, res: int = GRID_RES) -> tuple[Tensor, Tensor]:
     """The boundary grid's raw points (res*res, 2) and the model's features for them.
 
     Row-major, row 0 at the top (x2 = max) and column 0 at the left (x1 = min), so the page
     can paint it as an image. Raw points go through the dataset's own feature crosses.
     """
     cache = _cache(trainer)
-    if "grid" not in cache:
+    if ("grid", res) not in cache:
         from .datasets import cross_features
 
         x1min, x1max, x2min, x2max = (float(v) for v in trainer.data.meta["extent"])
-        x1 = torch.linspace(x1min, x1max, GRID_RES)
-        x2 = torch.linspace(x2max, x2min, GRID_RES)
+        x1 = torch.linspace(x1min, x1max, res)
+        x2 = torch.linspace(x2max, x2min, res)
         g2, g1 = torch.meshgrid(x2, x1, indexing="ij")  # (res, res) each
         points = torch.stack([g1.reshape(-1), g2.reshape(-1)], dim=1)  # (res*res, 2)
         feats = cross_features(points, trainer.data.meta.get("crosses") or [])
-        cache["grid"] = (points, torch.as_tensor(feats, dtype=torch.float32).to(trainer.device))
-    return cache["grid"]
+        cache["grid", res] = (
+            points,
+            torch.as_tensor(feats, dtype=torch.float32).to(trainer.device),
+        )
+    return cache["grid", res]
 
 
 def _thumbnails(act: Tensor, res: int) -> Tensor:
-    """(res*res, n) activations over the grid -> (n, NEURON_RES, NEURON_RES), average-pooled."""
+    """(res*res, n) activations over the grid -> (n, res/2, res/2), average-pooled."""
     grids = act.T.reshape(-1, 1, res, res).float()
-    return F.avg_pool2d(grids, res // NEURON_RES).squeeze(1)
+    return F.avg_pool2d(grids, THUMB_POOL).squeeze(1)
 
 
 def _dense_weight(m: nn.Module) -> Tensor | None:
@@ -240,9 +247,9 @@ def _dense_bias(m: nn.Module, n: int) -> list:
     return rounded_list(lin.bias[:n], 4)
 
 
-def _boundary(trainer: Trainer, types: list[str]) -> dict:
-    model, res = trainer.model, GRID_RES
-    _, feats = _grid_inputs(trainer)
+def _boundary(trainer: Trainer, types: list[str], res: int = GRID_RES) -> dict:
+    model = trainer.model
+    _, feats = _grid_inputs(trainer, res)
     dense = [i for i, t in enumerate(types) if t == "dense"]
     out, kept, _ = _forward(model, feats, set(dense), False, None)
 

@@ -466,11 +466,12 @@ class Trainer:
 
     # ------------------------------------------------------------ probes
 
-    def probe(self, kinds: set[str] | None = None) -> dict:
-        """The live snapshot (docs/internals.md); JSON-safe, leaves training undisturbed."""
-        from .probes import take_snapshot
+    def probe(self, kinds: set[str] | None = None, resolution: int | None = None) -> dict:
+        """The live snapshot (docs/internals.md); JSON-safe, leaves training undisturbed;
+        `resolution`: the boundary grid's side (None: probes.GRID_RES)."""
+        from .probes import GRID_RES, take_snapshot
 
-        return take_snapshot(self, kinds)
+        return take_snapshot(self, kinds, resolution or GRID_RES)
 
 
 def reconstruction_error(pred: Tensor, target: Tensor) -> Tensor:

@@ -1,31 +1,48 @@
 """Frames: when a watched run is probed for a snapshot.
 
-Snapshots follow what viewers can draw, not the epoch rate: at most `snapshot_rate` a second
-(default 60, a display's rate), within a share of WALL time (a token bucket that fills at
-`share` seconds per second, up to one second's worth). Budgeting against wall time, not
-training time, lets a paced run spend its idle time on frames: a run paced at or below the
-snapshot rate is probed after every epoch, so every epoch is seen. A full-speed tiny net (a
-spiral MLP, 32-32: a probe ~3-6 ms on these machines) gets 25-50 frames a second for at most
-`share` of its worker's time.
+Snapshots follow what viewers can draw, not the epoch rate: each watched run is probed at most
+`snapshot_rate` times a second (default 60, a display's rate), and all the probes of one worker
+together take at most PROBE_SHARE of WALL time (a token bucket, `ProbeCredit`, that fills at
+PROBE_SHARE seconds per second, up to one second's worth). One bucket per worker, not per run:
+a worker time-slicing 30 watched runs spends the same share on frames as one with a single
+run, and its training keeps the rest. Budgeting against wall time, not training time, lets a
+paced run use its idle time: a run paced at or below the snapshot rate is probed after every
+epoch that ended on time (the pace bounds those probes), so every epoch is seen, and the pace
+is kept first on a loaded machine.
+
+A full-speed spiral MLP 32-32 probe (coarse grid, below) costs ~4 ms on an idle core, so one
+watched run gets its 60 frames a second within 25% of the worker; on a loaded machine the
+share, not the rate, sets the frame rate.
 """
 
 from __future__ import annotations
 
 import math
 
-PROBE_SHARE = 0.15  # probes may take at most this share of wall time, per watched run
+# The boundary grid's side while a run trains at full speed (or faster than frames are
+# shown): a spiral 32-32 snapshot falls from ~51 KB to ~23 KB (neuron thumbnails 10x10 instead
+# of 20x20) and its probe from ~5.9 to ~4.3 ms. Paused, paced and final snapshots keep the
+# full grid (probes.GRID_RES, 40): that is when a class looks closely.
+MOVING_RESOLUTION = 20
+PROBE_SHARE = 0.25  # all of a worker's probes take at most this share of wall time
 WINDOW_S = 1.0  # unspent budget is kept for at most this long (no burst after a pause)
 
 
-class FrameBudget:
-    """One watched run's frames: a rate limit and a wall-time budget."""
+class ProbeCredit:
+    """A worker's probing budget: seconds of probing it may spend now."""
 
-    def __init__(self, rate: float, share: float = PROBE_SHARE):
-        self.interval = 1.0 / rate
+    def __init__(self, share: float = PROBE_SHARE):
         self.share = share
-        self.credit = share * WINDOW_S  # seconds of probing available now
+        self.credit = share * WINDOW_S
         self.stamp: float | None = None  # when the credit was last topped up
-        self.last = -math.inf  # when the last probe ended
+
+    def available(self, now: float) -> bool:
+        self._refill(now)
+        return self.credit > 0
+
+    def spend(self, start: float, end: float) -> None:
+        self._refill(end)
+        self.credit -= end - start
 
     def _refill(self, now: float) -> None:
         if self.stamp is not None:
@@ -33,13 +50,25 @@ class FrameBudget:
             self.credit = min(cap, self.credit + self.share * (now - self.stamp))
         self.stamp = now
 
-    def allows(self, now: float, every_epoch: bool = False) -> bool:
-        """Whether a probe may run now; `every_epoch`: an epoch just ended on a run paced at
-        or below the snapshot rate (its frame is due whatever the interval says)."""
-        self._refill(now)
-        if self.credit <= 0:
-            return False
-        return every_epoch or now - self.last >= self.interval
+
+class FrameBudget:
+    """One watched run's frames: its rate limit, drawing on its worker's `ProbeCredit`."""
+
+    def __init__(self, rate: float, credit: ProbeCredit | None = None):
+        self.interval = 1.0 / rate
+        self.credit = credit if credit is not None else ProbeCredit()
+        self.last = -math.inf  # when the last probe ended
+
+    def allows(self, now: float, slack: float | None = None) -> bool:
+        """Whether a probe may run now. `slack`: an epoch just ended on a run paced at or
+        below the snapshot rate, with this long until its next epoch is due; its frame is due
+        whatever the interval and budget say (the pace bounds those probes) unless the run is
+        already late. The pace comes first: a probe that overruns the slack makes the next
+        epoch late by less than an interval, which the schedule absorbs (pace.py), and a late
+        run gets only budgeted frames until it is on time again."""
+        if slack is not None and slack > 0:
+            return True
+        return now - self.last >= self.interval and self.credit.available(now)
 
     def next_in(self, now: float) -> float:
         """Seconds until the next frame is due (a full-speed slice should end by then)."""
@@ -47,6 +76,5 @@ class FrameBudget:
 
     def spent(self, start: float, end: float) -> None:
         """A probe ran from `start` to `end` (perf_counter seconds)."""
-        self._refill(end)
-        self.credit -= end - start
+        self.credit.spend(start, end)
         self.last = end

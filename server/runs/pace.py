@@ -73,7 +73,9 @@ def schedule(
     jobs: Iterable[PacedJob], now: float, time_slice_s: float
 ) -> tuple[list[Any], float | None, float]:
     """-> (the jobs to advance now, in order; else how long the worker may sleep, None: until
-    a command; the time slice a full-speed job gets, ending by the next paced due time)."""
+    a command; the time slice a full-speed job gets, ending by the next paced due time, or
+    short while a paced epoch is in progress). A paced job's own slice is `time_slice_s`:
+    its epoch runs in one go where it can, so it ends on time."""
     ready: list[Any] = []
     next_wait: float | None = None
     for job in jobs:
@@ -83,7 +85,13 @@ def schedule(
         wait = 0.0 if job.step_pending or job.trainer is None else job.pace.wait(now)
         if wait <= 0:
             ready.append(job)
-        if job.pace.rate is not None and job.pace.started is None and wait > 0:
+        if job.pace.rate is not None and (job.pace.started is not None or wait > 0):
+            # A paced epoch in progress is due now: full-speed slices stay short meanwhile.
             next_wait = wait if next_wait is None else min(next_wait, wait)
     budget = time_slice_s if next_wait is None else max(MIN_SLICE_S, min(time_slice_s, next_wait))
     return ready, (None if ready else next_wait), budget
+
+
+def slice_for(pace: Pace, fast_budget: float, time_slice_s: float) -> float:
+    """The training time one job gets this turn (see `schedule`)."""
+    return fast_budget if pace.rate is None else time_slice_s

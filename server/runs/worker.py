@@ -44,9 +44,9 @@ from ..config import Settings
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import FrameBudget
+from .frames import MOVING_RESOLUTION, FrameBudget, ProbeCredit
 from .messages import dumps, json_safe, snapshot_message
-from .pace import MIN_SLICE_S, Pace, schedule
+from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stage_messages import EarlyStopped
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
@@ -55,11 +55,11 @@ DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 class Job:
     """One run inside the worker: its trainer (built on its first turn) and its controls."""
 
-    def __init__(self, run_id: str, doc: dict, snapshot_rate: float = 60.0):
+    def __init__(self, run_id: str, doc: dict, frames: FrameBudget):
         self.run_id = run_id
         self.doc = doc
         self.pace = Pace((doc.get("training") or {}).get("pace"))  # epochs/s, None: full speed
-        self.frames = FrameBudget(snapshot_rate)
+        self.frames = frames  # when it is probed while watched (frames.py)
         self.trainer: Any = None
         self.paused = False
         self.step_pending = False
@@ -95,6 +95,7 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self.running = True
         self.slice_s = settings.time_slice_s  # this turn's slice (shorter near a paced epoch)
+        self.probe_credit = ProbeCredit()  # all its runs' probes: a share of wall time
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
 
@@ -151,7 +152,8 @@ class Worker:
         kind = cmd[0]
         if kind == "start":
             run_id, doc, paused = cmd[1:4]
-            self.jobs[run_id] = job = Job(run_id, doc, self.settings.snapshot_rate)
+            frames = FrameBudget(self.settings.snapshot_rate, self.probe_credit)
+            self.jobs[run_id] = job = Job(run_id, doc, frames)
             job.paused = bool(paused)
             self.send("accepted", run_id)
             job.resume = cmd[4] if len(cmd) > 4 else None
@@ -305,7 +307,7 @@ class Worker:
             if job.trainer is None:
                 self.build(job)
                 return
-            budget = self.slice_s
+            budget = slice_for(job.pace, self.slice_s, self.settings.time_slice_s)
             if job.watched:  # a frame falls due mid-slice: end the slice then
                 budget = min(budget, max(MIN_SLICE_S, job.frames.next_in(time.perf_counter())))
             job.pace.begin(time.monotonic())
@@ -370,19 +372,21 @@ class Worker:
     # -- snapshots ------------------------------------------------------------------------
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
         """Probe when someone watches, at most `snapshot_rate` per second within a share of
-        wall time (frames.py); after every epoch of a run paced at or below that rate."""
+        wall time (frames.py); after every epoch of a run paced at or below that rate, when
+        the probe fits before its next epoch is due."""
         if not job.watched:
             return
         rate = job.pace.rate
-        every_epoch = epoch_ended and rate is not None and rate <= self.settings.snapshot_rate
-        if job.frames.allows(time.perf_counter(), every_epoch):
-            self.probe(job)
+        slow = rate is not None and rate <= self.settings.snapshot_rate
+        slack = job.pace.wait(time.monotonic()) if epoch_ended and slow else None
+        if job.frames.allows(time.perf_counter(), slack):
+            self.probe(job, None if slow else MOVING_RESOLUTION)
 
-    def probe(self, job: Job) -> None:
+    def probe(self, job: Job, resolution: int | None = None) -> None:
         if job.trainer is None:
             return
         start = time.perf_counter()
-        snapshot = job.trainer.probe()
+        snapshot = job.trainer.probe(resolution=resolution)
         text = snapshot_message(snapshot)
         # The per-layer part (a few hundred bytes) is kept by the hub for viewers who join
         # later: the norms and histograms over time need every snapshot's, not only the last.

@@ -365,3 +365,18 @@ def test_spiral_probe_is_cheap():
     per_probe = (time.perf_counter() - start) / n
     assert per_probe < 0.025  # ~1.5 ms measured on one thread; lenient for shared machines
     assert len(json.dumps(t.probe())) < 60_000
+
+
+def test_a_coarse_grid_while_moving_draws_the_same_surface_in_fewer_bytes():
+    # The worker asks for a 20x20 grid while a run trains at full speed (frames.py).
+    t = trained(spiral())
+    fine, coarse = t.probe({"boundary"}), t.probe({"boundary"}, resolution=20)
+    b = coarse["boundary"]
+    assert b["resolution"] == 20 and shape(b["output"]) == (20, 20)
+    assert all(shape(g) == (10, 10) for col in b["neurons"] for g in col)
+    assert b["weights"] == fine["boundary"]["weights"]  # the links do not depend on the grid
+    # The coarse grid's corners are the fine grid's corners (both span the whole extent).
+    f, c = decode_grid(fine["boundary"]["output"]), decode_grid(b["output"])
+    for i, j in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
+        assert abs(f[i, j] - c[i, j]) <= 1 / 255 + 1e-6
+    assert len(json.dumps(coarse)) < len(json.dumps(fine)) * 0.7
