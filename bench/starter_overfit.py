@@ -18,7 +18,14 @@ from server.config import Settings
 from server.engine.model import parse_experiment
 from server.engine.trainer import Diverged, Trainer
 
-SPIRAL = {"name": "spiral", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "seed": 1, "crosses": ["x1", "x2"]}
+SPIRAL = {
+    "name": "spiral",
+    "samples": 500,
+    "noise": 0.1,
+    "train_fraction": 0.5,
+    "seed": 1,
+    "crosses": ["x1", "x2"],
+}
 
 
 def _dense(units: int, activation: str) -> dict:
@@ -26,19 +33,41 @@ def _dense(units: int, activation: str) -> dict:
 
 
 def _adam(**overrides) -> dict:
-    return {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 10, "epochs": None, "seed": 0, "device": "auto", **overrides}
+    return {
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 10,
+        "epochs": None,
+        "seed": 0,
+        "device": "auto",
+        **overrides,
+    }
 
 
 # id -> experiment, as in starters.js (before this bench chose their regularisation)
 STARTERS: dict[str, dict] = {
-    "spiral-mlp": {"dataset": SPIRAL, "model": {"layers": [_dense(32, "tanh"), _dense(32, "tanh")]}, "training": _adam()},
-    "plane-regression": {"dataset": {**SPIRAL, "name": "plane"}, "model": {"layers": [_dense(8, "tanh")]}, "training": _adam()},
-    "iris-mlp": {"dataset": {"name": "iris", "train_fraction": 0.8, "seed": 1}, "model": {"layers": [_dense(16, "relu"), _dense(16, "relu")]}, "training": _adam(batch_size=16)},
+    "spiral-mlp": {
+        "dataset": SPIRAL,
+        "model": {"layers": [_dense(32, "tanh"), _dense(32, "tanh")]},
+        "training": _adam(),
+    },
+    "plane-regression": {
+        "dataset": {**SPIRAL, "name": "plane"},
+        "model": {"layers": [_dense(8, "tanh")]},
+        "training": _adam(),
+    },
+    "iris-mlp": {
+        "dataset": {"name": "iris", "train_fraction": 0.8, "seed": 1},
+        "model": {"layers": [_dense(16, "relu"), _dense(16, "relu")]},
+        "training": _adam(batch_size=16),
+    },
 }
 
 
 def measure(doc: dict, epochs: int, settings: Settings) -> str:
-    exp = validate_experiment({**doc, "training": {**doc["training"], "epochs": epochs}}, settings)[0]
+    exp = validate_experiment({**doc, "training": {**doc["training"], "epochs": epochs}}, settings)[
+        0
+    ]
     trainer = Trainer(parse_experiment(exp, settings), settings)
     best, best_epoch, last, acc = math.inf, 0, math.nan, math.nan
     try:
