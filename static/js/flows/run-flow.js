@@ -86,6 +86,7 @@ export function runFlow(page) {
       page.noteDesignChange();
     }
     if (kind === 'status' || kind === 'reset') page.redrawEditor(); // weights editable while paused
+    if (kind === 'status') page.views.onRecords(s); // the loss panel's note follows the status (stopped early)
     invalidate('controls', () => updateAll(s));
   }
 
