@@ -351,3 +351,101 @@ def test_early_stopping_ends_the_run_and_names_the_best_epoch(lab):
     assert isinstance(best, int) and best >= 1
     assert f"epoch {best:,}" in page.text_content("#fit-note")
     assert page.evaluate("window.layerlab.session.epoch") >= best + 25
+
+
+STEP_VALUES = """
+() => [...document.querySelectorAll('#graph .step-value')].filter((v) => v.textContent).map((v) => {
+  const node = v.parentElement.getBoundingClientRect();
+  const text = document.createRange();
+  text.selectNodeContents(v);
+  const r = text.getBoundingClientRect();
+  return {text: v.textContent, px: parseFloat(getComputedStyle(v).fontSize),
+          inside: r.left >= node.left - 0.5 && r.right <= node.right + 0.5};
+})
+"""
+
+
+@pytest.mark.parametrize("projector", [False, True])
+def test_step_through_reads_from_the_back_with_its_formula_and_lesson_beside(
+    browser, server_url, projector
+):
+    with page_at(browser, server_url, HD) as lab:
+        page = lab.page
+        lab.open("#lesson=one-step")
+        page.wait_for_selector("body[data-check='ok']")
+        if projector:
+            page.click("#projector")
+        page.click("#step-mode")
+        page.wait_for_selector("#step-links[data-phase='forward'][data-drawn='true']")
+        values = page.evaluate(STEP_VALUES)
+        assert len(values) >= 5, values
+        for v in values:
+            assert v["px"] >= 14 and v["inside"], v
+        # The formula is on screen without hovering: the output's, in its band by the graph.
+        formula = page.locator("#step-formula")
+        assert formula.is_visible()
+        assert page.text_content("#step-readout").startswith("Output unit 1")
+        box = formula.bounding_box()
+        assert box["y"] + box["height"] <= HD["height"]
+        assert (
+            float(
+                page.evaluate(
+                    "parseFloat(getComputedStyle(document.getElementById('step-readout')).fontSize)"
+                )
+            )
+            >= 15
+        )
+        # The lesson's note sits beside the stage, on screen with the graph.
+        note = page.locator("#lesson-note").bounding_box()
+        graph = page.locator("#graph").bounding_box()
+        assert note["x"] + note["width"] <= graph["x"] and note["y"] < HD["height"] / 2
+        lab.screenshot(f"step-through-{'projector' if projector else 'normal'}-1280x720")
+        page.click("#stop")
+        wait_status(page, "stopped")
+
+
+def test_the_class_projector_view_fits_in_the_spotlight(browser, server_url):
+    """The teacher's playground page in Projector mode: idle, then a student's run in the
+    spotlight (class bar and watch banner above the stage), all within 1280x720."""
+    import httpx
+
+    made = httpx.post(f"{server_url}/api/classes", json={"name": "9B"}).json()
+    code, teacher = made["code"], made["teacher_token"]
+    student = httpx.post(f"{server_url}/api/classes/{code}/join", json={"name": "Ada"}).json()
+    doc = spiral(epochs=None, samples=300)
+    doc["training"]["pace"] = 20
+    run = httpx.post(
+        f"{server_url}/api/runs", json=doc, headers={"X-Student-Token": student["student_token"]}
+    ).json()
+    fits = """() => ['main', 'output-column', 'model-column', 'data-column', 'class-bar']
+      .map((id) => [id, document.getElementById(id).getBoundingClientRect().bottom])"""
+    with page_at(browser, server_url, HD) as lab:
+        page = lab.page
+        lab.open()
+        page.evaluate(
+            "(v) => localStorage.setItem('layerlab.teacher', v)",
+            json.dumps({"code": code, "token": teacher}),
+        )
+        page.goto("about:blank")
+        lab.open(f"#class={code}")
+        page.wait_for_selector("#class-bar:visible")
+        page.click("#projector")
+        for where, bottom in page.evaluate(fits):
+            assert bottom <= HD["height"], (where, bottom)
+        spot = httpx.post(
+            f"{server_url}/api/classes/{code}/spotlight",
+            json={"run_id": run["id"]},
+            headers={"X-Teacher-Token": teacher},
+        )
+        assert spot.status_code == 200, spot.text
+        page.wait_for_function("window.layerlab.watching !== null")
+        page.wait_for_function("window.layerlab.session.snapshot !== null")
+        page.wait_for_selector("#watch-banner:visible")
+        for where, bottom in page.evaluate(fits):
+            assert bottom <= HD["height"], (where, bottom)
+        lab.screenshot("class-projector-spotlight-1280x720")
+    httpx.post(
+        f"{server_url}/api/runs/{run['id']}/control",
+        json={"action": "stop"},
+        headers={"X-Run-Token": run["token"], "X-Student-Token": student["student_token"]},
+    )
