@@ -399,6 +399,10 @@ def test_step_through_reads_from_the_back_with_its_formula_and_lesson_beside(
         note = page.locator("#lesson-note").bounding_box()
         graph = page.locator("#graph").bounding_box()
         assert note["x"] + note["width"] <= graph["x"] and note["y"] < HD["height"] / 2
+        if projector:  # the whole stage, the note and the step controls included, on screen
+            for part in ("#data-column", "#model-column", "#output-column"):
+                box = page.locator(part).bounding_box()
+                assert box["y"] + box["height"] <= HD["height"] + 0.5, (part, box)
         lab.screenshot(f"step-through-{'projector' if projector else 'normal'}-1280x720")
         page.click("#stop")
         wait_status(page, "stopped")
