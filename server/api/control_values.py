@@ -51,6 +51,7 @@ class WeightEdit(BaseModel):
 _PACE = TypeAdapter(Pace | None)
 _LR = TypeAdapter(Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)])
 _SAMPLE = TypeAdapter(Annotated[int, Field(ge=0)] | None)
+_EDIT = TypeAdapter(WeightEdit)
 
 
 def control_value(body: ControlRequest) -> Any:
@@ -69,19 +70,21 @@ def control_value(body: ControlRequest) -> Any:
     if action == "set_weight":
         if not isinstance(value, dict):
             _fail([], 'set_weight needs {"layer", "to", "from", "weight"} or {.., "bias"}', value)
-        edit = _check(TypeAdapter(WeightEdit), value)
+        edit = _check(_EDIT, value, keyed=True)
         return edit.model_dump(by_alias=True, exclude_none=True)
     return None
 
 
-def _check(adapter: TypeAdapter, value: Any) -> Any:
+def _check(adapter: TypeAdapter, value: Any, keyed: bool = False) -> Any:
+    """`value` through `adapter`; errors at `body.value`, and for an object (`keyed`) at the
+    key they concern (a union's member names, such as "int", are no place in the request)."""
     try:
         return adapter.validate_python(value)
     except ValidationError as err:
         raise RequestValidationError(
             [
                 {
-                    "loc": ("body", "value", *_field_loc(e["loc"])),
+                    "loc": ("body", "value", *(e["loc"][:1] if keyed else ())),
                     "msg": e["msg"],
                     "type": e["type"],
                     "input": e.get("input"),
@@ -89,12 +92,6 @@ def _check(adapter: TypeAdapter, value: Any) -> Any:
                 for e in err.errors(include_url=False)
             ]
         ) from None
-
-
-def _field_loc(loc: tuple) -> list:
-    # Union members add their own names ("float", "int", "function-after[...]"): only the
-    # value's own keys are a place in the request.
-    return [part for part in loc if part in WeightEdit.model_fields or part == "from"]
 
 
 def _fail(loc: list, msg: str, value: Any) -> None:

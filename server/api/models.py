@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ..engine.early_stopping import best_epoch_of
+
 SPIRAL_EXAMPLE: dict[str, Any] = {
     "dataset": {"name": "spiral", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "seed": 1},
     "model": {
@@ -53,6 +55,21 @@ class RunSummary(BaseModel):
     last: dict[str, Any] | None = Field(None, description="the latest epoch record")
     viewers: int
     design: str | None = Field(None, description="the saved design it came from")
+    best_epoch: int | None = Field(
+        None,
+        description="for a run that training.early_stopping ended: the epoch whose weights it "
+        "kept (its message says so in words)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _best_epoch(cls, data: Any) -> Any:
+        # Read from the run's stored message, so it survives a restart with no new column.
+        if isinstance(data, dict) and data.get("best_epoch") is None:
+            best = best_epoch_of(data.get("message"))
+            if best is not None:
+                data = {**data, "best_epoch": best}
+        return data
 
 
 class RunDetail(RunSummary):

@@ -24,6 +24,7 @@ from .bytegrid import rounded
 from .early_stopping import EarlyStopping
 from .errors import Diverged, ExperimentError
 from .model import Network, Plan, build_model, check, plan
+from .probes import GRID_RES, take_snapshot
 from .schema import Experiment
 
 # Loss per plan.loss. bce takes logits: build_head leaves out the sigmoid when the loss is bce,
@@ -469,8 +470,6 @@ class Trainer:
     def probe(self, kinds: set[str] | None = None, resolution: int | None = None) -> dict:
         """The live snapshot (docs/internals.md); JSON-safe, leaves training undisturbed;
         `resolution`: the boundary grid's side (None: probes.GRID_RES)."""
-        from .probes import GRID_RES, take_snapshot
-
         return take_snapshot(self, kinds, resolution or GRID_RES)
 
 

@@ -424,7 +424,7 @@ class RunManager:
             self._acks.pop(seq, None)
         if error and run.active:
             raise ControlRefused(error)
-        if action == "pace":
+        if action == "pace" and not error:
             keep_pace(run, value, self.hub, self.store)
 
     def _stop_now(self, run: Run, worker: WorkerHandle) -> None:
@@ -516,7 +516,7 @@ class RunManager:
                 run.accepted = True
         elif kind == "trace":
             self.hub.publish_trace(message[1], message[2])
-        elif kind == "early_stopped":  # stage.EarlyStopped: its finished status follows
+        elif kind == "early_stopped":  # stage_messages.EarlyStopped: finished follows
             channel = self.hub.channels.get(message.run_id)
             if channel is not None:
                 channel.best_epoch = message.best_epoch

@@ -101,7 +101,7 @@ class Worker:
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
-        with self._send_lock:  # one tuple, or a named message (stage_worker.py) as it is
+        with self._send_lock:  # one tuple, or a named message (stage_messages.py) as it is
             self.out.send(msg[0] if len(msg) == 1 and isinstance(msg[0], tuple) else msg)
 
     def heartbeat(self) -> None:
@@ -243,8 +243,6 @@ class Worker:
     def set_weight(self, job: Job, edit: dict) -> str | None:
         """Edit one weight or bias of a paused run (engine Network.set_weight); watchers get
         a fresh snapshot. A refusal is returned to the caller, never fails the run."""
-        from server.engine.errors import ExperimentError
-
         if not job.paused or job.step_pending:
             return "set_weight needs a paused run: pause it first"
         if job.trainer is None:
@@ -253,7 +251,7 @@ class Worker:
             job.trainer.model.set_weight(
                 edit["layer"], edit["to"], edit.get("from"), edit.get("weight"), edit.get("bias")
             )
-        except ExperimentError as err:
+        except ValueError as err:  # the engine's ExperimentError: an index out of range
             return str(err)
         if job.watched:
             self.probe(job)
@@ -372,8 +370,8 @@ class Worker:
     # -- snapshots ------------------------------------------------------------------------
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
         """Probe when someone watches, at most `snapshot_rate` per second within a share of
-        wall time (frames.py); after every epoch of a run paced at or below that rate, when
-        the probe fits before its next epoch is due."""
+        wall time (frames.py); after every epoch of a run paced at or below that rate that
+        ended on time (its pace comes first)."""
         if not job.watched:
             return
         rate = job.pace.rate

@@ -9,6 +9,8 @@ import statistics
 import pytest
 from live_server import Live, spiral
 
+from server.api.models import RunSummary
+
 PACE = 20.0  # epochs per second: modest, so a loaded machine keeps it easily
 
 
@@ -87,6 +89,10 @@ BAD_STAGE_CONTROLS = [
     ({"action": "pace", "value": True}, ["body", "value"]),
     ({"action": "set_weight"}, ["body", "value"]),
     ({"action": "set_weight", "value": {"layer": 0, "to": 0}}, ["body", "value"]),
+    (
+        {"action": "set_weight", "value": {"layer": 0, "to": 0, "bias": 1, "gain": 2}},
+        ["body", "value", "gain"],
+    ),
     (
         {"action": "set_weight", "value": {"layer": 0, "to": 0, "bias": "x"}},
         ["body", "value", "bias"],
@@ -178,3 +184,21 @@ def test_early_stopping_finishes_with_the_best_epoch(live: Live):
     assert snapshot["epoch"] == records[-1]["epoch"]
     detail = live.http.get(f"/api/runs/{run['id']}").json()
     assert detail["status"] == "finished" and detail["message"] == final["message"]
+    assert detail["best_epoch"] == best["epoch"]
+
+
+def test_a_stored_runs_summary_reads_its_best_epoch_from_its_message():
+    # After a restart a run is read from the database: its message is all it keeps.
+    stored = {
+        "id": "r",
+        "status": "finished",
+        "message": "stopped early at epoch 212: the validation loss was lowest at epoch 140; "
+        "the network keeps that epoch's weights",
+        "epoch": 212,
+        "dataset": "spiral",
+        "total_params": 10,
+        "created": 0.0,
+        "viewers": 0,
+    }
+    assert RunSummary(**stored).best_epoch == 140
+    assert RunSummary(**{**stored, "message": None}).best_epoch is None

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import torch
 from test_worker import Harness, spiral
 
 from server.runs.frames import FrameBudget, ProbeCredit
@@ -63,6 +64,9 @@ def test_schedule_sleeps_until_the_next_due_epoch_and_shortens_full_speed_slices
     ready, _, budget = schedule([waiting, fast], 0.0999, 0.05)
     assert budget == MIN_SLICE_S
     assert schedule([idle], 0.0, 0.05)[:2] == ([], None)  # nothing at all: block on commands
+    waiting.pace.begin(0.1)  # its epoch is in progress: full speed yields while it is on time
+    assert schedule([waiting, fast], 0.15, 0.05)[2] == MIN_SLICE_S
+    assert schedule([waiting, fast], 0.25, 0.05)[2] == 0.05  # over an interval: no priority
     unbuilt = FakeJob(10.0, trainer=False)
     unbuilt.pace.due = 5.0
     assert schedule([unbuilt], 0.0, 0.05)[0] == [unbuilt]  # building never waits
@@ -108,19 +112,25 @@ def _epochs_of(h: Harness, run_id: str, first: int, last: int) -> list[dict]:
 
 @pytest.fixture
 def harness():
-    # Eager steps: the fast path's compiled kernel loads in a background thread of this very
-    # process (a second or more of CPU), which the timing below should not share.
+    # As in a worker process: one torch thread (the default, one per core, spins on a loaded
+    # machine: slices of 10 ms took 50-350 ms here) and eager steps (the fast path's compiled
+    # kernel loads in a background thread of this very process, a second or more of CPU).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     h = Harness(fast_path=False)
     yield h
     h.close()
+    torch.set_num_threads(threads)
 
 
 def test_a_paced_run_keeps_its_pace_beside_a_full_speed_run(harness: Harness):
     # 10 epochs/s: room for the full-speed neighbour's slices even on a loaded machine.
     harness.send("start", "paced", spiral(None, pace=PACE / 2), False)
     harness.send("start", "fast", spiral(None), False)
+    harness.send("start", "slow", spiral(None, pace=PACE / 4), False)  # its own pace
     records = _epochs_of(harness, "paced", 3, 23)  # two seconds
     assert _rate(records) == pytest.approx(PACE / 2, rel=0.1)
+    assert _rate(_epochs_of(harness, "slow", 2, 11)) == pytest.approx(PACE / 4, rel=0.1)
     fast = [m for m in harness.messages if m[0] == "epoch" and m[1] == "fast"]
     assert len(fast) > len(records)  # full speed kept time-slicing beside it
     harness.send("control", 1, "paced", "pace", PACE)  # live, its own pace only
@@ -128,7 +138,7 @@ def test_a_paced_run_keeps_its_pace_beside_a_full_speed_run(harness: Harness):
     now = len(harness.epochs("paced"))
     records = _epochs_of(harness, "paced", now + 2, now + 42)
     assert _rate(records) == pytest.approx(PACE, rel=0.1)
-    for run_id in ("paced", "fast"):
+    for run_id in ("paced", "fast", "slow"):
         harness.send("control", None, run_id, "stop", None)
 
 
