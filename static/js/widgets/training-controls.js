@@ -165,6 +165,7 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
       const s = session.status;
       status.dataset.status = s;
       status.textContent = STATUS_WORDS[s] || s;
+      status.title = STATUS_WORDS[s] || s; // the whole words where the pill cuts them
       epoch.textContent = formatNumber(session.epoch);
       const rate = session.epochsPerSecond;
       eps.textContent = rate && s === 'running' ? `${formatNumber(rate, 3)} epochs/s` : '';
