@@ -1,63 +1,13 @@
-// The LayerLab client: REST calls and the run WebSocket with gap-free reconnects.
+// The LayerLab client: REST calls (through http.js's request) and the run WebSocket with gap-free reconnects.
 
 import { ownerToken } from './owner.js';
 
-/** An HTTP error with the server's detail (a string, or pydantic's list of {loc, msg}). */
-export class ApiError extends Error {
-  constructor(status, detail) {
-    super(describeDetail(status, detail));
-    this.status = status;
-    this.detail = detail;
-  }
+import { request as send, ApiError, setClassAuth, classQuery } from './http.js';
 
-  /** The list of {loc, msg} errors of a 422, or []. */
-  get errors() {
-    return Array.isArray(this.detail) ? this.detail : [];
-  }
-}
+export { ApiError, setClassAuth };
 
-function describeDetail(status, detail) {
-  if (typeof detail === 'string') return detail;
-  if (Array.isArray(detail)) {
-    return detail.map((e) => `${(e.loc || []).join('.')}: ${e.msg}`).join('; ');
-  }
-  if (status === 0) return 'The LayerLab server cannot be reached.';
-  return `The server answered ${status}.`;
-}
-
-// A class member's token (widgets/class-bar.js): sent with every call and stream, so the
-// page's runs are the student's and the class's runs it may see are readable.
-let classAuth = null; // {header: 'X-Student-Token' | 'X-Teacher-Token', query: 'student' | 'teacher', token}
-
-/** Join every later request and stream to a class identity (null: none). */
-export function setClassAuth(auth) {
-  classAuth = auth;
-}
-
-async function request(method, path, body, headers = {}) {
-  let response;
-  if (classAuth) headers = { [classAuth.header]: classAuth.token, ...headers };
-  try {
-    response = await fetch(path, {
-      method,
-      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(0, null);
-  }
-  let data = null;
-  const text = await response.text();
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = { detail: text };
-    }
-  }
-  if (!response.ok) throw new ApiError(response.status, data && data.detail);
-  return data;
-}
+// The REST calls below: (method, path, body, headers), through the page's one request function.
+const request = (method, path, body, headers = {}) => send(method, path, { body, headers });
 
 const owner = () => ({ 'X-Owner-Token': ownerToken() });
 
@@ -101,7 +51,7 @@ export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged', 'i
  * `hello` carrying the whole history, which the session merges by epoch number, so a dropped
  * connection leaves no gap.
  *
- * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onTrace(trace), onStatus(msg),
+ * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onTrace(trace), onPace(value), onStatus(msg),
  *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed'), and
  *           goneMessage: the words of the `failed` status when the server lost the run.
  */
@@ -119,7 +69,7 @@ export class RunSocket {
 
   url() {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const auth = classAuth ? `?${classAuth.query}=${encodeURIComponent(classAuth.token)}` : '';
+    const auth = classQuery();
     return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}${auth}`;
   }
 
@@ -184,6 +134,9 @@ export class RunSocket {
         break;
       case 'trace': // one step_batch's trace (the latest right after hello): Step through
         if (msg.trace) h.onTrace?.(msg.trace);
+        break;
+      case 'pace': // the run's pace changed (its owner's control): every viewer follows
+        h.onPace?.(msg.value ?? null);
         break;
       case 'status':
         if (TERMINAL.has(msg.status)) this.terminal = true;

@@ -16,7 +16,7 @@ const MAX_SNAPSHOT_HISTORY = 400;
 const HEARTBEAT_MS = 15_000;
 
 export class RunSession {
-  /** onChange(kind, session) with kind: records | snapshot | trace | status | connection | reset. */
+  /** onChange(kind, session) with kind: records | snapshot | trace | status | pace | connection | reset. */
   constructor(onChange) {
     this.onChange = onChange;
     this.socket = null;
@@ -39,6 +39,8 @@ export class RunSession {
     this.check = null;
     this.connection = 'closed';
     this.pendingStep = false;
+    this.pace = null; // epochs per second of the run (null: full speed), live
+    this.bestEpoch = null; // early stopping: the epoch whose weights the run ended with
   }
 
   get epoch() {
@@ -74,6 +76,7 @@ export class RunSession {
     this.token = created.token;
     this.experiment = experiment;
     this.startedWith = JSON.stringify(experiment);
+    this.pace = experiment.training?.pace ?? null;
     this.setStatus(created.status || 'queued', null);
     this.connect(created.id);
     this.beatEvery = HEARTBEAT_MS;
@@ -94,6 +97,7 @@ export class RunSession {
     this.experiment = run.experiment || null;
     this.startedWith = run.experiment ? JSON.stringify(run.experiment) : null;
     this.check = run.check || null;
+    this.pace = run.experiment?.training?.pace ?? null;
     this.setStatus(run.status || 'queued', run.message ?? null);
     this.addRecords(run.history || []);
     this.connect(run.id);
@@ -135,7 +139,12 @@ export class RunSession {
         this.trace = trace;
         this.onChange('trace', this);
       },
+      onPace: (value) => {
+        this.pace = value ?? null;
+        this.onChange('pace', this);
+      },
       onStatus: (msg) => {
+        if (typeof msg.best_epoch === 'number') this.bestEpoch = msg.best_epoch;
         if (msg.status === 'paused' && this.pendingStep) this.pendingStep = false;
         this.setStatus(msg.status, msg.message ?? null);
       },
@@ -149,6 +158,11 @@ export class RunSession {
   onHello(msg) {
     const run = msg.run || {};
     if (run.experiment) this.experiment = run.experiment;
+    if (run.experiment?.training && 'pace' in run.experiment.training) {
+      this.pace = run.experiment.training.pace ?? null;
+      this.onChange('pace', this);
+    }
+    if (typeof run.best_epoch === 'number') this.bestEpoch = run.best_epoch;
     if (run.check) this.check = run.check;
     this.addRecords(msg.history || []);
     this.addLayerHistory(msg.layer_history || []);
@@ -231,6 +245,24 @@ export class RunSession {
 
   setLearningRate(lr) {
     return this.control('set_lr', { learning_rate: lr });
+  }
+
+  /** The run's pace, live: epochs per second, or null for full speed (every watcher follows). */
+  async setPace(value) {
+    const before = this.pace;
+    this.pace = value ?? null;
+    this.onChange('pace', this);
+    const reply = await this.control('pace', { value: value ?? null });
+    if (reply === null && this.runId) {
+      this.pace = before;
+      this.onChange('pace', this);
+    }
+    return reply;
+  }
+
+  /** While paused: one weight or bias (widgets/network-editor/edits.js weightEdit); a fresh snapshot follows. */
+  setWeight(edit) {
+    return this.control('set_weight', { value: edit });
   }
 
   /** Forget the run (stopping it first when this page owns it and it still runs). */

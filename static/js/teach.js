@@ -6,6 +6,7 @@
 // of the playground opened as the projector (`/#class=<code>`), finds it.
 
 import { h, replace } from './util/dom.js';
+import { request, describeMessages } from './http.js';
 import { classDashboard } from './widgets/class-dashboard.js';
 import { TEACHER_KEY } from './widgets/class-bar.js';
 
@@ -19,16 +20,12 @@ function saved() {
   }
 }
 
-async function call(method, path, token, body) {
-  const headers = { 'X-Teacher-Token': token };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const d = data.detail;
-    throw new Error(Array.isArray(d) ? d.map((e) => `${(e.loc || []).slice(1).join('.')}: ${e.msg}`).join('; ') : d || `the server answered ${response.status}`);
-  }
-  return data;
+// Every call through the page's one request function; the teacher's token on each.
+const teacherWords = (status, detail) =>
+  Array.isArray(detail) ? detail.map((e) => `${(e.loc || []).slice(1).join('.')}: ${e.msg}`).join('; ') : detail || `the server answered ${status}`;
+
+function call(method, path, token, body) {
+  return request(method, path, { body, headers: { 'X-Teacher-Token': token }, describe: teacherWords });
 }
 
 function showOpen(message = '') {
@@ -43,9 +40,7 @@ function showOpen(message = '') {
         onsubmit: async (event) => {
           event.preventDefault();
           try {
-            const response = await fetch('/api/classes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name.value }) });
-            const data = await response.json();
-            if (!response.ok) throw new Error(Array.isArray(data.detail) ? data.detail.map((e) => e.msg).join('; ') : data.detail);
+            const data = await request('POST', '/api/classes', { body: { name: name.value }, describe: describeMessages });
             localStorage.setItem(TEACHER_KEY, JSON.stringify({ code: data.code, token: data.teacher_token }));
             showClass(data.code, data.teacher_token);
           } catch (err) {

@@ -13,6 +13,7 @@ import { confusionMatrix } from './widgets/confusion-matrix.js';
 import { forecastPlot, hiddenStateView, probabilitiesView } from './widgets/sequence-plot.js';
 import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
 import { metricSeries, lossSeries, metricNames } from './metrics.js';
+import { lossStage } from './widgets/loss-stage.js';
 
 /** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
 const themed = []; // [element, attribute|null, fn(words)]: help texts redone when the theme changes
@@ -57,6 +58,12 @@ function mainViewOf(family, task) {
 
 const CONV_TYPES = new Set(['conv2d', 'conv_transpose2d']);
 
+let surfaceFrames = 0;
+/** How many times the decision surface was redrawn with a snapshot (a benchmark reads it). */
+export function surfaceFrameCount() {
+  return surfaceFrames;
+}
+
 export function createViews({ outputRoot, viewsRoot }) {
   const panels = {};
   const add = (p, root) => {
@@ -71,11 +78,22 @@ export function createViews({ outputRoot, viewsRoot }) {
   const metricP = add(panel('metric-chart', 'Metric', 'How good the predictions are, in the task’s own terms: accuracy for classes (higher is better), mean absolute error (lower is better) or R² (1 is perfect) for numbers.'), viewsRoot);
   metricP.el.querySelector('.view-title').append(' ', metricSelect);
   const surfaceP = add(panel('boundary', 'Decision surface', (w) => `The network’s output over the whole input plane, with the data on top. For classes, blue and orange are the two predictions and ${w.neutral} is undecided; filled dots are training points, ${w.ringed} dots are validation points (held out: the network never trains on them). Hover a neuron in the network to see its own surface here.`, { families: ['2d'], needs: 'boundary' }), outputRoot);
-  // Loss as numbers, above its chart: what a class reads from the back of the room.
-  const lossNumbers = h('span', { class: 'loss-numbers', id: 'loss-numbers', 'aria-live': 'off' },
-    h('span', { class: 'loss-number' }, h('span', { class: 'loss-label' }, 'training '), h('output', { id: 'train-loss' }, '–')),
-    h('span', { class: 'loss-number val' }, h('span', { class: 'loss-label' }, 'validation '), h('output', { id: 'val-loss' }, '–')));
-  lossP.el.querySelector('.view-title').append(lossNumbers);
+  // The surface's toggles (TensorFlow Playground's): validation points shown, output discretized.
+  const toggle = (id, text, checked, tip) => {
+    const input = h('input', { type: 'checkbox', id, checked });
+    input.addEventListener('change', () => {
+      updateSurface();
+      invalidate('surface', drawSurface);
+    });
+    return { input, el: h('label', { class: 'surface-toggle', for: id, title: tip }, input, text) };
+  };
+  const showTest = toggle('surface-show-test', 'validation data', true, 'Show the validation points (held out: the network never trains on them)');
+  const discretize = toggle('surface-discretize', 'discretize', false, 'Colour each side of the boundary in one colour: where the prediction changes, not how sure it is');
+  surfaceP.el.querySelector('.view-title').append(h('span', { class: 'surface-toggles' }, showTest.el, discretize.el));
+
+  // Loss as numbers above its chart, the task's metric beside them, the x axis toggle, and
+  // a fixed line under the chart for the best epoch and overfitting (widgets/loss-stage.js).
+  const stage = lossStage({ panel: lossP });
 
   // Family views.
   const filtersP = add(panel('filters', 'First convolution’s filters', 'The weights of each filter of the first convolution: blue positive, orange negative. Trained filters often look like edge or stroke detectors.', { families: ['image'], needs: 'filters', when: 'conv' }), viewsRoot);
@@ -94,7 +112,8 @@ export function createViews({ outputRoot, viewsRoot }) {
   const histP = add(panel('histograms', 'Activation histograms', 'The distribution of each layer’s outputs on a batch: now (bars) and over the run (right, darker = more values). Values piled at the edges mean saturated units; a spike at zero after ReLU means dead units.', { wide: true }), viewsRoot);
   const normsP = add(panel('norms-chart', 'Weight and gradient norms', 'The size of each layer’s weights and of their gradients, on a log scale. Gradients that shrink towards the first layers are vanishing; norms that shoot up are exploding.', { wide: true }), viewsRoot);
 
-  const loss = lineChart({ canvas: lossP.canvas, readout: lossP.readout, series: lossSeries() });
+  const loss = lineChart({ canvas: lossP.canvas, readout: lossP.readout, series: lossSeries(), labelSize: 16, smooth: true });
+  stage.attach(loss, () => drawLoss());
   const metric = lineChart({ canvas: metricP.canvas, readout: metricP.readout, series: [], includeZero: false });
   const surface = surfaceView({ canvas: surfaceP.canvas, readout: surfaceP.readout });
   let hoveredNode = null;
@@ -204,7 +223,7 @@ export function createViews({ outputRoot, viewsRoot }) {
 
   function updateSurface() {
     const b = ctx.snapshot?.boundary;
-    const pts = pointsFor();
+    const pts = { ...pointsFor(), showTest: showTest.input.checked };
     if (!b) {
       surface.set(pts.points ? { ...pts, extent: pts.extent || [-1, 1, -1, 1], caption: `The data: filled dots train the network, ${themeWords().ringed} dots are held out for validation.` } : null);
       return;
@@ -214,8 +233,13 @@ export function createViews({ outputRoot, viewsRoot }) {
       const title = node.kind === 'input' ? `Feature ${node.name}` : `Layer ${node.layer + 1}, neuron ${node.index + 1}`;
       surface.set({ ...pts, grid: node.grid, extent: b.extent, scale: {}, showPoints: false, title, valueName: node.kind === 'input' ? 'value' : 'activation', caption: `${title}: what it computes over the plane.` });
     } else {
-      surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: outputScale(), valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
+      surface.set({ ...pts, grid: b.output, confidence: b.kind === 'class' ? b.confidence : null, extent: b.extent, scale: { ...outputScale(), discretize: discretize.input.checked }, valueName: outputName(), caption: 'Hover the surface to read the prediction at a point.' });
     }
+  }
+
+  function drawSurface() {
+    surface.draw();
+    if (ctx.snapshot?.boundary) surfaceFrames += 1;
   }
 
   function classNames() {
@@ -232,7 +256,7 @@ export function createViews({ outputRoot, viewsRoot }) {
     updateVisibility();
     updateGraph();
     updateSurface();
-    invalidate('surface', surface.draw);
+    invalidate('surface', drawSurface);
     if (s?.images) {
       const im = s.images;
       filters.set({ grid: im.filters, colour: 'diverging', itemName: 'Filter', caption: 'Blue positive weights, orange negative.' });
@@ -268,11 +292,26 @@ export function createViews({ outputRoot, viewsRoot }) {
     invalidate('norms', norms.draw);
   }
 
+  // The loss chart redraws at most LOSS_FPS times a second while records stream in (the
+  // numbers above it every frame): a curve of thousands of epochs needs no more.
+  const LOSS_FPS = 12;
+  let lossDrawnAt = 0;
+  let lossTimer = null;
+  function drawLoss() {
+    clearTimeout(lossTimer);
+    lossTimer = null;
+    const wait = lossDrawnAt + 1000 / LOSS_FPS - performance.now();
+    if (wait > 0) {
+      lossTimer = setTimeout(() => invalidate('loss', drawLoss), wait);
+      return;
+    }
+    lossDrawnAt = performance.now();
+    loss.draw();
+  }
+
   function drawRecords() {
     const records = ctx.session?.records || [];
-    const last = records[records.length - 1];
-    document.getElementById('train-loss').textContent = last ? formatNumber(last.loss, 3) : '–';
-    document.getElementById('val-loss').textContent = last ? formatNumber(last.val_loss, 3) : '–';
+    stage.update(records, ctx.session);
     loss.setRecords(records);
     metric.setRecords(records);
     const names = metricNames(records);
@@ -289,7 +328,7 @@ export function createViews({ outputRoot, viewsRoot }) {
       metric.seriesKey = present.map((sr) => sr.label).join();
     }
     metricSelect.hidden = names.length < 2;
-    invalidate('loss', loss.draw);
+    invalidate('loss', drawLoss);
     invalidate('metric', metric.draw);
   }
 

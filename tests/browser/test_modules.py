@@ -122,3 +122,93 @@ def test_every_layer_type_gets_a_form(lab):
         assert card.get_attribute("data-layer-type") == t["type"]
         for name in t["params"].get("properties", {}):
             assert page.locator(f"#layer-{i}-{name}").count() == 1, (t["type"], name)
+
+
+def test_network_edit_operations_are_pure(lab):
+    lab.open()
+    result = run(
+        lab,
+        """
+        const e = await m('widgets/network-editor/edits.js');
+        const layers = [{type: 'dense', units: 4, activation: 'relu'}, {type: 'dropout', p: 0.1}];
+        const frozen = JSON.stringify(layers);
+        const snap = {neuron_layers: [-1, 0, 2], weights: [[[1, 2], [3, 4]], [[5, 6]]],
+                      biases: [[0.1, 0.2], [0.3]]};
+        return {
+          inserted: e.insertLayer(layers, 1, 'dense', {units: 8}),
+          removed: e.removeLayer(layers, 0),
+          moved: e.moveLayer(layers, 0, 1),
+          edge: e.moveLayer(layers, 1, 1),
+          units: e.changeUnits(layers, 0, -10)[0].units,
+          lastHidden: e.lastHiddenIndex(layers),
+          none: e.lastHiddenIndex([]),
+          added: e.addHiddenLayer(layers, {}, 1),
+          flattened: e.addHiddenLayer([{type: 'conv2d'}], {units: 16}, 3),
+          rank: [e.rankAt({input_shape: [2], layers: [{index: 0, output_shape: [1, 8, 8]}]}, 1),
+                 e.rankAt(null, 0)],
+          weight: e.weightEdit(snap, 1, 1, 0, 0.5),
+          head: e.weightEdit(snap, 2, 0, 1, -2),
+          bias: e.weightEdit(snap, 1, 0, null, 0.7),
+          outside: e.weightEdit(snap, 0, 0, 0, 1),
+          shown: e.withWeight(snap, 1, 1, 0, 0.5).weights[0],
+          shownBias: e.withWeight(snap, 2, 0, null, 9).biases,
+          untouched: JSON.stringify(layers) === frozen && snap.weights[0][1][0] === 3,
+        };
+        """,
+    )
+    assert result["inserted"] == {
+        "layers": [
+            {"type": "dense", "units": 4, "activation": "relu"},
+            {"type": "dense", "units": 8},
+            {"type": "dropout", "p": 0.1},
+        ],
+        "select": 1,
+    }
+    assert result["removed"] == {"layers": [{"type": "dropout", "p": 0.1}], "select": None}
+    assert result["moved"]["select"] == 1 and result["moved"]["layers"][0]["type"] == "dropout"
+    assert result["edge"] is None
+    assert result["units"] == 1
+    assert result["lastHidden"] == 0 and result["none"] == -1
+    assert result["added"]["layers"][-1] == {"type": "dense", "units": 4, "activation": "relu"}
+    assert result["added"]["select"] == 2
+    assert [x["type"] for x in result["flattened"]["layers"]] == ["conv2d", "flatten", "dense"]
+    assert result["rank"] == [3, None]
+    assert result["weight"] == {"layer": 0, "to": 1, "from": 0, "weight": 0.5}
+    assert result["head"] == {"layer": "head", "to": 0, "from": 1, "weight": -2}
+    assert result["bias"] == {"layer": 0, "to": 0, "bias": 0.7}
+    assert result["outside"] is None
+    assert result["shown"] == [[1, 2], [0.5, 4]]
+    assert result["shownBias"] == [[0.1, 0.2], [9]]
+    assert result["untouched"] is True
+
+
+def test_fit_reads_the_best_epoch_and_overfitting(lab):
+    lab.open()
+    result = run(
+        lab,
+        """
+        const f = await m('fit.js');
+        // Validation loss falls to epoch 50, then rises for 100 epochs; training keeps falling.
+        const rising = Array.from({length: 150}, (_, i) => ({epoch: i + 1, loss: 1 / (i + 2),
+          val_loss: i < 50 ? 1 - i * 0.015 : 0.265 + (i - 49) * 0.01}));
+        const falling = rising.map((r) => ({...r, val_loss: 1 / (r.epoch + 1)}));
+        const log = f.xAxis('log', 1, 1000);
+        const recent = f.xAxis('recent', 1, 1000, 200);
+        return {
+          best: f.bestEpoch(rising), over: f.overfitting(rising), fine: f.overfitting(falling),
+          short: f.overfitting(rising.slice(0, 30)),
+          ema: f.ema([1, null, 3], 0.5), none: f.bestEpoch([{epoch: 1, val_loss: null}]),
+          smooth: [f.smoothingFor(10), f.smoothingFor(4000)],
+          log: [log.x(1), log.x(1000), log.ticks], recent: [recent.e0, recent.x(900)],
+        };
+        """,
+    )
+    assert result["best"]["epoch"] == 50
+    assert result["over"]["since"] == 50 and result["over"]["now"] > result["over"]["best"]
+    assert result["fine"] is None and result["short"] is None
+    assert result["ema"] == [1, 1, 2]
+    assert result["none"] is None
+    assert result["smooth"] == [1, 0.01]
+    assert result["log"][0] == 0 and result["log"][1] == pytest.approx(1)
+    assert result["log"][2] == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    assert result["recent"] == [800, 0.5]

@@ -152,6 +152,11 @@ export function setFontScale(scale) {
   fontScale = scale;
 }
 
+/** The pixel size a label of `size` is drawn at (projector mode scales it). */
+export function labelPx(size) {
+  return Math.round(size * fontScale);
+}
+
 /** Small text label helper. */
 export function label(ctx, text, x, y, { color = cssVar('--muted'), align = 'left', baseline = 'alphabetic', size = 12, bold = false } = {}) {
   ctx.save();

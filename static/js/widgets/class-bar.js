@@ -7,7 +7,7 @@
 // teacher's own browser (their token is in localStorage) follows the class as a projector.
 
 import { h, replace } from '../util/dom.js';
-import { setClassAuth } from '../api.js';
+import { setClassAuth, request } from '../http.js';
 
 const CODE_KEY = 'layerlab.class';
 const studentKey = (code) => `layerlab.student.${code}`;
@@ -34,18 +34,9 @@ function teacherFor(code) {
   }
 }
 
-async function post(path, body) {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const d = data.detail;
-    throw new Error(Array.isArray(d) ? d.map((e) => e.msg).join('; ') : d || `the server answered ${response.status}`);
-  }
-  return data;
+function post(path, body) {
+  const words = (status, detail) => (Array.isArray(detail) ? detail.map((e) => e.msg).join('; ') : detail || `the server answered ${status}`);
+  return request('POST', path, { body, describe: words });
 }
 
 /**

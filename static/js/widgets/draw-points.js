@@ -134,7 +134,10 @@ export function drawPanel({ onUse }) {
     canvas.dataset.points = String(points.length);
     const counts = regression() ? '' : ` (${[...new Set(labels)].sort().map((c) => `class ${c + 1}: ${labels.filter((l) => l === c).length}`).join(', ')})`;
     countEl.textContent = `${points.length} points${points.length ? counts : ''}`;
-    swatch.style.background = regression() ? 'transparent' : classColor(Number(classSel.value), Math.max(3, nClasses));
+    // One palette with the points: the colour a point of this class will have once drawn
+    // (two classes are blue and orange, three or more the class colours).
+    const chosen = Number(classSel.value);
+    swatch.style.background = regression() ? 'transparent' : classColor(chosen, Math.max(nClasses, chosen + 1));
   }
   classSel.addEventListener('change', () => draw());
   const swatch = h('span', { class: 'draw-swatch', 'aria-hidden': 'true' });

@@ -21,26 +21,27 @@ export function exportLinks({ root }) {
   );
   const weights = link(
     'export-weights',
-    'weights.safetensors',
+    'weights',
     'Download weights.safetensors, the trained weights',
     'The trained weights as safetensors (no pickle), for model.py',
   );
   const onnx = link(
     'export-onnx',
-    'model.onnx',
+    'ONNX',
     'Download model.onnx, this network as ONNX for onnxruntime and other runtimes',
     'The network as ONNX (made on the first download: it takes a few seconds)',
   );
-  onnx.hidden = true;
+  onnx.classList.add('off');
   const history = link(
     'export-history',
-    'history.csv',
+    'CSV',
     'Download the run’s history as CSV: loss, validation loss and metrics per epoch',
     'Every epoch record of this run as a table (CSV), for a spreadsheet or a plot of your own',
   );
   const group = h(
     'div',
-    { id: 'export-links', class: 'run-share', role: 'group', 'aria-labelledby': 'export-label', hidden: true },
+    // Its place is kept from the start (the header never reflows): invisible until a run ended.
+    { id: 'export-links', class: 'run-share export-links off', role: 'group', 'aria-labelledby': 'export-label' },
     h('span', { id: 'export-label', class: 'counter-label' }, 'Export'),
     script,
     weights,
@@ -60,10 +61,10 @@ export function exportLinks({ root }) {
     if (asked !== runId || !files?.['model.py'] || !files?.['weights.safetensors']) return;
     script.href = files['model.py'];
     weights.href = files['weights.safetensors'];
-    onnx.hidden = !files['model.onnx'];
+    onnx.classList.toggle('off', !files['model.onnx']);
     if (files['model.onnx']) onnx.href = files['model.onnx'];
     history.href = `/api/runs/${encodeURIComponent(runId)}/history.csv`;
-    group.hidden = false;
+    group.classList.remove('off');
   }
 
   return {
@@ -71,7 +72,7 @@ export function exportLinks({ root }) {
       const ended = session.runId && EXPORTED.has(session.status) ? session.runId : null;
       if (ended === asked) return;
       asked = ended;
-      group.hidden = true;
+      group.classList.add('off');
       if (ended) lookUp(ended);
     },
   };

@@ -19,9 +19,12 @@ export function surfaceImage(grid, scale = {}, confidence = null) {
   if (!g || g.shape.length < 2) return null;
   const [rows, cols] = g.shape.slice(-2);
   if (scale.kind === 'class') {
-    return { image: classImage(g, rows, cols, scale.classes, decodeGrid(confidence)), grid: g, rows, cols };
+    // Discretized: every cell its class's full colour, whatever the confidence.
+    return { image: classImage(g, rows, cols, scale.classes, scale.discretize ? null : decodeGrid(confidence)), grid: g, rows, cols };
   }
-  const bytes = divergingBytes(g, scale);
+  let bytes = divergingBytes(g, scale);
+  // Discretized (TensorFlow Playground's toggle): each side of the boundary in one colour.
+  if (scale.discretize) bytes = bytes.map((b) => (b >= 128 ? 255 : 0));
   return { image: gridImage(bytes, rows, cols, divergingTable()), grid: g, rows, cols };
 }
 
@@ -50,6 +53,18 @@ function classImage(g, rows, cols, classes, conf) {
 export function surfaceLayout(width, height) {
   const size = Math.max(10, Math.min(width - 30, height - 22));
   return { x: 30, y: 4, w: size, h: size };
+}
+
+/** The points without the validation ones (pointOptions.test marks them). */
+function trainingOnly({ points, labels, pointOptions }) {
+  const test = pointOptions?.test;
+  if (!Array.isArray(test)) return { points, labels, pointOptions };
+  const keep = points.map((_, i) => !test[i]);
+  return {
+    points: points.filter((_, i) => keep[i]),
+    labels: (labels || []).filter((_, i) => keep[i]),
+    pointOptions: { ...pointOptions, test: test.filter((_, i) => keep[i]) },
+  };
 }
 
 export function surfaceView({ canvas, readout }) {
@@ -88,7 +103,8 @@ export function surfaceView({ canvas, readout }) {
     if (!surf) return;
     drawGrid(ctx, surf.image, rect.x, rect.y, rect.w, rect.h, true);
     if (state.points && state.showPoints !== false) {
-      drawPoints(ctx, state.points, state.labels, state.extent, rect, state.pointOptions);
+      const { points, labels, pointOptions } = state.showTest === false ? trainingOnly(state) : state;
+      drawPoints(ctx, points, labels, state.extent, rect, pointOptions);
     }
     axes(ctx, rect, state.extent);
     if (state.title) label(ctx, state.title, rect.x + 6, rect.y + 16, { color: cssVar('--fg'), bold: true, size: 13 });
@@ -129,7 +145,7 @@ export function surfaceView({ canvas, readout }) {
   }
 
   return {
-    /** next: {grid, extent, scale, points, labels, pointOptions, title, caption, valueName}. */
+    /** next: {grid, extent, scale (discretize: two colours), points, labels, pointOptions, showTest, title, caption, valueName}. */
     set(next) {
       state = next;
     },

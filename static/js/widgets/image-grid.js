@@ -166,17 +166,32 @@ export function pairGridView({ canvas, readout, emptyText = 'Appears once traini
       markDrawn(canvas, false);
       return;
     }
+    // As many columns as make the cells largest, the pairs of rows wrapped to fill the
+    // canvas's height and centred in it (one thin strip left an empty area below).
     const labelW = 120;
     const aspect = a[0].h / a[0].w;
-    const cell = Math.max(16, Math.min((width - labelW) / n, (height - 8) / 2 / aspect));
+    let best = { cell: 0, cols: n, bands: 1 };
+    for (let cols = 1; cols <= n; cols += 1) {
+      const bands = Math.ceil(n / cols);
+      const cell = Math.min((width - labelW) / cols, (height - 8) / (2 * bands * aspect + (bands - 1) * 0.3));
+      if (cell > best.cell) best = { cell, cols, bands };
+    }
+    const cell = Math.max(16, best.cell);
     const w = cell - 4;
     const h = w * aspect;
-    label(ctx, 'original', 0, h / 2 + 6, { color: cssVar('--fg'), bold: true, size: 14 });
-    label(ctx, 'reconstruction', 0, cell * aspect + h / 2 + 6, { color: cssVar('--fg'), bold: true, size: 14 });
-    for (let i = 0; i < n; i += 1) {
-      const x = labelW + i * cell;
-      drawGrid(ctx, a[i].image, x, 2, w, h, false);
-      drawGrid(ctx, b[i].image, x, 2 + cell * aspect, w, h, false);
+    const bandH = 2 * cell * aspect + cell * 0.3;
+    const top = Math.max(2, (height - (best.bands * bandH - cell * 0.3)) / 2);
+    for (let band = 0; band < best.bands; band += 1) {
+      const y = top + band * bandH;
+      label(ctx, 'original', 0, y + h / 2 + 6, { color: cssVar('--fg'), bold: true, size: 14 });
+      label(ctx, 'reconstruction', 0, y + cell * aspect + h / 2 + 6, { color: cssVar('--fg'), bold: true, size: 14 });
+      for (let j = 0; j < best.cols; j += 1) {
+        const i = band * best.cols + j;
+        if (i >= n) break;
+        const x = labelW + j * cell;
+        drawGrid(ctx, a[i].image, x, y, w, h, false);
+        drawGrid(ctx, b[i].image, x, y + cell * aspect, w, h, false);
+      }
     }
     markDrawn(canvas);
     if (readout) readout.textContent = state.caption || 'Top: validation examples. Below: what the autoencoder rebuilds from its code.';

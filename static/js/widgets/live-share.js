@@ -15,7 +15,6 @@ export function liveShare({ root }) {
       id: 'share-live',
       class: 'run-button',
       title: 'Copy a link that lets anyone watch this run live, read-only (a class, a projector)',
-      hidden: true,
       onclick: () => share(),
     },
     'Share live run',
@@ -42,7 +41,9 @@ export function liveShare({ root }) {
         delete button.dataset.link;
         replace(note);
       }
-      button.hidden = !runId;
+      // Its place is kept from the start (the header never reflows): invisible, not removed.
+      button.classList.toggle('off', !runId);
+      button.disabled = !runId;
     },
   };
 }

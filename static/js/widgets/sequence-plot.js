@@ -37,27 +37,44 @@ export function forecastPlot({ canvas, readout }) {
     label(ctx, formatNumber(hi, 2), rect.x - 4, rect.y + 8, { align: 'right', size: 11 });
     label(ctx, formatNumber(lo, 2), rect.x - 4, rect.y + rect.h, { align: 'right', size: 11 });
     label(ctx, 'time →', rect.x + rect.w, height - 6, { align: 'right', size: 11 });
-    if (!overlay && input.length) {
-      drawSeries(ctx, input, rect, lo, hi, { color: cssVar('--muted'), width: 2, total });
-      const xSplit = rect.x + ((input.length - 0.5) / Math.max(1, total - 1)) * rect.w;
+    if (overlay || !input.length) {
+      drawSeries(ctx, truth, rect, lo, hi, { color: cssVar('--train'), width: 2.5, offset, total });
+      drawSeries(ctx, pred, rect, lo, hi, { color: cssVar('--val'), width: 2.5, offset, total, dash: [6, 4] });
+    } else {
+      // The forecast gets at least a quarter of the width: a horizon of 1 is a step forward
+      // in the middle of its own zone, not one dot on the right edge.
+      const zone = Math.max(0.25, truth.length / total);
+      const split = rect.x + (1 - zone) * rect.w;
+      const XI = (i) => rect.x + (i / Math.max(1, input.length - 1)) * (split - rect.x - rect.w * 0.03);
+      const XF = (k) => split + ((k + 1) / (truth.length + 1)) * (rect.x + rect.w - split) * (truth.length > 1 ? (truth.length + 1) / truth.length : 1);
+      const Y = (v) => rect.y + rect.h - ((v - lo) / (hi - lo || 1)) * rect.h;
+      const line = (xs, ys, color, dash) => {
+        ctx.save();
+        ctx.strokeStyle = color;
+        ctx.lineWidth = dash ? 2.5 : 2;
+        if (dash) ctx.setLineDash(dash);
+        ctx.beginPath();
+        xs.forEach((x, i) => (i ? ctx.lineTo(x, Y(ys[i])) : ctx.moveTo(x, Y(ys[i]))));
+        ctx.stroke();
+        ctx.restore();
+      };
+      line(input.map((_, i) => XI(i)), input, cssVar('--muted'));
       ctx.setLineDash([4, 4]);
       ctx.strokeStyle = cssVar('--grid');
       ctx.beginPath();
-      ctx.moveTo(xSplit, rect.y);
-      ctx.lineTo(xSplit, rect.y + rect.h);
+      ctx.moveTo(split, rect.y);
+      ctx.lineTo(split, rect.y + rect.h);
       ctx.stroke();
       ctx.setLineDash([]);
-    }
-    const joinAt = (series) => (!overlay && input.length ? [input[input.length - 1], ...series] : series);
-    const off = !overlay && input.length ? offset - 1 : offset;
-    drawSeries(ctx, joinAt(truth), rect, lo, hi, { color: cssVar('--train'), width: 2.5, offset: off, total });
-    drawSeries(ctx, joinAt(pred), rect, lo, hi, { color: cssVar('--val'), width: 2.5, offset: off, total, dash: [6, 4] });
-    if (truth.length <= 12) {
-      // Short horizons: mark each forecast step so one predicted value is clearly visible.
-      const X = (i) => rect.x + ((offset + i) / Math.max(1, total - 1)) * rect.w;
-      const Y = (v) => rect.y + rect.h - ((v - lo) / (hi - lo || 1)) * rect.h;
-      truth.forEach((v, i) => dot(ctx, X(i), Y(v), 6, cssVar('--train'), false));
-      pred.forEach((v, i) => dot(ctx, X(i), Y(v), 6, cssVar('--val'), true));
+      const last = input[input.length - 1];
+      const xLast = XI(input.length - 1);
+      line([xLast, ...truth.map((_, k) => XF(k))], [last, ...truth], cssVar('--train'));
+      line([xLast, ...pred.map((_, k) => XF(k))], [last, ...pred], cssVar('--val'), [6, 4]);
+      if (truth.length <= 12) {
+        truth.forEach((v, k) => dot(ctx, XF(k), Y(v), 6, cssVar('--train'), false));
+        pred.forEach((v, k) => dot(ctx, XF(k), Y(v), 6, cssVar('--val'), true));
+      }
+      label(ctx, truth.length === 1 ? 'next value' : `next ${truth.length}`, split + 4, rect.y + 12, { size: 11 });
     }
     markDrawn(canvas);
     if (readout) {
@@ -146,7 +163,7 @@ export function probabilitiesView({ canvas, readout }) {
   function draw() {
     const probs = state?.probabilities;
     const rows = Array.isArray(probs) ? probs.slice(0, 12) : [];
-    canvas.style.height = `${Math.max(120, rows.length * 26 + 30)}px`;
+    // Its height is the stage's (CSS), whatever arrives: the rows fit into it.
     const { ctx, width, height } = fitCanvas(canvas);
     if (!rows.length) {
       emptyMessage(ctx, width, height, 'Class probabilities appear once training starts', cssVar('--muted'));
@@ -158,21 +175,22 @@ export function probabilitiesView({ canvas, readout }) {
     const labelW = 110;
     const barW = width - labelW - 8;
     let right = 0;
+    const rowH = Math.max(8, Math.min(26, (height - 30) / rows.length));
     rows.forEach((p, i) => {
-      const y = 6 + i * 26;
+      const y = 6 + i * rowH;
       const truth = state.labels?.[i];
       let x = labelW;
       let best = 0;
       p.forEach((v, c) => {
         if (v > p[best]) best = c;
         ctx.fillStyle = classColor(c, Math.max(3, k));
-        ctx.fillRect(x, y, Math.max(0, v * barW), 20);
+        ctx.fillRect(x, y, Math.max(0, v * barW), rowH * 0.78);
         x += v * barW;
       });
       if (best === truth) right += 1;
       const tname = String(names[truth] ?? truth ?? '?');
-      label(ctx, `${best === truth ? '✓' : '✗'} ${tname}`, 0, y + 15, {
-        size: 13,
+      label(ctx, `${best === truth ? '✓' : '✗'} ${tname}`, 0, y + rowH * 0.6, {
+        size: Math.min(13, rowH * 0.6),
         color: best === truth ? cssVar('--ok') : cssVar('--bad'),
         bold: true,
       });

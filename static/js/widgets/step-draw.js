@@ -1,4 +1,4 @@
-// Draws one phase of a step_batch trace on the network graph (widgets/network-editor.js):
+// Draws one phase of a step_batch trace on the network graph (widgets/network-editor/):
 // each neuron coloured and labelled with its value for the chosen example (forward: x and a;
 // error: the output against the target; backward: δ = ∂L/∂z and ∂L/∂x; update: the bias's
 // change), each link on a canvas of its own above the editor's (forward: w·x; backward:

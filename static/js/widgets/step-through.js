@@ -69,9 +69,12 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     thumbs,
     h('div', { class: 'step-bar', role: 'toolbar', 'aria-label': 'Step through: phases, steps and the example' }, phaseButtons, next, play, speed, example, alone, h('label', { class: 'step-number', title: 'A training example by its number' }, '#', number)),
     explain,
-    readout,
     status,
   );
+  // The formula of the neuron (or link) shown, in a fixed panel beside the graph: the first
+  // output's until another is hovered, so the class always reads one.
+  const formula = h('aside', { class: 'step-formula', id: 'step-formula', 'aria-labelledby': 'step-formula-title', hidden: true }, h('h3', { class: 'step-formula-title', id: 'step-formula-title' }, 'Formula'), readout);
+  graph.parentElement.after(formula);
   // Outside the network's fieldset, which a watcher's page disables: watchers use the phases too.
   const element = h('div', { class: 'step-through', id: 'step-through' }, toggle, panel);
   root.append(element);
@@ -128,6 +131,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     on = value;
     toggle.setAttribute('aria-pressed', String(on));
     panel.hidden = !on;
+    formula.hidden = !on;
     root.classList.toggle('stepping', on);
     if (!on) {
       setPlaying(false);
@@ -235,7 +239,8 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     drawer.draw({ trace, phase, sample, layers: experiment?.model?.layers || [], task }, { animate, ms: Math.min(900, Number(speed.value) * 0.7) });
     explain.textContent = story();
     explain.dataset.phase = phase;
-    readout.textContent = 'Hover a neuron or a link for its numbers.';
+    const out = graph.querySelector(".gblock-head .neuron[data-kind='output']");
+    readout.textContent = (out && drawer.describe({ node: out })) || 'Hover a neuron or a link for its numbers.';
   }
 
   /** The phase in words, with the trace's numbers. */

@@ -1,6 +1,7 @@
-// The run bar: reset, train/resume, pause, step, stop; the live learning rate; the epoch
-// counter, epochs per second, and the run's status and errors in words. A watcher (someone
-// following another person's run, read-only) gets no buttons and sees the run's own rate.
+// The run bar: reset, train/resume, pause, step, stop; the live learning rate and pace; the
+// epoch counter, epochs per second, and the run's status and errors in words. A watcher
+// (someone following another person's run, read-only) gets no buttons and sees the run's own
+// rate and pace.
 
 import { h, replace, formatNumber } from '../util/dom.js';
 
@@ -32,7 +33,24 @@ export function readLearningRate(text) {
   return { value };
 }
 
-export function trainingControls({ root, onTrain, onPause, onStep, onStop, onReset, onLearningRate }) {
+// The pace: epochs per second (the trainer's, so a slowed run costs the server less); null is
+// full speed. Normal lets a class watch a 2D boundary form over tens of seconds.
+export const PACES = [
+  { id: 'slow', label: 'Slow', value: 5, tip: '5 epochs a second: every step of the boundary can be followed' },
+  { id: 'normal', label: 'Normal', value: 20, tip: '20 epochs a second: a class watches the boundary form over tens of seconds' },
+  { id: 'fast', label: 'Fast', value: 100, tip: '100 epochs a second' },
+  { id: 'full', label: ['Full', h('span', { class: 'pace-long' }, ' speed')], value: null, tip: 'As fast as the server trains (for a small network, a thousand epochs a second or more)' },
+];
+
+/** The pace button for `value`: the exact one, else the nearest (a lesson may set 30). */
+export function paceOf(value) {
+  if (value === null || value === undefined) return PACES[3];
+  let best = PACES[0];
+  for (const p of PACES.slice(0, 3)) if (Math.abs(Math.log(p.value / value)) < Math.abs(Math.log(best.value / value))) best = p;
+  return best;
+}
+
+export function trainingControls({ root, onTrain, onPause, onStep, onStop, onReset, onLearningRate, onPace }) {
   const button = (id, text, labelText, tip, onclick, cls = '') =>
     h('button', { type: 'button', id, class: `run-button ${cls}`, 'aria-label': labelText, title: tip, onclick }, text);
 
@@ -70,6 +88,19 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
   });
   let onInvalid = null;
 
+  let designPace = null;
+  const paceButtons = PACES.map((p) =>
+    h('button', { type: 'button', id: `pace-${p.id}`, class: 'pace-button', 'aria-pressed': 'false', title: p.tip, dataset: { pace: p.value ?? 'full' }, onclick: () => onPace?.(p.value) }, p.label),
+  );
+  const pace = h('div', { id: 'pace', class: 'pace', role: 'group', 'aria-labelledby': 'pace-label' }, h('span', { id: 'pace-label', class: 'counter-label' }, 'Pace'), paceButtons);
+  function showPace(value) {
+    const on = paceOf(value);
+    for (const [i, b] of paceButtons.entries()) b.setAttribute('aria-pressed', String(PACES[i] === on));
+    pace.dataset.value = value === null || value === undefined ? 'full' : String(value);
+    pace.title = value === null || value === undefined ? 'Full speed' : `${formatNumber(value, 3)} epochs a second`;
+  }
+  showPace(null);
+
   const epoch = h('output', { id: 'epoch', class: 'counter', 'aria-live': 'off', title: 'Epochs trained: passes over the training data' }, '0');
   const eps = h('output', { id: 'eps', class: 'muted', title: 'Training speed' }, '');
   const blockedEl = h('span', { id: 'train-blocked', class: 'train-blocked', role: 'status', hidden: true });
@@ -85,11 +116,11 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
     buttons,
     blockedEl,
     h('div', { class: 'run-field' }, h('label', { for: 'live-lr' }, 'Learning rate'), lr, lrError),
+    pace,
     h(
       'div',
       { class: 'run-counter' },
-      h('span', { class: 'counter-label', id: 'epoch-label' }, 'Epoch'),
-      epoch,
+      h('span', { class: 'counter-line' }, h('span', { class: 'counter-label', id: 'epoch-label' }, 'Epoch'), epoch),
       eps,
     ),
     h('div', { class: 'run-status' }, status, connection, message),
@@ -102,6 +133,11 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
         lr.value = String(value ?? '');
         if (lrInvalid) lr.dispatchEvent(new Event('input'));
       }
+    },
+    /** The design's pace, shown while no run is there (a run's own pace follows update()). */
+    setPace(value) {
+      designPace = value ?? null;
+      if (!last?.runId) showPace(designPace);
     },
     /** The reason the design cannot be trained now (shown beside Train), or null. */
     get lrError() {
@@ -129,10 +165,11 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
       const s = session.status;
       status.dataset.status = s;
       status.textContent = STATUS_WORDS[s] || s;
+      status.title = STATUS_WORDS[s] || s; // the whole words where the pill cuts them
       epoch.textContent = formatNumber(session.epoch);
       const rate = session.epochsPerSecond;
       eps.textContent = rate && s === 'running' ? `${formatNumber(rate, 3)} epochs/s` : '';
-      eps.hidden = s !== 'running';
+      eps.classList.toggle('off', s !== 'running'); // its place is kept: the bar never moves
       message.hidden = !session.message;
       message.textContent = session.message || '';
       message.dataset.kind = ['failed', 'diverged', 'error'].includes(s) ? 'error' : 'info';
@@ -159,6 +196,8 @@ export function trainingControls({ root, onTrain, onPause, onStep, onStop, onRes
         const last = session.records[session.records.length - 1];
         if (typeof last?.lr === 'number') lr.value = String(last.lr);
       }
+      showPace(session.runId ? session.pace : designPace);
+      for (const b of paceButtons) b.disabled = watching;
       root.dataset.status = s;
       root.dataset.watching = String(watching);
     },

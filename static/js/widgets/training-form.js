@@ -1,5 +1,5 @@
 // Training settings: optimiser, batch size, epochs, momentum, L1/L2, seed, device, loss.
-// The learning rate lives in the run bar (it can change while a run trains).
+// The learning rate and the pace live in the run bar (they can change while a run trains).
 // The form is generated from the server's JSON schema (GET /api/training) like every other form.
 
 import { h, replace } from '../util/dom.js';
@@ -12,7 +12,7 @@ export function trainingForm({ root, schema, onChange }) {
     fields: fieldsOf(schema),
     values,
     idPrefix: 'training',
-    exclude: ['learning_rate'],
+    exclude: ['learning_rate', 'pace'], // both live on the run bar
     onChange: (name, value) => {
       values = { ...values };
       if (value === undefined) delete values[name];
@@ -26,6 +26,12 @@ export function trainingForm({ root, schema, onChange }) {
   if (epochs) {
     epochs.placeholder = 'until paused';
     epochs.closest('.field').title = 'Passes over the training set. Leave it empty to train until you pause (at most the server’s maximum).';
+  }
+  // early_stopping: null never stops early: an empty field.
+  const patience = root.querySelector('#training-early_stopping');
+  if (patience) {
+    patience.placeholder = 'off';
+    patience.closest('.field').title = 'Stop when the validation loss has not improved for this many epochs, keeping the best epoch’s weights. Empty: never stop early.';
   }
   return {
     setValues(next) {
