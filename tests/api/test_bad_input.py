@@ -144,7 +144,7 @@ def test_a_body_over_the_size_limit_is_a_413(live: Live):
 
 def test_too_many_runs_per_client_and_in_all(live: Live, limits):
     live.wait_idle()
-    long = spiral(epochs=5000, samples=100)
+    long = spiral(epochs=None, samples=100, pace=100)
     limits(max_runs_per_client=2)
     runs = [live.start(long), live.start(long)]
     refused = _post(live, long)
@@ -167,7 +167,7 @@ CONTROL_CASES = [
 
 
 def test_bad_controls_are_refused(live: Live):
-    run = live.start(spiral(epochs=2000, samples=100))
+    run = live.start(spiral(epochs=None, samples=100, pace=100))
     for body, loc in CONTROL_CASES:
         response = live.http.post(
             f"/api/runs/{run['id']}/control", json=body, headers={"X-Run-Token": run["token"]}

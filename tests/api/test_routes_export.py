@@ -52,7 +52,7 @@ def test_a_finished_run_exports_its_script_and_weights(live: Live):
 
 
 def test_no_export_before_the_end_and_one_after_a_stop(live: Live):
-    run = live.start(spiral(epochs=2000, samples=200))
+    run = live.start(spiral(epochs=None, samples=200, pace=100))
     viewer = live.stream(run["id"])
     viewer.read_until(lambda m: m["type"] == "epoch" or bool(m.get("history")))
     for name in FILES:

@@ -47,7 +47,7 @@ def test_step_batch_traces_one_update_to_every_viewer_and_training_goes_on(live:
 
 
 def test_step_batch_needs_a_paused_run(live: Live):
-    run = live.start(spiral(epochs=2000, samples=200))
+    run = live.start(spiral(epochs=None, samples=200, pace=100))
     viewer = live.stream(run["id"])
     viewer.read_until(lambda m: m["type"] == "epoch")
     refused = live.control(run, "step_batch")

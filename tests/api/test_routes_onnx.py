@@ -47,7 +47,7 @@ def test_a_finished_run_downloads_as_onnx_that_matches_its_weights(live: Live):
 
 
 def test_no_onnx_while_a_run_is_active(live: Live):
-    run = live.start(spiral(epochs=2000, samples=200))
+    run = live.start(spiral(epochs=None, samples=200, pace=100))
     viewer = live.stream(run["id"])
     viewer.read_until(lambda m: m["type"] == "epoch" or bool(m.get("history")))
     refused = live.http.get(onnx_url(run["id"]))

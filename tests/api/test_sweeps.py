@@ -165,7 +165,7 @@ def test_bad_sweeps_are_422s_naming_the_field(live: Live, limits):
     limits(max_runs_per_client=4)
     five = {"setting": "batch_size", "values": [5, 10, 20, 40, 80]}
     assert "5 variants" in error_at(post(live, sweep(five)), ["body", "axes"])
-    blocker = live.start(spiral(epochs=5000, samples=200))
+    blocker = live.start(spiral(epochs=None, samples=200, pace=100))
     try:
         four = {"setting": "batch_size", "values": [5, 10, 20, 40]}
         before = live.http.get("/api/health").json()["active_runs"]
@@ -181,7 +181,7 @@ def test_bad_sweeps_are_422s_naming_the_field(live: Live, limits):
 
 def test_only_its_owner_stops_a_sweep(live: Live):
     body = {
-        "experiment": spiral(epochs=5000, samples=200),
+        "experiment": spiral(epochs=5000, samples=200, pace=100),  # at a pace: still going at stop
         "axes": [{"setting": "units", "layer": 1, "values": [2, 4, 8]}],
     }
     created = post(live, body).json()

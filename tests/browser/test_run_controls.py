@@ -13,8 +13,9 @@ pytestmark = pytest.mark.browser
 
 def test_pause_step_resume_stop(lab):
     page = lab.page
-    # Many quick epochs: the run is still going when the buttons are pressed.
-    lab.open(experiment_hash(spiral(epochs=20000, samples=100, batch_size=50)))
+    # Until paused, at a pace: the run is still going when the buttons are pressed, however
+    # fast the machine.
+    lab.open(experiment_hash(spiral(epochs=None, samples=100, batch_size=50, pace=200)))
     page.wait_for_selector("body[data-check='ok']")
     assert page.is_disabled("#pause") and page.is_disabled("#stop")
     page.click("#train")
@@ -91,7 +92,8 @@ def test_step_from_nothing_trains_one_epoch(lab):
 
 def test_reconnect_resumes_without_gaps(lab):
     page = lab.page
-    lab.open(experiment_hash(spiral(epochs=400, samples=200, batch_size=10)))
+    # At a pace, so that the socket is dropped while it trains, however fast the machine.
+    lab.open(experiment_hash(spiral(epochs=400, samples=200, batch_size=10, pace=100)))
     page.wait_for_selector("body[data-check='ok']")
     page.click("#train")
     wait_status(page, ("running", "finished"))

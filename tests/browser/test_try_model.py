@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def digits_cnn(epochs: int = 4) -> dict:
+def digits_cnn(epochs: int | None = 4) -> dict:
     doc = json.loads((EXAMPLES / "digits_cnn.json").read_text())
     doc["training"].update(epochs=epochs, device="auto")
     return doc
@@ -21,7 +21,7 @@ def digits_cnn(epochs: int = 4) -> dict:
 
 def test_a_drawn_digit_gets_an_answer_and_its_attribution_maps(lab):
     page = lab.page
-    lab.open(experiment_hash(digits_cnn(epochs=400)))
+    lab.open(experiment_hash(digits_cnn(epochs=None)))  # until paused: still going at "Pause"
     page.wait_for_selector("body[data-check='ok']")
     page.click("#train")
     page.wait_for_function("window.layerlab.session.epoch >= 3", timeout=120_000)
@@ -65,7 +65,7 @@ def test_a_drawn_digit_gets_an_answer_and_its_attribution_maps(lab):
 
 def test_a_typed_point_shows_the_probabilities_and_each_features_part(lab):
     page = lab.page
-    lab.open(experiment_hash(spiral(epochs=5000)))
+    lab.open(experiment_hash(spiral(epochs=None, pace=100)))  # still going at "Pause"
     page.wait_for_selector("body[data-check='ok']")
     page.click("#train")
     page.wait_for_function("window.layerlab.session.epoch >= 3")
