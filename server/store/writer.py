@@ -190,13 +190,15 @@ class Writer:
     def _failed(self, err: Exception, run_ids: set[str]) -> None:
         reason = _reason(err)
         new = reason != self.error or not run_ids <= self._affected
-        self.error = reason
-        self.error_since = self.error_since or time.time()
         self._affected |= run_ids
         if new:
             log.error("the database cannot be written (retrying): %s", reason)
             if self.on_failure is not None:
                 self.on_failure(reason, set(self._affected))
+        # Health shows the failure only once those who hear of it have (a reader of health
+        # never sees an error whose runs have not been told).
+        self.error_since = self.error_since or time.time()
+        self.error = reason
 
     def _succeeded(self, count: int) -> None:
         with self._cond:

@@ -51,14 +51,16 @@ export class RunSession {
     return Boolean(this.runId) && !TERMINAL.has(this.status);
   }
 
-  /** Epochs per second over the last few records (training time, not arrival time). */
+  /** Epochs per second over the last few records: by the worker's clock at each epoch's end
+   * (`time`, so a paced run shows its pace), else by training time; never by arrival time. */
   get epochsPerSecond() {
     const n = this.records.length;
     if (n < 2) return null;
     const last = this.records[n - 1];
     const first = this.records[Math.max(0, n - 30)];
-    if (typeof last.elapsed !== 'number' || typeof first.elapsed !== 'number') return null;
-    const dt = last.elapsed - first.elapsed;
+    const key = typeof last.time === 'number' && typeof first.time === 'number' ? 'time' : 'elapsed';
+    if (typeof last[key] !== 'number' || typeof first[key] !== 'number') return null;
+    const dt = last[key] - first[key];
     return dt > 0 ? (last.epoch - first.epoch) / dt : null;
   }
 
