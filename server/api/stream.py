@@ -22,7 +22,7 @@ from ..engine.early_stopping import best_epoch_of
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
 from ..store.store import Store, StoreUnavailable
-from .class_access import may_watch, stream_key
+from .class_access import chosen_subprotocol, may_watch, stream_key
 from .deps import get_client, get_manager
 from .sockets import close_socket, read_until_closed, refuse_socket
 
@@ -80,7 +80,7 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
 async def _serve(websocket: WebSocket, run_id: str) -> None:
     manager = get_manager(websocket)
     _bound_send_buffer(websocket)
-    await websocket.accept()
+    await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     viewer = manager.hub.join(run_id, websocket.send_text)
     if viewer is None:  # removed between the two lines above: cannot happen without an await
         await websocket.close(CLOSE_NO_RUN)
@@ -114,7 +114,7 @@ async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> Non
     if run is None:
         await refuse_socket(websocket, 404, CLOSE_NO_RUN, f"no run with id {run_id!r}")
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     try:
         layers = await run_in_threadpool(store.read, queries.layer_history, run_id)
         after, first = 0, True

@@ -2,7 +2,7 @@
 
 import { ownerToken } from './owner.js';
 
-import { request as send, ApiError, setClassAuth, classQuery } from './http.js';
+import { request as send, ApiError, setClassAuth, classProtocols } from './http.js';
 
 export { ApiError, setClassAuth };
 
@@ -69,14 +69,13 @@ export class RunSocket {
 
   url() {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const auth = classQuery();
-    return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}${auth}`;
+    return `${scheme}://${window.location.host}/ws/runs/${encodeURIComponent(this.runId)}`;
   }
 
   connect() {
     if (this.closed) return;
     this.emitConnection(this.attempt ? 'reconnecting' : 'connecting');
-    const ws = new WebSocket(this.url());
+    const ws = new WebSocket(this.url(), classProtocols()); // a class token, never in the URL
     let opened = false;
     this.ws = ws;
     ws.onopen = () => {

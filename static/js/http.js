@@ -41,9 +41,45 @@ export function setClassAuth(auth) {
   classAuth = auth;
 }
 
-/** `?student=<token>` (or teacher) for a WebSocket URL, or ''. */
-export function classQuery() {
-  return classAuth ? `?${classAuth.query}=${encodeURIComponent(classAuth.token)}` : '';
+/** The class member's token as a header ({} when this page is in no class). */
+export function classHeaders() {
+  return classAuth ? { [classAuth.header]: classAuth.token } : {};
+}
+
+/**
+ * Save what `path` answers as a file named `filename`, sending the class member's token (a
+ * plain link cannot carry a header, and a class run's exports answer its student only).
+ */
+export async function download(path, filename) {
+  let response;
+  try {
+    response = await fetch(path, { headers: classHeaders() });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  if (!response.ok) {
+    let detail = null;
+    try {
+      detail = (await response.json()).detail;
+    } catch {
+      detail = null;
+    }
+    throw new ApiError(response.status, detail);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * The WebSocket subprotocols that carry a class token (`layerlab`, `layerlab-student.<token>`),
+ * so that no token is ever in a URL (URLs land in access logs); [] outside a class.
+ */
+export function classProtocols(auth = classAuth) {
+  return auth ? ['layerlab', `layerlab-${auth.query}.${auth.token}`] : [];
 }
 
 /**
@@ -52,7 +88,7 @@ export function classQuery() {
  * the server cannot be reached); `describe(status, detail)` words its message.
  */
 export async function request(method, path, { body, form, headers = {}, describe = describeDetail } = {}) {
-  const sent = { ...(classAuth ? { [classAuth.header]: classAuth.token } : {}), ...headers };
+  const sent = { ...classHeaders(), ...headers };
   if (body !== undefined) sent['Content-Type'] = 'application/json';
   let response;
   try {

@@ -134,7 +134,8 @@ function showClass(code, token) {
   let attempt = 0;
   function connect() {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/classes/${encodeURIComponent(code)}?teacher=${encodeURIComponent(token)}`);
+    const url = `${scheme}://${window.location.host}/ws/classes/${encodeURIComponent(code)}`;
+    const ws = new WebSocket(url, ['layerlab', `layerlab-teacher.${token}`]); // never in the URL
     socket = ws;
     let opened = false;
     ws.onmessage = (event) => {

@@ -1,10 +1,16 @@
-"""Helpers for the browser tests: designs in the URL, and reading the page's own state."""
+"""Helpers for the browser tests: designs in the URL, reading the page's own state, and a page
+that keeps its console errors (imported by name: a bare `conftest` is another folder's too)."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 
 TERMINAL = ("finished", "stopped", "failed", "diverged")
 
@@ -122,3 +128,37 @@ LABELS = """
   return missing;
 }
 """
+
+
+class PageWatch:
+    """A page plus the console errors it logged; tests may allow some by pattern."""
+
+    def __init__(self, page, base: str):
+        self.page = page
+        self.base = base
+        self.errors: list[str] = []
+        self.allowed: list[re.Pattern] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda err: self.errors.append(f"page error: {err}"))
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
+
+    def allow(self, pattern: str) -> None:
+        """Expect console errors matching `pattern` (e.g. the 422 of a design check)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+    def open(self, fragment: str = "") -> None:
+        self.page.goto(f"{self.base}/{fragment}")
+        self.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # the run bar is sticky
+        self.page.screenshot(path=str(path), full_page=True)
+        return path

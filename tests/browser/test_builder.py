@@ -167,7 +167,7 @@ def test_dark_theme_follows_the_system(browser, server_url):
 
 
 def _artifact(name):
-    from conftest import ARTIFACTS
+    from browser_helpers import ARTIFACTS
 
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"

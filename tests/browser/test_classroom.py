@@ -5,6 +5,7 @@ spotlight switches both students' pages to one run and back; a push and the lock
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from browser_helpers import experiment_hash, spiral, wait_status
@@ -17,7 +18,7 @@ SIZES = {"1280x720": (1280, 720), "1440x900": (1440, 900), "390x844": (390, 844)
 @contextlib.contextmanager
 def own_browser(browser, base: str, width: int = 1280, height: int = 720):
     """Another browser context (no shared storage): a student's or the teacher's machine."""
-    from conftest import PageWatch
+    from browser_helpers import PageWatch
 
     context = browser.new_context(viewport={"width": width, "height": height})
     try:
@@ -158,3 +159,36 @@ def test_teacher_and_two_students(browser, server_url):
                 .every((r) => r.dataset.status === 'stopped')""",
             timeout=30_000,
         )
+
+
+def test_a_student_downloads_their_own_runs_files(browser, server_url):
+    """A class run's files answer its student only (X-Student-Token); the page's links send
+    it, so the student's own download is the file, not a 403."""
+    with (
+        own_browser(browser, server_url, 1440, 900) as teacher,
+        own_browser(browser, server_url) as cy,
+    ):
+        teacher.page.goto(f"{server_url}/teach")
+        teacher.page.fill("#class-title", "Downloads")
+        teacher.page.click("#open-class")
+        code = teacher.page.text_content("#join-code")
+        run_id = join(cy, code, "Cy", design(4))
+        page = cy.page
+        page.wait_for_function("window.layerlab.session.epoch >= 2")
+        page.click("#stop")
+        wait_status(page, "stopped")
+        page.wait_for_selector("#export-links:not(.off)")
+        # Without the token the server refuses: what a plain link would have got.
+        cy.allow("status of 403")
+        plain = page.evaluate(
+            "(id) => fetch(`/api/runs/${id}/export/model.py`).then((r) => r.status)", run_id
+        )
+        assert plain == 403
+        with page.expect_download() as script:
+            page.click("#export-script")
+        assert script.value.suggested_filename == "model.py"
+        assert "import torch" in Path(script.value.path()).read_text(encoding="utf-8")
+        with page.expect_download() as history:
+            page.click("#export-history")
+        rows = Path(history.value.path()).read_text(encoding="utf-8").splitlines()
+        assert rows[0].startswith("epoch,") and len(rows) >= 3

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import LABELS, wait_drawn, wait_status
-from conftest import ARTIFACTS, PageWatch
+from browser_helpers import ARTIFACTS, LABELS, PageWatch, wait_drawn, wait_status
 
 pytestmark = pytest.mark.browser
 

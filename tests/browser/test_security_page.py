@@ -6,8 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
-from browser_helpers import experiment_hash, spiral, wait_drawn, wait_status
-from conftest import PageWatch
+from browser_helpers import PageWatch, experiment_hash, spiral, wait_drawn, wait_status
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,7 @@ every starter at 1280x720 go to test-artifacts/stage-<starter>-1280x720.png."""
 from __future__ import annotations
 
 import pytest
-from browser_helpers import canvas_colours, wait_drawn
-from conftest import ARTIFACTS
+from browser_helpers import ARTIFACTS, canvas_colours, wait_drawn
 
 pytestmark = pytest.mark.browser
 

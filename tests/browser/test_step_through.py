@@ -11,8 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser_helpers import experiment_hash, wait_status
-from conftest import ARTIFACTS
+from browser_helpers import ARTIFACTS, experiment_hash, wait_status
 
 pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -7,8 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from browser_helpers import LABELS, experiment_hash, spiral, wait_drawn
-from conftest import ARTIFACTS, ROOT
+from browser_helpers import ARTIFACTS, LABELS, ROOT, experiment_hash, spiral, wait_drawn
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ import io
 
 import numpy as np
 import pytest
-from browser_helpers import canvas_colours, wait_drawn, wait_status
-from conftest import ARTIFACTS
+from browser_helpers import ARTIFACTS, canvas_colours, wait_drawn, wait_status
 
 pytestmark = pytest.mark.browser
 

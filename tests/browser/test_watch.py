@@ -27,7 +27,7 @@ EPOCHS = 300
 @contextlib.contextmanager
 def second_page(browser, base: str):
     """Another browser context (no shared storage): a student's own machine."""
-    from conftest import PageWatch
+    from browser_helpers import PageWatch
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:

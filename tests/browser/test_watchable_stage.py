@@ -53,7 +53,7 @@ STARTERS = (
 @contextlib.contextmanager
 def page_at(browser, base: str, viewport: dict):
     """A page of its own size (the lab fixture's is 1400x900); fails on console errors."""
-    from conftest import PageWatch
+    from browser_helpers import PageWatch
 
     context = browser.new_context(viewport=viewport)
     try:

@@ -7,7 +7,7 @@
 // teacher's own browser (their token is in localStorage) follows the class as a projector.
 
 import { h, replace } from '../util/dom.js';
-import { setClassAuth, request } from '../http.js';
+import { setClassAuth, request, classProtocols } from '../http.js';
 
 const CODE_KEY = 'layerlab.class';
 const studentKey = (code) => `layerlab.student.${code}`;
@@ -134,7 +134,8 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
   function connect() {
     setClassAuth(auth());
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/classes/${encodeURIComponent(code)}?${auth().query}=${encodeURIComponent(token)}`);
+    const url = `${scheme}://${window.location.host}/ws/classes/${encodeURIComponent(code)}`;
+    const ws = new WebSocket(url, classProtocols(auth())); // the token, never in the URL
     socket = ws;
     let opened = false;
     ws.onmessage = (event) => {

@@ -6,6 +6,7 @@
 
 import { h } from '../util/dom.js';
 import { api } from '../api.js';
+import { classHeaders, download } from '../http.js';
 
 const EXPORTED = new Set(['finished', 'stopped']);
 
@@ -50,6 +51,22 @@ export function exportLinks({ root }) {
   );
   root.append(group);
   let asked = null; // the ended run the links are (being) looked up for
+
+  // In a class, a run's files answer its student (or teacher) only, by a header that a plain
+  // link cannot send: the click fetches with the token and saves what it gets.
+  const names = new Map([[script, 'model.py'], [weights, 'weights.safetensors'], [onnx, 'model.onnx']]);
+  for (const a of [script, weights, onnx, history]) {
+    a.addEventListener('click', (event) => {
+      if (!Object.keys(classHeaders()).length || a.getAttribute('href') === '#') return;
+      event.preventDefault();
+      const name = names.get(a) || `layerlab-${asked}-history.csv`;
+      a.removeAttribute('data-error');
+      download(a.getAttribute('href'), name).catch((err) => {
+        a.dataset.error = err.message;
+        a.title = `Could not download: ${err.message}`;
+      });
+    });
+  }
 
   async function lookUp(runId) {
     let files = null;
