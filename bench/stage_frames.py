@@ -37,16 +37,8 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from bench.common import example, server
+from tests.servers import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TARGET_FPS = 30.0
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -29,6 +29,17 @@ from server.api.app import create_app
 from server.api.server import uvicorn_config
 from server.config import Settings
 
+# Debian's Chromium, as the browser tests and the page benchmarks launch it (DESIGN.md's flags:
+# no network of its own, nothing downloaded).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120.0
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from ..core.jsontext import dumps
+from ..core.jsonsafe import dumps
 from ..core.statuses import ACTIVE
 from . import tables
 from .rows import StoredRun

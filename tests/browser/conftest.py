@@ -14,16 +14,7 @@ from pathlib import Path
 import pytest
 import servers
 from browser_helpers import PageWatch
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from servers import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")
