@@ -10,7 +10,9 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import BadInput
-from .deps import ManagerDep, OfflineDep, RunDep, StoreDep
+from ..uploads.access import uses
+from ..web.owner import MaybeOwner, owns
+from .deps import ManagerDep, OfflineDep, RunDep, StoreDep, TokenDep
 from .models import PredictRequest
 from .routes_runs import export_bytes
 
@@ -19,12 +21,25 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 @router.get(
     "/{run_id}/trace",
-    responses={404: {"description": "no such run, or no step_batch traced yet"}},
+    responses={
+        403: {"description": "a run on an uploaded dataset: its owner's only"},
+        404: {"description": "no such run, or no step_batch traced yet"},
+    },
 )
-def get_trace(run: RunDep, manager: ManagerDep) -> dict[str, Any]:
+def get_trace(
+    run: RunDep, manager: ManagerDep, owner: MaybeOwner, token: TokenDep = None
+) -> dict[str, Any]:
     """The trace of the run's latest `step_batch`: per sample the input, target and output,
     the loss, and per layer (the head last) z, a, delta and each parameter's before, grad and
-    after, in PyTorch's own numbers (see the README, Step through)."""
+    after, in PyTorch's own numbers (see the README, Step through). The trace of a run on an
+    uploaded dataset holds the upload's rows: only its owner reads it (X-Run-Token, or the
+    X-Owner-Token it was created with)."""
+    if uses(run.experiment) and not (run.owns(token) or owns(owner, run.owner)):
+        raise HTTPException(
+            403,
+            "this run trains on an uploaded dataset: its trace is its owner's "
+            "(header X-Run-Token or X-Owner-Token)",
+        )
     text = manager.trace(run)
     if text is None:
         raise HTTPException(

@@ -94,6 +94,7 @@ async def create_run(
                 }
             ],
         )
+    await run_in_threadpool(manager.check_datasets, [experiment], owner.hash if owner else None)
     student = who.student
     if student is not None:
         try:

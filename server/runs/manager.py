@@ -86,6 +86,9 @@ class RunManager:
         # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
         self.presence = OwnerPresence(settings)
         self._presence_task: asyncio.Task | None = None
+        # Whether an owner may train on the data experiments name (uploads are their owner's):
+        # set by create_app (server/uploads/access.check_use); raises to refuse. None: all may.
+        self.dataset_guard: Callable[[list[dict], str | None], None] | None = None
 
     @property
     def pending(self) -> Any:
@@ -151,6 +154,12 @@ class RunManager:
         return run.owns(token)
 
     owns_stored = owns
+
+    def check_datasets(self, experiments: list[dict], owner: str | None) -> None:
+        """Raise (the guard's NotOwner: 403) unless `owner` (a hash) may train on the data of
+        every experiment; reads the database, so called off the event loop, before `create`."""
+        if self.dataset_guard is not None:
+            self.dataset_guard(experiments, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
     def create(

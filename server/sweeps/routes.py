@@ -78,6 +78,7 @@ async def create_sweep(
         base, variants = await run_in_threadpool(check_sweep, body, settings)
     except SpecError as err:
         raise HTTPException(422, err.errors) from None
+    await run_in_threadpool(manager.check_datasets, [v.experiment for v in variants], owner.hash)
     _room(manager, client, len(variants))
     # No await from the limit check to the last create: the sweep starts whole or not at all.
     runs = [manager.create(v.experiment, v.check, client, owner=owner.hash) for v in variants]

@@ -1,8 +1,9 @@
 """Your own data: upload a CSV, a zip of images or drawn 2D points; list and delete your uploads.
 
 An upload belongs to the `X-Owner-Token` it was sent with (the server keeps only its hash);
-anyone with its id may use it in an experiment (`{"dataset": {"name": "upload", "id": ...}}`,
-like a shared link) and read its description; only its owner lists or deletes it. The file
+only its owner trains on it (`{"dataset": {"name": "upload", "id": ...}}`: a 403 to anyone
+else, server/uploads/access.py), reads it (its description and preview), lists or deletes it:
+a public run trained on it shows its id, and the id alone opens nothing. The file
 is parsed while it is read, every limit from the settings; a bad file gets a 422 (a limit a
 413) whose detail names the row, column or file; a full quota a 429 naming the setting.
 """
@@ -18,7 +19,7 @@ from ..engine.datasets import preview_data
 from ..engine.datasets.upload import upload_path
 from ..engine.errors import ExperimentError, error_list
 from ..web.deps import ClientDep, SettingsDep, StoreDep
-from ..web.owner import MaybeOwner, Owner
+from ..web.owner import Owner
 from ..web.paging import Page, paging
 from . import quota
 from .csv_table import CsvOptions, parse_csv, parse_points
@@ -145,12 +146,10 @@ def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[Upload
     return [upload_out(r, owner) for r in rows]
 
 
-@router.get("/{upload_id}", responses=NOT_FOUND)
-def get_upload(
-    upload_id: str, store: StoreDep, settings: SettingsDep, owner: MaybeOwner
-) -> UploadOut:
-    """One upload, by its id (anyone with the id: a design's link uses it), with its preview."""
-    row = store.read(UPLOADS.find, upload_id)
+@router.get("/{upload_id}", responses={403: {"description": "not yours"}, **NOT_FOUND})
+def get_upload(upload_id: str, store: StoreDep, settings: SettingsDep, owner: Owner) -> UploadOut:
+    """Your upload, by its id, with its preview (its rows: the owner's only)."""
+    row = store.read(UPLOADS.owned, upload_id, owner.hash, "read")
     if not upload_path(settings.state_dir, row.id).exists():  # this state folder lost it
         store.write(UPLOADS.restore_files, settings.state_dir)
     return upload_out(row, owner, _preview(row, settings))
