@@ -4,7 +4,8 @@ On the shared owned-resource repository; written at once (whoever uploads trains
 next). The database holds the processed arrays (the npz bytes); `write_file` puts them at
 `<state_dir>/uploads/<id>.npz` (a temporary file renamed into place), the file the engine's
 `upload` dataset reads; `restore_files` writes every missing one again (a fresh state folder
-over a kept PostgreSQL database).
+over a kept PostgreSQL database). The preview a GET answers is computed once, at upload, and
+kept in its own column (`preview`): a GET reads it alone, never the arrays.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from ..core.ids import new_id
 from ..engine.datasets.upload import upload_path
@@ -57,7 +59,11 @@ def write_file(state_dir: Path, upload_id: str, data: bytes) -> Path:
 class UploadRepository(OwnedRepository[UploadRow]):
     def __init__(self) -> None:
         super().__init__(
-            uploads, "upload", _row, order=(uploads.c.created.desc(),), hidden=("data",)
+            uploads,
+            "upload",
+            _row,
+            order=(uploads.c.created.desc(),),
+            hidden=("data", "preview_json"),
         )
 
     def create(
@@ -68,8 +74,10 @@ class UploadRepository(OwnedRepository[UploadRow]):
         client: str,
         processed: Processed,
         data: bytes,
+        preview_of: Callable[[str], dict | None] = lambda upload_id: None,
     ) -> UploadRow:
-        """Store the upload and write its file; `data` is `processed.npz()`."""
+        """Write the upload's file, compute its preview from it (`preview_of(id)`, once), and
+        store both; `data` is `processed.npz()`."""
         row = {
             "id": new_id(),
             "owner": owner,
@@ -83,12 +91,31 @@ class UploadRepository(OwnedRepository[UploadRow]):
         }
         write_file(state_dir, row["id"], data)
         try:
+            row["preview_json"] = json.dumps(preview_of(row["id"]))
             with engine.begin() as conn:
                 conn.execute(insert(uploads), row)
         except Exception:
             upload_path(state_dir, row["id"]).unlink(missing_ok=True)
             raise
         return _row_of(row, processed)
+
+    def preview(self, engine: Engine, upload_id: str) -> tuple[bool, dict | None]:
+        """(kept, preview): the stored preview alone (kept False: an upload stored before
+        previews were kept, or none such)."""
+        with engine.connect() as conn:
+            text = conn.execute(
+                select(uploads.c.preview_json).where(uploads.c.id == upload_id)
+            ).scalar()
+        return (False, None) if text is None else (True, json.loads(text))
+
+    def save_preview(self, engine: Engine, upload_id: str, preview: dict | None) -> None:
+        """Keep the preview of an upload stored before previews were kept."""
+        with engine.begin() as conn:
+            conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id)
+                .values(preview_json=json.dumps(preview))
+            )
 
     def stored_bytes(self, engine: Engine, owner: str, client: str) -> tuple[int, int, int]:
         """Bytes kept by this owner, from this address, and in all."""
