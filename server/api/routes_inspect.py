@@ -6,13 +6,14 @@ import json
 import math
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import BadInput
 from ..uploads.access import uses
 from ..web.owner import MaybeOwner, owns
-from .deps import ManagerDep, OfflineDep, RunDep, StoreDep, TokenDep
+from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, StoreDep, TokenDep
+from .disconnect import until_disconnected
 from .models import PredictRequest
 from .routes_runs import export_bytes
 
@@ -84,11 +85,21 @@ def _count_values(raw: Any, most: int) -> int:
     responses={
         404: {"description": "no such run"},
         409: {"description": "the run ended without weights (failed, diverged)"},
+        429: {
+            "description": "too many predictions waiting (LAYERLAB_MAX_ASKS_PER_RUN, "
+            "LAYERLAB_MAX_ASKS_PER_CLIENT)"
+        },
         422: {"description": "the input does not fit the run's data; `msg` says what would"},
     },
 )
 async def predict_run(
-    run: RunDep, body: PredictRequest, manager: ManagerDep, store: StoreDep, offline: OfflineDep
+    run: RunDep,
+    body: PredictRequest,
+    manager: ManagerDep,
+    store: StoreDep,
+    offline: OfflineDep,
+    client: ClientDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The model's answer for one raw input with the run's current weights (the numbers the
     exported script gives); with `explain`, Captum attributions (saliency, integrated
@@ -98,7 +109,7 @@ async def predict_run(
     check_input_size(body.input, run.check.get("input_shape") or [])
     question = (body.input, body.explain, body.target)
     if run.active:
-        return await manager.ask(run, *question)
+        return await until_disconnected(request, manager.ask(run, *question, client=client))
     try:
         weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
     except HTTPException as err:
