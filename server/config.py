@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         description="longest one ONNX export or ended-run prediction may take (they run in a "
         "process of their own)",
     )
+    max_offline_jobs: int = setting(
+        8,
+        ge=1,
+        part="runs",
+        description="ONNX exports and ended-run predictions waiting for their process or in it, "
+        "one at a time (429 past it)",
+    )
 
     # -- Workers -------------------------------------------------------------------------
     workers: int = setting(

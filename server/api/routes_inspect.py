@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from ..runs.manager import BadInput
 from ..uploads.access import uses
@@ -110,10 +109,13 @@ async def predict_run(
     question = (body.input, body.explain, body.target)
     if run.active:
         return await until_disconnected(request, manager.ask(run, *question, client=client))
-    try:
-        weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
-    except HTTPException as err:
-        raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
+
+    def weights() -> bytes:  # read once the offline process is this question's
+        try:
+            return export_bytes(run, store, "weights.safetensors")
+        except HTTPException as err:
+            raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
+
     try:
         error, answer = await offline.predict(run.id, run.experiment, weights, question)
     except RuntimeError as err:
