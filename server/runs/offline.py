@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from ..config import Settings
+from ..core.orphans import exit_with_parent
 from ..engine.onnx_export import OnnxUnavailable, onnx_from_weights
 from .model import LimitReached
 
@@ -166,7 +168,10 @@ class OfflineJobs:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,  # a kill -9 of the server ends it too
+                initargs=(os.getpid(),),
             )
         return self._pool
 

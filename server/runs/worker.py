@@ -41,6 +41,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from ..core.orphans import exit_with_parent
 from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
@@ -453,8 +454,12 @@ def worker_main(
     out: Connection,
     factory: str = DEFAULT_TRAINER,
     beat: Beat | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Process entry point: set torch up for one thread, warm the engine, then loop."""
+    """Process entry point: set torch up for one thread, warm the engine, then loop; with
+    `parent_pid` (the server's), the process ends as soon as the server is gone (kill -9)."""
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)  # mid-step too: no waiting for the pipe's end-of-file
     settings = Settings(**settings_doc)
     import torch
 
