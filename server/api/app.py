@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store(settings)
         await asyncio.to_thread(store.open)
         manager = RunManager(settings, store)
-        manager.dataset_guard = partial(check_use, store)  # uploads: their owner's only
+        manager.dataset_guard = partial(
+            check_use, store, settings.state_dir
+        )  # uploads: their owner's only
         await manager.start()
         app.state.store = store
         app.state.manager = manager

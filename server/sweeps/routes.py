@@ -74,6 +74,7 @@ async def create_sweep(
 ) -> SweepCreated:
     """Check every variant, then start them all together; each run's token is returned only
     here (the sweep itself is stopped with your X-Owner-Token)."""
+    await run_in_threadpool(manager.check_datasets, [body.experiment], owner.hash)
     try:
         base, variants = await run_in_threadpool(check_sweep, body, settings)
     except SpecError as err:

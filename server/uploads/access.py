@@ -11,8 +11,10 @@ sweeps call before they create anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from ..core.tokens import same_token
 from ..store.owned import NotOwner
 from ..store.store import Store
 from .repository import UPLOADS
@@ -28,13 +30,20 @@ def uses(experiment: dict[str, Any]) -> set[str]:
     return set()
 
 
-def check_use(store: Store, experiments: Iterable[dict[str, Any]], owner: str | None) -> None:
+def check_use(
+    store: Store, state_dir: Path, experiments: Iterable[dict[str, Any]], owner: str | None
+) -> None:
     """NotOwner (403) unless `owner` (a hash, or None without X-Owner-Token) owns every upload
-    the experiments train on; NotFound (404) for an upload that does not exist."""
+    the experiments train on. An unknown id is left to the experiment's check (a 422 at
+    `dataset.id`). The upload's file, which workers read, is written again from the database
+    when it is missing or damaged (not its stored size)."""
     ids: set[str] = set()
     for experiment in experiments:
         ids |= uses(experiment)
     for upload_id in sorted(ids):
-        if owner is None:
+        row = store.read(UPLOADS.get, upload_id)
+        if row is None:
+            continue
+        if owner is None or not same_token(row.owner, owner):
             raise NotOwner("upload", "train on")
-        store.read(UPLOADS.owned, upload_id, owner, "train on")
+        store.write(UPLOADS.repair_file, state_dir, upload_id, row.bytes)

@@ -56,6 +56,14 @@ def write_file(state_dir: Path, upload_id: str, data: bytes) -> Path:
     return path
 
 
+def file_intact(path: Path, size: int) -> bool:
+    """Whether the file is there with the stored size (a stat: no read)."""
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
 class UploadRepository(OwnedRepository[UploadRow]):
     def __init__(self) -> None:
         super().__init__(
@@ -133,21 +141,23 @@ class UploadRepository(OwnedRepository[UploadRow]):
         upload_path(state_dir, upload_id).unlink(missing_ok=True)
 
     def restore_files(self, engine: Engine, state_dir: Path) -> int:
-        """Write the file of every upload that has none (one at a time); how many written."""
+        """Write the file of every upload that has none, or a damaged one (one at a time);
+        how many written."""
         with engine.connect() as conn:
-            ids = conn.execute(select(uploads.c.id)).scalars().all()
-        written = 0
-        for upload_id in ids:
-            if upload_path(state_dir, upload_id).exists():
-                continue
-            with engine.connect() as conn:
-                data = conn.execute(
-                    select(uploads.c.data).where(uploads.c.id == upload_id)
-                ).scalar()
-            if data is not None:
-                write_file(state_dir, upload_id, bytes(data))
-                written += 1
-        return written
+            rows = conn.execute(select(uploads.c.id, uploads.c.bytes)).all()
+        return sum(self.repair_file(engine, state_dir, i, size) for i, size in rows)
+
+    def repair_file(self, engine: Engine, state_dir: Path, upload_id: str, size: int) -> bool:
+        """Write the upload's file again from the database when it is missing or is not the
+        `size` bytes stored (cut short, overwritten); whether it was written."""
+        if file_intact(upload_path(state_dir, upload_id), size):
+            return False
+        with engine.connect() as conn:
+            data = conn.execute(select(uploads.c.data).where(uploads.c.id == upload_id)).scalar()
+        if data is None:
+            return False
+        write_file(state_dir, upload_id, bytes(data))
+        return True
 
 
 def _row_of(row: dict, processed: Processed) -> UploadRow:

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 
 from ..config import Settings
 from ..engine.datasets import preview_data
-from ..engine.datasets.upload import upload_path
 from ..engine.errors import ExperimentError, error_list
 from ..store.store import Store
 from ..web.deps import ClientDep, SettingsDep, StoreDep
@@ -178,8 +177,8 @@ def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[Upload
 def get_upload(upload_id: str, store: StoreDep, settings: SettingsDep, owner: Owner) -> UploadOut:
     """Your upload, by its id, with its preview (its rows: the owner's only)."""
     row = store.read(UPLOADS.owned, upload_id, owner.hash, "read")
-    if not upload_path(settings.state_dir, row.id).exists():  # this state folder lost it
-        store.write(UPLOADS.restore_files, settings.state_dir)
+    # This state folder lost its file or holds a damaged one: written again from the database.
+    store.write(UPLOADS.repair_file, settings.state_dir, row.id, row.bytes)
     return upload_out(row, owner, _stored_preview(store, row, settings))
 
 
