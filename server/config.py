@@ -154,6 +154,20 @@ class Settings(BaseSettings):
     owner_idle_stop_s: float = setting(
         600.0, gt=0, part="runs", description="... and after this long without one it is stopped"
     )
+    # Questions to a run's worker (/predict), answered in the run's turn (server/runs/asks.py).
+    max_asks_per_run: int = setting(
+        4,
+        ge=1,
+        part="runs",
+        description="predictions waiting on one active run at once (each answered in the run's "
+        "turn in its worker; 429 past it)",
+    )
+    max_asks_per_client: int = setting(
+        4,
+        ge=1,
+        part="runs",
+        description="predictions waiting on active runs at once, per client address (429)",
+    )
     # ONNX exports, made on request in a process of their own (server/runs/offline.py).
     onnx_timeout_s: float = setting(
         180.0,
@@ -161,6 +175,13 @@ class Settings(BaseSettings):
         part="runs",
         description="longest one ONNX export or ended-run prediction may take (they run in a "
         "process of their own)",
+    )
+    max_offline_jobs: int = setting(
+        8,
+        ge=1,
+        part="runs",
+        description="ONNX exports and ended-run predictions waiting for their process or in it, "
+        "one at a time (429 past it)",
     )
 
     # -- Workers -------------------------------------------------------------------------

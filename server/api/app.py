@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +20,7 @@ from ..runs.offline import OfflineJobs
 from ..store.store import Store
 from ..sweeps import routes as routes_sweeps
 from ..uploads import routes as routes_uploads
+from ..uploads.access import check_use
 from ..uploads.restore import restore_upload_files
 from . import (
     routes_check,
@@ -61,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store(settings)
         await asyncio.to_thread(store.open)
         manager = RunManager(settings, store)
+        manager.dataset_guard = partial(
+            check_use, store, settings.state_dir
+        )  # uploads: their owner's only
         await manager.start()
         app.state.store = store
         app.state.manager = manager

@@ -6,11 +6,13 @@ import json
 import math
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, HTTPException, Request
 
 from ..runs.manager import BadInput
-from .deps import ManagerDep, OfflineDep, RunDep, StoreDep
+from ..uploads.access import uses
+from ..web.owner import MaybeOwner, owns
+from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, StoreDep, TokenDep
+from .disconnect import until_disconnected
 from .models import PredictRequest
 from .routes_runs import export_bytes
 
@@ -19,12 +21,25 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 @router.get(
     "/{run_id}/trace",
-    responses={404: {"description": "no such run, or no step_batch traced yet"}},
+    responses={
+        403: {"description": "a run on an uploaded dataset: its owner's only"},
+        404: {"description": "no such run, or no step_batch traced yet"},
+    },
 )
-def get_trace(run: RunDep, manager: ManagerDep) -> dict[str, Any]:
+def get_trace(
+    run: RunDep, manager: ManagerDep, owner: MaybeOwner, token: TokenDep = None
+) -> dict[str, Any]:
     """The trace of the run's latest `step_batch`: per sample the input, target and output,
     the loss, and per layer (the head last) z, a, delta and each parameter's before, grad and
-    after, in PyTorch's own numbers (see the README, Step through)."""
+    after, in PyTorch's own numbers (see the README, Step through). The trace of a run on an
+    uploaded dataset holds the upload's rows: only its owner reads it (X-Run-Token, or the
+    X-Owner-Token it was created with)."""
+    if uses(run.experiment) and not (run.owns(token) or owns(owner, run.owner)):
+        raise HTTPException(
+            403,
+            "this run trains on an uploaded dataset: its trace is its owner's "
+            "(header X-Run-Token or X-Owner-Token)",
+        )
     text = manager.trace(run)
     if text is None:
         raise HTTPException(
@@ -69,11 +84,21 @@ def _count_values(raw: Any, most: int) -> int:
     responses={
         404: {"description": "no such run"},
         409: {"description": "the run ended without weights (failed, diverged)"},
+        429: {
+            "description": "too many predictions waiting (LAYERLAB_MAX_ASKS_PER_RUN, "
+            "LAYERLAB_MAX_ASKS_PER_CLIENT)"
+        },
         422: {"description": "the input does not fit the run's data; `msg` says what would"},
     },
 )
 async def predict_run(
-    run: RunDep, body: PredictRequest, manager: ManagerDep, store: StoreDep, offline: OfflineDep
+    run: RunDep,
+    body: PredictRequest,
+    manager: ManagerDep,
+    store: StoreDep,
+    offline: OfflineDep,
+    client: ClientDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The model's answer for one raw input with the run's current weights (the numbers the
     exported script gives); with `explain`, Captum attributions (saliency, integrated
@@ -83,11 +108,14 @@ async def predict_run(
     check_input_size(body.input, run.check.get("input_shape") or [])
     question = (body.input, body.explain, body.target)
     if run.active:
-        return await manager.ask(run, *question)
-    try:
-        weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
-    except HTTPException as err:
-        raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
+        return await until_disconnected(request, manager.ask(run, *question, client=client))
+
+    def weights() -> bytes:  # read once the offline process is this question's
+        try:
+            return export_bytes(run, store, "weights.safetensors")
+        except HTTPException as err:
+            raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
+
     try:
         error, answer = await offline.predict(run.id, run.experiment, weights, question)
     except RuntimeError as err:

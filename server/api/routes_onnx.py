@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
@@ -37,7 +38,9 @@ async def export_onnx(run: RunDep, store: StoreDep, jobs: OfflineDep) -> Respons
     )
     if kept:  # made before: serve it without reading the weights again
         return await run_in_threadpool(export_file, run, store, ONNX_NAME, MEDIA, ONNX_NAME)
-    weights = await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
+    if run.active:  # 404 at once, naming why (the same answer export_bytes gives)
+        await run_in_threadpool(export_bytes, run, store, "weights.safetensors")
+    weights = partial(export_bytes, run, store, "weights.safetensors")  # read in its turn
     try:
         content = await jobs.export(run.id, run.experiment, weights)
     except OnnxUnavailable as err:

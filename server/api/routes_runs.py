@@ -82,6 +82,8 @@ async def create_run(
     `X-Student-Token` it belongs to you and your class (limited per student, not per address)."""
     if student_token is not None and who.student is None:
         raise HTTPException(403, "this student token belongs to no class (X-Student-Token)")
+    # Before the check, which reads the upload's file: a damaged one is written again first.
+    await run_in_threadpool(manager.check_datasets, [doc], owner.hash if owner else None)
     experiment, result = await run_in_threadpool(validate_experiment, doc, settings)
     if design is not None and await run_in_threadpool(store.read, DESIGNS.get, design) is None:
         raise HTTPException(

@@ -23,6 +23,7 @@ from ..config import Settings
 from ..store import queries
 from ..store.rows import StoredRun
 from ..store.store import Store
+from .ask_gate import AskGate
 from .backends import COMMAND_QUEUE, Backend, make_backend
 from .calls import Calls
 from .hub import Hub
@@ -34,6 +35,7 @@ from .protocol import (
     Accepted,
     Ack,
     Ask,
+    CancelAsk,
     Control,
     EarlyStopped,
     Epoch,
@@ -78,6 +80,7 @@ class RunManager:
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
         self.runs: dict[str, Run] = {}  # active runs, then the ended ones still cached
         self.calls = Calls()
+        self.asks = AskGate(settings)  # predictions in flight, per run and per client
         self.placement = Placement(self.pool, self.calls)
         self.pool.on_ready = self.placement.on_ready
         self.reads = RunReads(self.store, self.runs)
@@ -86,6 +89,9 @@ class RunManager:
         # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
         self.presence = OwnerPresence(settings)
         self._presence_task: asyncio.Task | None = None
+        # Whether an owner may train on the data experiments name (uploads are their owner's):
+        # set by create_app (server/uploads/access.check_use); raises to refuse. None: all may.
+        self.dataset_guard: Callable[[list[dict], str | None], None] | None = None
 
     @property
     def pending(self) -> Any:
@@ -151,6 +157,12 @@ class RunManager:
         return run.owns(token)
 
     owns_stored = owns
+
+    def check_datasets(self, experiments: list[dict], owner: str | None) -> None:
+        """Raise (the guard's NotOwner: 403) unless `owner` (a hash) may train on the data of
+        every experiment; reads the database, so called off the event loop, before `create`."""
+        if self.dataset_guard is not None:
+            self.dataset_guard(experiments, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
     def create(
@@ -315,10 +327,14 @@ class RunManager:
         if run is not None and run.active:
             await self.control(run, action)
 
-    async def ask(self, run: Run, raw: Any, explain: bool, target: int | None) -> dict:
-        """The run's prediction for one raw input, from the worker that holds its weights
-        (raises ControlRefused with the reason: an ended run, a silent worker...; BadInput
-        for an input that does not fit)."""
+    async def ask(
+        self, run: Run, raw: Any, explain: bool, target: int | None, client: str = ""
+    ) -> dict:
+        """The run's prediction for one raw input, from the worker that holds its weights,
+        answered in the run's turn there (raises LimitReached past the asks in flight per run
+        or per `client`; ControlRefused with the reason: an ended run, a silent worker...;
+        BadInput for an input that does not fit). A caller who gives up (cancelled, timed
+        out) has its ask dropped from the worker's queue (CancelAsk)."""
         if not run.active:
             raise ControlRefused(
                 f"run {run.id} has ended ({run.status}): predictions need a running or paused "
@@ -332,15 +348,19 @@ class RunManager:
                 f"run {run.id}'s worker has not been heard from for {worker.silent_s:.0f} s; "
                 "try again in a moment"
             )
-        with self.calls.open(worker) as (seq, future):
+        with self.asks.enter(run.id, client), self.calls.open(worker) as (seq, future):
             if not self.pool.send(worker, Ask(seq, run.id, raw, explain, target)):
                 raise ControlRefused(self._unreachable(run, worker))
             try:
                 reply = await asyncio.wait_for(future, ASK_TIMEOUT_S)
             except (TimeoutError, asyncio.TimeoutError):
+                self.pool.send(worker, CancelAsk(seq))
                 raise ControlRefused(
                     f"run {run.id}'s worker did not answer within {ASK_TIMEOUT_S:g} s; try again"
                 ) from None
+            except asyncio.CancelledError:  # the caller went away: nobody wants the answer
+                self.pool.send(worker, CancelAsk(seq))
+                raise
         if reply is None:
             raise ControlRefused(f"run {run.id} ended before it could answer")
         if reply.refusal is not None:

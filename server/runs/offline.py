@@ -6,8 +6,10 @@ prediction costs a data load and a model build, so neither runs in the event loo
 training worker (it would stall every run that worker time-slices): one spawned process,
 started on the first request, does both. It keeps the last few rebuilt runs, so a person
 clicking point after point on an ended run's surface pays the rebuild once. ONNX requests for
-the same run share one job; a job that runs past `onnx_timeout_s` or kills its process is
-reported as such and the process is replaced on the next request.
+the same run share one job. Jobs wait their turn without their weights (read when the
+process is theirs), at most `max_offline_jobs` of them; a job that runs past `onnx_timeout_s`
+or kills its process fails alone (it was the only one in the process), and the process is
+replaced for the next.
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 from ..config import Settings
+from ..core.orphans import exit_with_parent
 from ..engine.onnx_export import OnnxUnavailable, onnx_from_weights
+from .model import LimitReached
 
 KEPT_RUNS = 4  # rebuilt ended runs the process keeps for predictions
 _kept: OrderedDict[str, Any] = OrderedDict()  # in the child: run id -> Trainer
 
 
-def _export_in_child(experiment: dict[str, Any], weights: bytes, settings: Settings) -> bytes:
+def _export_in_child(experiment: dict[str, Any], *, weights: bytes, settings: Settings) -> bytes:
     """What the export process runs; one torch thread, like the training workers."""
     import torch
 
@@ -38,9 +45,10 @@ def _export_in_child(experiment: dict[str, Any], weights: bytes, settings: Setti
 def _predict_in_child(
     run_id: str,
     experiment: dict[str, Any],
+    *,
+    question: tuple[Any, bool, int | None],
     weights: bytes,
     settings: Settings,
-    question: tuple[Any, bool, int | None],
 ) -> tuple[str | None, dict | None]:
     """An ended run's answer for one raw input: (None, answer) or (why not, None)."""
     import torch
@@ -66,18 +74,40 @@ def _predict_in_child(
 
 
 class OfflineJobs:
-    """One process for ended runs, shared by every request; coalesces ONNX jobs per run."""
+    """One process for ended runs, shared by every request, one job at a time.
+
+    Jobs wait here in order, holding only what names them (run id, experiment, question):
+    a job reads its run's weights (`load_weights`, in a thread) only once the process is its,
+    so the queue costs no weights. At most `LAYERLAB_MAX_OFFLINE_JOBS` jobs wait or run
+    (LimitReached past it: a 429). A job that runs past `onnx_timeout_s` or kills the process
+    fails alone: the process is replaced and the jobs behind it go on. ONNX jobs of one run
+    share one job."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._pool: ProcessPoolExecutor | None = None
         self._jobs: dict[str, asyncio.Future[bytes]] = {}
+        self._turn = asyncio.Lock()  # the process runs one job at a time
+        self._waiting = 0  # jobs waiting for the process or in it
 
-    async def export(self, run_id: str, experiment: dict[str, Any], weights: bytes) -> bytes:
+    def _admit(self) -> None:
+        most = self.settings.max_offline_jobs
+        if self._waiting >= most:
+            raise LimitReached(
+                f"{most} exports and predictions of ended runs are already waiting, the "
+                "server's limit (LAYERLAB_MAX_OFFLINE_JOBS); try again in a moment"
+            )
+
+    async def export(
+        self, run_id: str, experiment: dict[str, Any], load_weights: Callable[[], bytes]
+    ) -> bytes:
         """The run's network as ONNX bytes; OnnxUnavailable (with the reason) otherwise."""
         job = self._jobs.get(run_id)
         if job is None:
-            job = asyncio.ensure_future(self._run(experiment, weights))
+            self._admit()
+            job = asyncio.ensure_future(
+                self._in_turn(self._export, load_weights, partial(_export_in_child, experiment))
+            )
             self._jobs[run_id] = job
             job.add_done_callback(lambda _: self._jobs.pop(run_id, None))
         return await asyncio.shield(job)
@@ -86,49 +116,62 @@ class OfflineJobs:
         self,
         run_id: str,
         experiment: dict[str, Any],
-        weights: bytes,
+        load_weights: Callable[[], bytes],
         question: tuple[Any, bool, int | None],
     ) -> tuple[str | None, dict | None]:
         """An ended run's answer for (raw input, explain, target): (None, answer) or
-        (why the input does not fit, None); OnnxUnavailable-like failures raise RuntimeError."""
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(
-            self._ensure_pool(),
-            _predict_in_child,
-            run_id,
-            experiment,
-            weights,
-            self.settings,
-            question,
-        )
+        (why the input does not fit, None); OnnxUnavailable-like failures raise RuntimeError.
+        `load_weights` raises what the caller answers when there are none."""
+        self._admit()
+        work = partial(_predict_in_child, run_id, experiment, question=question)
+        return await self._in_turn(self._predict, load_weights, work)
+
+    async def _in_turn(self, job: Callable, load_weights: Callable[[], bytes], work: Any) -> Any:
+        self._waiting += 1
         try:
-            return await asyncio.wait_for(future, self.settings.onnx_timeout_s)
+            async with self._turn:  # no weights are held while waiting here
+                weights = await asyncio.to_thread(load_weights)
+                return await job(weights, work)
+        finally:
+            self._waiting -= 1
+
+    async def _predict(self, weights: bytes, work: Callable) -> tuple[str | None, dict | None]:
+        try:
+            return await self._submit(partial(work, weights=weights, settings=self.settings))
         except (TimeoutError, asyncio.TimeoutError, BrokenProcessPool):
-            self._discard_pool()
             raise RuntimeError("the prediction process did not answer; try again") from None
 
-    async def _run(self, experiment: dict[str, Any], weights: bytes) -> bytes:
-        pool = self._ensure_pool()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(pool, _export_in_child, experiment, weights, self.settings)
+    async def _export(self, weights: bytes, work: Callable) -> bytes:
         timeout = self.settings.onnx_timeout_s
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await self._submit(partial(work, weights=weights, settings=self.settings))
         except (TimeoutError, asyncio.TimeoutError):
-            self._discard_pool()  # the process is still busy with it: start afresh next time
             raise OnnxUnavailable(
                 f"the ONNX export took longer than {timeout:g} s (LAYERLAB_ONNX_TIMEOUT_S)"
             ) from None
         except BrokenProcessPool:
-            self._discard_pool()
             raise OnnxUnavailable(
                 "the ONNX export process died (out of memory?); try again"
             ) from None
 
+    async def _submit(self, call: Callable) -> Any:
+        """Run `call` in the process (alone in it: the turn is held); on a timeout or a dead
+        process, the process is replaced, which fails this job only."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._ensure_pool(), call)
+        try:
+            return await asyncio.wait_for(future, self.settings.onnx_timeout_s)
+        except (TimeoutError, asyncio.TimeoutError, BrokenProcessPool):
+            self._discard_pool()  # still busy with it, or dead: the next job gets a fresh one
+            raise
+
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,  # a kill -9 of the server ends it too
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -67,6 +67,16 @@ class Ask:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelAsk:
+    """The caller of ask `seq` gave up: drop it if the worker has not answered it yet."""
+
+    seq: int
+
+    def wire(self) -> tuple:
+        return ("cancel_ask", self.seq)
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """Checkpoint every active run and end the loop (the server is stopping)."""
 
@@ -74,7 +84,7 @@ class Shutdown:
         return ("shutdown",)
 
 
-Command = Start | Control | Ask | Shutdown
+Command = Start | Control | Ask | CancelAsk | Shutdown
 
 
 # -- worker -> server ----------------------------------------------------------------------

@@ -41,6 +41,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from ..core.orphans import exit_with_parent
+from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
@@ -97,6 +99,7 @@ class Worker:
         self.probe_credit = ProbeCredit()  # all its runs' probes: a share of wall time
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
+        self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -169,10 +172,12 @@ class Worker:
                     self.fail(job, err)
             if seq is not None:
                 self.send("ack", seq, run_id, error)
-        elif kind == "ask":
-            _, seq, run_id, raw, explain, target = cmd
-            error, answer = self.ask(run_id, raw, explain, target)
-            self.send("reply", seq, run_id, error, answer)
+        elif kind == "ask":  # answered in the run's turn (answer_asks), not here
+            dropped = self.asks.put(Question(*cmd[1:]))
+            if dropped is not None:
+                self.send("reply", dropped.seq, dropped.run_id, ("refused", "too many asks"), None)
+        elif kind == "cancel_ask":  # its caller gave up: never answered
+            self.asks.cancel(cmd[1])
         elif kind == "shutdown":
             for job in self.jobs.values():  # the server stops: its runs can be resumed later
                 self.checkpoints.save(job.run_id, job.trainer)
@@ -273,15 +278,31 @@ class Worker:
             traceback.print_exc(file=sys.stderr)
             return ("refused", f"could not predict: {type(err).__name__}"), None
 
+    def answer_asks(self) -> None:
+        """One waiting question per run, each under its run's busy mark: the watchdog sees
+        (and ends) an answer that holds the worker like a training step that does."""
+        for question in self.asks.take():
+            if self.beat is not None:
+                self.beat.busy(question.run_id)
+            try:
+                error, answer = self.ask(
+                    question.run_id, question.raw, question.explain, question.target
+                )
+            finally:
+                if self.beat is not None:
+                    self.beat.idle()
+            self.send("reply", question.seq, question.run_id, error, answer)
+
     # -- training -------------------------------------------------------------------------
     def loop(self) -> None:
         while self.running:
+            self.answer_asks()  # a run's questions take their turn beside its training
             # Runs with work now; else sleep on the pipe until a paced run is due (pace.py).
             active, sleep, self.slice_s = schedule(
                 self.jobs.values(), time.monotonic(), self.settings.time_slice_s
             )
             if not active:
-                self.drain(block=True, timeout=sleep)
+                self.drain(block=not self.asks, timeout=sleep)
                 continue
             for job in active:
                 self.drain(block=False)
@@ -433,8 +454,12 @@ def worker_main(
     out: Connection,
     factory: str = DEFAULT_TRAINER,
     beat: Beat | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Process entry point: set torch up for one thread, warm the engine, then loop."""
+    """Process entry point: set torch up for one thread, warm the engine, then loop; with
+    `parent_pid` (the server's), the process ends as soon as the server is gone (kill -9)."""
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)  # mid-step too: no waiting for the pipe's end-of-file
     settings = Settings(**settings_doc)
     import torch
 

@@ -74,10 +74,12 @@ async def create_sweep(
 ) -> SweepCreated:
     """Check every variant, then start them all together; each run's token is returned only
     here (the sweep itself is stopped with your X-Owner-Token)."""
+    await run_in_threadpool(manager.check_datasets, [body.experiment], owner.hash)
     try:
         base, variants = await run_in_threadpool(check_sweep, body, settings)
     except SpecError as err:
         raise HTTPException(422, err.errors) from None
+    await run_in_threadpool(manager.check_datasets, [v.experiment for v in variants], owner.hash)
     _room(manager, client, len(variants))
     # No await from the limit check to the last create: the sweep starts whole or not at all.
     runs = [manager.create(v.experiment, v.check, client, owner=owner.hash) for v in variants]

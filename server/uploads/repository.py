@@ -4,7 +4,8 @@ On the shared owned-resource repository; written at once (whoever uploads trains
 next). The database holds the processed arrays (the npz bytes); `write_file` puts them at
 `<state_dir>/uploads/<id>.npz` (a temporary file renamed into place), the file the engine's
 `upload` dataset reads; `restore_files` writes every missing one again (a fresh state folder
-over a kept PostgreSQL database).
+over a kept PostgreSQL database). The preview a GET answers is computed once, at upload, and
+kept in its own column (`preview`): a GET reads it alone, never the arrays.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from ..core.ids import new_id
 from ..engine.datasets.upload import upload_path
@@ -54,10 +56,22 @@ def write_file(state_dir: Path, upload_id: str, data: bytes) -> Path:
     return path
 
 
+def file_intact(path: Path, size: int) -> bool:
+    """Whether the file is there with the stored size (a stat: no read)."""
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
 class UploadRepository(OwnedRepository[UploadRow]):
     def __init__(self) -> None:
         super().__init__(
-            uploads, "upload", _row, order=(uploads.c.created.desc(),), hidden=("data",)
+            uploads,
+            "upload",
+            _row,
+            order=(uploads.c.created.desc(),),
+            hidden=("data", "preview_json"),
         )
 
     def create(
@@ -68,8 +82,10 @@ class UploadRepository(OwnedRepository[UploadRow]):
         client: str,
         processed: Processed,
         data: bytes,
+        preview_of: Callable[[str], dict | None] = lambda upload_id: None,
     ) -> UploadRow:
-        """Store the upload and write its file; `data` is `processed.npz()`."""
+        """Write the upload's file, compute its preview from it (`preview_of(id)`, once), and
+        store both; `data` is `processed.npz()`."""
         row = {
             "id": new_id(),
             "owner": owner,
@@ -83,12 +99,31 @@ class UploadRepository(OwnedRepository[UploadRow]):
         }
         write_file(state_dir, row["id"], data)
         try:
+            row["preview_json"] = json.dumps(preview_of(row["id"]))
             with engine.begin() as conn:
                 conn.execute(insert(uploads), row)
         except Exception:
             upload_path(state_dir, row["id"]).unlink(missing_ok=True)
             raise
         return _row_of(row, processed)
+
+    def preview(self, engine: Engine, upload_id: str) -> tuple[bool, dict | None]:
+        """(kept, preview): the stored preview alone (kept False: an upload stored before
+        previews were kept, or none such)."""
+        with engine.connect() as conn:
+            text = conn.execute(
+                select(uploads.c.preview_json).where(uploads.c.id == upload_id)
+            ).scalar()
+        return (False, None) if text is None else (True, json.loads(text))
+
+    def save_preview(self, engine: Engine, upload_id: str, preview: dict | None) -> None:
+        """Keep the preview of an upload stored before previews were kept."""
+        with engine.begin() as conn:
+            conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id)
+                .values(preview_json=json.dumps(preview))
+            )
 
     def stored_bytes(self, engine: Engine, owner: str, client: str) -> tuple[int, int, int]:
         """Bytes kept by this owner, from this address, and in all."""
@@ -106,21 +141,23 @@ class UploadRepository(OwnedRepository[UploadRow]):
         upload_path(state_dir, upload_id).unlink(missing_ok=True)
 
     def restore_files(self, engine: Engine, state_dir: Path) -> int:
-        """Write the file of every upload that has none (one at a time); how many written."""
+        """Write the file of every upload that has none, or a damaged one (one at a time);
+        how many written."""
         with engine.connect() as conn:
-            ids = conn.execute(select(uploads.c.id)).scalars().all()
-        written = 0
-        for upload_id in ids:
-            if upload_path(state_dir, upload_id).exists():
-                continue
-            with engine.connect() as conn:
-                data = conn.execute(
-                    select(uploads.c.data).where(uploads.c.id == upload_id)
-                ).scalar()
-            if data is not None:
-                write_file(state_dir, upload_id, bytes(data))
-                written += 1
-        return written
+            rows = conn.execute(select(uploads.c.id, uploads.c.bytes)).all()
+        return sum(self.repair_file(engine, state_dir, i, size) for i, size in rows)
+
+    def repair_file(self, engine: Engine, state_dir: Path, upload_id: str, size: int) -> bool:
+        """Write the upload's file again from the database when it is missing or is not the
+        `size` bytes stored (cut short, overwritten); whether it was written."""
+        if file_intact(upload_path(state_dir, upload_id), size):
+            return False
+        with engine.connect() as conn:
+            data = conn.execute(select(uploads.c.data).where(uploads.c.id == upload_id)).scalar()
+        if data is None:
+            return False
+        write_file(state_dir, upload_id, bytes(data))
+        return True
 
 
 def _row_of(row: dict, processed: Processed) -> UploadRow:

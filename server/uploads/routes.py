@@ -1,24 +1,26 @@
 """Your own data: upload a CSV, a zip of images or drawn 2D points; list and delete your uploads.
 
 An upload belongs to the `X-Owner-Token` it was sent with (the server keeps only its hash);
-anyone with its id may use it in an experiment (`{"dataset": {"name": "upload", "id": ...}}`,
-like a shared link) and read its description; only its owner lists or deletes it. The file
+only its owner trains on it (`{"dataset": {"name": "upload", "id": ...}}`: a 403 to anyone
+else, server/uploads/access.py), reads it (its description and preview), lists or deletes it:
+a public run trained on it shows its id, and the id alone opens nothing. The file
 is parsed while it is read, every limit from the settings; a bad file gets a 422 (a limit a
 413) whose detail names the row, column or file; a full quota a 429 naming the setting.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 
 from ..config import Settings
 from ..engine.datasets import preview_data
-from ..engine.datasets.upload import upload_path
 from ..engine.errors import ExperimentError, error_list
+from ..store.store import Store
 from ..web.deps import ClientDep, SettingsDep, StoreDep
-from ..web.owner import MaybeOwner, Owner
+from ..web.owner import Owner
 from ..web.paging import Page, paging
 from . import quota
 from .csv_table import CsvOptions, parse_csv, parse_points
@@ -61,14 +63,31 @@ def _parse(
     return parse_csv(file.file, name, csv, settings)
 
 
-def _preview(row: UploadRow, settings: Settings) -> dict | None:
+def compute_preview(upload_id: str, info: dict, settings: Settings) -> dict | None:
+    """The preview of an upload, from its file (every array read): done once, at upload."""
     try:
-        preview = preview_data({"name": "upload", "id": row.id}, settings)
+        preview = preview_data({"name": "upload", "id": upload_id}, settings)
     except ExperimentError as err:  # e.g. too few examples of a class to split
         return {"errors": error_list(err)}
-    if "preview" in row.info:
-        preview["rows"] = row.info["preview"]
+    if "preview" in info:
+        preview["rows"] = info["preview"]
     return preview
+
+
+def _stored_preview(store: Store, row: UploadRow, settings: Settings) -> dict | None:
+    """The kept preview (one small column); an upload from before previews were kept gets
+    its preview computed once here, and kept."""
+    kept, preview = store.read(UPLOADS.preview, row.id)
+    if not kept:
+        with _BACKFILL:  # one at a time: many GETs of one old upload read its arrays once
+            kept, preview = store.read(UPLOADS.preview, row.id)
+            if not kept:
+                preview = compute_preview(row.id, row.info, settings)
+                store.write(UPLOADS.save_preview, row.id, preview)
+    return preview
+
+
+_BACKFILL = threading.Lock()
 
 
 @router.post("", status_code=201, responses=BAD_FILE)
@@ -133,8 +152,17 @@ def create_upload(
     data = processed.npz()
     with quota.STORING:
         quota.check(store, settings, owner.hash, client, adding=len(data))
-        row = store.write(UPLOADS.create, settings.state_dir, owner.hash, client, processed, data)
-    return upload_out(row, owner, _preview(row, settings))
+        info = processed.info()
+        row = store.write(
+            UPLOADS.create,
+            settings.state_dir,
+            owner.hash,
+            client,
+            processed,
+            data,
+            lambda upload_id: compute_preview(upload_id, info, settings),
+        )
+    return upload_out(row, owner, store.read(UPLOADS.preview, row.id)[1])
 
 
 @router.get("")
@@ -145,15 +173,13 @@ def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[Upload
     return [upload_out(r, owner) for r in rows]
 
 
-@router.get("/{upload_id}", responses=NOT_FOUND)
-def get_upload(
-    upload_id: str, store: StoreDep, settings: SettingsDep, owner: MaybeOwner
-) -> UploadOut:
-    """One upload, by its id (anyone with the id: a design's link uses it), with its preview."""
-    row = store.read(UPLOADS.find, upload_id)
-    if not upload_path(settings.state_dir, row.id).exists():  # this state folder lost it
-        store.write(UPLOADS.restore_files, settings.state_dir)
-    return upload_out(row, owner, _preview(row, settings))
+@router.get("/{upload_id}", responses={403: {"description": "not yours"}, **NOT_FOUND})
+def get_upload(upload_id: str, store: StoreDep, settings: SettingsDep, owner: Owner) -> UploadOut:
+    """Your upload, by its id, with its preview (its rows: the owner's only)."""
+    row = store.read(UPLOADS.owned, upload_id, owner.hash, "read")
+    # This state folder lost its file or holds a damaged one: written again from the database.
+    store.write(UPLOADS.repair_file, settings.state_dir, row.id, row.bytes)
+    return upload_out(row, owner, _stored_preview(store, row, settings))
 
 
 @router.delete(

@@ -1,5 +1,5 @@
-"""The `uploads` table (migrations 0002_uploads, 0003_upload_client), on the store's shared
-metadata."""
+"""The `uploads` table (migrations 0002_uploads, 0003_upload_client, 0004_upload_preview), on
+the store's shared metadata."""
 
 from __future__ import annotations
 
@@ -19,4 +19,7 @@ uploads = Table(
     Column("bytes", Integer, nullable=False),  # size of `data`
     Column("created", Float, nullable=False),
     Column("client", String(64), nullable=False, index=True, server_default=""),  # its address
+    # The preview GET answers (JSON), computed once at upload: a GET never opens the arrays.
+    # NULL for uploads stored before it existed: computed at their first GET, then kept.
+    Column("preview_json", Text, nullable=True),
 )

@@ -44,6 +44,11 @@ def test_an_upload_is_kept_listed_restored_and_removed(settings):
         path.unlink()
         assert store.read(UPLOADS.restore_files, settings.state_dir) == 1
         assert path.read_bytes() == before
+        # A damaged one (cut short) too, at startup; an intact one is left alone.
+        path.write_bytes(before[:50])
+        assert store.read(UPLOADS.restore_files, settings.state_dir) == 1
+        assert path.read_bytes() == before
+        assert store.read(UPLOADS.restore_files, settings.state_dir) == 0
         data = load_data({"name": "upload", "id": row.id}, settings)
         assert data.n_train + data.n_val == 20
         store.read(UPLOADS.delete, settings.state_dir, row.id)

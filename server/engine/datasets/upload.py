@@ -23,6 +23,7 @@ same way), images scaled to 0..1, points go through the feature crosses like the
 from __future__ import annotations
 
 import json
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ from .preview import floats, images_picture, ints, points_picture
 from .split import random_split, split_count, stratified_split
 
 UPLOAD_ID_PATTERN = ID_PATTERN  # ids come from server.core.ids
+# A file missing, cut short or overwritten (a bad zip, a member cut off): "cannot be read".
+UNREADABLE = (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile)
 
 
 def upload_path(state_dir: Path, upload_id: str) -> Path:
@@ -72,13 +75,13 @@ class UploadParams(DatasetParams):
 def _info(path: str, mtime_ns: int) -> dict:
     """The info of one upload file (its small `info` member only); cached per file version:
     every design check reads it."""
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as file, np.load(file, allow_pickle=False) as npz:  # closed if bad
         return json.loads(str(npz["info"]))
 
 
 def _arrays(path: str) -> tuple[np.ndarray, np.ndarray]:
     """(x, y): read when a run loads its data, not kept (an image upload can be large)."""
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as file, np.load(file, allow_pickle=False) as npz:
         return npz["x"], npz["y"]
 
 
@@ -97,7 +100,7 @@ def read_info(params: UploadParams, settings: Settings) -> dict:
     path = upload_path(settings.state_dir, params.id)
     try:
         return _info(str(path), path.stat().st_mtime_ns)
-    except (OSError, KeyError, ValueError) as err:
+    except UNREADABLE as err:
         raise _unknown(params, err) from None
 
 
@@ -106,7 +109,7 @@ def read_upload(params: UploadParams, settings: Settings) -> tuple[dict, np.ndar
     info = read_info(params, settings)
     try:
         x, y = _arrays(str(upload_path(settings.state_dir, params.id)))
-    except (OSError, KeyError, ValueError) as err:
+    except UNREADABLE as err:
         raise _unknown(params, err) from None
     return info, x, y
 

@@ -70,7 +70,14 @@ class LocalBackend(WorkerSet):
         beat = Beat(ctx)
         process = ctx.Process(
             target=worker_main,
-            args=(self.settings.model_dump(mode="json"), cmd_read, msg_write, self.factory, beat),
+            args=(
+                self.settings.model_dump(mode="json"),
+                cmd_read,
+                msg_write,
+                self.factory,
+                beat,
+                os.getpid(),  # the worker ends with this server, even a kill -9 of it
+            ),
             name=f"layerlab-worker-{wid}",
             daemon=True,
         )
