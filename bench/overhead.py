@@ -1,15 +1,25 @@
 """Engine overhead: a model trained as a run (worker, time slicing, probes, a viewer attached)
-against the same model, data and seed in a plain PyTorch loop. Target: <= 1.10x wall time.
+against the same model, data and seed in a plain PyTorch loop with the same threads (one, as
+in a worker). Printed per case: both wall times and the run's speed as a share of the plain
+loop's epochs per second. Target: at least 0.95x for the CNNs (the issue's "PyTorch's own
+speed"); the tiny spiral MLP is far above 1x because the run takes the compiled fast path.
 
-    python -m bench.overhead [--repeat 3]
+The MNIST-sized CNN trains on the real MNIST files where `LAYERLAB_DATA_DIR` has them, and
+otherwise on generated files of the same shape (bench/mnist_like.py), so it runs offline.
+
+    python -m bench.overhead [--repeat 3] [--only digits]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import torch
@@ -17,20 +27,54 @@ import torch.nn.functional as F
 from websockets.sync.client import connect
 
 from bench.common import example, server
+from bench.mnist_like import write_mnist_like
 from server.config import Settings
+from server.engine.datasets.mnist_files import find_files
 from server.engine.model import build_model, parse_experiment, plan
 
-TARGET = 1.10
+TARGET = 0.95  # the run's epochs per second over the plain loop's, for the CNNs
+MNIST_CNN = {
+    "dataset": {"name": "mnist", "samples": 10_000, "val_samples": 2_000, "seed": 1},
+    "model": {
+        "layers": [
+            {"type": "conv2d", "filters": 16, "kernel_size": 3, "activation": "relu"},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "conv2d", "filters": 32, "kernel_size": 3, "activation": "relu"},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 64, "activation": "relu"},
+        ]
+    },
+    "training": {
+        "optimizer": "adam",
+        "learning_rate": 0.003,
+        "batch_size": 64,
+        "epochs": 2,
+        "seed": 0,
+        "device": "cpu",
+    },
+}
 CASES = {
     "digits CNN": example("digits_cnn", epochs=20),
+    "MNIST-sized CNN": MNIST_CNN,
     "spiral MLP": example("spiral_mlp", epochs=150),
 }
 
 
-def plain_loop(doc: dict) -> float:
+@contextlib.contextmanager
+def mnist_data_dir():
+    """The data_dir holding MNIST: the configured one if it has the files, else generated."""
+    settings = Settings()
+    if len(find_files("mnist", settings)) == 4:
+        yield settings.data_dir, "the MNIST files"
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        yield write_mnist_like(Path(folder)), "generated MNIST-shaped files"
+
+
+def plain_loop(doc: dict, settings: Settings) -> float:
     """The same training in the plainest PyTorch: batches, backward, step, then validation."""
     start = time.perf_counter()
-    settings = Settings()
     experiment = parse_experiment(doc, settings)
     t = experiment.training
     p = plan(experiment, settings)
@@ -63,7 +107,7 @@ def plain_loop(doc: dict) -> float:
 
 
 def as_run(http: httpx.Client, ws_base: str, doc: dict) -> tuple[float, int, int]:
-    """Wall time from POST /api/runs to `finished` on an attached viewer."""
+    """Wall time from POST /api/runs to `finished` on an attached viewer, epochs, snapshots."""
     start = time.perf_counter()
     run = http.post("/api/runs", json=doc).json()
     epochs = snapshots = 0
@@ -76,7 +120,9 @@ def as_run(http: httpx.Client, ws_base: str, doc: dict) -> tuple[float, int, int
                 epochs += len(message["history"])
             elif message["type"] == "snapshot":
                 snapshots += 1
-            elif message["type"] == "status" and message["status"] == "finished":
+            elif message["type"] == "status" and message["status"] in ("finished", "failed"):
+                if message["status"] == "failed":
+                    raise SystemExit(f"the run failed: {message.get('message')}")
                 break
     return time.perf_counter() - start, epochs, snapshots
 
@@ -84,24 +130,35 @@ def as_run(http: httpx.Client, ws_base: str, doc: dict) -> tuple[float, int, int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="run only cases whose name contains this")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as in a worker
-    with server(workers=1) as base, httpx.Client(base_url=base, trust_env=False) as http:
-        ws_base = base.replace("http", "ws")
-        for name, doc in CASES.items():
-            plain, runs, shots = [], [], 0
-            for _ in range(args.repeat):
-                plain.append(plain_loop(doc))
-                elapsed, epochs, snapshots = as_run(http, ws_base, doc)
-                assert epochs == doc["training"]["epochs"], epochs
-                runs.append(elapsed)
-                shots += snapshots
-            p, r = statistics.median(plain), statistics.median(runs)
-            print(
-                f"{name}: {doc['training']['epochs']} epochs, plain loop {p:.2f} s, "
-                f"as a run with a viewer {r:.2f} s ({shots // args.repeat} snapshots/run): "
-                f"{r / p:.2f}x (target <= {TARGET:.2f}x)"
-            )
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2-core machine: quiet below ~0.3)")
+    with mnist_data_dir() as (data_dir, source):
+        settings = Settings(data_dir=data_dir)
+        print(f"MNIST-sized CNN trains on {source}")
+        with (
+            server(workers=1, data_dir=data_dir) as base,
+            httpx.Client(base_url=base, trust_env=False) as http,
+        ):
+            ws_base = base.replace("http", "ws")
+            for name, doc in CASES.items():
+                if args.only.lower() not in name.lower():
+                    continue
+                plain, runs, shots = [], [], 0
+                for _ in range(args.repeat):
+                    plain.append(plain_loop(doc, settings))
+                    elapsed, epochs, snapshots = as_run(http, ws_base, doc)
+                    assert epochs == doc["training"]["epochs"], epochs
+                    runs.append(elapsed)
+                    shots += snapshots
+                p, r = statistics.median(plain), statistics.median(runs)
+                goal = f"target >= {TARGET:.2f}x" if "CNN" in name else "the fast path"
+                print(
+                    f"{name}: {doc['training']['epochs']} epochs, plain loop {p:.2f} s, "
+                    f"as a run with a viewer {r:.2f} s ({shots // args.repeat} snapshots/run): "
+                    f"speed {p / r:.2f}x the plain loop's ({goal})"
+                )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ import math
 # full grid (probes.GRID_RES, 40): that is when a class looks closely.
 MOVING_RESOLUTION = 20
 PROBE_SHARE = 0.25  # all of a worker's probes take at most this share of wall time
+# A run whose snapshot has no decision surface (images, sequences, autoencoders: feature maps,
+# predictions and histograms that change slowly) spends at most this share of its own wall
+# time on frames. At 25% a digits CNN with a viewer trained at 0.83-0.88x a plain PyTorch
+# loop (bench/overhead.py: ~29 probes/s of ~3 ms each); the surface is what a class watches move.
+STILL_SHARE = 0.05
 WINDOW_S = 1.0  # unspent budget is kept for at most this long (no burst after a pause)
 
 
@@ -59,6 +64,7 @@ class FrameBudget:
         self.interval = 1.0 / rate
         self.credit = credit if credit is not None else ProbeCredit()
         self.last = -math.inf  # when the last probe ended
+        self.gap = 0.0  # the least time after it before the next (STILL_SHARE's spacing)
 
     def allows(self, now: float, slack: float | None = None) -> bool:
         """Whether a probe may run now. `slack`: an epoch just ended on a run paced at or
@@ -69,13 +75,16 @@ class FrameBudget:
         run gets only budgeted frames until it is on time again."""
         if slack is not None and slack > 0:
             return True
-        return now - self.last >= self.interval and self.credit.available(now)
+        since = now - self.last
+        return since >= self.interval and since >= self.gap and self.credit.available(now)
 
     def next_in(self, now: float) -> float:
         """Seconds until the next frame is due (a full-speed slice should end by then)."""
-        return max(0.0, self.last + self.interval - now)
+        return max(0.0, self.last + max(self.interval, self.gap) - now)
 
-    def spent(self, start: float, end: float) -> None:
-        """A probe ran from `start` to `end` (perf_counter seconds)."""
+    def spent(self, start: float, end: float, surface: bool = True) -> None:
+        """A probe ran from `start` to `end` (perf_counter seconds); `surface`: its snapshot
+        drew a decision surface (else the run's frames keep to STILL_SHARE of its time)."""
         self.credit.spend(start, end)
         self.last = end
+        self.gap = 0.0 if surface else (end - start) * (1 - STILL_SHARE) / STILL_SHARE

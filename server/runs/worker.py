@@ -410,7 +410,7 @@ class Worker:
         # later: the norms and histograms over time need every snapshot's, not only the last.
         layers = snapshot.get("layers")
         layers_text = dumps({"epoch": job.epoch, "layers": layers}) if layers else None
-        job.frames.spent(start, time.perf_counter())
+        job.frames.spent(start, time.perf_counter(), surface="boundary" in snapshot)
         self.send("snapshot", job.run_id, job.epoch, text, layers_text)
 
 

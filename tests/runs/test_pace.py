@@ -90,6 +90,15 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
     assert not neighbour.allows(2.0) and neighbour.allows(2.3)  # 128 ms owed: 1.3 s
 
 
+def test_frames_without_a_surface_keep_to_a_small_share_of_their_run():
+    frames = FrameBudget(rate=60.0, credit=ProbeCredit(share=0.25))
+    frames.spent(0.0, 0.004, surface=False)  # a CNN's 4 ms probe: 5% means 76 ms until the next
+    assert not frames.allows(0.05) and frames.next_in(0.05) == pytest.approx(0.03)
+    assert frames.allows(0.081)
+    frames.spent(0.1, 0.104)  # a decision surface's probe: the display's rate again (1/60 s)
+    assert frames.allows(0.121)
+
+
 def _rate(records: list[dict]) -> float:
     """Epochs per second from the records' own end times (Unix seconds, ms resolution): the
     median gap, so one stall of a loaded machine (a process not scheduled for a moment) does
