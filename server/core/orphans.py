@@ -19,14 +19,27 @@ WATCH_S = 0.25  # how often the parent is looked for
 
 
 def exit_with_parent(parent_pid: int, interval: float = WATCH_S) -> threading.Thread:
-    """Start watching `parent_pid` (this process's parent now); exit once it is gone."""
+    """Start watching `parent_pid` (the server: this process's parent now, or its
+    grandparent through a forkserver); exit once it is gone, or once this process has been
+    re-parented (its parent, the server or the forkserver that dies with it, is gone)."""
+    parent = os.getppid()
 
     def watch() -> None:
         while True:
-            if os.getppid() != parent_pid:
+            if os.getppid() != parent or not _alive(parent_pid):
                 os._exit(1)
             time.sleep(interval)
 
     thread = threading.Thread(target=watch, name="layerlab-parent-watch", daemon=True)
     thread.start()
     return thread
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,6 +1,7 @@
 """The worker process: trains many runs, time-sliced round-robin, and streams what it measures.
 
-A worker is spawned (never forked) by `pool.py`. It reads commands from one pipe and writes
+A worker is forked from a forkserver that has imported the engine and loaded the compiled
+kernel once (zygote.py: the workers share those pages), never from the server itself. It reads commands from one pipe and writes
 messages to another, in order, so the server sees each run's records, snapshots and status
 changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in turn, so every
 started run keeps progressing however many share the worker.
@@ -430,8 +431,20 @@ WARM_UP = {
 }
 
 
+_warmed: set[tuple[str, bool]] = set()  # (factory, on CUDA) warmed here or in the forkserver
+
+
+def warm_up(factory_path: str, settings: Settings, cuda: bool = False) -> None:
+    """Train one tiny epoch, so the first real run does not pay for lazy imports and setup:
+    once per process and device, or once in the forkserver that forks the workers (zygote.py:
+    the CPU's), whose pages the workers then share."""
+    if (factory_path, cuda) in _warmed:
+        return
+    _warmed.add((factory_path, cuda))
+    _warm_up(_load(factory_path), settings)
+
+
 def _warm_up(factory: Any, settings: Settings) -> None:
-    """Train one tiny epoch, so the first real run does not pay for lazy imports and setup."""
     try:
         from server.engine.model import parse_experiment
 
@@ -468,7 +481,7 @@ def worker_main(
     if not use_cuda:
         _limit_memory(settings)
     trainer_factory = _load(factory)
-    _warm_up(trainer_factory, settings)
+    warm_up(factory, settings, cuda=use_cuda)
     worker = Worker(settings, commands, out, trainer_factory, beat)
     worker.send("ready", os.getpid())
     beat = threading.Thread(target=worker.heartbeat, name="layerlab-heartbeat", daemon=True)

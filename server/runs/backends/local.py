@@ -1,4 +1,5 @@
-"""The local backend: worker processes on this machine, spawned (never forked).
+"""The local backend: worker processes on this machine, forked from a forkserver that loaded
+the engine once (zygote.py), never from the server (whose threads and sockets a fork would copy).
 
 Each worker has two one-way pipes, commands in and messages out, so a worker killed in the
 middle of a write cannot wedge the others; when its message pipe reaches end-of-file the worker
@@ -64,7 +65,8 @@ class LocalBackend(WorkerSet):
     noun = "worker process"
 
     def _spawn(self, wid: int) -> LocalWorker:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["server.runs.zygote"])
         cmd_read, cmd_write = ctx.Pipe(duplex=False)
         msg_read, msg_write = ctx.Pipe(duplex=False)
         beat = Beat(ctx)
