@@ -72,37 +72,39 @@ def mnist_data_dir():
         yield write_mnist_like(Path(folder)), "generated MNIST-shaped files"
 
 
-def plain_loop(doc: dict, settings: Settings) -> float:
-    """The same training in the plainest PyTorch: batches, backward, step, then validation."""
+def plain_loop(doc: dict, settings: Settings, device: str = "cpu") -> float:
+    """The same training in the plainest PyTorch: batches, backward, step, then validation
+    (on `device`, data and model moved there first, as the trainer does)."""
     start = time.perf_counter()
     experiment = parse_experiment(doc, settings)
     t = experiment.training
     p = plan(experiment, settings)
     torch.manual_seed(t.seed)
-    model = build_model(p)
+    model = build_model(p).to(device)
     # fused=True as in the engine's trainer, so the ratio measures overhead, not the kernel.
     optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[t.optimizer](
         model.parameters(), lr=t.learning_rate, fused=True
     )
-    data = p.data
-    n = data.x_train.shape[0]
+    x_train, y_train = p.data.x_train.to(device), p.data.y_train.to(device)
+    x_val, y_val = p.data.x_val.to(device), p.data.y_val.to(device)
+    n = x_train.shape[0]
     generator = torch.Generator().manual_seed(t.seed + 1_000_003)
     for _ in range(t.epochs):
         model.train()
-        perm = torch.randperm(n, generator=generator)
+        perm = torch.randperm(n, generator=generator).to(device)
         total = 0.0
         for i in range(0, n, t.batch_size):
             idx = perm[i : i + t.batch_size]
-            loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item()
         model.eval()
         with torch.no_grad():
-            out = model(data.x_val)
-            F.cross_entropy(out, data.y_val).item()
-            (out.argmax(1) == data.y_val).float().mean().item()
+            out = model(x_val)
+            F.cross_entropy(out, y_val).item()
+            (out.argmax(1) == y_val).float().mean().item()
     return time.perf_counter() - start
 
 

@@ -151,7 +151,8 @@ def main() -> None:
     with server(workers=args.workers) as base, sync_playwright() as pw:
         http = httpx.Client(base_url=base, trust_env=False, timeout=30)
         workers = [w["pid"] for w in http.get("/api/workers").json() if w["pid"]]
-        pids = [parent_of(workers[0]), *workers]  # the server process, then its workers
+        # The server, then its workers (forked from its forkserver: their grandparent).
+        pids = [parent_of(parent_of(workers[0])), *workers]
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # bypass_csp: wait_for_function evaluates its expression (the page allows no eval)
         context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)

@@ -1,0 +1,164 @@
+"""Class capacity: how many students can train and watch at once on this machine.
+
+    python -m bench.capacity [--sizes 10,25,50,100,150,200] [--seconds 10] [--workers 2]
+
+For each size N (smallest first, stopping after the first that does not hold): a fresh
+`layerlab serve`, N runs at the classroom pace of the watchable stage (four in five the spiral
+starter at 20 epochs/s, one in five the digits CNN at 2 epochs/s; `epochs: null`, so they train
+until stopped), each with one WebSocket viewer receiving its epochs and snapshots, and a prober
+asking `GET /api/health` every 50 ms. Measured over `--seconds` after a settling period: each
+run's epochs per second from its records' own end times; the API's latency p50/p99; snapshots
+delivered; the CPU of the server and of each worker (where the time goes).
+
+N holds when every run keeps its pace within 10% and the API's p99 is under 100 ms (issue 24;
+the goal is N = 200 for the tiny nets). Printed: a line per N, then the largest N that held.
+With `--device cuda` the runs train on the GPU (bench/gpu.py runs this so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from websockets.asyncio.client import connect
+
+from bench.common import example, percentile, server
+from bench.stage_frames import cpu_seconds
+
+PACE_TOLERANCE = 0.10
+API_P99_S = 0.100
+SETTLE_S = 3.0
+
+
+@dataclass
+class Watch:
+    """One run's viewer: its records' end times and the snapshots it got."""
+
+    pace: float
+    times: list[float] = field(default_factory=list)
+    snapshots: int = 0
+
+
+def designs(n: int, device: str) -> list[dict]:
+    spiral = example("spiral_mlp", epochs=None, pace=20, device=device)
+    cnn = example("digits_cnn", epochs=None, pace=2, device=device)
+    return [copy.deepcopy(cnn if i % 5 == 4 else spiral) for i in range(n)]
+
+
+async def view(url: str, watch: Watch, stop: asyncio.Event) -> None:
+    async with connect(url, max_size=None, compression=None, proxy=None) as ws:
+        while not stop.is_set():
+            try:
+                text = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            if text.startswith('{"type":"snapshot"'):
+                watch.snapshots += 1
+                continue
+            message = json.loads(text)
+            if message["type"] == "epoch":
+                watch.times += [r["time"] for r in message["records"]]
+
+
+async def probe(http: httpx.AsyncClient, latencies: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        start = time.perf_counter()
+        (await http.get("/api/health")).raise_for_status()
+        latencies.append(time.perf_counter() - start)
+        await asyncio.sleep(0.05)
+
+
+def rate(times: list[float], start: float, end: float) -> float:
+    """Epochs per second whose records ended within [start, end] (Unix seconds)."""
+    return sum(start <= t <= end for t in times) / (end - start)
+
+
+async def level(base: str, n: int, seconds: float, device: str, pids: list[int]) -> bool:
+    ws_base = base.replace("http", "ws")
+    async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) as http:
+        runs = []
+        for doc in designs(n, device):
+            response = await http.post("/api/runs", json=doc)
+            response.raise_for_status()
+            runs.append((response.json(), doc["training"]["pace"]))
+        stop = asyncio.Event()
+        watches = [Watch(pace) for _, pace in runs]
+        tasks = [
+            asyncio.create_task(view(f"{ws_base}/ws/runs/{run['id']}", watch, stop))
+            for (run, _), watch in zip(runs, watches, strict=True)
+        ]
+        await asyncio.sleep(SETTLE_S)
+        latencies: list[float] = []
+        tasks.append(asyncio.create_task(probe(http, latencies, stop)))
+        cpu0, t0, shots0 = (
+            [cpu_seconds(p) for p in pids],
+            time.time(),
+            sum(w.snapshots for w in watches),
+        )
+        await asyncio.sleep(seconds)
+        t1, cpu1 = time.time(), [cpu_seconds(p) for p in pids]
+        shots = sum(w.snapshots for w in watches) - shots0
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for run, _ in runs:
+            await http.post(
+                f"/api/runs/{run['id']}/control",
+                json={"action": "stop"},
+                headers={"X-Run-Token": run["token"]},
+            )
+    # The window ends a little before now: the newest records may still be in flight.
+    ratios = [rate(w.times, t0, t1 - 0.5) / w.pace for w in watches]
+    held = sum(r >= 1 - PACE_TOLERANCE for r in ratios)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    cpu = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1, strict=True)]
+    ok = held == n and p99 < API_P99_S
+    print(
+        f"N={n:>4}: {held}/{n} runs at pace (worst {min(ratios):.2f}x, median "
+        f"{statistics.median(ratios):.2f}x); API p50 {p50 * 1e3:.0f} ms p99 {p99 * 1e3:.0f} ms; "
+        f"{shots / (t1 - t0):.0f} snapshots/s; CPU server {cpu[0]:.2f}, workers "
+        + ", ".join(f"{c:.2f}" for c in cpu[1:])
+        + f"; {'holds' if ok else 'does not hold'}",
+        flush=True,
+    )
+    return ok
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def server_pids(base: str) -> list[int]:
+    """The server process, then its workers (forked from its forkserver: their grandparent)."""
+    workers = [w["pid"] for w in httpx.get(f"{base}/api/workers", trust_env=False).json()]
+    return [_parent(_parent(workers[0])), *workers]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,25,50,100,150,200")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    best = 0
+    for n in (int(s) for s in args.sizes.split(",")):
+        limits = {"max_runs": n + 8, "max_runs_per_client": n + 8}
+        with server(workers=args.workers, device=args.device, **limits) as base:
+            pids = server_pids(base)
+            if not asyncio.run(level(base, n, args.seconds, args.device, pids)):
+                break
+            best = n
+    print(f"largest N that held: {best or 'none'} (goal 200)")
+
+
+if __name__ == "__main__":
+    main()
