@@ -36,18 +36,23 @@ def test_thirty_runs_all_progress_and_finish(live: Live):
         resumed = list(pool.map(lambda run: live.control(run, "resume"), runs))
     assert [r.status_code for r in resumed] == [200] * RUNS, [r.text for r in resumed]
 
-    slowest = 0.0
+    latencies = []
     deadline = time.monotonic() + 240
     while True:
         start = time.monotonic()
         listed = live.http.get("/api/runs").json()
         health = live.http.get("/api/health").json()
-        slowest = max(slowest, time.monotonic() - start)
+        latencies.append(time.monotonic() - start)
         if health["active_runs"] == 0:
             break
         assert time.monotonic() < deadline, health
         time.sleep(0.1)
-    assert slowest < 1.0, f"the API took {slowest:.2f} s to answer while training"
+    # Not a timing test (bench/capacity.py measures latency): an event loop that training
+    # blocked would answer in whole seconds every time; a loaded machine delays some answers.
+    typical, slowest = sorted(latencies)[len(latencies) // 2], max(latencies)
+    assert typical < 0.5 and slowest < 5.0, (
+        f"the API took {typical:.2f} s typically, {slowest:.2f} s at worst"
+    )
 
     details = [live.http.get(f"/api/runs/{r['id']}").json() for r in runs]
     for detail in details:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 from server.config import Settings
 from server.runs.hub import LAYER_HISTORY, Hub
@@ -89,17 +90,19 @@ def test_snapshots_latest_wins_and_rate_limited():
         hub.open("r", {"id": "r", "experiment": {}, "check": {}})
         sock = Collector()
         _, task = await _serve(hub, "r", sock)
+        start = time.monotonic()
         for i in range(50):
             hub.publish_snapshot("r", i, json.dumps({"type": "snapshot", "i": i}))
-            await asyncio.sleep(0.004)  # 50 snapshots in ~0.2 s
+            await asyncio.sleep(0.004)  # 50 snapshots in ~0.2 s (longer on a loaded machine)
         await asyncio.sleep(0.15)
         hub.publish_status("r", "stopped")
         await asyncio.wait_for(task, 2)
-        return sock
+        return sock, time.monotonic() - start
 
-    sock = asyncio.run(main())
+    sock, elapsed = asyncio.run(main())
     shots = [m["i"] for m in sock.messages if m["type"] == "snapshot"]
-    assert 2 <= len(shots) <= 5, shots  # ~10/s over ~0.35 s, not 50
+    # 10/s over however long publishing took (~0.35 s on a quiet machine: 2-5), never all 50.
+    assert 2 <= len(shots) <= elapsed * 10 + 2 and len(shots) < 50, (shots, elapsed)
     assert shots[-1] == 49 and shots == sorted(shots)
 
 
