@@ -392,16 +392,19 @@ async def _serve_class(
     student: Student | None,
 ) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
-    viewer = ClassViewer(room.code, teacher, websocket.send_text)
+    race = teacher and websocket.query_params.get("view") == "race"  # the projector's board
+    viewer = ClassViewer(room.code, teacher, websocket.send_text, race)
     classes.hub.join(viewer)
     hello = {
         "type": "hello",
-        "role": "teacher" if teacher else "student",
+        "role": "race" if race else "teacher" if teacher else "student",
         "class": room.state(),
         "student": _student(student) if student else None,
     }
     await websocket.send_json(hello)
-    if teacher:
+    if race:
+        await classes.hub.push_race(room.code)
+    elif teacher:
         await classes.hub.push_dashboard(room.code)
     timeout = websocket.app.state.settings.viewer_timeout_s
     sender = asyncio.create_task(viewer.run(timeout))
@@ -424,4 +427,4 @@ def get_teacher_page(request: Request) -> Response:
 
 
 def _student(student: Student) -> dict:
-    return {"id": student.id, "name": student.name}
+    return {"id": student.id, "name": student.name, "alias": student.alias, "group": student.group}
