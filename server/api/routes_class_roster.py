@@ -3,15 +3,15 @@ hide real names on projected pages, the race board as JSON, and the class's resu
 
 `PATCH /api/classes/{code}/students/{id}` `{"name"?, "group"?}`, `DELETE` the same path,
 `POST /api/classes/{code}/names` `{"show"}`, `GET /api/classes/{code}/race`,
-`GET /api/classes/{code}/results.csv`.
+`GET /api/classes/{code}/results.csv`, and the race board's page, `/race#class=<code>`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from ..classes.export import results_csv
@@ -125,3 +125,9 @@ def get_results_csv(room: TeacherRoom, classes: ClassesDep, manager: ManagerDep)
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="class-{room.code}.csv"'},
     )
+
+
+@router.get("/race", response_class=HTMLResponse, include_in_schema=False)
+def get_race_page(request: Request) -> Response:
+    """The race board page (the teacher's browser, for the projector)."""
+    return request.app.state.templates.TemplateResponse(request, "race.html", {})
