@@ -387,6 +387,12 @@ class Settings(BaseSettings):
         part="classes",
         description="open class sockets per teacher or student token (429)",
     )
+    class_max_sockets: int = setting(
+        600,
+        ge=1,
+        part="classes",
+        description="open class sockets (WS /ws/classes) of one class: its students', the teacher's and the projector's pages (429)",
+    )
     rate_limit_clients: int = setting(
         10_000,
         ge=16,

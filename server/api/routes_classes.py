@@ -368,14 +368,14 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         return
     member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
     try:
-        classes.limits.open_socket(client, member)
+        classes.limits.open_socket(client, member, room.code)
     except ClassRefused as err:
         await refuse_socket(websocket, 429, 4429, err.message)
         return
     try:
         await _serve_class(websocket, classes, room, teacher, student)
     finally:
-        classes.limits.close_socket(client, member)
+        classes.limits.close_socket(client, member, room.code)
 
 
 NEEDS_TOKEN = (

@@ -122,6 +122,22 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
             == held
         )
         assert int(first.locator(".epoch").text_content()) > epoch_before  # updated in place
+        # Ada stops her run; Bo's goes on. The teacher pushes Cy's design (asked first), the
+        # pointer still on the table.
+        ada.page.click("#stop")
+        wait_status(ada.page, "stopped")
+        teacher.page.locator("#dashboard-rows tr", has_text=NAMES[2]).locator(
+            ".push-button"
+        ).click()
+        ada.page.wait_for_selector("#push-undo", timeout=20_000)
+        assert units(ada) == 4
+        bo.page.wait_for_selector("#push-load")
+        assert bo.page.evaluate("window.layerlab.session.status") == "running"
+        assert units(bo) == 5  # nothing changed under Bo's running run
+        # One click back to what Ada had.
+        ada.page.click("#push-undo")
+        ada.page.wait_for_function("() => window.layerlab.experiment.model.layers[0].units === 6")
+        ada.screenshot("class-board-student-push-undo-1280x720")
         # The row whose button is clicked is the student spotlighted.
         target = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[1])
         target.locator(".spotlight-button").click()
@@ -198,19 +214,4 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         teacher.page.click("#end-spotlight")
         ada.page.wait_for_function("() => window.layerlab.watching === null")
 
-        # Ada stops her run; Bo's goes on. The teacher pushes Cy's design (asked first).
-        ada.page.click("#stop")
-        wait_status(ada.page, "stopped")
-        teacher.page.locator("#dashboard-rows tr", has_text=NAMES[2]).locator(
-            ".push-button"
-        ).click()
-        ada.page.wait_for_selector("#push-undo", timeout=20_000)
-        assert units(ada) == 4
-        bo.page.wait_for_selector("#push-load")
-        assert bo.page.evaluate("window.layerlab.session.status") == "running"
-        assert units(bo) == 5  # nothing changed under Bo's running run
-        # One click back to what Ada had.
-        ada.page.click("#push-undo")
-        ada.page.wait_for_function("() => window.layerlab.experiment.model.layers[0].units === 6")
-        ada.screenshot("class-board-student-push-undo-1280x720")
         teacher.page.click("#stop-all")

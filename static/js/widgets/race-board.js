@@ -81,7 +81,7 @@ export function raceBoard({ root, sortSelect, onSpotlight }) {
       rank: h('span', { class: 'race-rank' }),
       name: h('span', { class: 'race-name' }),
       metric: h('span', { class: 'race-metric' }),
-      status: h('span', { class: 'race-status muted' }),
+      status: h('span', { class: 'race-state muted' }),
       thumb: h('canvas', { class: 'race-thumb', width: 160, height: 160, 'aria-hidden': 'true' }),
       spark: h('canvas', { class: 'race-spark', width: 160, height: 40, 'aria-hidden': 'true' }),
     };
