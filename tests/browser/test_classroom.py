@@ -127,12 +127,14 @@ def test_teacher_and_two_students(browser, server_url):
             )
             assert not locked(student)
 
-        # A push (asked first) never stops Bo's running run: the design waits behind a button.
+        # A push (asked first) loads Ada's design on Bo's page (his page left his run for the
+        # spotlight), with one click back; the lock disables editing there.
         teacher.page.on("dialog", lambda dialog: dialog.accept())
         teacher.page.click(f"#dashboard-rows tr[data-run='{run_a}'] .push-button")
-        bo.page.wait_for_selector("#push-load", timeout=20_000)
-        assert bo.page.evaluate("window.layerlab.session.status") == "running"
-        assert bo.page.evaluate("window.layerlab.experiment.model.layers[0].units") == 5
+        bo.page.wait_for_function(
+            "() => window.layerlab.experiment.model.layers[0].units === 6", timeout=20_000
+        )
+        bo.page.wait_for_selector("#push-undo")
         teacher.page.click("#lock")
         bo.page.wait_for_selector("#class-locked")
         assert locked(bo)

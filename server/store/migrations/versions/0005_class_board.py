@@ -2,7 +2,8 @@
 real names.
 
 Revision ID: 0005_class_board
-Revises: 0004_upload_preview
+Revises: 0004_upload_preview, 0002_classes (the tables it alters; a merge of the two heads
+until the chain is made one line)
 Create Date: 2026-12-06
 """
 
@@ -10,9 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_class_board"
-down_revision = "0004_upload_preview"
+down_revision = ("0004_upload_preview", "0002_classes")
 branch_labels = None
-depends_on = ("0002_classes",)  # the tables it alters
+depends_on = None
 
 
 def upgrade() -> None:
