@@ -80,7 +80,11 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         teacher.page.fill("#class-title", "Board 7")
         teacher.page.click("#open-class")
         code = teacher.page.text_content("#join-code")
-        teacher.page.on("dialog", lambda dialog: dialog.accept())
+        answers = {"prompt": "Cyrus T"}  # what the teacher types into a prompt
+        teacher.page.on(
+            "dialog",
+            lambda d: d.accept(answers[d.type]) if d.type in answers else d.accept(),
+        )
 
         # Joining comes first: Train on the class link without a name starts nothing.
         cy.page.goto(f"{server_url}/#class={code}")
@@ -214,4 +218,82 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         teacher.page.click("#end-spotlight")
         ada.page.wait_for_function("() => window.layerlab.watching === null")
 
+        # Rejoining from the same browser: a reload is still Ada, no join form.
+        ada.page.reload()
+        ada.page.wait_for_function(
+            "(n) => document.getElementById('class-who')?.textContent.includes(n)", arg=NAMES[0]
+        )
+        assert ada.page.locator("#class-name").count() == 0
+
+        # The teacher renames Cy, then removes Bo: the rows follow, Bo's run stops.
+        cy_row = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[2])
+        cy_row.locator(".row-more summary").click()
+        cy_row.locator(".rename-button").click()
+        teacher.page.wait_for_selector("#dashboard-rows tr:has-text('Cyrus T')")
+        bo_row = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[1])
+        bo_row.locator(".row-more summary").click()
+        bo_row.locator(".remove-button").click()
+        teacher.page.wait_for_function(
+            "() => document.querySelectorAll('#dashboard-rows tr').length === 2"
+        )
+        names = teacher.page.eval_on_selector_all(
+            "#dashboard-rows .student-name", "els => els.map((e) => e.textContent)"
+        )
+        assert sorted(names) == [NAMES[0], "Cyrus T"]
+        bo_status = teacher.page.evaluate(
+            """async (id) => {
+                const {token} = JSON.parse(localStorage.getItem('layerlab.teacher'));
+                const r = await fetch(`/api/runs/${id}`, {headers: {'X-Teacher-Token': token}});
+                return (await r.json()).status;
+            }""",
+            runs[NAMES[1]],
+        )
+        assert bo_status == "stopped"
         teacher.page.click("#stop-all")
+
+
+def test_the_dashboard_draws_the_servers_flags_and_holds_its_order(browser, server_url):
+    """The contract with the help flags: `diagnosis` [{code, sentence}] and `hand` in a row are
+    drawn as flags (absent: none); a re-sorted message while the pointer is on the table moves
+    no row, and the same message moves them once the pointer leaves."""
+    with machine(browser, server_url) as watch:
+        page = watch.page
+        page.goto(f"{server_url}/teach")
+        page.wait_for_selector("body[data-ready='true']")
+        result = page.evaluate(
+            """async () => {
+                const {classDashboard} = await import('/static/js/widgets/class-dashboard.js');
+                const root = document.createElement('section');
+                document.body.prepend(root);
+                const board = classDashboard({root, onSpotlight() {}, onPush() {}, onRename() {},
+                                              onGroup() {}, onRemove() {}});
+                const row = (id, rank, extra = {}) => ({student: id, name: `N${id}`,
+                    alias: `A${id}`, group: null, rank, run_id: `r${id}`, status: 'running',
+                    epoch: 3, val_loss: 0.5, metric: 0.9 - rank / 10,
+                    metric_name: 'val_accuracy', spark: [1, 0.8, 0.6], ...extra});
+                const msg = (ranks) => ({type: 'dashboard', time: 1, active: 3, groups: [],
+                    class: {spotlight: null}, students: [
+                        row('a', ranks[0], {diagnosis: [{code: 'dead_relu',
+                            sentence: 'Most units of layer 1 never fire.'}]}),
+                        row('b', ranks[1], {hand: true}),
+                        row('c', ranks[2])]});
+                board.update(msg([1, 2, 3]));
+                const first = board.rowOrder();
+                const table = root.querySelector('table');
+                table.dispatchEvent(new PointerEvent('pointerenter'));
+                board.update(msg([3, 2, 1]));
+                const held = board.rowOrder();
+                table.dispatchEvent(new PointerEvent('pointerleave'));
+                const after = board.rowOrder();
+                const flags = [...root.querySelectorAll('.flag')].map(
+                    (f) => [f.closest('tr').dataset.student, f.textContent, f.title]);
+                return {first, held, after, flags};
+            }"""
+        )
+        assert result["first"] == ["a", "b", "c"]
+        assert result["held"] == ["a", "b", "c"]  # the pointer is on the table: nothing moves
+        assert result["after"] == ["c", "b", "a"]
+        assert sorted(result["flags"]) == [
+            ["a", "dead relu", "Most units of layer 1 never fire."],
+            ["b", "✋ hand", "This student raised a hand"],
+        ]

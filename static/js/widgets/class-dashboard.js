@@ -63,14 +63,19 @@ export function classDashboard({ root, onSpotlight, onPush, onRename, onGroup, o
     const entry = { cells, row, runKey: null };
     const spot = h('button', { type: 'button', class: 'spotlight-button', onclick: () => entry.row.run_id && onSpotlight(entry.row.run_id), title: 'Show this run on every student’s page and the projector' }, 'Spotlight');
     const push = h('button', { type: 'button', class: 'push-button', onclick: () => entry.row.run_id && onPush(entry.row), title: 'Load this run’s design on every student’s page (asks first)' }, 'Push');
+    // The row's menu closes once a choice is made, and when another row's menu opens.
+    const choose = (fn) => () => {
+      more.open = false;
+      fn(entry.row);
+    };
     const more = h(
       'details',
-      { class: 'row-more' },
+      { class: 'row-more', ontoggle: () => more.open && body.querySelectorAll('details.row-more[open]').forEach((d) => d !== more && (d.open = false)) },
       h('summary', { title: 'Rename, set the group, remove' }, '⋯'),
       h('div', { class: 'row-menu' },
-        h('button', { type: 'button', class: 'rename-button', onclick: () => onRename(entry.row) }, 'Rename'),
-        h('button', { type: 'button', class: 'group-button', onclick: () => onGroup(entry.row) }, 'Set group'),
-        h('button', { type: 'button', class: 'remove-button', onclick: () => onRemove(entry.row) }, 'Remove')),
+        h('button', { type: 'button', class: 'rename-button', onclick: choose(onRename) }, 'Rename'),
+        h('button', { type: 'button', class: 'group-button', onclick: choose(onGroup) }, 'Set group'),
+        h('button', { type: 'button', class: 'remove-button', onclick: choose(onRemove) }, 'Remove')),
     );
     Object.assign(entry, { spot, push });
     replace(cells.actions, spot, push, more);
