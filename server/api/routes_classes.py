@@ -393,7 +393,9 @@ async def _serve_class(
 ) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     race = teacher and websocket.query_params.get("view") == "race"  # the projector's board
-    viewer = ClassViewer(room.code, teacher, websocket.send_text, race)
+    viewer = ClassViewer(
+        room.code, teacher, websocket.send_text, race, student.id if student else None
+    )
     classes.hub.join(viewer)
     hello = {
         "type": "hello",

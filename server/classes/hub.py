@@ -31,10 +31,13 @@ class ClassViewer:
         teacher: bool,
         send: Callable[[str], Awaitable[None]],
         race: bool = False,
+        student: str | None = None,
     ):
         self.code = code
         self.teacher = teacher
         self.race = race  # a race board: the race message, never the dashboard (real names)
+        self.student = student  # the student's id on a student's page
+        self.closing = False  # send what is queued, then end (the student was removed)
         self.send = send
         self.events: deque[str] = deque()
         self.dashboard: str | None = None
@@ -59,6 +62,9 @@ class ClassViewer:
             try:
                 while self.events and self.dropped is None:
                     await asyncio.wait_for(self.send(self.events.popleft()), timeout)
+                if self.closing:
+                    self.dropped = "removed from the class by the teacher"
+                    return
                 if self.dashboard is not None:
                     text, self.dashboard = self.dashboard, None
                     await asyncio.wait_for(self.send(text), timeout)
@@ -107,6 +113,14 @@ class ClassHub:
         text = json.dumps(message, allow_nan=False)
         for viewer in list(self.viewers.get(code, ())):
             viewer.post(text)
+
+    def remove_student(self, code: str, student_id: str) -> None:
+        """Tell the removed student's pages (a `removed` message), then close them."""
+        text = json.dumps({"type": "removed", "class": code})
+        for viewer in list(self.viewers.get(code, ())):
+            if viewer.student == student_id:
+                viewer.post(text)
+                viewer.closing = True
 
     async def push_dashboard(self, code: str) -> None:
         teachers = [v for v in self.viewers.get(code, ()) if v.teacher and not v.race]

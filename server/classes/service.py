@@ -213,4 +213,5 @@ class Classes:
             *(self._control(run, "stop") for run in runs), return_exceptions=True
         )
         self.registry.remove(room, student)
+        self.hub.remove_student(room.code, student.id)
         return sum(r is True for r in results)

@@ -159,7 +159,13 @@ def test_groups_rename_remove_and_the_results_csv(live: Live):
         bob_token = {"X-Student-Token": bo["student_token"]}
         bob_run = http.post("/api/runs", json=spiral(epochs=None), headers=bob_token)
         assert bob_run.status_code == 201, bob_run.text
+        bob_page = Stream(f"{live.ws_base}/ws/classes/{code}?student={bo['student_token']}")
+        assert bob_page.read()["type"] == "hello"
         removed = http.delete(f"{path}/{bo_id}", headers=teacher)
+        try:  # his page is told, then closed
+            assert bob_page.read_until(lambda m: m["type"] == "removed")["class"] == code
+        finally:
+            bob_page.close()
         assert removed.status_code == 200 and removed.json()["runs_stopped"] == 1
         assert http.get(f"/api/classes/{code}/me", headers=bob_token).status_code == 403
         after = http.get(f"/api/runs/{bob_run.json()['id']}", headers=teacher).json()

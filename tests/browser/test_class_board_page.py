@@ -240,6 +240,8 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
             "#dashboard-rows .student-name", "els => els.map((e) => e.textContent)"
         )
         assert sorted(names) == [NAMES[0], "Cyrus T"]
+        bo.page.wait_for_selector("#class-name")  # Bo's page is told: join again to come back
+        assert "removed you" in bo.page.text_content("#class-error")
         bo_status = teacher.page.evaluate(
             """async (id) => {
                 const {token} = JSON.parse(localStorage.getItem('layerlab.teacher'));

@@ -156,6 +156,16 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
         apply(msg.class, null);
       } else if (msg.type === 'state') {
         apply(msg.class, msg.change);
+      } else if (msg.type === 'removed') {
+        // The teacher removed this student: the token is spent; join again to come back.
+        socket = null;
+        ws.close();
+        localStorage.removeItem(studentKey(code));
+        setClassAuth(null);
+        token = null;
+        bar.role = null;
+        bar.state = null;
+        showJoin(`The teacher removed you from class ${code}. Join again to come back.`);
       }
     };
     ws.onclose = () => {
