@@ -41,7 +41,9 @@ class Page:
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with connect(self.url, max_size=None, compression=None, proxy=None) as ws:
+        async with connect(
+            self.url, max_size=None, compression=None, proxy=None, open_timeout=60
+        ) as ws:
             while not stop.is_set():
                 try:
                     text = await asyncio.wait_for(ws.recv(), 0.5)
