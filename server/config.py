@@ -325,9 +325,16 @@ class Settings(BaseSettings):
     class_dashboard_interval_s: float = setting(
         1.0, gt=0, le=10, part="classes", description="how often a teacher's dashboard is sent"
     )
+    class_race_interval_s: float = setting(
+        2.0,
+        ge=0.5,
+        le=30,
+        part="classes",
+        description="how often a class's race board (the projector's live view of every run) is sent",
+    )
     # ... and what one address may take through classes (server/classes/limits.py).
     class_max_students: int = setting(
-        100,
+        200,
         ge=1,
         part="classes",
         description="students who may join one class (409)",
@@ -379,6 +386,12 @@ class Settings(BaseSettings):
         ge=1,
         part="classes",
         description="open class sockets per teacher or student token (429)",
+    )
+    class_max_sockets: int = setting(
+        600,
+        ge=1,
+        part="classes",
+        description="open class sockets (WS /ws/classes) of one class: its students', the teacher's and the projector's pages (429)",
     )
     rate_limit_clients: int = setting(
         10_000,

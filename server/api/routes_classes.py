@@ -368,14 +368,14 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         return
     member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
     try:
-        classes.limits.open_socket(client, member)
+        classes.limits.open_socket(client, member, room.code)
     except ClassRefused as err:
         await refuse_socket(websocket, 429, 4429, err.message)
         return
     try:
         await _serve_class(websocket, classes, room, teacher, student)
     finally:
-        classes.limits.close_socket(client, member)
+        classes.limits.close_socket(client, member, room.code)
 
 
 NEEDS_TOKEN = (
@@ -392,16 +392,21 @@ async def _serve_class(
     student: Student | None,
 ) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
-    viewer = ClassViewer(room.code, teacher, websocket.send_text)
+    race = teacher and websocket.query_params.get("view") == "race"  # the projector's board
+    viewer = ClassViewer(
+        room.code, teacher, websocket.send_text, race, student.id if student else None
+    )
     classes.hub.join(viewer)
     hello = {
         "type": "hello",
-        "role": "teacher" if teacher else "student",
+        "role": "race" if race else "teacher" if teacher else "student",
         "class": room.state(),
         "student": _student(student) if student else None,
     }
     await websocket.send_json(hello)
-    if teacher:
+    if race:
+        await classes.hub.push_race(room.code)
+    elif teacher:
         await classes.hub.push_dashboard(room.code)
     timeout = websocket.app.state.settings.viewer_timeout_s
     sender = asyncio.create_task(viewer.run(timeout))
@@ -424,4 +429,4 @@ def get_teacher_page(request: Request) -> Response:
 
 
 def _student(student: Student) -> dict:
-    return {"id": student.id, "name": student.name}
+    return {"id": student.id, "name": student.name, "alias": student.alias, "group": student.group}

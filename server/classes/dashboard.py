@@ -1,5 +1,9 @@
 """The teacher's dashboard: one row per student (their latest run), sorted as a leaderboard.
 
+Each row: the student's real name (this page is the teacher's own), their projector alias and
+group, and their latest run. class-experiment adds `diagnosis` ([{"code", "sentence"}]) and
+`hand` (bool) to each row; the page draws them as flags when present.
+
 Built once a second per class with a teacher watching (hub.py) from what the manager holds in
 memory; runs that have left memory (ended, or from before a restart) are read once from the
 database into `RunView`s and kept. Cost: a few dozen dict reads per student, no I/O.
@@ -66,6 +70,8 @@ def student_rows(room: Classroom, members: list[Member], lookup) -> list[dict]:
         row: dict = {
             "student": student.id,
             "name": student.name,
+            "alias": student.alias,
+            "group": student.group,
             "runs": len(views),
             "active": sum(v.status in ("queued", "running", "paused") for v in views),
             "run_id": None,
@@ -76,7 +82,6 @@ def student_rows(room: Classroom, members: list[Member], lookup) -> list[dict]:
             "metric_name": None,
             "metric": None,
             "spark": [],
-            "worker": None,
             "updated": None,
         }
         if views:
@@ -93,7 +98,6 @@ def student_rows(room: Classroom, members: list[Member], lookup) -> list[dict]:
                 metric_name=name,
                 metric=metrics.get(name) if name else None,
                 spark=sparkline(latest.history),
-                worker=latest.worker,
                 updated=last.get("time"),
             )
         rows.append(row)
@@ -113,15 +117,6 @@ def _rank_key(row: dict) -> tuple:
     return (2, 0.0, row["name"])
 
 
-def workers_in_use(rows: list[dict]) -> list[dict]:
-    """Who is using the server's workers: per worker pid, the students with an active run."""
-    out: dict[int, list[str]] = {}
-    for row in rows:
-        if row["worker"] is not None and row["status"] in ("queued", "running", "paused"):
-            out.setdefault(row["worker"], []).append(row["name"])
-    return [{"pid": pid, "students": names} for pid, names in sorted(out.items())]
-
-
 def dashboard_message(room: Classroom, members: list[Member], lookup) -> dict:
     rows = student_rows(room, members, lookup)
     return {
@@ -130,5 +125,5 @@ def dashboard_message(room: Classroom, members: list[Member], lookup) -> dict:
         "class": room.state(),
         "students": rows,
         "active": sum(r["active"] for r in rows),
-        "workers": workers_in_use(rows),
+        "groups": sorted({r["group"] for r in rows if r["group"]}),
     }

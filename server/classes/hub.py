@@ -3,7 +3,8 @@
 Every page of a class (the teacher's, each student's, the projector) gets `state` messages
 (spotlight, push, lock, close) in order; teacher pages also get the dashboard, latest wins,
 about once a second (`class_dashboard_interval_s`), built once per class and sent as the same
-text to each. A page that stops reading is dropped after `viewer_timeout_s` and never slows the
+text to each; race boards (a teacher's projector page, `?view=race`) get the race board, with
+aliases, every `class_race_interval_s` instead. A page that stops reading is dropped after `viewer_timeout_s` and never slows the
 others or the server (no shared send loop).
 """
 
@@ -24,9 +25,19 @@ MAX_EVENTS = 256  # state messages a page may owe before it is dropped
 class ClassViewer:
     """One page's socket: a queue of state messages and one pending dashboard."""
 
-    def __init__(self, code: str, teacher: bool, send: Callable[[str], Awaitable[None]]):
+    def __init__(
+        self,
+        code: str,
+        teacher: bool,
+        send: Callable[[str], Awaitable[None]],
+        race: bool = False,
+        student: str | None = None,
+    ):
         self.code = code
         self.teacher = teacher
+        self.race = race  # a race board: the race message, never the dashboard (real names)
+        self.student = student  # the student's id on a student's page
+        self.closing = False  # send what is queued, then end (the student was removed)
         self.send = send
         self.events: deque[str] = deque()
         self.dashboard: str | None = None
@@ -51,6 +62,9 @@ class ClassViewer:
             try:
                 while self.events and self.dropped is None:
                     await asyncio.wait_for(self.send(self.events.popleft()), timeout)
+                if self.closing:
+                    self.dropped = "removed from the class by the teacher"
+                    return
                 if self.dashboard is not None:
                     text, self.dashboard = self.dashboard, None
                     await asyncio.wait_for(self.send(text), timeout)
@@ -61,11 +75,20 @@ class ClassViewer:
 class ClassHub:
     """The class sockets of every class, and the dashboard ticker."""
 
-    def __init__(self, interval_s: float, build: Callable[[str], Awaitable[str | None]]):
+    def __init__(
+        self,
+        interval_s: float,
+        build: Callable[[str], Awaitable[str | None]],
+        race_interval_s: float | None = None,
+        build_race: Callable[[str], Awaitable[str | None]] | None = None,
+    ):
         self.interval_s = interval_s
         self.build = build  # code -> the dashboard message (JSON text), or None
+        self.race_interval_s = race_interval_s or interval_s
+        self.build_race = build_race  # code -> the race message (JSON text), or None
         self.viewers: dict[str, set[ClassViewer]] = {}
         self._ticker: asyncio.Task | None = None
+        self._raced: dict[str, float] = {}  # code -> when its race board was last built
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick())
@@ -91,14 +114,36 @@ class ClassHub:
         for viewer in list(self.viewers.get(code, ())):
             viewer.post(text)
 
+    def remove_student(self, code: str, student_id: str) -> None:
+        """Tell the removed student's pages (a `removed` message), then close them."""
+        text = json.dumps({"type": "removed", "class": code})
+        for viewer in list(self.viewers.get(code, ())):
+            if viewer.student == student_id:
+                viewer.post(text)
+                viewer.closing = True
+
     async def push_dashboard(self, code: str) -> None:
-        teachers = [v for v in self.viewers.get(code, ()) if v.teacher]
+        teachers = [v for v in self.viewers.get(code, ()) if v.teacher and not v.race]
         if not teachers:
             return
         text = await self.build(code)
         if text is not None:
             for viewer in teachers:
                 viewer.offer(text)
+
+    async def push_race(self, code: str) -> None:
+        boards = [v for v in self.viewers.get(code, ()) if v.race]
+        if not boards or self.build_race is None:
+            self._raced.pop(code, None)
+            return
+        self._raced[code] = asyncio.get_running_loop().time()
+        text = await self.build_race(code)
+        if text is not None:
+            for viewer in boards:
+                viewer.offer(text)
+
+    def _race_due(self, code: str, now: float) -> bool:
+        return now - self._raced.get(code, float("-inf")) >= self.race_interval_s
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -107,6 +152,11 @@ class ClassHub:
             for code in list(self.viewers):
                 try:
                     await self.push_dashboard(code)
+                    if self._race_due(code, loop.time()):
+                        await self.push_race(code)
                 except Exception:  # one class's bad row never stops the others' dashboards
                     log.exception("the dashboard of class %s could not be built", code)
-            await asyncio.sleep(max(0.05, self.interval_s - (loop.time() - started)))
+            for code in [c for c in self._raced if c not in self.viewers]:
+                del self._raced[code]
+            period = min(self.interval_s, self.race_interval_s)
+            await asyncio.sleep(max(0.05, period - (loop.time() - started)))

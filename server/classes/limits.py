@@ -13,7 +13,8 @@ address), so a class must not become a way around every other limit. Here:
 - runs: a class's own budget (its teacher's `max_runs`, within `max_runs_per_class`), the
   runs of every class one address opened (`max_class_runs_per_client`), and the class runs of
   the whole server, which leave `class_runs_reserved` of `max_runs` to everyone else;
-- class sockets per address and per token (`max_class_sockets_per_client`, `..._per_member`).
+- class sockets per address, per token and per class (`max_class_sockets_per_client`,
+  `..._per_member`, `class_max_sockets`).
 
 Every refusal is a `ClassRefused` whose message names the setting; the rate limits carry
 `retry_after`. Counts are kept in memory (the rate limiters in bounded tables).
@@ -154,10 +155,18 @@ class ClassLimits:
             )
 
     # -- class sockets ---------------------------------------------------------------------
-    def open_socket(self, client: str, member: str) -> None:
-        """Count one more class socket of this address and token (raises when full)."""
+    def open_socket(self, client: str, member: str, code: str | None = None) -> None:
+        """Count one more class socket of this address, token and class (raises when full)."""
         s = self.settings
         address, token = f"addr:{client_key(client)}", f"member:{member}"
+        room = f"class:{code}" if code is not None else None
+        if room is not None and self.sockets[room] >= s.class_max_sockets:
+            raise ClassRefused(
+                429,
+                f"class {code} already has {s.class_max_sockets} pages open, the limit per class "
+                "(LAYERLAB_CLASS_MAX_SOCKETS)",
+                RUNS_RETRY_S,
+            )
         if self.sockets[address] >= s.max_class_sockets_per_client:
             raise ClassRefused(
                 429,
@@ -174,9 +183,14 @@ class ClassLimits:
             )
         self.sockets[address] += 1
         self.sockets[token] += 1
+        if room is not None:
+            self.sockets[room] += 1
 
-    def close_socket(self, client: str, member: str) -> None:
-        for key in (f"addr:{client_key(client)}", f"member:{member}"):
+    def close_socket(self, client: str, member: str, code: str | None = None) -> None:
+        keys = [f"addr:{client_key(client)}", f"member:{member}"]
+        if code is not None:
+            keys.append(f"class:{code}")
+        for key in keys:
             self.sockets[key] -= 1
             if self.sockets[key] <= 0:
                 del self.sockets[key]

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from ..core.tokens import token_hash
 from ..store.ops import Sql
 from ..store.tables import runs as runs_table
 from . import codes
+from .aliases import new_alias
 from .tables import class_runs, classes, students
 
 
@@ -31,6 +32,12 @@ class Student:
     name: str
     token_hash: str
     joined: float
+    alias: str = ""  # the projector's name for them (aliases.py)
+    group: str | None = None  # the teacher's group, if any
+
+    def public(self, show_names: bool = False) -> dict:
+        """The student as a projected page may show them: the alias unless names are shown."""
+        return {"id": self.id, "name": self.name if show_names else self.alias}
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Classroom:
     spotlight: str | None = None
     push: dict | None = None  # the pushed experiment
     push_seq: int = 0
+    show_names: bool = False  # projected pages show real names (else aliases)
     students: dict[str, Student] = field(default_factory=dict)
     # Kept in memory only (the tables predate them): after a restart a class has the
     # server's budget and counts against no address.
@@ -60,6 +68,7 @@ class Classroom:
             "spotlight": self.spotlight,
             "push": {"seq": self.push_seq, "experiment": self.push} if self.push else None,
             "students": len(self.students),
+            "show_names": self.show_names,
         }
 
 
@@ -111,6 +120,7 @@ class Registry:
                     row.spotlight,
                     _parse(row.push_json),
                     row.push_seq or 0,
+                    bool(row.show_names),
                 )
                 self.classes[room.code] = room
                 self.by_teacher[room.teacher_hash] = room.code
@@ -118,7 +128,18 @@ class Registry:
                 room = self.classes.get(row.class_code)
                 if room is None:
                     continue
-                student = Student(row.id, row.class_code, row.name, row.token_hash, row.joined)
+                student = Student(
+                    row.id,
+                    row.class_code,
+                    row.name,
+                    row.token_hash,
+                    row.joined,
+                    row.alias or "",
+                    row.group_name,
+                )
+                if not student.alias:  # a student from before aliases: one now, kept
+                    student.alias = new_alias(s.alias for s in room.students.values())
+                    self.save_student(student)
                 room.students[student.id] = student
                 self.by_student[student.token_hash] = student
             for row in conn.execute(select(class_runs)):
@@ -163,9 +184,12 @@ class Registry:
         self.by_teacher[room.teacher_hash] = code
         return room, token
 
-    def join(self, room: Classroom, name: str) -> tuple[Student, str]:
+    def join(self, room: Classroom, name: str, group: str | None = None) -> tuple[Student, str]:
         token = codes.new_token()
-        student = Student(secrets.token_hex(4), room.code, name, token_hash(token), time.time())
+        alias = new_alias(s.alias for s in room.students.values())
+        student = Student(
+            secrets.token_hex(4), room.code, name, token_hash(token), time.time(), alias, group
+        )
         while student.id in room.students:
             student.id = secrets.token_hex(4)
         self.put(
@@ -177,12 +201,32 @@ class Registry:
                     name=name,
                     token_hash=student.token_hash,
                     joined=student.joined,
+                    alias=alias,
+                    group_name=group,
                 ),
             )
         )
         room.students[student.id] = student
         self.by_student[student.token_hash] = student
         return student, token
+
+    def save_student(self, student: Student) -> None:
+        """Write a student's name, alias and group (a rename or a group change)."""
+        self.put(
+            Sql(
+                student.code,
+                update(students)
+                .where(students.c.id == student.id)
+                .values(name=student.name, alias=student.alias, group_name=student.group),
+            )
+        )
+
+    def remove(self, room: Classroom, student: Student) -> None:
+        """The student leaves the class: their token stops working; their runs stay the
+        class's (the teacher's export keeps them)."""
+        room.students.pop(student.id, None)
+        self.by_student.pop(student.token_hash, None)
+        self.put(Sql(room.code, delete(students).where(students.c.id == student.id)))
 
     def add_member(self, run_id: str, student: Student) -> Member:
         """Record that a run is a student's (memory first, so it is hidden at once)."""
@@ -228,6 +272,7 @@ class Registry:
                     spotlight=room.spotlight,
                     push_json=json.dumps(room.push) if room.push else None,
                     push_seq=room.push_seq,
+                    show_names=room.show_names,
                 ),
             )
         )

@@ -19,6 +19,7 @@ from .dashboard import RunView, dashboard_message
 from .errors import ClassRefused
 from .hub import ClassHub
 from .limits import RUNS_RETRY_S, ClassLimits
+from .race import RaceBoard
 from .registry import Classroom, Registry, Student
 
 log = logging.getLogger("layerlab.classes")
@@ -33,7 +34,13 @@ class Classes:
         self.manager = manager
         self.store = store
         self.registry = Registry(store.engine, store.queue)
-        self.hub = ClassHub(settings.class_dashboard_interval_s, self._dashboard_text)
+        self.hub = ClassHub(
+            settings.class_dashboard_interval_s,
+            self._dashboard_text,
+            settings.class_race_interval_s,
+            self._race_text,
+        )
+        self.races: dict[str, RaceBoard] = {}  # code -> its race board (thumbnail cache)
         self.limits = ClassLimits(settings)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
@@ -174,3 +181,37 @@ class Classes:
             return None
         message = dashboard_message(room, self.registry.runs_of(code), self.view)
         return json.dumps(message, allow_nan=False)
+
+    async def race_message(self, room: Classroom) -> dict:
+        return self._race_board(room.code).message(
+            room, self.registry.runs_of(room.code), self.view
+        )
+
+    async def _race_text(self, code: str) -> str | None:
+        room = self.registry.classes.get(code)
+        if room is None:
+            return None
+        return json.dumps(await self.race_message(room), allow_nan=False)
+
+    def _race_board(self, code: str) -> RaceBoard:
+        for gone in [c for c in self.races if c not in self.hub.viewers]:
+            if gone != code:
+                del self.races[gone]  # a class without a race board open keeps no thumbnails
+        board = self.races.get(code)
+        if board is None:
+            board = self.races[code] = RaceBoard(self._snapshot_of)
+        return board
+
+    def _snapshot_of(self, run_id: str) -> str | None:
+        channel = self.manager.hub.channels.get(run_id)
+        return channel.snapshot if channel is not None else None
+
+    async def remove_student(self, room: Classroom, student: Student) -> int:
+        """Remove a student: their active runs stop, their token stops working."""
+        runs = self.active_runs(room.code, student.id)
+        results = await asyncio.gather(
+            *(self._control(run, "stop") for run in runs), return_exceptions=True
+        )
+        self.registry.remove(room, student)
+        self.hub.remove_student(room.code, student.id)
+        return sum(r is True for r in results)

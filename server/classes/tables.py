@@ -22,6 +22,7 @@ classes = Table(
     Column("spotlight", String(32)),
     Column("push_json", Text),  # the design pushed to every student, if any
     Column("push_seq", Integer, nullable=False, default=0),
+    Column("show_names", Boolean, nullable=False, default=False),  # on the projector (0005)
 )
 
 students = Table(
@@ -32,6 +33,8 @@ students = Table(
     Column("name", String(40), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("joined", Float, nullable=False),
+    Column("alias", String(40)),  # the projector's name for the student (0005)
+    Column("group_name", String(40)),  # the teacher's group, if any (0005)
 )
 
 class_runs = Table(

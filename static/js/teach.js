@@ -1,6 +1,8 @@
 // The teacher's page (/teach): open a class, then its dashboard over one WebSocket
 // (`WS /ws/classes/<code>?teacher=<token>`), with the controls: spotlight a run, push a
-// design, lock editing, pause, resume or stop every run, close the class.
+// design (asked first), lock editing, pause, resume or stop every run, close the class; rename,
+// group or remove a student; show real names or aliases on projected pages; the race board;
+// the results as CSV.
 //
 // The teacher token stays in this browser (localStorage, TEACHER_KEY): a reload, or a page
 // of the playground opened as the projector (`/#class=<code>`), finds it.
@@ -82,11 +84,40 @@ function showClass(code, token) {
   const dashboard = classDashboard({
     root: dashRoot,
     onSpotlight: (runId) => act('The run is in the spotlight.', 'POST', `${base}/spotlight`, { run_id: runId }),
-    onPush: async (runId) => {
-      const run = await act('Design loaded.', 'GET', `/api/runs/${encodeURIComponent(runId)}`);
-      if (run) await act('The design was pushed to every student.', 'POST', `${base}/push`, { experiment: run.experiment });
+    onPush: async (row) => {
+      const ask = `Load ${row.name}’s design on every student’s page?\n\nRuns that are training keep going; each student can go back to their own design with one click.`;
+      if (!window.confirm(ask)) return;
+      const run = await act('Design loaded.', 'GET', `/api/runs/${encodeURIComponent(row.run_id)}`);
+      if (run) await act(`${row.name}’s design was pushed to every student.`, 'POST', `${base}/push`, { experiment: run.experiment });
+    },
+    onRename: (row) => {
+      const name = window.prompt(`A new name for ${row.name}:`, row.name);
+      if (name && name.trim() !== row.name) act(`Renamed to ${name.trim()}.`, 'PATCH', `${base}/students/${row.student}`, { name: name.trim() });
+    },
+    onGroup: (row) => {
+      const group = window.prompt(`The group of ${row.name} (empty: no group):`, row.group || '');
+      if (group !== null) act(group.trim() ? `${row.name} is in group ${group.trim()}.` : `${row.name} is in no group.`, 'PATCH', `${base}/students/${row.student}`, { group: group.trim() });
+    },
+    onRemove: (row) => {
+      if (window.confirm(`Remove ${row.name} from the class? Their runs stop and their page leaves the class.`)) act(`${row.name} was removed.`, 'DELETE', `${base}/students/${row.student}`);
     },
   });
+  const names = h('button', { type: 'button', id: 'show-names', 'aria-pressed': 'false', title: 'What projected pages (the race board) call students' }, 'Show names on projector');
+  names.addEventListener('click', () => act(state?.show_names ? 'The projector shows aliases.' : 'The projector shows real names.', 'POST', `${base}/names`, { show: !state?.show_names }));
+  async function exportCsv() {
+    const response = await fetch(`${base}/results.csv`, { headers: { 'X-Teacher-Token': token } });
+    if (!response.ok) {
+      status.textContent = `The export failed: the server answered ${response.status}.`;
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const a = h('a', { href: url, download: `class-${code}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    status.textContent = 'The results were downloaded (CSV).';
+  }
   lock.addEventListener('click', () => act(state?.locked ? 'Editing unlocked.' : 'Editing locked.', 'POST', `${base}/lock`, { locked: !state?.locked }));
   endSpot.addEventListener('click', () => act('The spotlight has ended.', 'POST', `${base}/spotlight`, { run_id: null }));
   const button = (id, label, fn, tip) => h('button', { type: 'button', id, onclick: fn, title: tip }, label);
@@ -106,6 +137,9 @@ function showClass(code, token) {
         button('resume-all', 'Resume all', () => act('Every paused run goes on.', 'POST', `${base}/pause-all`, { action: 'resume' })),
         button('stop-all', 'Stop all', () => window.confirm('Stop every run of the class?') && act('Every run is stopped.', 'POST', `${base}/pause-all`, { action: 'stop' })),
         h('a', { href: `/#class=${code}`, target: '_blank', rel: 'noopener', id: 'projector-link', class: 'teach-link', title: 'The playground following the spotlight, for the projector' }, 'Projector view'),
+        h('a', { href: `/race#class=${code}`, target: '_blank', rel: 'noopener', id: 'race-link', class: 'teach-link', title: 'Every student’s live run at once, with aliases, for the projector' }, 'Race board'),
+        names,
+        button('export-csv', 'Results (CSV)', exportCsv, 'Every student’s runs with their final metrics'),
         button('close-class', 'Close class', async () => {
           if (!window.confirm('Close the class? Every run stops and nobody can join.')) return;
           await act('The class is closed.', 'POST', `${base}/close`);
@@ -127,6 +161,8 @@ function showClass(code, token) {
     lock.textContent = s.locked ? 'Unlock editing' : 'Lock editing';
     lock.setAttribute('aria-pressed', String(Boolean(s.locked)));
     endSpot.disabled = !s.spotlight;
+    names.textContent = s.show_names ? 'Show aliases on projector' : 'Show names on projector';
+    names.setAttribute('aria-pressed', String(Boolean(s.show_names)));
     document.body.dataset.spotlight = s.spotlight || '';
   }
 
@@ -150,6 +186,7 @@ function showClass(code, token) {
         applyState(msg.class);
         dashboard.update(msg);
         document.body.dataset.students = String(msg.students.length);
+        document.body.dataset.dashboardTime = String(msg.time);
       }
     };
     ws.onclose = () => {

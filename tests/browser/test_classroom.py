@@ -127,11 +127,14 @@ def test_teacher_and_two_students(browser, server_url):
             )
             assert not locked(student)
 
-        # A push loads Ada's design on Bo's page; the lock disables editing there.
+        # A push (asked first) loads Ada's design on Bo's page (his page left his run for the
+        # spotlight), with one click back; the lock disables editing there.
+        teacher.page.on("dialog", lambda dialog: dialog.accept())
         teacher.page.click(f"#dashboard-rows tr[data-run='{run_a}'] .push-button")
         bo.page.wait_for_function(
             "() => window.layerlab.experiment.model.layers[0].units === 6", timeout=20_000
         )
+        bo.page.wait_for_selector("#push-undo")
         teacher.page.click("#lock")
         bo.page.wait_for_selector("#class-locked")
         assert locked(bo)
@@ -152,7 +155,6 @@ def test_teacher_and_two_students(browser, server_url):
                 .every((r) => r.dataset.status === 'paused')""",
             timeout=30_000,
         )
-        teacher.page.on("dialog", lambda dialog: dialog.accept())
         teacher.page.click("#stop-all")
         teacher.page.wait_for_function(
             """() => [...document.querySelectorAll('#dashboard-rows tr')]

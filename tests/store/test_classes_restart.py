@@ -1,5 +1,6 @@
 """A class, its students and its runs survive a restart of the server (SQLite and PostgreSQL):
-the teacher's and students' tokens still work and the class's runs stay hidden from others."""
+the teacher's and students' tokens still work, each student keeps their alias and group, and
+the class's runs stay hidden from others."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def test_a_class_survives_a_restart(settings):
         code, teacher = opened["code"], {"X-Teacher-Token": opened["teacher_token"]}
         joined = server.http.post(f"/api/classes/{code}/join", json={"name": "Grace"}).json()
         student = {"X-Student-Token": joined["student_token"]}
+        alias = joined["student"]["alias"]
+        grace_id = joined["student"]["id"]
+        path = f"/api/classes/{code}/students/{grace_id}"
+        assert server.http.patch(path, json={"group": "B"}, headers=teacher).status_code == 200
+        server.http.post(f"/api/classes/{code}/names", json={"show": True}, headers=teacher)
         run = server.http.post("/api/runs", json=doc, headers=student).json()
         server.http.post(f"/api/classes/{code}/lock", json={"locked": True}, headers=teacher)
         server.http.post(
@@ -49,6 +55,8 @@ def test_a_class_survives_a_restart(settings):
         (grace,) = body["students_list"]
         assert grace["name"] == "Grace" and [r["id"] for r in grace["runs"]] == [run["id"]]
         assert grace["runs"][0]["status"] == "finished"
+        assert (grace["alias"], grace["group"]) == (alias, "B")  # kept with the student
+        assert body["show_names"] is True
         me = server.http.get(f"/api/classes/{code}/me", headers=student)
         assert me.json()["student"]["name"] == "Grace"
         assert server.http.get(f"/api/runs/{run['id']}").status_code == 403

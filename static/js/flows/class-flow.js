@@ -1,7 +1,11 @@
 // The class flow (#class=<code>): the teacher's spotlight (the page watches that run until it
 // ends, the student's own run goes on), designs the teacher pushes, and the lock.
+//
+// A push never stops the student's run: while their own run is active the design waits behind
+// a "Load it" button; once loaded, "Back to my design" restores what they had (one click).
 
 import { clone } from '../state.js';
+import { h, replace } from '../util/dom.js';
 import { classBar } from '../widgets/class-bar.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,9 +21,23 @@ export function classFlow(page) {
     page.stack.setReadOnly(classLocked);
     page.header.setWatching(classLocked);
   }
-  function classNote(text) {
-    $('design-note').hidden = false;
-    $('design-note').textContent = text;
+  // The pushed design's banner, under the class bar: load it, or go back to my design.
+  const pushBar = h('div', { class: 'class-push', id: 'class-push', role: 'status', hidden: true });
+  $('class-bar').after(pushBar);
+  function showPush(text, ...buttons) {
+    pushBar.hidden = false;
+    replace(pushBar, h('span', {}, text), ...buttons);
+  }
+  function loadPushed(pushed) {
+    const mine = clone(page.experiment());
+    page.load(pushed);
+    showPush(
+      'Your teacher sent this design: it is loaded. Press Train to train it.',
+      h('button', { type: 'button', id: 'push-undo', onclick: () => {
+        page.load(mine);
+        showPush('Your own design is back.', h('button', { type: 'button', id: 'push-redo', onclick: () => loadPushed(pushed) }, 'Load the teacher’s design again'));
+      } }, 'Back to my design'),
+    );
   }
   const classroom = classBar({
     root: $('class-bar'),
@@ -37,9 +55,18 @@ export function classFlow(page) {
       applyClassLock();
     },
     onPush: (pushed) => {
-      if (page.watching.runId) ownDesign = clone(pushed); // shown once the spotlight ends
-      else page.load(pushed);
-      classNote('Your teacher sent this design: it is loaded. Press Train to train it.');
+      if (page.watching.runId) {
+        ownDesign = clone(pushed); // shown once the spotlight ends
+        showPush('Your teacher sent a design: it loads when the spotlight ends.');
+      } else if (page.session.active) {
+        // Loading a new model would stop the student's run: they choose when.
+        showPush(
+          'Your teacher sent a design. Your run keeps going; load the design when you are ready (that ends your run).',
+          h('button', { type: 'button', id: 'push-load', onclick: () => loadPushed(pushed) }, 'Load it'),
+        );
+      } else {
+        loadPushed(pushed);
+      }
     },
     onLock: (locked) => {
       classLocked = locked;

@@ -52,8 +52,13 @@ export function runFlow(page) {
   let starting = false;
   async function startRun({ thenStep = false, paused = thenStep } = {}) {
     if (starting) return;
-    starting = true;
     const session = page.session;
+    if (page.classroom?.mustJoin?.()) {
+      session.setStatus('error', 'Join the class first: type your name in the class bar above, then Train.');
+      document.getElementById('class-name')?.focus();
+      return;
+    }
+    starting = true;
     try {
       session.setStatus('starting', null);
       const result = await page.checker.settled();

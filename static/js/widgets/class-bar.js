@@ -49,6 +49,8 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
   if (fromHash) sessionStorage.setItem(CODE_KEY, fromHash);
   const code = fromHash || sessionStorage.getItem(CODE_KEY);
   const bar = { code, role: null, state: null, student: null };
+  // Joining comes first: a page of a class trains only once it is in (a name, or the teacher).
+  bar.mustJoin = () => Boolean(code) && !bar.role;
   if (!code) return bar;
   root.hidden = false;
   document.body.dataset.classCode = code;
@@ -97,7 +99,7 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
   function render() {
     const s = bar.state;
     if (!s) return;
-    const who = bar.role === 'teacher' ? 'projector (teacher)' : bar.student?.name;
+    const who = bar.role === 'teacher' ? 'projector (teacher)' : bar.student && `${bar.student.name} (on the projector: ${bar.student.alias})`;
     const notes = [];
     if (s.closed) notes.push(h('span', { class: 'class-note' }, 'The teacher has closed this class.'));
     if (s.spotlight) notes.push(h('span', { class: 'class-note class-spot', id: 'class-spotlight' }, 'Spotlight: the teacher is showing one run to the class.'));
@@ -154,6 +156,16 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
         apply(msg.class, null);
       } else if (msg.type === 'state') {
         apply(msg.class, msg.change);
+      } else if (msg.type === 'removed') {
+        // The teacher removed this student: the token is spent; join again to come back.
+        socket = null;
+        ws.close();
+        localStorage.removeItem(studentKey(code));
+        setClassAuth(null);
+        token = null;
+        bar.role = null;
+        bar.state = null;
+        showJoin(`The teacher removed you from class ${code}. Join again to come back.`);
       }
     };
     ws.onclose = () => {
