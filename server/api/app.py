@@ -24,6 +24,7 @@ from ..uploads.access import check_use
 from ..uploads.restore import restore_upload_files
 from . import (
     routes_check,
+    routes_class_experiment,
     routes_classes,
     routes_inspect,
     routes_onnx,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_sweeps,
         stream,
         routes_classes,
+        routes_class_experiment,
     )
     for module in (*routers, routes_pages):
         app.include_router(module.router)
