@@ -9,6 +9,8 @@ import { h, replace } from './util/dom.js';
 import { request, describeMessages } from './http.js';
 import { classDashboard } from './widgets/class-dashboard.js';
 import { TEACHER_KEY } from './widgets/class-bar.js';
+import { experimentPanel } from './widgets/class-experiment-panel.js';
+import { questionPanel } from './widgets/class-question-panel.js';
 
 const root = document.getElementById('teach');
 
@@ -87,6 +89,12 @@ function showClass(code, token) {
       if (run) await act('The design was pushed to every student.', 'POST', `${base}/push`, { experiment: run.experiment });
     },
   });
+  // The class as one experiment: its panels below the dashboard (widgets/class-*-panel.js).
+  const labCall = (method, path, body, done) => (done ? act(done, method, path, body) : call(method, path, token, body).catch(() => null));
+  const experimentRoot = h('section', { id: 'experiment-panel', class: 'panel lab-panel', 'aria-label': 'Class experiment' });
+  const questionRoot = h('section', { id: 'question-panel', class: 'panel lab-panel', 'aria-label': 'Predict, then reveal' });
+  const experiment = experimentPanel({ root: experimentRoot, base, call: labCall, pushed: () => state?.push?.experiment || null });
+  const question = questionPanel({ root: questionRoot, base, call: labCall, spotlight: () => state?.spotlight });
   lock.addEventListener('click', () => act(state?.locked ? 'Editing unlocked.' : 'Editing locked.', 'POST', `${base}/lock`, { locked: !state?.locked }));
   endSpot.addEventListener('click', () => act('The spotlight has ended.', 'POST', `${base}/spotlight`, { run_id: null }));
   const button = (id, label, fn, tip) => h('button', { type: 'button', id, onclick: fn, title: tip }, label);
@@ -119,6 +127,7 @@ function showClass(code, token) {
       status,
     ),
     dashRoot,
+    h('div', { class: 'lab-panels' }, experimentRoot, questionRoot),
   );
 
   function applyState(s) {
@@ -150,6 +159,9 @@ function showClass(code, token) {
         applyState(msg.class);
         dashboard.update(msg);
         document.body.dataset.students = String(msg.students.length);
+        experiment.refresh();
+      } else {
+        question.message(msg);
       }
     };
     ws.onclose = () => {
