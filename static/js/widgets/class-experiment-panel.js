@@ -98,12 +98,14 @@ export function experimentPanel({ root, base, call, pushed }) {
     const body = { experiment: base_, setting: setting.value, values: parseValues(setting.value, values.value) };
     const started = await call('POST', `${base}/experiment`, body, 'The experiment has started: every student has a value.');
     if (started) {
+      status.textContent = `Started: ${started.assigned} students each have one of ${started.values.length} values.`;
       current = started;
       refresh(true);
     }
   }
   const endIt = async () => {
     if (await call('DELETE', `${base}/experiment`, undefined, 'The experiment has ended.')) {
+      status.textContent = 'Ended: students may change the setting again.';
       current = null;
       replace(plot);
     }
