@@ -9,6 +9,7 @@ page of the class over its socket as `{"type": "experiment" | "question", ...}`.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -86,6 +87,15 @@ class Hand(BaseModel):
 
 def _announce(classes, room: Classroom, kind: str, body: dict) -> None:
     classes.hub.broadcast(room.code, {"type": kind, kind: body})
+
+
+def _tell_teachers(classes, room: Classroom, kind: str, body: dict) -> None:
+    """To the teacher's pages only: an answer changes a count, and 200 answers sent to 200
+    pages would fill every page's queue (hub.MAX_EVENTS) for a number students do not see."""
+    text = json.dumps({"type": kind, kind: body}, allow_nan=False)
+    for viewer in list(classes.hub.viewers.get(room.code, ())):
+        if viewer.teacher:
+            viewer.post(text)
 
 
 # -- class experiments ------------------------------------------------------------------
@@ -199,7 +209,7 @@ async def answer_question(student: ClassStudent, body: Answer, classes: ClassesD
     except AnswerRefused as err:
         raise _invalid(err.field.split("."), str(err)) from None
     room = classes.registry.classes[student.code]
-    _announce(classes, room, "question", question.public())
+    _tell_teachers(classes, room, "question", question.public())
     return {"question": question.public(), "mine": question.answers[student.id]}
 
 

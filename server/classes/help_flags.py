@@ -54,9 +54,12 @@ class HelpFlags:
 
     def annotate(self, code: str, rows: list[dict], get_run: Callable[[str], object]) -> None:
         """Add `diagnosis` and `hand` to each dashboard entry (`get_run(run_id)`: the run in
-        memory, or None for one that left it: its diagnosis is then []).."""
+        memory, or None for one that left it: then only its status is read)."""
         for row in rows:
             run = get_run(row["run_id"]) if row.get("run_id") else None
-            findings = self.findings(run) if run is not None else []
+            if run is not None:
+                findings = self.findings(run)
+            else:  # out of memory (ended long ago): what its status alone tells
+                findings = diagnose({}, [], row.get("status")) if row.get("status") else []
             row["diagnosis"] = [f.flag() for f in findings]
             row["hand"] = self.hand(code, row["student"])

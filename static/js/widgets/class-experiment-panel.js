@@ -57,7 +57,7 @@ export function experimentPlot(experiment, rows) {
     mine.forEach((m, j) => svg.append(svgEl('circle', { cx: x(i) + (j - (mine.length - 1) / 2) * 4, cy: y(m), r: 3.5, class: 'run-dot' })));
   });
   svg.append(svgEl('text', { x: (W + pad.l) / 2, y: H - 4, 'text-anchor': 'middle', class: 'label' }, experiment.setting));
-  svg.append(svgEl('text', { x: 12, y: pad.t + 8, class: 'label' }, name));
+  svg.append(svgEl('text', { x: pad.l + 6, y: pad.t + 8, class: 'label' }, name));
   return svg;
 }
 

@@ -5,7 +5,7 @@
 import { h, replace } from '../util/dom.js';
 import { request, describeMessages } from '../http.js';
 
-const REFRESH_MS = 2000;
+const REFRESH_MS = 4000; // 200 students: 50 cheap requests a second, all from memory
 
 /** helpFlags({root, base}) -> {refresh()}; `base`: /api/classes/<code>. */
 export function helpFlags({ root, base }) {
