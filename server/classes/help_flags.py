@@ -22,6 +22,7 @@ class HelpFlags:
     def __init__(self) -> None:
         self.hands: dict[str, set[str]] = {}  # class code -> students with a hand up
         self._cache: dict[str, tuple[tuple, list[Finding]]] = {}
+        self._layers: dict[str, tuple[str, list | None]] = {}  # run id -> (its text, parsed)
 
     def set_hand(self, code: str, student_id: str, up: bool) -> None:
         raised = self.hands.setdefault(code, set())
@@ -40,17 +41,29 @@ class HelpFlags:
         cached = self._cache.get(run.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        layers = None
-        if channel.layer_history:
-            try:
-                layers = json.loads(channel.layer_history[-1]).get("layers")
-            except (ValueError, AttributeError):
-                layers = None
+        layers = self._latest_layers(run.id, channel.layer_history)
         found = diagnose(run.experiment, channel.history, channel.status, channel.message, layers)
         if len(self._cache) >= MAX_CACHE:
             self._cache.clear()
+            self._layers.clear()
         self._cache[run.id] = (key, found)
         return found
+
+    def _latest_layers(self, run_id: str, kept: list[str]) -> list | None:
+        """The newest snapshot's layer statistics, parsed once per snapshot (epochs come
+        much more often than snapshots)."""
+        if not kept:
+            return None
+        text = kept[-1]
+        cached = self._layers.get(run_id)
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        try:
+            layers = json.loads(text).get("layers")
+        except (ValueError, AttributeError):
+            layers = None
+        self._layers[run_id] = (text, layers)
+        return layers
 
     def annotate(self, code: str, rows: list[dict], get_run: Callable[[str], object]) -> None:
         """Add `diagnosis` and `hand` to each dashboard entry (`get_run(run_id)`: the run in

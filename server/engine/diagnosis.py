@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-WINDOW = 200  # the latest epoch records read (plus the first)
+WINDOW = 60  # the latest epoch records read (plus the first)
 MIN_EPOCHS = 20  # a plateau or overfitting is not called before this many epochs
 GRAD_EXPLODING = 1e3  # a layer's gradient norm above this: exploding
 VANISHING_RATIO = 1e-4  # first layer's gradient over the largest layer's, below this: vanishing
@@ -106,11 +106,9 @@ def _diverged(recent: list[dict], status: str | None, message: str | None) -> bo
         return True
     if status == "failed" and message and ("NaN" in message or "infinite" in message):
         return True
-    return any(
-        key in r and r[key] is not None and not _finite(r[key])
-        for r in recent
-        for key in ("loss", "val_loss")
-    )
+    # A non-finite loss ends the run, so only the newest record can hold one.
+    last = recent[-1] if recent else {}
+    return any(last.get(k) is not None and not _finite(last[k]) for k in ("loss", "val_loss"))
 
 
 def _from_losses(first: list[dict], recent: list[dict]) -> set[str]:
