@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..classes.experiments import MAX_VALUES, SETTINGS, ValueRefused, rows_csv
-from ..classes.predictions import KINDS, MAX_CHOICES, AnswerRefused
+from ..classes.predictions import KINDS, MAX_CHOICES, AnswerRefused, sketch_points
 from ..classes.registry import Classroom, Student
+from ..engine.datasets import preview_data
 from ..engine.errors import ExperimentError
 from ..engine.validation import validate_experiment
 from .class_access import ClassesDep, get_classes, who_of
@@ -69,6 +70,9 @@ class Question(BaseModel):
     )
     extent: list[float] | None = Field(
         None, min_length=4, max_length=4, description="a sketch's plane: xmin, xmax, ymin, ymax"
+    )
+    dataset: dict[str, Any] | None = Field(
+        None, description="a sketch's data (a 2D dataset spec): its points are drawn under it"
     )
 
 
@@ -160,9 +164,16 @@ def download_experiment(room: TeacherRoom, classes: ClassesDep, manager: Manager
     )
 
 
+def _in_dataset(loc) -> list:
+    loc = list(loc)
+    return loc if loc[:1] == ["dataset"] else ["dataset", *loc]
+
+
 # -- predict, then reveal ---------------------------------------------------------------
 @router.post("/api/classes/{code}/question", status_code=201, responses=TEACHER_ONLY)
-async def ask_question(room: TeacherRoom, body: Question, classes: ClassesDep) -> dict:
+async def ask_question(
+    room: TeacherRoom, body: Question, classes: ClassesDep, settings: SettingsDep
+) -> dict:
     """Ask the class a question (replaces the last); students answer before the reveal."""
     if body.kind == "choice" and len(body.choices) < 2:
         raise _invalid(["choices"], "a multiple-choice question needs at least two choices")
@@ -171,8 +182,24 @@ async def ask_question(room: TeacherRoom, body: Question, classes: ClassesDep) -
         extent = extent or [-1.0, 1.0, -1.0, 1.0]
         if not (extent[0] < extent[1] and extent[2] < extent[3]):
             raise _invalid(["extent"], "extent is xmin < xmax, ymin < ymax")
+    points: list = []
+    if body.kind == "sketch" and body.dataset is not None:
+        try:
+            preview = await run_in_threadpool(preview_data, body.dataset, settings)
+        except ExperimentError as err:
+            detail = [{**e, "loc": ["body", *_in_dataset(e["loc"])]} for e in err.errors]
+            raise HTTPException(422, detail) from None
+        data_extent, points = sketch_points(preview)
+        if not points:
+            raise _invalid(["dataset"], "a sketch is drawn on 2D data: pick a 2D dataset")
+        extent = body.extent or data_extent or extent
     question = classes.predictions.ask(
-        room.code, body.kind, body.prompt, body.choices if body.kind == "choice" else [], extent
+        room.code,
+        body.kind,
+        body.prompt,
+        body.choices if body.kind == "choice" else [],
+        extent,
+        points,
     )
     _announce(classes, room, "question", question.public())
     return question.public()

@@ -22,6 +22,7 @@ MAX_CHOICES = 8
 MAX_STROKES = 8
 MAX_POINTS = 400
 MAX_COORD = 1e4
+MAX_DATA_POINTS = 300  # the data's points drawn under a sketch
 
 
 class AnswerRefused(ValueError):
@@ -39,6 +40,7 @@ class Question:
     prompt: str
     choices: list[str] = field(default_factory=list)
     extent: list[float] | None = None  # the plane a sketch is drawn on: [xmin, xmax, ymin, ymax]
+    points: list[list[float]] = field(default_factory=list)  # the data under it: [x, y, class]
     asked: float = field(default_factory=time.time)
     answers: dict[str, object] = field(default_factory=dict)  # student id -> answer
     revealed: bool = False
@@ -53,6 +55,7 @@ class Question:
             "prompt": self.prompt,
             "choices": self.choices,
             "extent": self.extent,
+            "points": self.points,
             "answered": len(self.answers),
             "revealed": self.revealed,
         }
@@ -114,6 +117,19 @@ def _sketch(answer: object) -> list[list[list[float]]]:
     return strokes
 
 
+def sketch_points(preview: dict) -> tuple[list[float] | None, list[list[float]]]:
+    """A 2D dataset preview (POST /api/datasets/preview) -> its extent, and up to
+    MAX_DATA_POINTS training points as [x, y, class]."""
+    points = preview.get("points") or []
+    labels = preview.get("labels") or []
+    if preview.get("kind") != "points" or not points or len(points[0]) != 2:
+        return None, []
+    step = max(1, len(points) // MAX_DATA_POINTS)
+    out = [[p[0], p[1], labels[i] if i < len(labels) else 0] for i, p in enumerate(points)][::step]
+    extent = preview.get("extent")
+    return (list(extent) if extent and len(extent) == 4 else None), out[:MAX_DATA_POINTS]
+
+
 class Predictions:
     """Every class's current question."""
 
@@ -128,9 +144,10 @@ class Predictions:
         prompt: str,
         choices: list[str],
         extent: list[float] | None,
+        points: list[list[float]] | None = None,
     ) -> Question:
         self._seq += 1
-        question = Question(self._seq, kind, prompt, choices, extent)
+        question = Question(self._seq, kind, prompt, choices, extent, points or [])
         self.by_class[code] = question
         return question
 

@@ -94,7 +94,8 @@ function showClass(code, token) {
   const experimentRoot = h('section', { id: 'experiment-panel', class: 'panel lab-panel', 'aria-label': 'Class experiment' });
   const questionRoot = h('section', { id: 'question-panel', class: 'panel lab-panel', 'aria-label': 'Predict, then reveal' });
   const experiment = experimentPanel({ root: experimentRoot, base, call: labCall, pushed: () => state?.push?.experiment || null });
-  const question = questionPanel({ root: questionRoot, base, call: labCall, spotlight: () => state?.spotlight });
+  const sketchData = () => state?.push?.experiment?.dataset || { name: 'spiral', samples: 200 }; // the pushed design's data
+  const question = questionPanel({ root: questionRoot, base, call: labCall, spotlight: () => state?.spotlight, dataset: sketchData });
   lock.addEventListener('click', () => act(state?.locked ? 'Editing unlocked.' : 'Editing locked.', 'POST', `${base}/lock`, { locked: !state?.locked }));
   endSpot.addEventListener('click', () => act('The spotlight has ended.', 'POST', `${base}/spotlight`, { run_id: null }));
   const button = (id, label, fn, tip) => h('button', { type: 'button', id, onclick: fn, title: tip }, label);

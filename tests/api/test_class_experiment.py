@@ -158,3 +158,41 @@ def test_a_run_that_blows_up_is_flagged_diverged(live: Live, limits):
         f"/api/classes/{code}/hand", json={"raised": False}, headers=calm
     ).json() == {"raised": False}
     assert live.http.get(f"/api/classes/{code}/help", headers=teacher).status_code == 403
+
+
+def test_a_sketch_question_is_drawn_on_the_data(live: Live):
+    code, teacher = open_class(live)
+    ada, bo = join(live, code, "Ada"), join(live, code, "Bo")
+    url = f"/api/classes/{code}/question"
+    sketch = {"kind": "sketch", "prompt": "Draw the boundary"}
+    bad = live.http.post(url, json={**sketch, "dataset": {"name": "nope"}}, headers=teacher)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "dataset", "name"]
+    flat = live.http.post(url, json={**sketch, "dataset": {"name": "mnist"}}, headers=teacher)
+    assert flat.status_code == 422 and flat.json()["detail"][0]["loc"] == ["body", "dataset"]
+    asked = live.http.post(url, json={**sketch, "dataset": {"name": "spiral"}}, headers=teacher)
+    assert asked.status_code == 201, asked.text
+    question = asked.json()
+    assert question["extent"] == [-6, 6, -6, 6] and 10 <= len(question["points"]) <= 300
+    assert {p[2] for p in question["points"]} == {0, 1}
+
+    line = [[[-5, -5], [0, 0], [5, 5]]]
+    assert (
+        live.http.post(
+            f"/api/classes/{code}/answer", json={"answer": line}, headers=ada
+        ).status_code
+        == 200
+    )
+    nan = live.http.post(f"/api/classes/{code}/answer", json={"answer": [[[0, 0]]]}, headers=bo)
+    assert nan.status_code == 422 and nan.json()["detail"][0]["loc"] == ["body", "answer", "0"]
+    mine = live.http.get(url, headers=ada).json()
+    assert mine["mine"] == line and "answers" not in mine["question"]  # nobody sees others'
+    assert (
+        live.http.post(
+            f"/api/classes/{code}/answer", json={"answer": 1}, headers=teacher
+        ).status_code
+        == 403
+    )
+    revealed = live.http.post(f"/api/classes/{code}/reveal", json={}, headers=teacher).json()
+    assert revealed["answers"] == [line] and "Ada" not in str(revealed)
+    late = live.http.post(f"/api/classes/{code}/answer", json={"answer": line}, headers=bo)
+    assert late.status_code == 409

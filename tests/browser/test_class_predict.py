@@ -137,6 +137,7 @@ def test_predict_then_reveal_with_a_teacher_and_three_students(browser, server_u
         teacher.page.wait_for_selector("#question-panel[data-answered='1']")
         teacher.page.click("#question-reveal")
         bo.page.wait_for_selector("#reveal[data-answers='1'] canvas.reveal-sketch")
+        bo.screenshot("class-reveal-sketch-student-1280x720")
 
 
 def test_a_student_reads_the_help_for_a_run_that_blew_up(browser, server_url):

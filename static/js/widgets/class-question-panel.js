@@ -5,12 +5,15 @@
 import { h, replace } from '../util/dom.js';
 import { revealView } from './class-reveal.js';
 
-/** questionPanel({root, base, call(method, path, body, done), spotlight() -> runId}) -> {message(msg)} */
-export function questionPanel({ root, base, call, spotlight }) {
+/**
+ * questionPanel({root, base, call(method, path, body, done), spotlight() -> runId,
+ *   dataset() -> the dataset a sketch is drawn on}) -> {message(msg)}
+ */
+export function questionPanel({ root, base, call, spotlight, dataset }) {
   const kind = h('select', { id: 'question-kind' }, h('option', { value: 'choice' }, 'Multiple choice'), h('option', { value: 'number' }, 'A number'), h('option', { value: 'sketch' }, 'Sketch the boundary'));
   const prompt = h('input', { id: 'question-text', type: 'text', maxlength: 300, required: true, placeholder: 'e.g. Which learning rate will do best?' });
   const choices = h('input', { id: 'question-choices', type: 'text', placeholder: 'choices, comma separated' });
-  const extent = h('input', { id: 'question-extent', type: 'text', value: '-6, 6, -6, 6', title: 'the plane: xmin, xmax, ymin, ymax' });
+  const extent = h('input', { id: 'question-extent', type: 'text', placeholder: 'plane: the data\'s', title: 'the plane: xmin, xmax, ymin, ymax (empty: the data\'s own)' });
   const right = h('input', { id: 'reveal-answer', type: 'text', size: 8, placeholder: 'right answer' });
   const count = h('output', { id: 'question-count', class: 'muted', 'aria-live': 'polite' });
   const shown = h('div', { id: 'question-shown' });
@@ -26,7 +29,10 @@ export function questionPanel({ root, base, call, spotlight }) {
     event.preventDefault();
     const body = { kind: kind.value, prompt: prompt.value };
     if (kind.value === 'choice') body.choices = choices.value.split(',').map((c) => c.trim()).filter(Boolean);
-    if (kind.value === 'sketch') body.extent = extent.value.split(',').map(Number);
+    if (kind.value === 'sketch') {
+      body.dataset = dataset();
+      if (extent.value.trim()) body.extent = extent.value.split(',').map(Number);
+    }
     const asked = await call('POST', `${base}/question`, body, 'The question is on every student\'s page.');
     if (asked) message({ type: 'question', question: asked });
   }

@@ -9,13 +9,13 @@ import { revealView, sketchCanvas } from './class-reveal.js';
 const SIZE = 240;
 
 /** A canvas to draw strokes on; -> {canvas, strokes(), clear()} in the plane's coordinates. */
-function sketchPad(extent) {
+function sketchPad(extent, points) {
   const [x0, x1, y0, y1] = extent;
   let strokes = [];
   let current = null;
   const holder = h('div', { class: 'sketch-pad' });
   const redraw = () => {
-    const fresh = sketchCanvas(extent, [strokes]);
+    const fresh = sketchCanvas(extent, [strokes], SIZE, points);
     fresh.id = 'sketch-canvas';
     fresh.addEventListener('pointerdown', down);
     fresh.addEventListener('pointermove', move);
@@ -97,7 +97,7 @@ export function classQuestion({ root, base }) {
         h('button', { type: 'submit', id: 'answer-send' }, 'Send'),
       );
     } else {
-      const pad = sketchPad(q.extent);
+      const pad = sketchPad(q.extent, q.points || []);
       input = h(
         'div',
         { class: 'answer-sketch' },

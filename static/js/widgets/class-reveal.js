@@ -72,8 +72,9 @@ function numberStrip(q) {
   return h('div', {}, svg, h('p', { class: 'muted' }, `Guesses: ${values.map((v) => String(v)).join(', ') || 'none'}`));
 }
 
-/** Every sketch drawn over the plane of the data (extent), one colour per student, no names. */
-export function sketchCanvas(extent, sketches, size = 240) {
+/** Every sketch drawn over the plane of the data (extent) and its points ([x, y, class]),
+ * one colour per student, no names. */
+export function sketchCanvas(extent, sketches, size = 240, points = []) {
   const canvas = h('canvas', { class: 'reveal-sketch', width: size, height: size, role: 'img', 'aria-label': `${sketches.length} sketches` });
   const ctx = canvas.getContext('2d');
   const [x0, x1, y0, y1] = extent || [-1, 1, -1, 1];
@@ -86,8 +87,14 @@ export function sketchCanvas(extent, sketches, size = 240) {
   ctx.moveTo(...px([x0, 0]));
   ctx.lineTo(...px([x1, 0]));
   ctx.stroke();
+  for (const [x, y, c] of points) {
+    ctx.fillStyle = c ? '#0b72c099' : '#e8850c99';
+    ctx.beginPath();
+    ctx.arc(...px([x, y]), 2.5, 0, 2 * Math.PI);
+    ctx.fill();
+  }
   sketches.forEach((strokes, i) => {
-    ctx.strokeStyle = `hsl(${(i * 137) % 360} 70% 45%)`;
+    ctx.strokeStyle = `hsl(${(120 + i * 137) % 360} 70% 35%)`;
     ctx.lineWidth = 2;
     for (const stroke of strokes) {
       ctx.beginPath();
@@ -104,7 +111,7 @@ export function revealView(q) {
   let body;
   if (q.kind === 'choice') body = choiceBars(q);
   else if (q.kind === 'number') body = numberStrip(q);
-  else body = sketchCanvas(q.extent, answers);
+  else body = sketchCanvas(q.extent, answers, 240, q.points || []);
   return h(
     'div',
     { class: 'reveal', id: 'reveal', dataset: { answers: answers.length } },
