@@ -24,7 +24,7 @@ export function helpFlags({ root, base }) {
   replace(root, h('h3', { class: 'panel-title' }, 'Help'), list, h('div', { class: 'help-actions' }, button, note));
   root.hidden = false;
 
-  function show(raised, diagnosis) {
+  function show(raised, diagnosis, runId = null) {
     hand = Boolean(raised);
     button.textContent = hand ? 'Lower hand' : 'Raise hand';
     button.setAttribute('aria-pressed', String(hand));
@@ -35,14 +35,14 @@ export function helpFlags({ root, base }) {
       list,
       diagnosis.length
         ? diagnosis.map((d) => h('li', { class: 'help-finding', dataset: { code: d.code } }, h('strong', {}, d.sentence), ' ', h('span', { class: 'help-try' }, `Try: ${d.suggestion}`)))
-        : h('li', { class: 'muted' }, 'Nothing looks wrong with your latest run.'),
+        : h('li', { class: 'muted' }, runId ? 'Nothing looks wrong with your latest run.' : 'Train a run: if something goes wrong, it says here what to try.'),
     );
   }
 
   async function refresh() {
     try {
       const help = await request('GET', `${base}/help`, { describe: describeMessages });
-      show(help.hand, help.diagnosis);
+      show(help.hand, help.diagnosis, help.run_id);
     } catch {
       // the class socket reconnects on its own; the next refresh tries again
     }
