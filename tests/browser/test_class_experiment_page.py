@@ -8,7 +8,7 @@ import json
 
 import pytest
 from browser_helpers import spiral, wait_status
-from test_class_predict import SIZES, join, open_class, own_browser
+from class_pages import SIZES, join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
 

@@ -1,54 +1,18 @@
 """Predict, then reveal in Chromium: a teacher asks, three students (each their own browser
 context) answer on their pages, one trains, and after the reveal every page (and the teacher's
 projector) shows the answers, without names, beside the real result. And help flags: a student
-whose run blows up reads why, and what to change, on their page; their hand reaches the
-teacher."""
+whose run blows up reads why, and what to change, on their page, and raises a hand (the
+dashboard entry's `hand`: tests/api/test_class_experiment.py)."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from browser_helpers import PageWatch, experiment_hash, spiral, wait_status
+from class_pages import SIZES, join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"1280x720": (1280, 720), "1440x900": (1440, 900), "390x844": (390, 844)}
 CHOICES = ["0.0001", "0.01", "10"]
-
-
-@contextlib.contextmanager
-def own_browser(browser, base: str, width: int = 1280, height: int = 720):
-    """A browser context of its own (no shared storage): one person's machine."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        watch = PageWatch(page, base)
-        yield watch
-        errors = watch.unexpected_errors()
-        assert not errors, "the page logged errors:\n" + "\n".join(errors)
-    finally:
-        context.close()
-
-
-def open_class(teacher, name: str) -> str:
-    teacher.page.goto(f"{teacher.base}/teach")
-    teacher.page.fill("#class-title", name)
-    teacher.page.click("#open-class")
-    code = teacher.page.text_content("#join-code")
-    assert code and len(code) == 7
-    return code
-
-
-def join(student, code: str, name: str) -> None:
-    student.page.goto(f"{student.base}/#class={code}")
-    student.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
-    student.page.fill("#class-name", name)
-    student.page.click("#class-join")
-    student.page.wait_for_function(
-        "(n) => document.getElementById('class-who')?.textContent.includes(n)", arg=name
-    )
 
 
 def train(student, design: dict) -> str:
