@@ -24,6 +24,7 @@ from ..uploads.access import check_use
 from ..uploads.restore import restore_upload_files
 from . import (
     routes_check,
+    routes_class_experiment,
     routes_class_roster,
     routes_classes,
     routes_inspect,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream,
         routes_classes,
         routes_class_roster,
+        routes_class_experiment,
     )
     for module in (*routers, routes_pages):
         app.include_router(module.router)

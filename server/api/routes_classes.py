@@ -246,7 +246,11 @@ def get_membership(code: str, request: Request, classes: ClassesDep) -> dict:
     if room is None or who.student is None or who.student.code != room.code:
         classes.limits.miss(get_client(request))
         raise HTTPException(403, "this class's student token is needed (X-Student-Token)")
-    return {"class": room.state(), "student": _student(who.student)}
+    return {
+        "class": room.state(),
+        "student": _student(who.student),
+        "assignment": classes.experiments.assignment(room, who.student),
+    }
 
 
 @router.post("/api/classes/{code}/spotlight", responses=TEACHER_ONLY)

@@ -17,8 +17,11 @@ from ..store import queries
 from ..store.store import Store
 from .dashboard import RunView, dashboard_message
 from .errors import ClassRefused
+from .experiments import Experiments
+from .help_flags import HelpFlags
 from .hub import ClassHub
 from .limits import RUNS_RETRY_S, ClassLimits
+from .predictions import Predictions
 from .race import RaceBoard
 from .registry import Classroom, Registry, Student
 
@@ -42,6 +45,9 @@ class Classes:
         )
         self.races: dict[str, RaceBoard] = {}  # code -> its race board (thumbnail cache)
         self.limits = ClassLimits(settings)
+        self.experiments = Experiments()  # class experiments (experiments.py)
+        self.predictions = Predictions()  # predict, then reveal (predictions.py)
+        self.help = HelpFlags()  # raised hands and each run's diagnosis (help_flags.py)
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
         self._tasks: set[asyncio.Task] = set()  # the reads in flight (kept from the GC)
@@ -66,6 +72,7 @@ class Classes:
                 f"the teacher has locked editing in class {room.code}: "
                 + ("train the design they pushed" if room.push else "wait until they unlock it"),
             )
+        self.experiments.admit(room, student, experiment)
         s = self.settings
         mine = self.active_runs(room.code, student.id)
         if len(mine) >= s.max_runs_per_student:
@@ -180,6 +187,7 @@ class Classes:
         if room is None:
             return None
         message = dashboard_message(room, self.registry.runs_of(code), self.view)
+        self.help.annotate(code, message["students"], self.manager.get)
         return json.dumps(message, allow_nan=False)
 
     async def race_message(self, room: Classroom) -> dict:

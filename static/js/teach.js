@@ -11,6 +11,8 @@ import { h, replace } from './util/dom.js';
 import { request, describeMessages } from './http.js';
 import { classDashboard } from './widgets/class-dashboard.js';
 import { TEACHER_KEY } from './widgets/class-bar.js';
+import { experimentPanel } from './widgets/class-experiment-panel.js';
+import { questionPanel } from './widgets/class-question-panel.js';
 
 const root = document.getElementById('teach');
 
@@ -118,6 +120,13 @@ function showClass(code, token) {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
     status.textContent = 'The results were downloaded (CSV).';
   }
+  // The class as one experiment: its panels below the dashboard (widgets/class-*-panel.js).
+  const labCall = (method, path, body, done) => (done ? act(done, method, path, body) : call(method, path, token, body).catch(() => null));
+  const experimentRoot = h('section', { id: 'experiment-panel', class: 'panel lab-panel', 'aria-label': 'Class experiment' });
+  const questionRoot = h('section', { id: 'question-panel', class: 'panel lab-panel', 'aria-label': 'Predict, then reveal' });
+  const experiment = experimentPanel({ root: experimentRoot, base, call: labCall, pushed: () => state?.push?.experiment || null });
+  const sketchData = () => state?.push?.experiment?.dataset || { name: 'spiral', samples: 200 }; // the pushed design's data
+  const question = questionPanel({ root: questionRoot, base, call: labCall, spotlight: () => state?.spotlight, dataset: sketchData });
   lock.addEventListener('click', () => act(state?.locked ? 'Editing unlocked.' : 'Editing locked.', 'POST', `${base}/lock`, { locked: !state?.locked }));
   endSpot.addEventListener('click', () => act('The spotlight has ended.', 'POST', `${base}/spotlight`, { run_id: null }));
   const button = (id, label, fn, tip) => h('button', { type: 'button', id, onclick: fn, title: tip }, label);
@@ -153,6 +162,7 @@ function showClass(code, token) {
       status,
     ),
     dashRoot,
+    h('div', { class: 'lab-panels' }, experimentRoot, questionRoot),
   );
 
   function applyState(s) {
@@ -187,6 +197,9 @@ function showClass(code, token) {
         dashboard.update(msg);
         document.body.dataset.students = String(msg.students.length);
         document.body.dataset.dashboardTime = String(msg.time);
+        experiment.refresh();
+      } else {
+        question.message(msg);
       }
     };
     ws.onclose = () => {

@@ -7,6 +7,7 @@
 import { clone } from '../state.js';
 import { h, replace } from '../util/dom.js';
 import { classBar } from '../widgets/class-bar.js';
+import { classLabFlow } from './class-lab-flow.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,12 +15,14 @@ const $ = (id) => document.getElementById(id);
 export function classFlow(page) {
   let ownDesign = null; // the student's design while the spotlight shows someone else's run
   let classLocked = false;
+  let assigned = null; // the class experiment's assignment: its design stays locked
   const classLocks = [$('dataset-panel'), $('training-panel'), $('model-panel'), $('layers-panel')];
   function applyClassLock() {
     if (page.watching.runId) return; // watch mode locks everything itself
-    for (const el of classLocks) el.disabled = classLocked;
-    page.stack.setReadOnly(classLocked);
-    page.header.setWatching(classLocked);
+    const locked = classLocked || Boolean(assigned);
+    for (const el of classLocks) el.disabled = locked;
+    page.stack.setReadOnly(locked);
+    page.header.setWatching(locked);
   }
   // The pushed design's banner, under the class bar: load it, or go back to my design.
   const pushBar = h('div', { class: 'class-push', id: 'class-push', role: 'status', hidden: true });
@@ -39,8 +42,18 @@ export function classFlow(page) {
       } }, 'Back to my design'),
     );
   }
+  const lab = classLabFlow({
+    anchor: $('class-bar'),
+    load: (design) => (page.watching.runId ? (ownDesign = clone(design)) : page.load(design)),
+    onAssigned: (assignment) => {
+      if (assignment && !assigned) classNote(`Class experiment: your ${assignment.setting} is ${assignment.value}. The design is loaded and locked: press Train.`);
+      assigned = assignment;
+      applyClassLock();
+    },
+  });
   const classroom = classBar({
     root: $('class-bar'),
+    onMessage: lab.message,
     onSpotlight: async (runId) => {
       if (runId) {
         if (!page.watching.runId) ownDesign = clone(page.experiment());

@@ -40,11 +40,11 @@ function post(path, body) {
 }
 
 /**
- * classBar({root, onSpotlight(runId | null), onPush(experiment), onLock(locked)})
+ * classBar({root, onSpotlight(runId | null), onPush(experiment), onLock(locked), onMessage(msg)})
  * -> {code, role, state} (null code: this page is in no class; the bar stays hidden).
  * Call it before the page writes its own hash: it reads `#class=<code>` once.
  */
-export function classBar({ root, onSpotlight, onPush, onLock }) {
+export function classBar({ root, onSpotlight, onPush, onLock, onMessage }) {
   const fromHash = codeFromHash();
   if (fromHash) sessionStorage.setItem(CODE_KEY, fromHash);
   const code = fromHash || sessionStorage.getItem(CODE_KEY);
@@ -167,6 +167,7 @@ export function classBar({ root, onSpotlight, onPush, onLock }) {
         bar.state = null;
         showJoin(`The teacher removed you from class ${code}. Join again to come back.`);
       }
+      onMessage?.(msg); // experiments, questions (flows/class-lab-flow.js)
     };
     ws.onclose = () => {
       if (socket !== ws) return;

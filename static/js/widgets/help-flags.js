@@ -1,0 +1,53 @@
+// A student's help panel: what the server's diagnosis finds in their latest run (a sentence
+// and the change to try, per finding: GET /api/classes/<code>/help) and a hand to raise for
+// the teacher (POST .../hand). Refreshed every REFRESH_MS while the page is open.
+
+import { h, replace } from '../util/dom.js';
+import { request, describeMessages } from '../http.js';
+
+const REFRESH_MS = 4000; // 200 students: 50 cheap requests a second, all from memory
+
+/** helpFlags({root, base}) -> {refresh()}; `base`: /api/classes/<code>. */
+export function helpFlags({ root, base }) {
+  let hand = false;
+  const button = h('button', { type: 'button', id: 'raise-hand', 'aria-pressed': 'false' }, 'Raise hand');
+  const list = h('ul', { class: 'help-findings', id: 'help-findings' });
+  const note = h('output', { class: 'muted', id: 'hand-note', 'aria-live': 'polite' });
+  button.addEventListener('click', async () => {
+    try {
+      const answer = await request('POST', `${base}/hand`, { body: { raised: !hand }, describe: describeMessages });
+      show(answer.raised, null);
+    } catch (err) {
+      note.textContent = `The hand could not be raised: ${err.message}`;
+    }
+  });
+  replace(root, h('h3', { class: 'panel-title' }, 'Help'), list, h('div', { class: 'help-actions' }, button, note));
+  root.hidden = false;
+
+  function show(raised, diagnosis, runId = null) {
+    hand = Boolean(raised);
+    button.textContent = hand ? 'Lower hand' : 'Raise hand';
+    button.setAttribute('aria-pressed', String(hand));
+    note.textContent = hand ? 'Your teacher sees your hand.' : '';
+    if (!diagnosis) return;
+    root.dataset.codes = diagnosis.map((d) => d.code).join(' ');
+    replace(
+      list,
+      diagnosis.length
+        ? diagnosis.map((d) => h('li', { class: 'help-finding', dataset: { code: d.code } }, h('strong', {}, d.sentence), ' ', h('span', { class: 'help-try' }, `Try: ${d.suggestion}`)))
+        : h('li', { class: 'muted' }, runId ? 'Nothing looks wrong with your latest run.' : 'Train a run: if something goes wrong, it says here what to try.'),
+    );
+  }
+
+  async function refresh() {
+    try {
+      const help = await request('GET', `${base}/help`, { describe: describeMessages });
+      show(help.hand, help.diagnosis, help.run_id);
+    } catch {
+      // the class socket reconnects on its own; the next refresh tries again
+    }
+  }
+  refresh();
+  setInterval(refresh, REFRESH_MS);
+  return { refresh };
+}
