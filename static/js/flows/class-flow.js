@@ -24,6 +24,10 @@ export function classFlow(page) {
     page.stack.setReadOnly(locked);
     page.header.setWatching(locked);
   }
+  function classNote(text) {
+    $('design-note').hidden = false;
+    $('design-note').textContent = text;
+  }
   // The pushed design's banner, under the class bar: load it, or go back to my design.
   const pushBar = h('div', { class: 'class-push', id: 'class-push', role: 'status', hidden: true });
   $('class-bar').after(pushBar);
