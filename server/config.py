@@ -274,7 +274,16 @@ class Settings(BaseSettings):
         ge=100,
         part="store",
         description="writes kept in memory while the database cannot be written; past it "
-        "epoch records are dropped (and counted), past twice it every write",
+        "they go to the journal, and once that is full epoch records are dropped (and "
+        "counted), past twice it every write",
+    )
+    store_journal_mb: int = setting(
+        256,
+        ge=0,
+        part="store",
+        description="beyond those, writes wait in a journal file in the state folder, "
+        "replayed in order when the database can be written again; past it they are dropped "
+        "(0: no journal)",
     )
     checkpoint_interval_s: float = setting(
         5.0,
