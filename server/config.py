@@ -435,6 +435,21 @@ class Settings(BaseSettings):
     upload_max_image_side: int = setting(
         64, ge=8, le=256, part="uploads", description="largest resize side"
     )
+    upload_parse_workers: int = setting(
+        2,
+        ge=1,
+        le=64,
+        part="uploads",
+        description="processes that parse uploaded files (one file each); more uploads wait "
+        "up to 10 s, then 429",
+    )
+    upload_parse_timeout_s: float = setting(
+        60.0,
+        gt=0,
+        part="uploads",
+        description="seconds one file may take to parse; past it its process is killed and "
+        "the upload gets a 413",
+    )
     upload_max_per_owner: int = setting(
         50, ge=1, part="uploads", description="uploads one owner may keep"
     )

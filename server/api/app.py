@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.classes.stop()
             app.state.offline.close()
+            if getattr(app.state, "upload_parsers", None) is not None:
+                app.state.upload_parsers.close()  # made by the first upload
             await manager.stop()
             await asyncio.to_thread(store.close)
 

@@ -174,6 +174,11 @@ class Writer:
             pass  # chunk after chunk, until done or the database fails (the thread retries)
 
     @property
+    def held(self) -> int:
+        """Operations waiting in memory (not counting a batch being written)."""
+        return len(self._ops)
+
+    @property
     def journaled(self) -> int:
         """Operations waiting in the journal."""
         return self.journal.count if self.journal else 0
