@@ -19,11 +19,13 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Resp
 from ..config import Settings
 from ..engine.datasets import preview_data
 from ..engine.errors import ExperimentError, error_list
+from ..store.owned import NotOwner
 from ..store.store import Store
 from ..web.deps import ClientDep, SettingsDep, StoreDep
 from ..web.owner import Owner
 from ..web.paging import Page, paging
 from . import quota
+from .access import may_use
 from .csv_table import CsvOptions
 from .errors import UploadError, too_large
 from .images_zip import ImageOptions
@@ -197,8 +199,10 @@ def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[Upload
 
 @router.get("/{upload_id}", responses={403: {"description": "not yours"}, **NOT_FOUND})
 def get_upload(upload_id: str, store: StoreDep, settings: SettingsDep, owner: Owner) -> UploadOut:
-    """Your upload, by its id, with its preview (its rows: the owner's only)."""
-    row = store.read(UPLOADS.owned, upload_id, owner.hash, "read")
+    """Your upload (or one shared with you), by its id, with its preview (its rows)."""
+    row = store.read(UPLOADS.find, upload_id)
+    if not may_use(store, row.owner, upload_id, owner.hash):
+        raise NotOwner("upload", "read")  # (or hold its share: POST .../shares/accept)
     # This state folder lost its file or holds a damaged one: written again from the database.
     store.write(UPLOADS.repair_file, settings.state_dir, row.id, row.bytes)
     return upload_out(row, owner, _stored_preview(store, row, settings))
