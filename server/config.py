@@ -479,6 +479,13 @@ class Settings(BaseSettings):
     ray_num_cpus: float = setting(
         1.0, gt=0, part="ray", description="CPUs each Ray worker actor reserves"
     )
+    ray_orphan_s: float = setting(
+        30.0,
+        gt=0,
+        part="ray",
+        description="a worker actor not polled by its server this long exits (the server was "
+        "killed: Ray would keep it)",
+    )
     ray_gpu_fraction: float = setting(
         0.25,
         ge=0,
