@@ -9,12 +9,15 @@ writer advances it after each committed chunk, so a restart replays only the res
 between a commit and that write replays one chunk twice: the narrowest window a file beside
 the database allows). A record cut short by a kill is cut off at open.
 
-Not thread-safe by itself: the writer calls it under its own lock (its thread and the
+One server per journal: it holds an exclusive lock on `store-journal.lock` while it lives; a
+second server on the same state folder (replicas sharing it) gets `JournalBusy` and runs
+without a journal (its writes wait in memory only). Not thread-safe by itself: the writer calls it under its own lock (its thread and the
 spilling thread both use it).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import pickle
@@ -27,11 +30,22 @@ log = logging.getLogger("layerlab.store")
 HEAD = struct.Struct(">I")
 
 
+class JournalBusy(Exception):
+    """Another server holds this journal."""
+
+
 class Journal:
     """Append at the end, read from the front, forget what was committed."""
 
     def __init__(self, path: Path, max_bytes: int):
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise JournalBusy(f"{self.path} is another server's") from None
         self.offset_path = self.path.with_suffix(".offset")
         self.max_bytes = max_bytes
         self.start = 0  # byte offset of the first operation not committed
@@ -118,6 +132,10 @@ class Journal:
         tmp = self.offset_path.with_suffix(".tmp")
         tmp.write_text(str(self.start))
         os.replace(tmp, self.offset_path)
+
+    def close(self) -> None:
+        """Let another server have it (what it holds stays, for the next one to replay)."""
+        self._lock.close()
 
     def clear(self) -> None:
         for path in (self.path, self.offset_path):

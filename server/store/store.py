@@ -20,7 +20,7 @@ from ..core.jsonsafe import dumps
 from ..core.tokens import token_hash
 from . import queries
 from .db import database_url, discard, make_engine, migrate
-from .journal import Journal
+from .journal import Journal, JournalBusy
 from .ops import AddEpoch, AddLayers, InsertRun, Op, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 from .startup import import_legacy, interrupt_active
@@ -60,7 +60,10 @@ class Store:
         if settings.store_journal_mb:
             # A temporary database's journal goes with it; a kept one's stays for the next start.
             folder = self._scratch or Path(settings.state_dir)
-            journal = Journal(folder / "store-journal.bin", settings.store_journal_mb << 20)
+            try:
+                journal = Journal(folder / "store-journal.bin", settings.store_journal_mb << 20)
+            except JournalBusy as err:
+                log.warning("no store journal: %s (writes wait in memory only)", err)
         self.writer = Writer(
             self.engine,
             self.spool,

@@ -161,6 +161,8 @@ class Writer:
         if self._spiller.is_alive():
             self._spiller.join(timeout)
         kept = self.journal.count if self.journal else 0
+        if self.journal is not None:
+            self.journal.close()
         left = len(self._ops)
         if kept:
             log.error("the database could not be written: %d writes kept in the journal", kept)
