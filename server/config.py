@@ -274,7 +274,16 @@ class Settings(BaseSettings):
         ge=100,
         part="store",
         description="writes kept in memory while the database cannot be written; past it "
-        "epoch records are dropped (and counted), past twice it every write",
+        "they go to the journal, and once that is full epoch records are dropped (and "
+        "counted), past twice it every write",
+    )
+    store_journal_mb: int = setting(
+        256,
+        ge=0,
+        part="store",
+        description="beyond those, writes wait in a journal file in the state folder, "
+        "replayed in order when the database can be written again; past it they are dropped "
+        "(0: no journal)",
     )
     checkpoint_interval_s: float = setting(
         5.0,
@@ -439,6 +448,21 @@ class Settings(BaseSettings):
     upload_max_image_side: int = setting(
         64, ge=8, le=256, part="uploads", description="largest resize side"
     )
+    upload_parse_workers: int = setting(
+        2,
+        ge=1,
+        le=64,
+        part="uploads",
+        description="processes that parse uploaded files (one file each); more uploads wait "
+        "up to 10 s, then 429",
+    )
+    upload_parse_timeout_s: float = setting(
+        60.0,
+        gt=0,
+        part="uploads",
+        description="seconds one file may take to parse; past it its process is killed and "
+        "the upload gets a 413",
+    )
     upload_max_per_owner: int = setting(
         50, ge=1, part="uploads", description="uploads one owner may keep"
     )
@@ -467,6 +491,13 @@ class Settings(BaseSettings):
     )
     ray_num_cpus: float = setting(
         1.0, gt=0, part="ray", description="CPUs each Ray worker actor reserves"
+    )
+    ray_orphan_s: float = setting(
+        30.0,
+        gt=0,
+        part="ray",
+        description="a worker actor not polled by its server this long exits (the server was "
+        "killed: Ray would keep it)",
     )
     ray_gpu_fraction: float = setting(
         0.25,

@@ -20,6 +20,7 @@ from ..runs.offline import OfflineJobs
 from ..store.store import Store
 from ..sweeps import routes as routes_sweeps
 from ..uploads import routes as routes_uploads
+from ..uploads import routes_shares as routes_upload_shares
 from ..uploads.access import check_use
 from ..uploads.restore import restore_upload_files
 from . import (
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.classes.stop()
             app.state.offline.close()
+            if getattr(app.state, "upload_parsers", None) is not None:
+                app.state.upload_parsers.close()  # made by the first upload
             await manager.stop()
             await asyncio.to_thread(store.close)
 
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_presence,
         routes_system,
         routes_uploads,
+        routes_upload_shares,
         routes_sweeps,
         stream,
         routes_classes,

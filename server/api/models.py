@@ -179,10 +179,15 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
     since: float | None = Field(None, description="Unix time the writes began to fail")
     pending: int = Field(description="writes waiting to be committed")
+    journaled: int = Field(
+        0,
+        description="of those, how many wait in the journal file (beyond "
+        "LAYERLAB_STORE_MAX_PENDING in memory)",
+    )
     dropped: int = Field(
         0,
         description="writes dropped since start because too many waited for a database that "
-        "could not be written (LAYERLAB_STORE_MAX_PENDING)",
+        "could not be written (LAYERLAB_STORE_MAX_PENDING, then LAYERLAB_STORE_JOURNAL_MB)",
     )
 
 

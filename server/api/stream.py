@@ -22,7 +22,8 @@ from ..engine.early_stopping import best_epoch_of
 from ..runs.messages import epoch_message, hello_message, status_message
 from ..store import queries
 from ..store.store import Store, StoreUnavailable
-from .class_access import chosen_subprotocol, may_watch, stream_key
+from ..web.owner import OwnerToken
+from .class_access import chosen_subprotocol, may_watch, stream_key, subprotocol_tokens
 from .deps import get_client, get_manager
 from .sockets import close_socket, read_until_closed, refuse_socket
 
@@ -81,7 +82,7 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     manager = get_manager(websocket)
     _bound_send_buffer(websocket)
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
-    viewer = manager.hub.join(run_id, websocket.send_text)
+    viewer = manager.hub.join(run_id, websocket.send_text, sees_examples(websocket, run_id))
     if viewer is None:  # removed between the two lines above: cannot happen without an await
         await websocket.close(CLOSE_NO_RUN)
         return
@@ -102,6 +103,18 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
         abort_transport(websocket)
     else:
         await close_socket(websocket, 1000, "run ended")
+
+
+def sees_examples(websocket: WebSocket, run_id: str) -> bool:
+    """Whether this viewer is the run's owner, who alone sees the examples of a run on an
+    uploaded dataset: its owner token (`layerlab-owner.<token>`) or run token
+    (`layerlab-run.<token>`) offered as a subprotocol, never in the URL."""
+    run = get_manager(websocket).get(run_id)
+    if run is None:
+        return False
+    offered = subprotocol_tokens(websocket)
+    owner = offered.get("owner")
+    return run.owns(offered.get("run")) or (owner is not None and OwnerToken(owner).owns(run.owner))
 
 
 async def _stream_stored(websocket: WebSocket, store: Store, run_id: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -41,8 +42,11 @@ RECORD, TEXT, STATUS = 0, 1, 2
 class Viewer:
     """One viewer: its ordered queue, its pending snapshot, and its sender loop."""
 
-    def __init__(self, channel: RunChannel, send: Send, settings: Settings):
+    def __init__(self, channel: RunChannel, send: Send, settings: Settings, examples: bool = True):
         self.channel = channel
+        # Whether this viewer may see the run's examples (traces, sample images): false for
+        # someone other than its owner watching a run on an uploaded dataset.
+        self.examples = examples or not channel.private
         self._send = send
         self._items: deque[tuple[int, str]] = deque()
         self._pending_bytes = 0
@@ -76,8 +80,8 @@ class Viewer:
         self.push(STATUS, text)
         self._final = self._final or terminal
 
-    def push_snapshot(self, text: str) -> None:
-        if self.dropped is None:
+    def push_snapshot(self, text: str | None) -> None:
+        if self.dropped is None and text:
             self._snapshot = text
             self._snapshot_after = self._pushed
             self._wake.set()
@@ -167,6 +171,11 @@ class RunChannel:
         self.snapshot: str | None = None
         self.layer_history: list[str] = []  # {"epoch", "layers"} of snapshots so far, encoded
         self.trace: str | None = None  # the latest step_batch trace, encoded
+        # A run on an uploaded dataset: its rows are its owner's, so other viewers get neither
+        # traces nor the snapshot sections that show examples (`public_snapshot`).
+        dataset = (info.get("experiment") or {}).get("dataset")
+        self.private = isinstance(dataset, dict) and dataset.get("name") == "upload"
+        self.public_snapshot: str | None = None
         self.best_epoch: int | None = None  # early stopping kept this epoch's weights
         self.viewers: set[Viewer] = set()
 
@@ -227,6 +236,8 @@ class Hub:
         if channel is None:
             return
         channel.snapshot = text
+        if channel.private:
+            channel.public_snapshot = without_examples(text)
         if layers is not None:
             kept = channel.layer_history
             kept.append(layers)
@@ -234,7 +245,7 @@ class Hub:
                 half = LAYER_HISTORY // 2
                 channel.layer_history = kept[:half:2] + kept[half:]
         for viewer in channel.viewers:
-            viewer.push_snapshot(text)
+            viewer.push_snapshot(text if viewer.examples else channel.public_snapshot)
 
     def publish_trace(self, run_id: str, text: str) -> None:
         """The trace of one optimiser step: kept as the run's latest, sent to every viewer in
@@ -245,7 +256,8 @@ class Hub:
         channel.trace = text
         message = '{"type":"trace","trace":' + text + "}"
         for viewer in channel.viewers:
-            viewer.push(TEXT, message)
+            if viewer.examples:
+                viewer.push(TEXT, message)
 
     def publish_text(self, run_id: str, text: str) -> None:
         """A small message every viewer receives in order (e.g. `pace`); not kept for later
@@ -271,13 +283,14 @@ class Hub:
             viewer.push_status(text, terminal)
 
     # -- viewers ------------------------------------------------------------------------
-    def join(self, run_id: str, send: Send) -> Viewer | None:
+    def join(self, run_id: str, send: Send, examples: bool = True) -> Viewer | None:
         """A new viewer: hello with the history so far, then the live stream (no await here,
-        so nothing can slip between the history and the first live record)."""
+        so nothing can slip between the history and the first live record). `examples`:
+        whether it may see a private run's examples (its owner)."""
         channel = self.channels.get(run_id)
         if channel is None:
             return None
-        viewer = Viewer(channel, send, self.settings)
+        viewer = Viewer(channel, send, self.settings, examples)
         history, rest, size = [], [], 0
         for i, text in enumerate(channel.history_json):
             size += len(text)
@@ -288,10 +301,10 @@ class Hub:
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
         for text in rest:
             viewer.push(RECORD, text)
-        if channel.trace is not None:  # a class joining mid-lesson sees the step shown
+        if channel.trace is not None and viewer.examples:  # a class joining mid-lesson
             viewer.push(TEXT, '{"type":"trace","trace":' + channel.trace + "}")
         if channel.snapshot is not None:
-            viewer.push_snapshot(channel.snapshot)
+            viewer.push_snapshot(channel.snapshot if viewer.examples else channel.public_snapshot)
         if channel.status in TERMINAL:
             msg = status_message(channel.status, channel.message, channel.epoch, channel.best_epoch)
             viewer.push_status(msg, True)
@@ -318,3 +331,18 @@ class Hub:
                     started = viewer.send_started
                     if started is not None and now - started > timeout:
                         viewer.drop(f"viewer stopped reading for {timeout:g} s")
+
+
+# Snapshot sections made of the dataset's own examples (sample images and the feature maps
+# of one, reconstructions, series windows): left out of a private run's public snapshot. The
+# boundary (the model over a grid) and per-layer statistics show no example.
+EXAMPLE_SECTIONS = ("images", "autoencoder", "sequence")
+
+
+def without_examples(text: str) -> str:
+    """A snapshot message without its example sections (as a dataset without them has)."""
+    message = json.loads(text)
+    snapshot = message.get("snapshot") or {}
+    for key in EXAMPLE_SECTIONS:
+        snapshot.pop(key, None)
+    return dumps(message)

@@ -20,6 +20,7 @@ from ..core.jsonsafe import dumps
 from ..core.tokens import token_hash
 from . import queries
 from .db import database_url, discard, make_engine, migrate
+from .journal import Journal, JournalBusy
 from .ops import AddEpoch, AddLayers, InsertRun, Op, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 from .startup import import_legacy, interrupt_active
@@ -55,6 +56,14 @@ class Store:
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self.spool = spool_for(settings)
+        journal = None
+        if settings.store_journal_mb:
+            # A temporary database's journal goes with it; a kept one's stays for the next start.
+            folder = self._scratch or Path(settings.state_dir)
+            try:
+                journal = Journal(folder / "store-journal.bin", settings.store_journal_mb << 20)
+            except JournalBusy as err:
+                log.warning("no store journal: %s (writes wait in memory only)", err)
         self.writer = Writer(
             self.engine,
             self.spool,
@@ -62,6 +71,7 @@ class Store:
             on_failure,
             on_recovery,
             max_pending=settings.store_max_pending,
+            journal=journal,
         )
         self.interrupted: list[str] = []
 
@@ -79,6 +89,7 @@ class Store:
         migrate(self.engine)
         if self.settings.persist_runs and not self.settings.database_url:
             import_legacy(self.engine, Path(self.settings.state_dir))
+        self.writer.replay()  # an earlier server's last writes, before runs are marked
         self.interrupted = interrupt_active(self.engine)
         for run_id in self.interrupted:
             if self.spool.names(run_id):
@@ -98,6 +109,7 @@ class Store:
             "error": w.error,
             "since": w.error_since,
             "pending": w.pending,
+            "journaled": w.journaled,
             "dropped": w.dropped,
         }
 

@@ -10,6 +10,11 @@ batch is kept and retried every interval, `error` says why (shown by `/api/healt
 follows the first commit that succeeds again, with nothing lost. An operation the database
 refuses for itself (a constraint, a bad value) is dropped alone and logged.
 
+Memory keeps `max_pending` operations; beyond that the thread spills them, oldest first, to
+the journal (`journal.py`, on disk), so the order is always: journal, then memory. Retries and
+the replay once the database is back take chunks from the journal's front first. Only when
+the journal too is full are operations dropped (counted, logged, shown by `/api/health`).
+
 Operations: the types of `ops.py`, applied in order.
 """
 
@@ -24,6 +29,7 @@ from sqlalchemy import Connection, Engine, delete, insert, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from . import tables
+from .journal import Journal
 from .ops import AddEpoch, AddLayers, InsertRun, Op, Sql, TakeExport, Truncate, UpdateRun
 from .spool import ExportSpool
 
@@ -53,8 +59,10 @@ class Writer:
         on_failure: Callable[[str, set[str]], None] | None = None,
         on_recovery: Callable[[set[str]], None] | None = None,
         max_pending: int = MAX_PENDING,
+        journal: Journal | None = None,
     ):
         self.engine = engine
+        self.journal = journal
         self.max_pending = max_pending
         self.dropped = 0  # operations refused since start because too many waited
         self._dropped_by_run: dict[str, int] = {}
@@ -65,28 +73,46 @@ class Writer:
         self.error: str | None = None
         self.error_since: float | None = None
         self._ops: list[Op] = []
-        self._queued = 0  # operations put so far
+        self._queued = journal.count if journal else 0  # operations put so far (+ a restart's)
         self._done = 0  # operations committed (or dropped as refused) so far
         self._affected: set[str] = set()  # runs whose records wait on a failing database
         self._cond = threading.Condition()
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="layerlab-store", daemon=True)
+        # Spilling has a thread of its own: the writer's may wait seconds on a lock of the
+        # database while memory fills. `_order` is held across taking operations from memory
+        # and writing them to the journal, and around every other use of the journal, so the
+        # order (journal, then memory) holds whichever thread moves them.
+        self._order = threading.Lock()
+        self._spill_wake = threading.Event()
+        self._spiller = threading.Thread(
+            target=self._spill_loop, name="layerlab-store-journal", daemon=True
+        )
 
     # -- the event loop's side (never blocks on the database) --------------------------
     def start(self) -> None:
         self._thread.start()
+        if self.journal is not None:
+            self._spiller.start()
 
     def put(self, op: Op) -> bool:
-        """Queue one operation; False when it was dropped: `max_pending` wait already (epoch
-        records and summaries), or twice that (anything). Each drop is counted, per run."""
+        """Queue one operation; False when it was dropped: memory holds `max_pending` and the
+        journal is full (or off), for epoch records and summaries; twice that, anything (also
+        while the thread is behind in spilling). Each drop is counted, per run."""
         with self._cond:
-            owed = self._queued - self._done
-            if owed >= self.max_pending and (isinstance(op, BULK) or owed >= 2 * self.max_pending):
-                if self.dropped == 0 or owed == self.max_pending:
+            held = len(self._ops)
+            spills = self.journal is not None and not self.journal.full
+            if held >= self.max_pending and spills:
+                self._spill_wake.set()  # to the journal with them
+            if held >= self.max_pending and (
+                held >= 2 * self.max_pending or (not spills and isinstance(op, BULK))
+            ):
+                if self.dropped == 0 or held == self.max_pending:
                     log.error(
-                        "%d writes wait for the database: dropping %s (LAYERLAB_STORE_MAX_PENDING)",
-                        owed,
+                        "%d writes wait for the database: dropping %s "
+                        "(LAYERLAB_STORE_MAX_PENDING, LAYERLAB_STORE_JOURNAL_MB)",
+                        self._queued - self._done,
                         "epoch records" if isinstance(op, BULK) else "every write",
                     )
                 self.dropped += 1
@@ -125,14 +151,39 @@ class Writer:
             return self._cond.wait_for(lambda: self._done >= target, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is left (one last try) and stop the thread."""
+        """Write what is left (one last try; what still fails goes to the journal, for the
+        next start) and stop the thread."""
         self._stopping = True
         self._wake.set()
+        self._spill_wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        left = self.pending
+        if self._spiller.is_alive():
+            self._spiller.join(timeout)
+        kept = self.journal.count if self.journal else 0
+        if self.journal is not None:
+            self.journal.close()
+        left = len(self._ops)
+        if kept:
+            log.error("the database could not be written: %d writes kept in the journal", kept)
         if left:
             log.error("the database could not be written: %d operations were lost", left)
+
+    def replay(self) -> None:
+        """Commit what an earlier server left in the journal, now (before the thread starts:
+        the store marks runs left active only after their last writes are in)."""
+        while self.journal is not None and self.journal.count and self._step(stopping=True):
+            pass  # chunk after chunk, until done or the database fails (the thread retries)
+
+    @property
+    def held(self) -> int:
+        """Operations waiting in memory (not counting a batch being written)."""
+        return len(self._ops)
+
+    @property
+    def journaled(self) -> int:
+        """Operations waiting in the journal."""
+        return self.journal.count if self.journal else 0
 
     # -- the thread --------------------------------------------------------------------
     def _loop(self) -> None:
@@ -140,17 +191,62 @@ class Writer:
             self._wake.wait(self.interval_s)
             self._wake.clear()
             stopping = self._stopping
-            with self._cond:
-                take = RETRY_CHUNK if self.error is not None and not stopping else len(self._ops)
-                batch, self._ops = self._ops[:take], self._ops[take:]
-                more = bool(self._ops)
-            if batch and self._write(batch) and more:
-                self._wake.set()  # a chunk went through: the rest at once, not in a second
+            while self._step(stopping):
+                pass  # a batch went through and more waits: at once, not in a second
             if stopping:
+                self._spill(everything=self.error is not None)
                 return
 
-    def _write(self, batch: list[Op]) -> bool:
-        """Commit a batch; whether the database took it (refused operations dropped)."""
+    def _spill_loop(self) -> None:
+        while not self._stopping:
+            self._spill_wake.wait(self.interval_s)
+            self._spill_wake.clear()
+            self._spill()
+
+    def _step(self, stopping: bool) -> bool:
+        """Write one batch, from the journal while it holds any (all of memory goes there
+        first while the database fails); whether it was taken and more waits (then the next
+        goes at once)."""
+        failing = self.error is not None and not stopping
+        self._spill(everything=failing)
+        with self._order:
+            marked = self.journal.peek(RETRY_CHUNK) if self.journal is not None else []
+        if marked:
+            batch = [op for op, _ in marked]
+            ok, done = self._write(batch, requeue=False)
+            if done:
+                with self._order:
+                    self.journal.forget(marked[done - 1][1], done)
+            self._succeeded(done)
+            return ok and bool(self.journaled or self._ops)
+        with self._cond:
+            take = RETRY_CHUNK if failing else len(self._ops)
+            batch, self._ops = self._ops[:take], self._ops[take:]
+            more = bool(self._ops)
+        if not batch:
+            return False
+        ok, done = self._write(batch, requeue=True)
+        self._succeeded(done)
+        return ok and more
+
+    def _spill(self, everything: bool = False) -> None:
+        """Memory's operations to the journal's end (oldest first): all of them when memory
+        holds `max_pending`, or `everything` (the database fails: retries read the journal)."""
+        if self.journal is None:
+            return
+        with self._order:
+            with self._cond:
+                if not self._ops or not (everything or len(self._ops) >= self.max_pending):
+                    return
+                ops, self._ops = self._ops, []
+            if not self.journal.append(ops):
+                with self._cond:
+                    self._ops[:0] = ops  # the journal is full: memory keeps them (put drops)
+
+    def _write(self, batch: list[Op], requeue: bool) -> tuple[bool, int]:
+        """Commit a batch: whether the database took it (refused operations dropped), and
+        how many from the front are done; the rest go back before all others (`requeue`:
+        to the journal's front if newer ones were spilled meanwhile, else memory's)."""
         done, exported, err = 0, [], None
         try:
             exported = self._commit(batch)
@@ -160,13 +256,18 @@ class Writer:
         except Exception as failure:  # noqa: BLE001 - any failure of the database: keep, retry
             err = failure
         self.spool.remove(exported)
-        with self._cond:
-            self._ops[:0] = batch[done:]  # first again, in order
-            waiting = {op.run_id for op in self._ops} if err is not None else set()
+        if requeue and done < len(batch):
+            with self._order:
+                if not (self.journaled and self.journal.prepend(batch[done:])):
+                    with self._cond:
+                        self._ops[:0] = batch[done:]  # first again, in order
         if err is not None:
+            with self._order, self._cond:
+                waiting = {op.run_id for op in self._ops}
+                if self.journal is not None:
+                    waiting |= self.journal.run_ids
             self._failed(err, waiting - {None})
-        self._succeeded(done)
-        return err is None
+        return err is None, done
 
     def _one_by_one(self, batch: list[Op]) -> tuple[int, list[str], Exception | None]:
         """Each operation alone: refused ones are dropped (logged); stops at a failure of
@@ -206,7 +307,10 @@ class Writer:
             self._cond.notify_all()
         if self.error is not None and count and self.pending == 0:
             affected, self._affected = self._affected, set()
-            log.warning("the database can be written again; nothing was lost")
+            log.warning(
+                "the database can be written again; %s",
+                f"{self.dropped} writes were dropped" if self.dropped else "nothing was lost",
+            )
             self.error = self.error_since = None
             if self.on_recovery is not None:
                 self.on_recovery(affected)

@@ -1,4 +1,4 @@
-"""Who may use and read an upload: its owner, and no one else.
+"""Who may use and read an upload: its owner, and those it shared it with (`shares.py`).
 
 An upload's rows are its owner's: a public run trained on it shows the upload's id, and that
 id alone must not let anyone train on the rows (and read them back through `step_batch`
@@ -17,7 +17,15 @@ from typing import Any
 from ..core.tokens import same_token
 from ..store.owned import NotOwner
 from ..store.store import Store
+from . import shares
 from .repository import UPLOADS
+
+
+def may_use(store: Store, row_owner: str, upload_id: str, owner: str | None) -> bool:
+    """Whether `owner` (a hash) owns the upload or holds its share."""
+    if owner is None:
+        return False
+    return same_token(row_owner, owner) or store.read(shares.granted, upload_id, owner)
 
 
 def uses(experiment: dict[str, Any]) -> set[str]:
@@ -34,7 +42,7 @@ def check_use(
     store: Store, state_dir: Path, experiments: Iterable[dict[str, Any]], owner: str | None
 ) -> None:
     """NotOwner (403) unless `owner` (a hash, or None without X-Owner-Token) owns every upload
-    the experiments train on. An unknown id is left to the experiment's check (a 422 at
+    the experiments train on, or holds its share. An unknown id is left to the experiment's check (a 422 at
     `dataset.id`). The upload's file, which workers read, is written again from the database
     when it is missing or damaged (not its stored size)."""
     ids: set[str] = set()
@@ -44,6 +52,6 @@ def check_use(
         row = store.read(UPLOADS.get, upload_id)
         if row is None:
             continue
-        if owner is None or not same_token(row.owner, owner):
+        if not may_use(store, row.owner, upload_id, owner):
             raise NotOwner("upload", "train on")
         store.write(UPLOADS.repair_file, state_dir, upload_id, row.bytes)

@@ -4,8 +4,9 @@ An upload belongs to the `X-Owner-Token` it was sent with (the server keeps only
 only its owner trains on it (`{"dataset": {"name": "upload", "id": ...}}`: a 403 to anyone
 else, server/uploads/access.py), reads it (its description and preview), lists or deletes it:
 a public run trained on it shows its id, and the id alone opens nothing. The file
-is parsed while it is read, every limit from the settings; a bad file gets a 422 (a limit a
-413) whose detail names the row, column or file; a full quota a 429 naming the setting.
+is parsed in a process of its own (`parsing.py`: bounded, with a time limit), every limit from
+the settings; a bad file gets a 422 (a limit a 413) whose detail names the row, column or file
+or the setting; a full quota a 429 naming the setting.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 
 from ..config import Settings
 from ..engine.datasets import preview_data
 from ..engine.errors import ExperimentError, error_list
+from ..store.owned import NotOwner
 from ..store.store import Store
 from ..web.deps import ClientDep, SettingsDep, StoreDep
 from ..web.owner import Owner
 from ..web.paging import Page, paging
 from . import quota
-from .csv_table import CsvOptions, parse_csv, parse_points
+from .access import may_use
+from .csv_table import CsvOptions
 from .errors import UploadError, too_large
-from .images_zip import ImageOptions, parse_images
+from .images_zip import ImageOptions
 from .models import UploadOut, upload_out
-from .processed import Processed
+from .parsing import ParseBusy, Parsed, ParseJob, ParsePool
 from .repository import UPLOADS, UploadRow
 
 router = APIRouter(prefix="/api/datasets/uploads", tags=["uploads"])
@@ -41,26 +44,42 @@ BAD_FILE = {
     },
     429: {
         "description": "over a quota (uploads or stored bytes per owner, per address, in all): "
-        "the message names the setting; delete some"
+        "the message names the setting; delete some. Or every parsing process is busy "
+        "(LAYERLAB_UPLOAD_PARSE_WORKERS): try again after Retry-After"
     },
 }
 UploadPage = Annotated[Page, Depends(paging(default=100, most=500))]
 
 
 def _parse(
-    file: UploadFile, kind: str, csv: CsvOptions, images: ImageOptions, settings: Settings
-) -> Processed:
+    pool: ParsePool,
+    file: UploadFile,
+    kind: str,
+    csv: CsvOptions,
+    images: ImageOptions,
+    settings: Settings,
+) -> Parsed:
+    """The file read here (at most its limit), parsed in a process of the pool."""
     name = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
-    if file.size is not None and file.size > settings.upload_max_bytes:
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
         raise too_large(
-            f"the file is {file.size:,} bytes; at most {settings.upload_max_bytes:,} "
-            "(LAYERLAB_UPLOAD_MAX_BYTES)"
+            f"the file is over {settings.upload_max_bytes:,} bytes (LAYERLAB_UPLOAD_MAX_BYTES)"
         )
-    if kind == "images":
-        return parse_images(file.file, name, images, settings)
-    if kind == "points":
-        return parse_points(file.file, name, csv, settings)
-    return parse_csv(file.file, name, csv, settings)
+    return pool.parse(ParseJob(kind, name, data, csv, images, settings))
+
+
+def get_parse_pool(request: Request) -> ParsePool:
+    """The app's upload parsers (made on first use; `create_app`'s lifespan closes them)."""
+    state = request.app.state
+    with _POOL_MADE:
+        if getattr(state, "upload_parsers", None) is None:
+            state.upload_parsers = ParsePool(state.settings)
+        return state.upload_parsers
+
+
+_POOL_MADE = threading.Lock()
+ParsePoolDep = Annotated[ParsePool, Depends(get_parse_pool)]
 
 
 def compute_preview(upload_id: str, info: dict, settings: Settings) -> dict | None:
@@ -97,6 +116,7 @@ def create_upload(
     store: StoreDep,
     settings: SettingsDep,
     client: ClientDep,
+    parsers: ParsePoolDep,
     kind: Annotated[
         Literal["csv", "images", "points"],
         Form(description="csv: a table; images: a zip, one folder per class; points: x1,x2,target"),
@@ -144,12 +164,16 @@ def create_upload(
         time=time.strip() or None,
     )
     try:
-        processed = _parse(file, kind, csv, ImageOptions(size=image_size, color=color), settings)
+        parsed = _parse(
+            parsers, file, kind, csv, ImageOptions(size=image_size, color=color), settings
+        )
     except UploadError as err:
         raise HTTPException(err.status, err.detail()) from None
+    except ParseBusy as err:
+        raise HTTPException(429, str(err), headers={"Retry-After": "5"}) from None
     finally:
         file.file.close()
-    data = processed.npz()
+    processed, data = parsed.processed, parsed.npz
     with quota.STORING:
         quota.check(store, settings, owner.hash, client, adding=len(data))
         info = processed.info()
@@ -175,8 +199,10 @@ def list_uploads(owner: Owner, store: StoreDep, page: UploadPage) -> list[Upload
 
 @router.get("/{upload_id}", responses={403: {"description": "not yours"}, **NOT_FOUND})
 def get_upload(upload_id: str, store: StoreDep, settings: SettingsDep, owner: Owner) -> UploadOut:
-    """Your upload, by its id, with its preview (its rows: the owner's only)."""
-    row = store.read(UPLOADS.owned, upload_id, owner.hash, "read")
+    """Your upload (or one shared with you), by its id, with its preview (its rows)."""
+    row = store.read(UPLOADS.find, upload_id)
+    if not may_use(store, row.owner, upload_id, owner.hash):
+        raise NotOwner("upload", "read")  # (or hold its share: POST .../shares/accept)
     # This state folder lost its file or holds a damaged one: written again from the database.
     store.write(UPLOADS.repair_file, settings.state_dir, row.id, row.bytes)
     return upload_out(row, owner, _stored_preview(store, row, settings))

@@ -1,9 +1,9 @@
-"""The `uploads` table (migrations 0002_uploads, 0003_upload_client, 0004_upload_preview), on
-the store's shared metadata."""
+"""The `uploads` table (migrations 0002_uploads, 0003_upload_client, 0004_upload_preview) and
+its shares (0005_upload_shares), on the store's shared metadata."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, Integer, LargeBinary, String, Table, Text
 
 from ..store.tables import metadata
 
@@ -22,4 +22,21 @@ uploads = Table(
     # The preview GET answers (JSON), computed once at upload: a GET never opens the arrays.
     # NULL for uploads stored before it existed: computed at their first GET, then kept.
     Column("preview_json", Text, nullable=True),
+)
+
+# One share token per upload (its hash; a new share replaces it), and the owners who accepted
+# one: they read and train on the upload until its owner revokes the share.
+upload_shares = Table(
+    "upload_shares",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+)
+upload_grants = Table(
+    "upload_grants",
+    metadata,
+    Column("upload_id", String(32), ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True),
+    Column("owner", String(64), primary_key=True),  # sha256 of the accepting X-Owner-Token
+    Column("created", Float, nullable=False),
 )

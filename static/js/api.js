@@ -75,7 +75,9 @@ export class RunSocket {
   connect() {
     if (this.closed) return;
     this.emitConnection(this.attempt ? 'reconnecting' : 'connecting');
-    const ws = new WebSocket(this.url(), classProtocols()); // a class token, never in the URL
+    // A class token, and this browser's owner token (the owner alone sees the examples of a
+    // run on an uploaded dataset), as subprotocols: never in the URL.
+    const ws = new WebSocket(this.url(), [...new Set([...classProtocols(), 'layerlab', `layerlab-owner.${ownerToken()}`])]);
     let opened = false;
     this.ws = ws;
     ws.onopen = () => {

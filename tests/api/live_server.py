@@ -34,10 +34,10 @@ def _no_constants(name: str):
 class Stream:
     """A WebSocket viewer that keeps every message it reads."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, subprotocols: list[str] | None = None):
         self._stack = contextlib.ExitStack()
         self.conn: ClientConnection = self._stack.enter_context(
-            connect(url, proxy=None, max_size=None, open_timeout=10)
+            connect(url, proxy=None, max_size=None, open_timeout=10, subprotocols=subprotocols)
         )
         self.messages: list[dict] = []
 
@@ -103,8 +103,9 @@ class Live:
             f"/api/runs/{run['id']}/control", json={"action": action, **body}, headers=headers
         )
 
-    def stream(self, run_id: str) -> Stream:
-        return Stream(f"{self.ws_base}/ws/runs/{run_id}")
+    def stream(self, run_id: str, subprotocols: list[str] | None = None) -> Stream:
+        """A viewer of the run (`subprotocols`: tokens offered as the page offers them)."""
+        return Stream(f"{self.ws_base}/ws/runs/{run_id}", subprotocols)
 
     def wait_workers_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

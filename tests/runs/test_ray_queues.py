@@ -8,7 +8,7 @@ import time
 
 from server.config import Settings
 from server.engine.trainer import Trainer
-from server.runs.backends.ray_actor import Inbox, Outbox, ThreadBeat
+from server.runs.backends.ray_actor import Inbox, Outbox, PollWatch, ThreadBeat
 from server.runs.worker import Worker
 
 SPIRAL = {
@@ -60,3 +60,23 @@ def test_the_worker_loop_trains_a_run_through_the_queues(tmp_path):
     assert [m[2]["epoch"] for m in messages if m[0] == "epoch"] == [1, 2, 3, 4, 5]
     assert any(m[0] == "snapshot" for m in messages)
     assert beat.report()["busy_run"] is None  # between runs once it ended
+
+
+def test_an_actor_left_unpolled_by_its_server_ends_itself():
+    """A server killed with -9 left its Ray actors running (Ray keeps them as long as the
+    cluster lives): an actor ends its process once no poll came for `ray_orphan_s`."""
+    orphaned = threading.Event()
+    watch = PollWatch(0.3, on_orphan=orphaned.set)
+    assert not orphaned.wait(1.0)  # never polled yet (warming up): no clock running
+    watch.seen()  # the server's first poll, and then none
+    assert orphaned.wait(30)
+
+
+def test_an_actor_polled_by_its_server_lives_on():
+    orphaned = threading.Event()
+    watch = PollWatch(5.0, on_orphan=orphaned.set)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        watch.seen()
+        time.sleep(0.05)  # polls 100x more often than the limit
+    assert not orphaned.is_set()

@@ -208,8 +208,9 @@ def test_a_database_that_cannot_be_written_keeps_everything_and_recovers(setting
 def test_a_full_queue_drops_epoch_records_counts_them_and_keeps_the_run(settings):
     """Issue 20: a locked database grew the writer's queue without bound (68,000 writes,
     +157 MB a minute). Past `store_max_pending` epoch records are dropped and counted; a
-    run's own row and status still go through (up to twice the bound)."""
-    store = Store(settings.model_copy(update={"store_max_pending": 100}))
+    run's own row and status still go through (up to twice the bound). Here without the
+    journal that takes them first (test_the_journal_takes_what_memory_cannot_...)."""
+    store = Store(settings.model_copy(update={"store_max_pending": 100, "store_journal_mb": 0}))
     store.open()
     try:
         add_run(store, "r", 1.0)
@@ -225,6 +226,42 @@ def test_a_full_queue_drops_epoch_records_counts_them_and_keeps_the_run(settings
         assert store.health()["ok"] and store.health()["pending"] == 0
         history = store.read(queries.history, "r", 0, 1000)
         assert [json.loads(t)["epoch"] for t in history] == list(range(1, 101))
+        assert store.get_run("r").status == "stopped"
+    finally:
+        store.close()
+
+
+def test_the_journal_takes_what_memory_cannot_and_only_its_overflow_is_dropped(settings):
+    """Past `store_max_pending` writes go to the journal file, replayed in order once the
+    database can be written; only past `store_journal_mb` are epoch records dropped."""
+    store = Store(settings.model_copy(update={"store_max_pending": 100, "store_journal_mb": 1}))
+    store.open()
+    pad = "x" * 1000  # about 1 KB a record: the 1 MiB journal is full after ~1,000
+    try:
+        add_run(store, "r", 1.0)
+        assert store.writer.flush()
+        with write_lock(settings):
+            epoch = 0
+            while not store.health()["dropped"]:
+                assert epoch < 5000, "the journal's bound was never reached"
+                for _ in range(101):  # past memory's bound: its thread spills them
+                    epoch += 1
+                    store.add_epoch("r", epoch, json.dumps({"epoch": epoch, "pad": pad}))
+                deadline = time.monotonic() + 30
+                while store.writer.held and not store.writer.journal.full:
+                    assert time.monotonic() < deadline, (store.health(), epoch)
+                    time.sleep(0.01)
+            health = store.health()
+            assert 1000 < health["journaled"] < epoch
+            assert health["dropped"] == epoch - health["pending"]  # the others wait
+            store.update_run("r", status="stopped", ended=2.0)  # a run's status still goes
+        assert store.writer.flush(60)
+        health = store.health()
+        assert health["ok"] and health["pending"] == 0 and health["journaled"] == 0
+        history = store.read(queries.history, "r", 0, 10000)
+        kept = [json.loads(t)["epoch"] for t in history]
+        assert kept == list(range(1, len(kept) + 1))  # in order, no gap, none twice
+        assert len(kept) == epoch - health["dropped"]
         assert store.get_run("r").status == "stopped"
     finally:
         store.close()

@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 
 from ...config import Settings
 from ..worker import DEFAULT_TRAINER, Worker, _load, _warm_up
@@ -118,11 +119,45 @@ class ThreadBeat:
         }
 
 
+class PollWatch:
+    """Ends the actor's process once its server has stopped polling it for `limit_s`.
+
+    A server killed with -9 leaves its actors to Ray, which keeps them (and their memory and
+    reserved CPUs) as long as the cluster lives: the local processes' parent-watch
+    (core/orphans.py) has no parent to watch here, as an actor is Ray's child, not the
+    server's. The server polls every actor about every `POLL_S`; the clock starts at the
+    first poll (a warming actor is not polled yet)."""
+
+    def __init__(self, limit_s: float, on_orphan: Callable[[], None] | None = None):
+        self.limit_s = limit_s
+        self.on_orphan = on_orphan or _exit
+        self.last: float | None = None
+        self.thread = threading.Thread(target=self._watch, name="layerlab-poll-watch", daemon=True)
+        self.thread.start()
+
+    def seen(self) -> None:
+        self.last = time.monotonic()
+
+    def _watch(self) -> None:
+        step = min(1.0, self.limit_s / 4)
+        while True:
+            time.sleep(step)
+            if self.last is not None and time.monotonic() - self.last > self.limit_s:
+                self.on_orphan()
+                return
+
+
+def _exit() -> None:
+    print("layerlab: no poll from the server: it is gone; this actor exits", flush=True)
+    os._exit(1)
+
+
 class WorkerActor:
     """One worker as a Ray actor: `Worker.loop()` in a thread, fed through queues."""
 
     def __init__(self, settings_doc: dict, factory: str = DEFAULT_TRAINER):
         self.settings = Settings(**settings_doc)
+        self.watch = PollWatch(self.settings.ray_orphan_s)
         self.inbox, self.outbox, self.beat = Inbox(), Outbox(), ThreadBeat()
         self.done = threading.Event()
         self.thread = threading.Thread(
@@ -174,6 +209,7 @@ class WorkerActor:
     def poll(self, timeout: float) -> tuple[list[tuple], dict]:
         """The messages written since the last poll (waiting up to `timeout` for one), and
         the heartbeat, resident memory and whether the loop has ended."""
+        self.watch.seen()
         messages = self.outbox.take(timeout, linger=POLL_LINGER_S)
         return messages, {**self.beat.report(), "rss": _rss_bytes(), "done": self.done.is_set()}
 
@@ -190,4 +226,4 @@ def _rss_bytes() -> int:
         return 0
 
 
-__all__ = ["Inbox", "Outbox", "ThreadBeat", "WorkerActor"]
+__all__ = ["Inbox", "Outbox", "PollWatch", "ThreadBeat", "WorkerActor"]
