@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
+from . import attention  # noqa: F401  (registers the transformer parts)
 from .cost import check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError, ShapeError
+from .graph import GRAPH_FIELDS, MergeType, Wiring, sources_text, wire
 from .layers import (
     LAYERS,
     LayerContext,
@@ -81,6 +83,8 @@ class PlannedLayer:
     input_shape: Shape
     output_shape: Shape
     ctx: LayerContext
+    inputs: tuple[int, ...] = ()  # positions it reads (-1: the network's input)
+    input_shapes: tuple[Shape, ...] = ()  # one per input (merge layers have several)
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Plan:
     layers: list[PlannedLayer]
     head_shape: Shape  # the shape entering the head
     loss: str
+    wiring: Wiring | None = None  # None: a plain stack, each layer reads the one before
     data: Data | None = None
 
     @property
@@ -100,61 +105,41 @@ class Plan:
 
 
 def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list, Shape, str]:
-    """Walk the stack from the data's input shape; errors name the layer index and field."""
-    shape: Shape = tuple(shapes.input_shape)
-    ctx = LayerContext(tokens=shapes.vocab_size is not None, vocab_size=shapes.vocab_size)
-    source = f"the dataset ({exp.dataset.name})"
-    planned: list[PlannedLayer] = []
-    errors: list[dict] = []
-    shape_known = True
-    for i, spec in enumerate(exp.model.layers):
-        loc = ("model", "layers", i)
-        kind = LAYERS.get(spec.type)
-        if kind is None:
-            names = ", ".join(LAYERS)
-            errors.append(
-                {
-                    "loc": (*loc, "type"),
-                    "msg": f"unknown layer type '{spec.type}'; choose one of {names}",
-                }
-            )
-            shape_known = False
+    """Walk the layers along their wiring (a stack: in order) from the data's input shape;
+    errors name the layer index and field."""
+    layers, errors = _parse_layers(exp)
+    try:
+        wiring = wire(exp.model.layers)
+    except ExperimentError as err:
+        errors.extend(err.errors)
+        wiring = None
+    planned: dict[int, PlannedLayer] = {}
+    tokens = shapes.vocab_size is not None
+    data_source = f"the dataset ({exp.dataset.name})"
+    outputs: dict[int, tuple[Shape, str]] = {-1: (tuple(shapes.input_shape), data_source)}
+    for i in wiring.order if wiring is not None else ():
+        if layers[i] is None or any(j not in outputs for j in wiring.inputs[i]):
+            continue  # its parameters, or a layer it reads, are already in error
+        kind, params = layers[i]
+        ins = [outputs[j] for j in wiring.inputs[i]]
+        error = _place(i, kind, params, ins, wiring.inputs[i], tokens, shapes, settings)
+        if isinstance(error, dict):
+            errors.append(error)
             continue
-        try:
-            params = kind.Params.model_validate(spec.model_extra or {})
-        except ValidationError as err:
-            for e in err.errors():
-                field = e["loc"][0] if e["loc"] else "type"
-                msg = f"layer {i} ({kind.name}): {field}: {e['msg']}"
-                errors.append({"loc": (*loc, *e["loc"]), "msg": msg, "type": e["type"]})
-            shape_known = False
-            continue
-        if not shape_known:
-            continue
-        try:
-            out = kind.output_shape(shape, params, ctx)
-        except ShapeError as err:
-            msg = f"layer {i} ({kind.name}) " + str(err).replace("{source}", source)
-            errors.append({"loc": loc, "msg": msg, "type": "shape"})
-            shape_known = False
-            continue
-        size = math.prod(out)
-        if size > settings.max_layer_output:
-            errors.append(
-                {
-                    "loc": loc,
-                    "msg": f"layer {i} ({kind.name}) outputs {shape_text(out)} = {size:,} values per "
-                    f"sample, over this server's limit of {settings.max_layer_output:,} "
-                    "(LAYERLAB_MAX_LAYER_OUTPUT)",
-                    "type": "limit",
-                }
-            )
-            shape_known = False
-            continue
-        planned.append(PlannedLayer(i, kind, params, shape, out, ctx))
-        shape, source = out, f"layer {i} ({kind.name})"
-        ctx = LayerContext()  # only the dataset's own input holds token ids
-    if shape_known and ctx.tokens:
+        planned[i] = error
+        outputs[i] = (error.output_shape, f"layer {i} ({kind.name})")
+    last = len(exp.model.layers) - 1
+    shape = outputs[last][0] if last in outputs else tuple(shapes.input_shape)
+    if shapes.positions and last in outputs and (len(shape) != 2 or shape[0] != shapes.positions):
+        errors.append(
+            {
+                "loc": ("model", "layers", max(last, 0)),
+                "msg": f"the dataset ({exp.dataset.name}) is classified per position: the last "
+                f"layer must output a sequence ({shapes.positions}, F), not {shape_text(shape)}",
+                "type": "shape",
+            }
+        )
+    if last < 0 and tokens:
         errors.append(
             {
                 "loc": ("model", "layers"),
@@ -185,15 +170,91 @@ def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list
         )
     if errors:
         raise ExperimentError(errors)
-    return planned, shape, loss
+    ordered = [planned[i] for i in range(len(planned))]
+    return ordered, shape, loss, wiring if wiring is not None and wiring.graph else None
+
+
+def _parse_layers(exp: Experiment) -> tuple[list, list[dict]]:
+    """Each layer's registry entry and validated parameters (None where in error)."""
+    layers: list[tuple[LayerType, LayerParams] | None] = []
+    errors: list[dict] = []
+    for i, spec in enumerate(exp.model.layers):
+        loc = ("model", "layers", i)
+        kind = LAYERS.get(spec.type)
+        if kind is None:
+            names = ", ".join(LAYERS)
+            errors.append(
+                {
+                    "loc": (*loc, "type"),
+                    "msg": f"unknown layer type '{spec.type}'; choose one of {names}",
+                }
+            )
+            layers.append(None)
+            continue
+        fields = {k: v for k, v in (spec.model_extra or {}).items() if k not in GRAPH_FIELDS}
+        try:
+            params = kind.Params.model_validate(fields)
+        except ValidationError as err:
+            for e in err.errors():
+                field = e["loc"][0] if e["loc"] else "type"
+                msg = f"layer {i} ({kind.name}): {field}: {e['msg']}"
+                errors.append({"loc": (*loc, *e["loc"]), "msg": msg, "type": e["type"]})
+            layers.append(None)
+            continue
+        layers.append((kind, params))
+    return layers, errors
+
+
+def _place(
+    i: int,
+    kind: LayerType,
+    params: LayerParams,
+    ins: list[tuple[Shape, str]],
+    sources: tuple[int, ...],
+    tokens: bool,
+    shapes: DataShapes,
+    settings: Settings,
+) -> PlannedLayer | dict:
+    """Plan layer `i` on its inputs' (shape, name) pairs, or the error at its field."""
+    loc = ("model", "layers", i)
+    in_shapes = [s for s, _ in ins]
+    from_data = sources == (-1,) and tokens
+    ctx = LayerContext(tokens=True, vocab_size=shapes.vocab_size) if from_data else LayerContext()
+    try:
+        if isinstance(kind, MergeType):
+            out = kind.merge_shape(in_shapes, params)
+        elif len(ins) != 1:
+            return {
+                "loc": (*loc, "inputs"),
+                "msg": f"layer {i} ({kind.name}) takes one input, not {len(ins)}: join "
+                "them with an add or concat layer first",
+                "type": "shape",
+            }
+        else:
+            out = kind.output_shape(in_shapes[0], params, ctx)
+    except ShapeError as err:
+        text = str(err).replace("{source}", ins[0][1])
+        names = ["the input" if j < 0 else f"layer {j}" for j in sources]
+        text = text.replace("{sources}", sources_text(in_shapes, names))
+        return {"loc": loc, "msg": f"layer {i} ({kind.name}) " + text, "type": "shape"}
+    size = math.prod(out)
+    if size > settings.max_layer_output:
+        return {
+            "loc": loc,
+            "msg": f"layer {i} ({kind.name}) outputs {shape_text(out)} = {size:,} values per "
+            f"sample, over this server's limit of {settings.max_layer_output:,} "
+            "(LAYERLAB_MAX_LAYER_OUTPUT)",
+            "type": "limit",
+        }
+    return PlannedLayer(i, kind, params, in_shapes[0], out, ctx, sources, tuple(in_shapes))
 
 
 def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
     """Check the design against its data (loaded here unless given) and plan every layer."""
     data = data if data is not None else load_data(exp.dataset.model_dump(), settings)
     shapes = DataShapes.of(data)
-    layers, head_shape, loss = _walk(exp, settings, shapes)
-    return Plan(shapes, layers, head_shape, loss, data)
+    layers, head_shape, loss, wiring = _walk(exp, settings, shapes)
+    return Plan(shapes, layers, head_shape, loss, wiring, data)
 
 
 def plan_from_shapes(exp: Experiment, settings: Settings) -> Plan:
@@ -206,15 +267,30 @@ def plan_from_shapes(exp: Experiment, settings: Settings) -> Plan:
 class Network(nn.Module):
     """The user's layers (`body`, one module per layer, so probes can hook each) and the head."""
 
-    def __init__(self, body: list[nn.Module], head: nn.Module):
+    def __init__(
+        self,
+        body: list[nn.Module],
+        head: nn.Module,
+        inputs: list[list[int]] | None = None,
+        order: list[int] | None = None,
+    ):
         super().__init__()
         self.body = nn.ModuleList(body)
         self.head = head
+        # A graph: body[i] reads the outputs of body[j] for j in inputs[i] (-1: the input),
+        # computed in `order`; the last body layer feeds the head. None: a plain stack.
+        self.inputs = inputs
+        self.order = order
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.body:
-            x = layer(x)
-        return self.head(x)
+        if self.inputs is None or self.order is None:
+            for layer in self.body:
+                x = layer(x)
+            return self.head(x)
+        outs = {-1: x}
+        for i in self.order:
+            outs[i] = self.body[i](*[outs[j] for j in self.inputs[i]])
+        return self.head(outs[len(self.body) - 1])
 
     @torch.no_grad()
     def set_weight(
@@ -262,12 +338,27 @@ class Network(nn.Module):
         return old
 
 
+class PerPosition(nn.Module):
+    """The per-position classification head: (N, T, F) -> logits (N, classes, T), the
+    layout cross entropy takes for (N, T) targets."""
+
+    def __init__(self, features: int, classes: int):
+        super().__init__()
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).transpose(1, 2)
+
+
 def build_head(p: Plan) -> tuple[nn.Module, str]:
     """The output block the task calls for, and a short description of it."""
     data, shape = p.shapes, p.head_shape
     features = math.prod(shape)
     flat: list[nn.Module] = [nn.Flatten()] if len(shape) > 1 else []
     flat_text = "flatten → " if len(shape) > 1 else ""
+    if data.task == "classification" and data.positions:
+        n = data.target_shape[0]
+        return PerPosition(shape[-1], n), f"dense({n}) per position → softmax"
     if data.task == "classification":
         n = data.target_shape[0]
         return nn.Sequential(*flat, nn.Linear(features, n)), f"{flat_text}dense({n}) → softmax"
@@ -289,9 +380,16 @@ def build_head(p: Plan) -> tuple[nn.Module, str]:
 
 def build_model(p: Plan) -> Network:
     """Instantiate the planned network (on the current default device, meta for counting)."""
-    body = [layer.kind.build(layer.input_shape, layer.params, layer.ctx) for layer in p.layers]
+    body = [
+        layer.kind.build_merge(list(layer.input_shapes), layer.params)
+        if isinstance(layer.kind, MergeType)
+        else layer.kind.build(layer.input_shape, layer.params, layer.ctx)
+        for layer in p.layers
+    ]
     head, _ = build_head(p)
-    return Network(body, head)
+    if p.wiring is None:
+        return Network(body, head)
+    return Network(body, head, [list(i) for i in p.wiring.inputs], list(p.wiring.order))
 
 
 def _count(module: nn.Module) -> int:
