@@ -116,7 +116,8 @@ def wire(layers: list[Any]) -> Wiring:
     order, stuck = _topological(inputs)
     if stuck:
         first = min(stuck)
-        cycle = " → ".join(f"layer {j}" for j in _cycle_from(first, inputs, stuck))
+        # Told in the direction values flow: each layer feeds the next.
+        cycle = " → ".join(f"layer {j}" for j in reversed(_cycle_from(first, inputs, stuck)))
         raise ExperimentError.single(
             ("model", "layers", first, "inputs"),
             f"layer {first}: its inputs form a cycle ({cycle}); a layer cannot depend on "
