@@ -58,7 +58,7 @@ class SelfAttention(nn.Module):
 
     def __init__(self, features: int, dim: int, heads: int, causal: bool):
         super().__init__()
-        self.heads, self.dim, self.causal = heads, dim, causal
+        self.features, self.heads, self.dim, self.causal = features, heads, dim, causal
         self.qkv = nn.Linear(features, 3 * dim)
         self.out = nn.Linear(dim, dim)
         self.keep_weights = False
@@ -121,6 +121,7 @@ class Positions(nn.Module):
 
     def __init__(self, length: int, features: int, learned: bool):
         super().__init__()
+        self.length, self.features, self.learned = length, features, learned
         if learned:
             self.table = nn.Parameter(torch.randn(length, features) * 0.1)
         else:
@@ -128,6 +129,9 @@ class Positions(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.table
+
+    def extra_repr(self) -> str:
+        return f"length={self.length}, features={self.features}, learned={self.learned}"
 
 
 def sinusoids(length: int, features: int) -> Tensor:
@@ -188,3 +192,19 @@ class GlobalPoolType(LayerType):
 
     def build(self, shape, p, ctx):
         return GlobalPool((2, 3) if len(shape) == 3 else (1,))
+
+
+# ---------------------------------------------------------------- per-position head
+
+
+class PerPosition(nn.Module):
+    """The per-position classification head: (N, T, F) -> logits (N, classes, T), the
+    layout cross entropy takes for (N, T) targets."""
+
+    def __init__(self, features: int, classes: int):
+        super().__init__()
+        self.features, self.classes = features, classes
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).transpose(1, 2)

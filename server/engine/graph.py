@@ -37,6 +37,7 @@ class Wiring:
     inputs: tuple[tuple[int, ...], ...]
     order: tuple[int, ...]
     graph: bool
+    ids: tuple[str | None, ...] = ()  # each layer's id, where it has one
 
 
 def _spec_field(spec: Any, name: str) -> Any:
@@ -124,7 +125,8 @@ def wire(layers: list[Any]) -> Wiring:
             "its own output",
             "cycle",
         )
-    return Wiring(tuple(inputs), tuple(order), graph)
+    names = tuple(_spec_field(spec, "id") for spec in layers)
+    return Wiring(tuple(inputs), tuple(order), graph, names)
 
 
 def _topological(inputs: list[tuple[int, ...]]) -> tuple[list[int], set[int]]:

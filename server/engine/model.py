@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
-from . import attention  # noqa: F401  (registers the transformer parts)
+from .attention import PerPosition
 from .cost import check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError, ShapeError
@@ -336,18 +336,6 @@ class Network(nn.Module):
         old = float(lin.weight[to, source])
         lin.weight[to, source] = weight
         return old
-
-
-class PerPosition(nn.Module):
-    """The per-position classification head: (N, T, F) -> logits (N, classes, T), the
-    layout cross entropy takes for (N, T) targets."""
-
-    def __init__(self, features: int, classes: int):
-        super().__init__()
-        self.linear = nn.Linear(features, classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x).transpose(1, 2)
 
 
 def build_head(p: Plan) -> tuple[nn.Module, str]:

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from server.engine.errors import ShapeError
 from server.engine import model  # noqa: F401  (registers every layer module)
+from server.engine.errors import ShapeError
 from server.engine.layers import LAYERS, LayerContext, describe_layers
 
 # (type, params, input shape, context): one valid use of every registered layer type.
