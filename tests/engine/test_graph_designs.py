@@ -153,3 +153,22 @@ def test_two_transformer_blocks_learn_to_reverse_a_sequence():
         _transformer(2), dataset, optimizer="adam", learning_rate=0.003, batch_size=32, epochs=8
     )
     assert record["metrics"]["val_accuracy"] >= 0.95
+
+
+def test_snapshots_show_attention_per_head_and_what_each_skip_carries():
+    dataset = {"name": "reverse", "length": 8, "vocab": 10, "samples": 3000, "seed": 1}
+    doc = _doc(_transformer(2), dataset, optimizer="adam", learning_rate=0.003, batch_size=32)
+    trainer = Trainer(parse_experiment(doc, SETTINGS), SETTINGS)
+    before = trainer.probe()["graph"]
+    for _ in range(6):
+        trainer.train_epoch()
+    after = trainer.probe()["graph"]
+    assert [a["layer"] for a in after["attention"]] == [3, 10]  # t0_attn, t1_attn
+    assert len(after["examples"]) == 4 and len(after["examples"][0]) == 8
+    one = after["attention"][0]["maps"][0][0]  # first example, head 0: (T, T) bytes on [0, 1]
+    assert one["shape"] == [8, 8]
+    assert after["attention"][0]["maps"] != before["attention"][0]["maps"]  # it learned
+    # Every add joins a skip (the stream so far) and a block's contribution, both measured.
+    assert [j["layer"] for j in after["joins"]] == [4, 8, 11, 15]
+    assert after["joins"][0]["inputs"] == [1, 3]
+    assert all(len(j["norms"]) == 2 and min(j["norms"]) > 0 for j in after["joins"])
