@@ -156,3 +156,27 @@ def _residual(p: ResidualBlockParams, width: int, prefix: str, source: str) -> l
         },
         {"type": "add", "id": part("skip"), "inputs": [source, part("b")]},
     ]
+
+
+def expand_into(
+    layers: list[dict], name: str, params: dict[str, Any], last_shape: Shape
+) -> list[dict]:
+    """The design's layers with block `name` appended after its last layer (whose output
+    shape is `last_shape`); the last layer gets an id if it has none, the block a fresh
+    prefix (t0, t1... for transformers, r0, r1... for residual blocks)."""
+    layers = [dict(layer) for layer in layers]
+    source = "input"
+    if layers:
+        taken = {layer.get("id") for layer in layers}
+        if not layers[-1].get("id"):
+            k = len(layers) - 1
+            while f"l{k}" in taken:
+                k += 1
+            layers[-1]["id"] = f"l{k}"
+        source = layers[-1]["id"]
+    letter = "t" if name == "transformer_block" else "r"
+    ids = {str(layer.get("id")) for layer in layers}
+    k = 0
+    while any(i.startswith(f"{letter}{k}_") for i in ids):
+        k += 1
+    return layers + expand_block(name, params, last_shape, f"{letter}{k}", source)

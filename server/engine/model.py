@@ -104,7 +104,15 @@ class Plan:
         return self.shapes.task
 
 
-def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list, Shape, str]:
+def body_output_shape(exp: Experiment, settings: Settings) -> Shape:
+    """The shape the design's last layer outputs (the data's own for no layers), checking
+    the layers but not yet the head: where the palette appends a block to a design."""
+    return _walk(exp, settings, dataset_shapes(exp.dataset.model_dump(), settings), True)[1]
+
+
+def _walk(
+    exp: Experiment, settings: Settings, shapes: DataShapes, body_only: bool = False
+) -> tuple[list, Shape, str, Wiring | None]:
     """Walk the layers along their wiring (a stack: in order) from the data's input shape;
     errors name the layer index and field."""
     layers, errors = _parse_layers(exp)
@@ -130,6 +138,10 @@ def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list
         outputs[i] = (error.output_shape, f"layer {i} ({kind.name})")
     last = len(exp.model.layers) - 1
     shape = outputs[last][0] if last in outputs else tuple(shapes.input_shape)
+    if body_only:
+        if errors:
+            raise ExperimentError(errors)
+        return [], shape, "", None
     if shapes.positions and last in outputs and (len(shape) != 2 or shape[0] != shapes.positions):
         errors.append(
             {
@@ -424,6 +436,9 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
                 "index": layer.index,
                 "type": layer.kind.name,
                 "output_shape": list(layer.output_shape),
+                # graphs: where it reads from (-1: the input) and each input's shape
+                "inputs": list(layer.inputs),
+                "input_shapes": [list(s) for s in layer.input_shapes],
                 "params": n,
                 "flops": f,  # forward + backward, per example
             }
