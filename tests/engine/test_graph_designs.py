@@ -172,3 +172,25 @@ def test_snapshots_show_attention_per_head_and_what_each_skip_carries():
     assert [j["layer"] for j in after["joins"]] == [4, 8, 11, 15]
     assert after["joins"][0]["inputs"] == [1, 3]
     assert all(len(j["norms"]) == 2 and min(j["norms"]) > 0 for j in after["joins"])
+
+
+def test_step_through_follows_the_graph_into_both_branches_of_a_join():
+    from server.engine.trace import traced_step
+
+    layers = [
+        _dense(4, id="a"),
+        _dense(4, id="b"),
+        {"type": "add", "id": "s", "inputs": ["a", "b"]},
+    ]
+    layers += [_dense(3, id="c", inputs=["input"]), {"type": "concat", "inputs": ["s", "c"]}]
+    trainer = Trainer(parse_experiment(_doc(layers, batch_size=2), SETTINGS), SETTINGS)
+    trace, _ = traced_step(trainer)
+    add, concat = trace["layers"][2], trace["layers"][4]
+    assert add["inputs"] == [0, 1] and concat["inputs"] == [2, 3]
+    # Into both sides of the add flows the add's whole delta; a concat splits its own.
+    assert add["branch_grads"] == [add["delta"], add["delta"]]
+    left, right = concat["branch_grads"]
+    assert [len(row) for row in left] == [4, 4] and [len(row) for row in right] == [3, 3]
+    assert [a + b for a, b in zip(left, right, strict=True)] == concat["delta"]
+    # The add's delta is what arrives at the concat's first branch.
+    assert add["delta"] == left
