@@ -78,12 +78,13 @@ class _TokenTask(DatasetType):
         )
 
     def picture(self, data: Data, params: TokenTaskParams) -> dict[str, Any]:
-        """A few input sequences beside their targets."""
+        """A few input sequences, each labelled with its target sequence (the page's token
+        preview draws a label per row)."""
         k = min(8, data.n_train)
         return {
-            "kind": "token_pairs",
-            "inputs": data.x_train[:k].tolist(),
-            "targets": data.y_train[:k].tolist(),
+            "kind": "tokens",
+            "sequences": data.x_train[:k].tolist(),
+            "labels": ["→ " + " ".join(str(t) for t in row) for row in data.y_train[:k].tolist()],
             "vocab_size": params.vocab,
         }
 
