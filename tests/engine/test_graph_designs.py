@@ -194,3 +194,23 @@ def test_step_through_follows_the_graph_into_both_branches_of_a_join():
     assert [a + b for a, b in zip(left, right, strict=True)] == concat["delta"]
     # The add's delta is what arrives at the concat's first branch.
     assert add["delta"] == left
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("reverse", lambda x: x.flip(1)),
+        ("sort", lambda x: x.sort(dim=1).values),
+        ("copy", lambda x: x),
+    ],
+)
+def test_the_sequence_tasks_label_every_position(name, target):
+    from server.engine.datasets import load_data
+
+    data = load_data({"name": name, "length": 5, "vocab": 4, "samples": 50, "seed": 3}, SETTINGS)
+    assert data.x_train.shape == data.y_train.shape == (40, 5)
+    assert torch.equal(data.y_train, target(data.x_train))
+    assert torch.equal(data.y_val, target(data.x_val))
+    assert int(data.x_train.max()) < 4 and data.meta["positions"] == 5
+    again = load_data({"name": name, "length": 5, "vocab": 4, "samples": 50, "seed": 3}, SETTINGS)
+    assert torch.equal(again.x_train, data.x_train)  # the seed fixes the data
