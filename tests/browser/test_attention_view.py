@@ -88,6 +88,7 @@ def test_dragging_an_output_onto_a_later_layer_adds_a_skip(lab):
         "document.querySelector(\"[data-layer-index='3'] .layer-shape\")?.textContent"
         "?.includes(' + ')"
     )
+    assert page.text_content(".gblock[data-block='3'] .gjoin") == "8 + 8"  # on the stage too
     # The stage's network draws the skip as an arc from layer 1 over to the add.
     page.wait_for_function("document.getElementById('network-graph').dataset.skips === '1'")
     lab.screenshot("skip-added")
