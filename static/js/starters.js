@@ -68,7 +68,7 @@ function GRAPH_LESSONS() {
       title: 'Attention learns where to look',
       lesson: {
         summary: 'Two transformer blocks learn to reverse a sequence of 8 tokens: position i must output the token at position 7 − i.',
-        watch: 'Watch the Attention view: at first every position looks everywhere, then within a few epochs one head of the first block looks along the anti-diagonal, at the position it must copy. Choose another example: the map stays the same, because where to look does not depend on the tokens.',
+        watch: 'Watch the Attention view: at first every position looks everywhere, then within a few epochs both heads of the second block look along the anti-diagonal, each position at the one it must copy. Choose another example: the map stays the same, because where to look does not depend on the tokens.',
         next: [
           'Delete the positional layer: without positions attention cannot tell first from last and the accuracy stays low.',
           'Switch the dataset to sort and see the maps look at tokens by value instead of by place.',

@@ -62,7 +62,12 @@ export function attentionView({ canvas, readout, controls }) {
       if (!g) return;
       const [rows, cols] = g.shape;
       const x = left + head * (side + gap);
-      drawGrid(ctx, gridImage(g.bytes, rows, cols, table), x, top, side, side);
+      // Each map stretched to its own strongest weight: early on weights are near 1/T each,
+      // and on a fixed 0..1 scale every map would look blank.
+      let peak = 1;
+      for (const b of g.bytes) peak = Math.max(peak, b);
+      const shown = g.bytes.map((b) => Math.round((b * 255) / peak));
+      drawGrid(ctx, gridImage(shown, rows, cols, table), x, top, side, side);
       ctx.strokeStyle = cssVar('--grid');
       ctx.strokeRect(x + 0.5, top + 0.5, side, side);
       label(ctx, `head ${head + 1}`, x, top - 8, { size: 12, bold: true });
@@ -85,7 +90,7 @@ export function attentionView({ canvas, readout, controls }) {
     canvas.dataset.heads = String(heads);
     canvas.dataset.strongest = JSON.stringify(strongest);
     markDrawn(canvas, true);
-    readout.textContent = `Layer ${layer.layer + 1}, ${heads} head${heads > 1 ? 's' : ''}${layer.causal ? ' (causal)' : ''}: row i shows where position i looks. Strongest per position, head 1: ${strongest[0]?.join(' ')}`;
+    readout.textContent = `Layer ${layer.layer + 1}, ${heads} head${heads > 1 ? 's' : ''}${layer.causal ? ' (causal)' : ''}: row i shows where position i looks (darkest: its strongest weight). Strongest per position, head 1: ${strongest[0]?.join(' ')}`;
   }
 
   return { set, draw };
