@@ -92,3 +92,31 @@ def test_dragging_an_output_onto_a_later_layer_adds_a_skip(lab):
     # The stage's network draws the skip as an arc from layer 1 over to the add.
     page.wait_for_function("document.getElementById('network-graph').dataset.skips === '1'")
     lab.screenshot("skip-added")
+
+
+def test_step_through_follows_the_gradient_into_both_branches_of_an_add(lab):
+    page = lab.page
+    doc = {
+        "dataset": {"name": "spiral", "samples": 100, "seed": 1, "crosses": ["x1", "x2"]},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 4, "activation": "tanh", "id": "a"},
+                {"type": "dense", "units": 4, "activation": "tanh", "id": "b"},
+                {"type": "add", "inputs": ["a", "b"]},
+            ]
+        },
+        "training": {"epochs": 5, "batch_size": 10},
+    }
+    lab.open(experiment_hash(doc))
+    page.wait_for_selector("body[data-check='ok']")
+    page.click("#step-mode")  # a paused run, stepped once: its trace is drawn
+    page.wait_for_function("window.layerlab.session.trace", timeout=60_000)
+    page.wait_for_selector("#step-explain[data-phase='forward']")
+    page.keyboard.press("3")
+    page.wait_for_selector("#step-explain[data-phase='backward']")
+    explain = page.text_content("#step-explain")
+    assert "at layer 3 (add) it flows back into layer 1 (‖δ‖" in explain, explain
+    assert "and layer 2 (‖δ‖" in explain and "the same δ into each branch" in explain
+    trace = page.evaluate("window.layerlab.session.trace")
+    add = trace["layers"][2]
+    assert add["inputs"] == [0, 1] and add["branch_grads"][0] == add["branch_grads"][1]
