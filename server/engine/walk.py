@@ -163,6 +163,13 @@ def _place(
     from_data = sources == (-1,) and tokens
     ctx = LayerContext(tokens=True, vocab_size=shapes.vocab_size) if from_data else LayerContext()
     try:
+        if isinstance(kind, MergeType) and tokens and -1 in sources:
+            return {
+                "loc": (*loc, "inputs"),
+                "msg": f"layer {i} ({kind.name}) cannot join the dataset's integer token ids: "
+                "give them an embedding layer first",
+                "type": "shape",
+            }
         if isinstance(kind, MergeType):
             out = kind.merge_shape(in_shapes, params)
         elif len(ins) != 1:

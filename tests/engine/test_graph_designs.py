@@ -88,6 +88,12 @@ def test_concat_joins_branches_and_the_graph_runs_them():
     assert torch.equal(net(x), net.head(torch.cat([a, b, x], dim=1)))
 
 
+def test_a_join_refuses_raw_token_ids():
+    layers = [{"type": "embedding", "dim": 8, "id": "e"}, {"type": "add", "inputs": ["input", "e"]}]
+    (error,) = _errors(layers, {"name": "reverse"})
+    assert error["loc"] == ("model", "layers", 1, "inputs") and "embedding" in error["msg"]
+
+
 def test_an_attention_dim_must_split_into_heads():
     layers = [{"type": "embedding", "dim": 6}, {"type": "attention", "heads": 4}]
     (error,) = _errors(layers + [{"type": "layernorm"}], {"name": "reverse"})
