@@ -20,7 +20,9 @@ import torch
 from safetensors.torch import save
 from torch import nn
 
+from . import attention
 from . import layers as layer_registry
+from .export_graph import graph_class_source
 from .export_preprocess import preprocess_section, shape_literal
 from .model import Network, Plan, build_head, build_model
 from .module_code import LINE, OWN_CLASSES, ExportError, module_code, py_literal
@@ -137,7 +139,13 @@ def _network_section(plan: Plan, net: Network) -> str:
     sources = [inspect.getsource(cls).rstrip() for cls in OWN_CLASSES if cls in used]
     if layer_registry.ReshapeModule in used:
         sources.insert(0, "Shape = tuple[int, ...]  # a shape without the batch, e.g. (1, 8, 8)")
+    if attention.Positions in used:  # its fixed table comes from this function
+        sources.insert(0, inspect.getsource(attention.sinusoids).rstrip())
     sources.append(inspect.getsource(Network).rstrip())
+    network = "Network"
+    if plan.wiring is not None:
+        sources.append(graph_class_source(plan))
+        network = "GraphNetwork"
     _, head_text = build_head(plan)
     lines = [
         "def build_model() -> Network:",
@@ -161,7 +169,7 @@ def _network_section(plan: Plan, net: Network) -> str:
     target = shape_literal(plan.shapes.target_shape)
     lines.append(f"    # head: {head_text}, {shape_literal(plan.head_shape)} -> {target}")
     lines.append(f"    head = {module_code(net.head, 1)}")
-    lines.append("    return Network(body, head)")
+    lines.append(f"    return {network}(body, head)")
     return _rule("the network") + "\n\n\n" + "\n\n\n".join(sources) + "\n\n\n" + "\n".join(lines)
 
 
@@ -211,7 +219,11 @@ def predict(model: Network, x: Tensor) -> Tensor:
 
 def _main_section(plan: Plan, example: str, example_text: str) -> str:
     task = plan.task
-    if task == "classification":
+    if task == "classification" and plan.shapes.positions:
+        report = """\
+    tokens = [CLASS_NAMES[int(c)] for c in y[0].argmax(dim=0)]
+    print("predicted token per position:", " ".join(tokens))"""
+    elif task == "classification":
         report = """\
     best = int(y[0].argmax())
     print(f"predicted class: {CLASS_NAMES[best]} (probability {float(y[0, best]):.3f})")
@@ -245,7 +257,10 @@ def export_script(experiment: Experiment, plan: Plan, note: str | None = None) -
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
         net = build_model(plan)
     preprocess, example, example_text = preprocess_section(experiment, plan)
-    top = [_header(experiment, plan, note), _IMPORTS, _data_section(experiment, plan)]
+    imports = _IMPORTS
+    if {attention.SelfAttention, attention.Positions} & {type(m) for m in net.modules()}:
+        imports = imports.replace("import sys\n", "import math\nimport sys\n")
+    top = [_header(experiment, plan, note), imports, _data_section(experiment, plan)]
     parts = [
         "\n\n".join(top),  # one blank line: the formatter's, before a comment
         preprocess,

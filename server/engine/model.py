@@ -16,26 +16,19 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
+from .attention import PerPosition
 from .cost import check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data
-from .errors import ExperimentError, ShapeError
+from .errors import ExperimentError
+from .graph import MergeType, Wiring
 from .layers import (
-    LAYERS,
-    LayerContext,
-    LayerParams,
-    LayerType,
     ReshapeModule,
     Shape,
     shape_text,
 )
 from .schema import Experiment
-
-TASK_LOSSES: dict[str, tuple[str, ...]] = {
-    "classification": ("cross_entropy",),
-    "regression": ("mse", "mae", "huber"),
-    "forecasting": ("mse", "mae", "huber"),
-    "reconstruction": ("mse", "mae", "huber", "bce"),
-}
+from .walk import PlannedLayer
+from .walk import walk as _walk
 
 
 def parse_experiment(doc: Any, settings: Settings) -> Experiment:
@@ -74,16 +67,6 @@ def _limit(loc: tuple, value: int, limit: int, env: str) -> dict:
 
 
 @dataclass
-class PlannedLayer:
-    index: int
-    kind: LayerType
-    params: LayerParams
-    input_shape: Shape
-    output_shape: Shape
-    ctx: LayerContext
-
-
-@dataclass
 class Plan:
     """A checked design: every layer with its shapes, the head, the loss (and the data, when
     loaded: `check` plans from the dataset's shapes alone, without making any data)."""
@@ -92,6 +75,7 @@ class Plan:
     layers: list[PlannedLayer]
     head_shape: Shape  # the shape entering the head
     loss: str
+    wiring: Wiring | None = None  # None: a plain stack, each layer reads the one before
     data: Data | None = None
 
     @property
@@ -99,101 +83,18 @@ class Plan:
         return self.shapes.task
 
 
-def _walk(exp: Experiment, settings: Settings, shapes: DataShapes) -> tuple[list, Shape, str]:
-    """Walk the stack from the data's input shape; errors name the layer index and field."""
-    shape: Shape = tuple(shapes.input_shape)
-    ctx = LayerContext(tokens=shapes.vocab_size is not None, vocab_size=shapes.vocab_size)
-    source = f"the dataset ({exp.dataset.name})"
-    planned: list[PlannedLayer] = []
-    errors: list[dict] = []
-    shape_known = True
-    for i, spec in enumerate(exp.model.layers):
-        loc = ("model", "layers", i)
-        kind = LAYERS.get(spec.type)
-        if kind is None:
-            names = ", ".join(LAYERS)
-            errors.append(
-                {
-                    "loc": (*loc, "type"),
-                    "msg": f"unknown layer type '{spec.type}'; choose one of {names}",
-                }
-            )
-            shape_known = False
-            continue
-        try:
-            params = kind.Params.model_validate(spec.model_extra or {})
-        except ValidationError as err:
-            for e in err.errors():
-                field = e["loc"][0] if e["loc"] else "type"
-                msg = f"layer {i} ({kind.name}): {field}: {e['msg']}"
-                errors.append({"loc": (*loc, *e["loc"]), "msg": msg, "type": e["type"]})
-            shape_known = False
-            continue
-        if not shape_known:
-            continue
-        try:
-            out = kind.output_shape(shape, params, ctx)
-        except ShapeError as err:
-            msg = f"layer {i} ({kind.name}) " + str(err).replace("{source}", source)
-            errors.append({"loc": loc, "msg": msg, "type": "shape"})
-            shape_known = False
-            continue
-        size = math.prod(out)
-        if size > settings.max_layer_output:
-            errors.append(
-                {
-                    "loc": loc,
-                    "msg": f"layer {i} ({kind.name}) outputs {shape_text(out)} = {size:,} values per "
-                    f"sample, over this server's limit of {settings.max_layer_output:,} "
-                    "(LAYERLAB_MAX_LAYER_OUTPUT)",
-                    "type": "limit",
-                }
-            )
-            shape_known = False
-            continue
-        planned.append(PlannedLayer(i, kind, params, shape, out, ctx))
-        shape, source = out, f"layer {i} ({kind.name})"
-        ctx = LayerContext()  # only the dataset's own input holds token ids
-    if shape_known and ctx.tokens:
-        errors.append(
-            {
-                "loc": ("model", "layers"),
-                "msg": f"the dataset ({exp.dataset.name}) gives integer token ids: "
-                "start the stack with an embedding layer",
-                "type": "shape",
-            }
-        )
-    loss = exp.training.loss or TASK_LOSSES[shapes.task][0]
-    if loss not in TASK_LOSSES[shapes.task]:
-        allowed = ", ".join(TASK_LOSSES[shapes.task])
-        errors.append(
-            {
-                "loc": ("training", "loss"),
-                "msg": f"a {shapes.task} task takes {allowed}, not {loss}",
-            }
-        )
-    if loss == "bce" and shapes.output_activation != "sigmoid":
-        errors.append(
-            {"loc": ("training", "loss"), "msg": "bce needs targets in [0, 1]; this data has none"}
-        )
-    if exp.training.device == "cuda" and not torch.cuda.is_available():
-        errors.append(
-            {
-                "loc": ("training", "device"),
-                "msg": "this server has no CUDA GPU: choose auto or cpu",
-            }
-        )
-    if errors:
-        raise ExperimentError(errors)
-    return planned, shape, loss
+def body_output_shape(exp: Experiment, settings: Settings) -> Shape:
+    """The shape the design's last layer outputs (the data's own for no layers), checking
+    the layers but not yet the head: where the palette appends a block to a design."""
+    return _walk(exp, settings, dataset_shapes(exp.dataset.model_dump(), settings), True)[1]
 
 
 def plan(exp: Experiment, settings: Settings, data: Data | None = None) -> Plan:
     """Check the design against its data (loaded here unless given) and plan every layer."""
     data = data if data is not None else load_data(exp.dataset.model_dump(), settings)
     shapes = DataShapes.of(data)
-    layers, head_shape, loss = _walk(exp, settings, shapes)
-    return Plan(shapes, layers, head_shape, loss, data)
+    layers, head_shape, loss, wiring = _walk(exp, settings, shapes)
+    return Plan(shapes, layers, head_shape, loss, wiring, data)
 
 
 def plan_from_shapes(exp: Experiment, settings: Settings) -> Plan:
@@ -206,15 +107,30 @@ def plan_from_shapes(exp: Experiment, settings: Settings) -> Plan:
 class Network(nn.Module):
     """The user's layers (`body`, one module per layer, so probes can hook each) and the head."""
 
-    def __init__(self, body: list[nn.Module], head: nn.Module):
+    def __init__(
+        self,
+        body: list[nn.Module],
+        head: nn.Module,
+        inputs: list[list[int]] | None = None,
+        order: list[int] | None = None,
+    ):
         super().__init__()
         self.body = nn.ModuleList(body)
         self.head = head
+        # A graph: body[i] reads the outputs of body[j] for j in inputs[i] (-1: the input),
+        # computed in `order`; the last body layer feeds the head. None: a plain stack.
+        self.inputs = inputs
+        self.order = order
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.body:
-            x = layer(x)
-        return self.head(x)
+        if self.inputs is None or self.order is None:
+            for layer in self.body:
+                x = layer(x)
+            return self.head(x)
+        outs = {-1: x}
+        for i in self.order:
+            outs[i] = self.body[i](*[outs[j] for j in self.inputs[i]])
+        return self.head(outs[len(self.body) - 1])
 
     @torch.no_grad()
     def set_weight(
@@ -268,6 +184,9 @@ def build_head(p: Plan) -> tuple[nn.Module, str]:
     features = math.prod(shape)
     flat: list[nn.Module] = [nn.Flatten()] if len(shape) > 1 else []
     flat_text = "flatten → " if len(shape) > 1 else ""
+    if data.task == "classification" and data.positions:
+        n = data.target_shape[0]
+        return PerPosition(shape[-1], n), f"dense({n}) per position → softmax"
     if data.task == "classification":
         n = data.target_shape[0]
         return nn.Sequential(*flat, nn.Linear(features, n)), f"{flat_text}dense({n}) → softmax"
@@ -289,9 +208,16 @@ def build_head(p: Plan) -> tuple[nn.Module, str]:
 
 def build_model(p: Plan) -> Network:
     """Instantiate the planned network (on the current default device, meta for counting)."""
-    body = [layer.kind.build(layer.input_shape, layer.params, layer.ctx) for layer in p.layers]
+    body = [
+        layer.kind.build_merge(list(layer.input_shapes), layer.params)
+        if isinstance(layer.kind, MergeType)
+        else layer.kind.build(layer.input_shape, layer.params, layer.ctx)
+        for layer in p.layers
+    ]
     head, _ = build_head(p)
-    return Network(body, head)
+    if p.wiring is None:
+        return Network(body, head)
+    return Network(body, head, [list(i) for i in p.wiring.inputs], list(p.wiring.order))
 
 
 def _count(module: nn.Module) -> int:
@@ -338,6 +264,9 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
                 "index": layer.index,
                 "type": layer.kind.name,
                 "output_shape": list(layer.output_shape),
+                # graphs: where it reads from (-1: the input) and each input's shape
+                "inputs": list(layer.inputs),
+                "input_shapes": [list(s) for s in layer.input_shapes],
                 "params": n,
                 "flops": f,  # forward + backward, per example
             }

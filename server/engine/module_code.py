@@ -15,6 +15,7 @@ from typing import Any
 
 from torch import nn
 
+from . import attention, graph
 from . import layers as layer_registry
 
 
@@ -103,12 +104,26 @@ _MODULES: dict[type[nn.Module], tuple[tuple[str, ...], _KW]] = {
     layer_registry.ReshapeModule: (("shape",), {}),
     layer_registry._SequenceBatchNorm: (("num_features",), _BATCHNORM),
     layer_registry._Recurrent: (("cell",), {"return_sequences": ALWAYS}),
+    nn.LayerNorm: (("normalized_shape",), {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
+    graph.AddModule: ((), {}),
+    graph.ConcatModule: (("dim",), {}),
+    attention.SelfAttention: (("features", "dim", "heads", "causal"), {}),
+    attention.Positions: (("length", "features", "learned"), {}),
+    attention.GlobalPool: (("dims",), {}),
+    attention.PerPosition: (("features", "classes"), {}),
 }
 # Classes whose source the script carries (`nn.*` comes from torch), in the script's order.
 OWN_CLASSES: tuple[type[nn.Module], ...] = (
     layer_registry.ReshapeModule,
     layer_registry._SequenceBatchNorm,
     layer_registry._Recurrent,
+    graph.AddModule,
+    graph.ConcatModule,
+    attention.SelfAttention,
+    attention.sinusoids,
+    attention.Positions,
+    attention.GlobalPool,
+    attention.PerPosition,
 )
 _PAIRS = {"kernel_size", "stride", "padding", "dilation", "output_padding"}
 INDENT = "    "

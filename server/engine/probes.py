@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from . import metrics
 from .bytegrid import byte_grid, byte_grids, rounded, rounded_list
 from .datasets import Data, cross_features
+from .graph_probes import graph_section, wants_graph
 from .model import Network, Plan
 
 
@@ -45,7 +46,7 @@ class Trainer(Protocol):
     def val_outputs(self) -> Tensor: ...
 
 
-KINDS = ("layers", "boundary", "images", "autoencoder", "sequence")
+KINDS = ("layers", "boundary", "images", "autoencoder", "sequence", "graph")
 GRID_RES = 40  # boundary grid side: 1,600 points, ~1 ms through a small MLP
 # Neuron thumbnails are pooled down to this side: a snapshot travels to every viewer up to 20
 # times a second, and 64 neurons at 40x40 made it ~160 KB; at 20x20 it is a quarter of that.
@@ -78,8 +79,11 @@ def applicable(trainer: Trainer) -> set[str]:
     if task == "reconstruction":
         kinds.add("autoencoder")
     is_sequence = len(d.input_shape) == 2 or d.meta.get("input_dtype") == "int64"
-    if is_sequence and task != "reconstruction":
+    # Per-position sets (reverse, sort, copy) are drawn by the graph section's attention maps.
+    if is_sequence and task != "reconstruction" and not d.meta.get("positions"):
         kinds.add("sequence")
+    if wants_graph(trainer):
+        kinds.add("graph")
     return kinds
 
 
@@ -122,7 +126,9 @@ def _fill(trainer: Trainer, want: set[str], snap: dict, resolution: int = GRID_R
     cell = rnn if "sequence" in want else None
 
     out, kept, stats = None, {}, []
-    if want - {"boundary"}:  # the boundary has its own grid pass
+    if "graph" in want:  # its own hooked pass, on the same probe inputs
+        snap["graph"] = graph_section(trainer, x)
+    if want - {"boundary", "graph"}:  # the boundary has its own grid pass
         out, kept, stats = _forward(model, x, keep, "layers" in want, cell)
 
     if "layers" in want:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from .bytegrid import rounded, rounded_list
+from .graph import AddModule, ConcatModule
 
 MAX_VALUES = 4096  # whole tensors up to this many values
 MAX_UNITS = 64  # whole per-sample activations for layers up to this many units
@@ -121,6 +122,8 @@ class _Recorder:
             }
             if kind == "head" and t.plan.task == "classification":
                 entry["a"] = _per_sample(output)  # a = softmax(z): what the loss compares
+            if t.plan.wiring is not None and kind != "head":
+                entry.update(_branches(t.plan, index, module, a.grad))
             for name, p in _own_params(module, z_module).items():
                 entry["params"][name] = {
                     "shape": list(p.shape),
@@ -148,6 +151,23 @@ class _Recorder:
             "momentum": rounded(t.experiment.training.momentum),
             "layers": layers,
         }
+
+
+def _branches(plan: Any, index: int, module: nn.Module, grad: Tensor | None) -> dict:
+    """A graph layer's `inputs` (positions, -1: the network's input) and, at a join, the
+    gradient flowing back into each branch: the whole delta into both sides of an add, each
+    input's slice of it at a concat (`branch_grads`, one per input)."""
+    layer = plan.layers[index]
+    out: dict[str, Any] = {"inputs": list(layer.inputs)}
+    if grad is None or len(layer.inputs) < 2:
+        return out
+    if isinstance(module, AddModule):
+        out["branch_grads"] = [_per_sample(grad)] * len(layer.inputs)
+    elif isinstance(module, ConcatModule):
+        dim = module.dim if module.dim >= 0 else grad.dim() + module.dim
+        sizes = [s[dim - 1] for s in layer.input_shapes]  # shapes have no batch axis
+        out["branch_grads"] = [_per_sample(g) for g in torch.split(grad, sizes, dim=dim)]
+    return out
 
 
 def _pre_activation(module: nn.Module) -> nn.Module | None:

@@ -396,8 +396,10 @@ class Trainer:
         n = self.x_train.shape[0]
         m: dict[str, float | None] = {}
         if self.plan.task == "classification":
-            classes = torch.cat(self._outputs_kept).argmax(dim=1)  # (n,) in _perm order
-            m["accuracy"] = rounded((classes == self.y_train[self._perm]).sum().item() / n)
+            # (n,) in _perm order; per-position sets (n, T): accuracy per token
+            classes = torch.cat(self._outputs_kept).argmax(dim=1)
+            hits = (classes == self.y_train[self._perm]).sum().item()
+            m["accuracy"] = rounded(hits / classes.numel())
             m["val_accuracy"] = val["val_accuracy"]
             self._outputs_kept = []
         else:

@@ -23,6 +23,9 @@ export const api = {
   training: () => request('GET', '/api/training'),
   preview: (datasetSpec) => request('POST', '/api/datasets/preview', datasetSpec),
   check: (experiment) => request('POST', '/api/check', experiment),
+  blocks: () => request('GET', '/api/blocks'),
+  expandBlock: (name, experiment, params = {}) =>
+    request('POST', `/api/blocks/${encodeURIComponent(name)}/expand`, { experiment, params }),
   // `paused` creates the run paused, so Step with no run yet trains exactly one epoch; `design`
   // names the saved design it comes from. Runs are started as this browser's (X-Owner-Token).
   startRun: (experiment, { paused = false, design = null } = {}) =>

@@ -14,6 +14,7 @@ import { forecastPlot, hiddenStateView, probabilitiesView } from './widgets/sequ
 import { latentScatter, anomalyChart } from './widgets/latent-scatter.js';
 import { metricSeries, lossSeries, metricNames } from './metrics.js';
 import { lossStage } from './widgets/loss-stage.js';
+import { attentionView, joinsView } from './widgets/attention-map.js';
 
 /** A view panel: <section> with a title, a "what is this?" note, a canvas and a readout. */
 const themed = []; // [element, attribute|null, fn(words)]: help texts redone when the theme changes
@@ -48,15 +49,18 @@ function panel(id, title, help, { families = null, wide = false, tall = false, n
 }
 
 // The family's main view, shown on the stage beside the loss (the others go below).
-function mainViewOf(family, task) {
+function mainViewOf(family, task, name) {
   if (family === '2d') return 'boundary';
   if (family === 'image') return 'predictions';
   if (family === 'autoencoder') return 'reconstructions';
+  if (PER_POSITION.has(name)) return 'attention';
   if (family === 'sequence') return task === 'classification' ? 'probabilities' : 'forecast';
   return 'metric-chart'; // tables: the accuracy
 }
 
 const CONV_TYPES = new Set(['conv2d', 'conv_transpose2d']);
+// Token tasks classified per position: their main view is what attention looks at.
+const PER_POSITION = new Set(['reverse', 'sort', 'copy']);
 
 let surfaceFrames = 0;
 /** How many times the decision surface was redrawn with a snapshot (a benchmark reads it). */
@@ -109,6 +113,10 @@ export function createViews({ outputRoot, viewsRoot }) {
   const forecastP = add(panel('forecast', 'Forecast against truth', 'The recent values the network sees (grey), what really came next (solid) and what the network predicted (dashed).', { families: ['sequence'], needs: 'forecast', wide: true }), viewsRoot);
   const hiddenP = add(panel('hidden-state', 'Hidden state over time', 'The recurrent layer’s memory while it reads one sequence: one row per unit, time left to right, blue positive, orange negative.', { families: ['sequence'], needs: 'hidden' }), viewsRoot);
   const probsP = add(panel('probabilities', 'Predicted class probabilities', 'For a few validation series, how likely the network thinks each class is.', { families: ['sequence'], needs: 'probabilities' }), viewsRoot);
+  const attentionP = add(panel('attention', 'Attention', 'Where each position of one validation sequence looks, per head: row i is position i, the dark cells are the positions whose values it mixes in. While a network learns to reverse a sequence, the map becomes the anti-diagonal.', { needs: 'attention', wide: true }), viewsRoot);
+  const attentionControls = h('span', { class: 'attention-controls' });
+  attentionP.el.querySelector('.view-title').append(' ', attentionControls);
+  const joinsP = add(panel('joins', 'Skips against blocks', 'For each add layer, the size (norm) of what arrives around the block through the skip, beside what the block adds to it. Through skips the signal, and the gradient, reach deep layers intact.', { needs: 'joins' }), viewsRoot);
   const histP = add(panel('histograms', 'Activation histograms', 'The distribution of each layer’s outputs on a batch: now (bars) and over the run (right, darker = more values). Values piled at the edges mean saturated units; a spike at zero after ReLU means dead units.', { wide: true }), viewsRoot);
   const normsP = add(panel('norms-chart', 'Weight and gradient norms', 'The size of each layer’s weights and of their gradients, on a log scale. Gradients that shrink towards the first layers are vanishing; norms that shoot up are exploding.', { wide: true }), viewsRoot);
 
@@ -128,6 +136,8 @@ export function createViews({ outputRoot, viewsRoot }) {
   const forecast = forecastPlot({ canvas: forecastP.canvas, readout: forecastP.readout });
   const hidden = hiddenStateView({ canvas: hiddenP.canvas, readout: hiddenP.readout });
   const probs = probabilitiesView({ canvas: probsP.canvas, readout: probsP.readout });
+  const attention = attentionView({ canvas: attentionP.canvas, readout: attentionP.readout, controls: attentionControls });
+  const joins = joinsView({ canvas: joinsP.canvas, readout: joinsP.readout });
   const hists = histogramsView({ canvas: histP.canvas });
   const norms = normsChart({ canvas: normsP.canvas, legend: normsP.readout });
 
@@ -154,6 +164,8 @@ export function createViews({ outputRoot, viewsRoot }) {
       forecast: Array.isArray(seq.prediction) && seq.prediction.length > 0 && !seq.probabilities?.length,
       hidden: Boolean(seq.hidden),
       probabilities: Array.isArray(seq.probabilities) && seq.probabilities.length > 0,
+      attention: Boolean(s.graph?.attention?.length),
+      joins: Boolean(s.graph?.joins?.length),
     };
   }
 
@@ -166,6 +178,9 @@ export function createViews({ outputRoot, viewsRoot }) {
       // A view that cannot apply is not shown: filters and feature maps need a convolution.
       if (p.when === 'conv' && !hasConv) show = false;
       if (show && have && p.needs) show = have[p.needs];
+      // Graph views wait for a design that has what they show: attention, an add layer.
+      if (!have && p.needs === 'attention') show = show && (ctx.layers || []).some((l) => l.type === 'attention');
+      if (!have && p.needs === 'joins') show = show && (ctx.layers || []).some((l) => l.type === 'add');
       if (!have && p.needs === 'anomaly') show = show && /anomal/i.test(ctx.dataset?.name || '');
       if (!have && p.id === 'forecast') show = show && ctx.dataset?.task !== 'classification';
       if (!have && p.id === 'probabilities') show = show && ctx.dataset?.task === 'classification';
@@ -175,7 +190,7 @@ export function createViews({ outputRoot, viewsRoot }) {
 
   /** Put the family's main view on the stage (beside the loss), the one it replaces back below. */
   function placeMain() {
-    const main = mainViewOf(ctx.family, ctx.dataset?.task);
+    const main = mainViewOf(ctx.family, ctx.dataset?.task, ctx.dataset?.name);
     if (main === ctx.main) return;
     const old = panels[ctx.main];
     if (old) {
@@ -285,6 +300,11 @@ export function createViews({ outputRoot, viewsRoot }) {
       hidden.set(seq.hidden);
       probs.set({ probabilities: seq.probabilities, labels: seq.labels, classNames: seq.class_names || classNames() });
       for (const v of [forecast, hidden, probs]) invalidate(v, v.draw);
+    }
+    if (s?.graph) {
+      attention.set(s.graph);
+      joins.set(s.graph);
+      for (const v of [attention, joins]) invalidate(v, v.draw);
     }
     hists.set(s, ctx.session?.snapshotHistory);
     norms.set(ctx.session?.snapshotHistory);

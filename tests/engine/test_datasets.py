@@ -73,7 +73,10 @@ def assert_consistent(data: Data) -> None:
         assert tuple(x.shape[1:]) == data.input_shape
         assert len(x) == len(y) > 0
         if data.task == "classification":
-            assert y.dtype == torch.int64 and y.ndim == 1
+            # per-position sets (meta positions = T) label every position: (N, T)
+            positions = data.meta.get("positions")
+            assert y.dtype == torch.int64 and y.ndim == (2 if positions else 1)
+            assert positions is None or y.shape[1] == positions
             assert int(y.min()) >= 0 and int(y.max()) < data.target_shape[0]
             assert len(data.class_names) == data.target_shape[0]
         else:

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from server.engine import model  # noqa: F401  (registers every layer module)
 from server.engine.errors import ShapeError
 from server.engine.layers import LAYERS, LayerContext, describe_layers
 
@@ -33,6 +34,17 @@ CASES = [
     ("lstm", {"units": 5, "return_sequences": True}, (7, 3), LayerContext()),
     ("gru", {"units": 6}, (7, 3), LayerContext()),
     ("embedding", {"dim": 4}, (9,), LayerContext(tokens=True, vocab_size=11)),
+    # Graph and transformer parts (a merge on one input is its single-input form).
+    ("add", {}, (6,), LayerContext()),
+    ("concat", {"axis": "channels"}, (2, 4, 4), LayerContext()),
+    ("layernorm", {}, (7, 6), LayerContext()),
+    ("layernorm", {}, (2, 3, 3), LayerContext()),
+    ("attention", {"heads": 2}, (7, 6), LayerContext()),
+    ("attention", {"heads": 3, "dim": 9, "causal": True}, (5, 4), LayerContext()),
+    ("positional", {"mode": "learned"}, (7, 6), LayerContext()),
+    ("positional", {"mode": "sinusoidal"}, (7, 5), LayerContext()),
+    ("global_pool", {}, (7, 6), LayerContext()),
+    ("global_pool", {}, (3, 5, 5), LayerContext()),
 ]
 
 

@@ -66,7 +66,9 @@ class Data:
                 raise ValueError(f"x_{split} has {len(x)} rows but y_{split} has {len(y)}")
             if self.task == "classification":
                 n_classes = self.target_shape[0]
-                if y.dtype != torch.int64 or y.ndim != 1:
+                # Per-position sets (meta["positions"] = T) label every position: (N, T).
+                y_ndim = 2 if self.meta.get("positions") else 1
+                if y.dtype != torch.int64 or y.ndim != y_ndim:
                     raise ValueError(f"y_{split} must be int64 (N,), got {y.dtype} {y.shape}")
                 if int(y.min()) < 0 or int(y.max()) >= n_classes:
                     raise ValueError(f"y_{split} has labels outside 0..{n_classes - 1}")
@@ -106,6 +108,7 @@ class DataShapes:
     input_dtype: Literal["float32", "int64"] = "float32"
     vocab_size: int | None = None  # integer-token inputs: tokens lie in 0..vocab_size-1
     class_names: tuple[str, ...] | None = None
+    positions: int | None = None  # per-position classification: one class per position
 
     @classmethod
     def of(cls, data: Data) -> DataShapes:
@@ -117,6 +120,7 @@ class DataShapes:
             input_dtype=data.meta.get("input_dtype", "float32"),
             vocab_size=data.meta.get("vocab_size"),
             class_names=tuple(data.class_names) if data.class_names is not None else None,
+            positions=data.meta.get("positions"),
         )
 
 

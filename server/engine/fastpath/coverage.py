@@ -90,6 +90,8 @@ def cover(trainer) -> Coverage | str:
         return "nesterov, dampening and amsgrad are not covered"
     if group.get("centered") or group.get("maximize"):
         return "centered RMSprop and maximize are not covered"
+    if getattr(trainer.model, "inputs", None) is not None:
+        return "a graph (skips and joins) trains eagerly"
     layers: list[DenseSpec] = []
     for i, module in enumerate(trainer.model.body):
         if type(module) is nn.Flatten and not layers:

@@ -51,7 +51,18 @@ export function designFlow(page) {
     totalEl: $('total-params'),
     layerTypes,
     onChange: (layers) => change({ model: { ...experiment().model, layers } }),
+    // A ready block (transformer, residual): the server appends its parts after the last layer.
+    onBlock: async (name) => {
+      try {
+        const { layers } = await api.expandBlock(name, experiment());
+        stack.blockMessage(null);
+        setLayers(layers);
+      } catch (err) {
+        stack.blockMessage(err.message);
+      }
+    },
   });
+  api.blocks().then((list) => stack.setBlocks(list), () => stack.setBlocks([]));
   // The network on the stage is the editor too: both edit the same layers.
   let graphState = { boundary: null, featureLabels: null, outputScale: {} };
   let checkState = { check: null, errors: new Map() };

@@ -18,11 +18,14 @@ function flopsText(flops) {
 
 const CATEGORY_ORDER = ['core', 'convolution', 'pooling', 'recurrent', 'shape', 'regularisation'];
 
-export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, layerTypes, onChange }) {
+export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, layerTypes, onChange, onBlock = null }) {
   const types = new Map(layerTypes.map((t) => [t.type, t]));
   let layers = [];
   let cards = [];
   let dragFrom = null;
+  let skipFrom = null; // a skip being dragged from this layer's output
+  let blocks = [];
+  const blockNote = h('p', { class: 'layer-error block-note', role: 'alert', hidden: true });
   let readOnly = false;
 
   buildPalette();
@@ -39,6 +42,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
     );
     replace(
       palette,
+      blockGroup(),
       cats.map((cat) =>
         h(
           'div',
@@ -61,6 +65,40 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         ),
       ),
     );
+  }
+
+  /** The palette's ready blocks (GET /api/blocks): one click appends all their parts. */
+  function blockGroup() {
+    if (!blocks.length || !onBlock) return null;
+    return h(
+      'div',
+      { class: 'palette-group', role: 'group', 'aria-label': 'Ready blocks' },
+      h('span', { class: 'palette-cat' }, 'Blocks'),
+      blocks.map((b) =>
+        h('button', { type: 'button', class: 'palette-item', dataset: { addBlock: b.type }, title: `${b.title}: ${b.description}`, 'aria-label': `Add a ${b.title}`, onclick: () => onBlock(b.type) }, `+ ${b.title}`),
+      ),
+      blockNote,
+    );
+  }
+
+  /** A skip from layer `from`'s output around to after layer `to`: an add joins them. */
+  function addSkip(from, to) {
+    if (readOnly || from >= to) return;
+    const taken = new Set(layers.map((l) => l.id).filter(Boolean));
+    const idOf = (i) => {
+      if (layers[i].id) return layers[i].id;
+      let k = i;
+      while (taken.has(`l${k}`)) k += 1;
+      layers[i] = { ...layers[i], id: `l${k}` };
+      taken.add(`l${k}`);
+      return `l${k}`;
+    };
+    const fromId = idOf(from);
+    const toId = idOf(to);
+    layers = [...layers.slice(0, to + 1), { type: 'add', inputs: [fromId, toId] }, ...layers.slice(to + 1)];
+    render();
+    emit();
+    cards[to + 1]?.el.focus();
   }
 
   function rank(cat) {
@@ -150,7 +188,7 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
           }
         },
         ondragover: (e) => {
-          if (dragFrom !== null) {
+          if (dragFrom !== null || (skipFrom !== null && skipFrom < i)) {
             e.preventDefault();
             el.classList.add('drop-target');
           }
@@ -159,6 +197,12 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         ondrop: (e) => {
           e.preventDefault();
           el.classList.remove('drop-target');
+          if (skipFrom !== null) {
+            const from = skipFrom;
+            skipFrom = null;
+            addSkip(from, i);
+            return;
+          }
           if (readOnly || dragFrom === null || dragFrom === i) return;
           const next = [...layers];
           const [moved] = next.splice(dragFrom, 1);
@@ -185,8 +229,30 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
         },
         h('span', { class: 'layer-num', title: `Layer ${i + 1}: errors and charts use this number` }, String(i + 1)),
         h('h3', { class: 'layer-title', id: titleId, title: t?.description || 'Unknown layer type' }, h('span', { class: 'visually-hidden' }, `Layer ${i + 1}: `), title),
+        layer.inputs ? h('span', { class: 'layer-inputs', title: 'The outputs this layer reads' }, `← ${[].concat(layer.inputs).join(', ')}`) : null,
         shapeEl,
         paramsEl,
+        readOnly
+          ? null
+          : h(
+              'span',
+              {
+                class: 'skip-handle',
+                draggable: 'true',
+                dataset: { skipFrom: String(i) },
+                title: `Drag layer ${i + 1}'s output onto a later layer to add a skip around the layers between`,
+                ondragstart: (e) => {
+                  e.stopPropagation();
+                  skipFrom = i;
+                  e.dataTransfer.effectAllowed = 'link';
+                  e.dataTransfer.setData('text/plain', `skip:${i}`);
+                },
+                ondragend: () => {
+                  skipFrom = null;
+                },
+              },
+              '⤵ skip',
+            ),
         h(
           'span',
           { class: 'layer-buttons' },
@@ -202,6 +268,15 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
   }
 
   return {
+    /** Why a block could not be added (null: clear). */
+    blockMessage(text) {
+      blockNote.hidden = !text;
+      blockNote.textContent = text || '';
+    },
+    setBlocks(list) {
+      blocks = list || [];
+      buildPalette();
+    },
     setLayers(next) {
       layers = next.map((l) => ({ ...l }));
       render();
@@ -219,7 +294,9 @@ export function layerStack({ palette, stack, inputBlock, headBlock, totalEl, lay
       const byIndex = new Map((check?.layers || partial?.layers || []).map((l) => [l.index, l]));
       cards.forEach((c, i) => {
         const info = byIndex.get(i);
-        c.shapeEl.textContent = info ? formatShape(info.output_shape) : '–';
+        const joined = info?.input_shapes?.length > 1 ? `${info.input_shapes.map(formatShape).join(' + ')} → ` : '';
+        c.shapeEl.textContent = info ? joined + formatShape(info.output_shape) : '–';
+        if (joined) c.shapeEl.title = 'The shapes it joins, then its output shape';
         c.paramsEl.textContent = info ? `${formatNumber(info.params)} params · ${flopsText(info.flops)}` : '';
         c.paramsEl.title = 'Parameters, and floating-point operations per example for one forward and backward pass';
       });

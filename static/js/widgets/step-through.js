@@ -13,7 +13,7 @@ import { fitCanvas, gridImage, drawGrid, markDrawn } from '../util/canvas.js';
 import { greyTable } from '../util/colors.js';
 import { surfaceLayout } from './heatmap.js';
 import { stepDraw } from './step-draw.js';
-import { PHASES, PHASE_TITLES, fmt, sub, ofSample, headOf, lossFormula, updateRule, layerNorm, isWhole } from '../step-trace.js';
+import { PHASES, PHASE_TITLES, fmt, sub, ofSample, headOf, lossFormula, updateRule, layerNorm, isWhole, flat, norm } from '../step-trace.js';
 
 const KEYS = { 1: 'forward', 2: 'error', 3: 'backward', 4: 'update', f: 'forward', e: 'error', b: 'backward', u: 'update' };
 const SPEEDS = [['2400', 'Slow'], ['1200', 'Normal'], ['500', 'Fast']];
@@ -264,10 +264,23 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     }
     if (phase === 'backward') {
       const norms = t.layers.map((l) => layerNorm(l, 'grad')).filter((v) => v !== null);
-      return `Backward: the error flows from the output to the input. Each neuron shows δ = ∂L/∂z, each link ∂L/∂w (blue positive, orange negative, thicker larger), each layer its gradient norm (${norms.map((v) => fmt(v, 2)).join(' → ')}).`;
+      return `Backward: the error flows from the output to the input. Each neuron shows δ = ∂L/∂z, each link ∂L/∂w (blue positive, orange negative, thicker larger), each layer its gradient norm (${norms.map((v) => fmt(v, 2)).join(' → ')}).${joinsText(t)}`;
     }
     const head = headOf(t);
     return `Update: ${updateRule(t)}. Links show each weight’s change Δw = after − before (the head’s ‖Δw‖ = ${fmt(layerNorm(head, 'update'), 2)}); the decision surface now shows the new weights.`;
+  }
+
+  /** Graph designs: at each join, the gradient flowing back into every branch it joins. */
+  function joinsText(t) {
+    const joins = t.layers.filter((l) => Array.isArray(l.branch_grads) && l.branch_grads.length > 1);
+    if (!joins.length) return '';
+    const where = (j) => (j < 0 ? 'the input' : `layer ${j + 1}`);
+    const parts = joins.map((l) => {
+      const sizes = l.branch_grads.map((g) => fmt(norm(flat(ofSample(g, sample))), 2));
+      const into = l.inputs.map((j, k) => `${where(j)} (‖δ‖ ${sizes[k]})`).join(' and ');
+      return `at layer ${l.index + 1} (${l.type}) it flows back into ${into}${l.type === 'add' ? ', the same δ into each branch' : ', each its own slice'}`;
+    });
+    return ` Through the joins: ${parts.join('; ')}.`;
   }
 
   function fillExamples() {

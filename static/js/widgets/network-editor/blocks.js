@@ -151,6 +151,8 @@ export function blockMaker({ types, state, selected, onSelect, onUnits }) {
       h('span', { class: 'gparams', title: info ? `${formatNumber(info.params)} trainable parameters` : 'Trainable parameters' }, info ? [compact(info.params), h('span', { class: 'gparams-word' }, ' params')] : ''),
       info && typeof info.flops === 'number' ? h('span', { class: 'gflops', title: 'Forward and backward FLOPs per example' }, formatFlops(info.flops)) : null,
       units,
+      // A join (add, concat) shows every shape it receives.
+      info?.input_shapes?.length > 1 ? h('span', { class: 'gjoin', title: 'The shapes this join receives' }, info.input_shapes.map(formatShape).join(' + ')) : null,
       errs.length ? h('span', { class: 'gerror', role: 'alert' }, errorText) : null,
     );
     if (column) column.el = el;

@@ -39,6 +39,7 @@ export function drawLinks({ canvas, graph, row, columns, boundary, layers }) {
     ctx.lineTo(z.x, z.y);
     ctx.stroke();
   }
+  drawSkips(ctx, row, layers, g, graph);
   // Neuron links between consecutive neuron columns (across dropout / batch norm only).
   const weights = (b?.weights || []).map((m, ci) => linkWeights(m, ci === b.weights.length - 1));
   let wMax = 0;
@@ -111,3 +112,49 @@ export function drawNeurons(columns, outputScale) {
   }
 }
 
+
+/**
+ * Graph designs: every input other than the layer just before (a skip, a branch from the
+ * input) is drawn as an arc over the blocks, from the block it reads to the block reading it,
+ * ending in an arrow; a join (add, concat) so shows all its incoming branches.
+ */
+function drawSkips(ctx, row, layers, g, graph) {
+  const ids = new Map();
+  (layers || []).forEach((l, i) => {
+    if (l.id) ids.set(l.id, i);
+  });
+  let drawn = 0;
+  ctx.save();
+  ctx.strokeStyle = cssVar('--accent');
+  ctx.fillStyle = cssVar('--accent');
+  ctx.lineWidth = 2;
+  (layers || []).forEach((l, i) => {
+    if (!l.inputs) return;
+    for (const name of [].concat(l.inputs)) {
+      const j = name === 'input' ? -1 : ids.get(name);
+      if (j === undefined || j === i - 1) continue;
+      const from = row.querySelector(`.gblock[data-block='${j < 0 ? 'input' : j}']`);
+      const to = row.querySelector(`.gblock[data-block='${i}']`);
+      if (!from || !to) continue;
+      const a = from.getBoundingClientRect();
+      const z = to.getBoundingClientRect();
+      const x0 = a.left + a.width / 2 - g.left + graph.scrollLeft;
+      const x1 = z.left + z.width / 2 - g.left + graph.scrollLeft;
+      const y0 = a.top - g.top;
+      const y1 = z.top - g.top;
+      const lift = Math.max(2, Math.min(y0, y1) - 10 - 4 * (drawn % 3));
+      ctx.beginPath();
+      ctx.moveTo(x0, y0);
+      ctx.bezierCurveTo(x0, lift, x1, lift, x1, y1);
+      ctx.stroke();
+      ctx.beginPath(); // the arrowhead, into the block that reads it
+      ctx.moveTo(x1, y1);
+      ctx.lineTo(x1 - 4, y1 - 7);
+      ctx.lineTo(x1 + 4, y1 - 7);
+      ctx.fill();
+      drawn += 1;
+    }
+  });
+  ctx.restore();
+  ctx.canvas.dataset.skips = String(drawn);
+}
