@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from server.engine.errors import ShapeError
+import server.engine.recommender  # noqa: F401  (registers the recommender layer)
 from server.engine.layers import LAYERS, LayerContext, describe_layers
 
 # (type, params, input shape, context): one valid use of every registered layer type.
@@ -33,6 +34,7 @@ CASES = [
     ("lstm", {"units": 5, "return_sequences": True}, (7, 3), LayerContext()),
     ("gru", {"units": 6}, (7, 3), LayerContext()),
     ("embedding", {"dim": 4}, (9,), LayerContext(tokens=True, vocab_size=11)),
+    ("recommender", {"dim": 3}, (2,), LayerContext(tokens=True, vocab_size=11)),
 ]
 
 

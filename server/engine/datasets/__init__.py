@@ -21,7 +21,18 @@ from server.config import Settings, get_settings
 from server.engine.errors import ExperimentError
 
 # Importing the modules registers their datasets.
-from . import autoencoder, images, planar, planar_multi, sequences, tabular, upload  # noqa: F401
+from . import (  # noqa: F401
+    autoencoder,
+    images,
+    planar,
+    planar_multi,
+    ratings,
+    sentiment,
+    sequences,
+    spoken_digits,
+    tabular,
+    upload,
+)
 from .base import DATASETS, FAMILIES, SAMPLE_FIELDS, Data, DatasetParams, DatasetType, DataShapes
 from .idx import IdxError, read_idx, write_idx
 from .planar import CROSSES, EXTENT, cross_features
