@@ -1,4 +1,4 @@
-"""Build server/engine/datasets/data/spoken_digits.npz: the ten digits spoken by espeak-ng
+"""Build server/engine/datasets/shipped/spoken_digits.npz: the ten digits spoken by espeak-ng
 (Debian: `apt-get install -y espeak-ng`) in many voices, speeds and pitches, with noise, as
 log-mel spectrograms (server/engine/datasets/spectrogram.py), stored as uint8.
 
@@ -24,7 +24,7 @@ from server.engine.datasets.spectrogram import CLIP_SAMPLES, SAMPLE_RATE, log_me
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 LANGUAGES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan"]
 VARIANTS = ["", "+m1", "+m3", "+m5", "+f1", "+f2", "+f4", "+klatt", "+croak"]
-OUT = Path(__file__).resolve().parent.parent / "server/engine/datasets/data/spoken_digits.npz"
+OUT = Path(__file__).resolve().parent.parent / "server/engine/datasets/shipped/spoken_digits.npz"
 
 
 def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """`spoken_digits`: the ten digits spoken, as log-mel spectrogram images (1, MELS, FRAMES).
 
 The clips were made by scripts/make_spoken_digits.py with espeak-ng (many voices, speeds and
-pitches, time shifts, noise) and ship as data/spoken_digits.npz (uint8), so loading needs no
+pitches, time shifts, noise) and ship as shipped/spoken_digits.npz (uint8), so loading needs no
 synthesiser and no network. `seed` draws the split (stratified) and a little fresh noise on
 each spectrogram (`noise`), so two seeds give two different sets from the same clips.
 """
@@ -23,7 +23,7 @@ from .preview import images_picture
 from .spectrogram import FRAMES, MELS
 from .split import stratified_split
 
-FILE = Path(__file__).resolve().parent / "data" / "spoken_digits.npz"
+FILE = Path(__file__).resolve().parent / "shipped" / "spoken_digits.npz"
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
