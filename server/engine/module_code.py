@@ -16,6 +16,7 @@ from typing import Any
 from torch import nn
 
 from . import layers as layer_registry
+from .recommender import DotRecommender
 
 
 class ExportError(ValueError):
@@ -103,12 +104,14 @@ _MODULES: dict[type[nn.Module], tuple[tuple[str, ...], _KW]] = {
     layer_registry.ReshapeModule: (("shape",), {}),
     layer_registry._SequenceBatchNorm: (("num_features",), _BATCHNORM),
     layer_registry._Recurrent: (("cell",), {"return_sequences": ALWAYS}),
+    DotRecommender: (("rows", "dim"), {}),
 }
 # Classes whose source the script carries (`nn.*` comes from torch), in the script's order.
 OWN_CLASSES: tuple[type[nn.Module], ...] = (
     layer_registry.ReshapeModule,
     layer_registry._SequenceBatchNorm,
     layer_registry._Recurrent,
+    DotRecommender,
 )
 _PAIRS = {"kernel_size", "stride", "padding", "dilation", "output_padding"}
 INDENT = "    "

@@ -26,6 +26,7 @@ class DotRecommender(nn.Module):
 
     def __init__(self, rows: int, dim: int):
         super().__init__()
+        self.rows, self.dim = rows, dim  # read back by the exported script's printer
         self.users = nn.Embedding(rows, dim)
         self.items = nn.Embedding(rows, dim)
         self.user_bias = nn.Embedding(rows, 1)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from server.engine.errors import ShapeError
 import server.engine.recommender  # noqa: F401  (registers the recommender layer)
+from server.engine.errors import ShapeError
 from server.engine.layers import LAYERS, LayerContext, describe_layers
 
 # (type, params, input shape, context): one valid use of every registered layer type.

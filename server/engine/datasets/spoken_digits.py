@@ -100,7 +100,8 @@ class SpokenDigits(DatasetType):
             input_shape=(1, MELS, FRAMES),
             target_shape=(10,),
             class_names=list(WORDS),
-            meta={"spectrogram": {"mels": MELS, "frames": FRAMES}},
+            # pixel_max: a raw input (the page's own spectrogram) is 0..1 already.
+            meta={"spectrogram": {"mels": MELS, "frames": FRAMES}, "pixel_max": 1},
         )
 
     def picture(self, data: Data, params: SpokenDigitsParams) -> dict[str, Any]:
