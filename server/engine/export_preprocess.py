@@ -102,7 +102,9 @@ def preprocess(rows) -> Tensor:
 
 def _images(shape: tuple[int, ...], pixel_max: int) -> tuple[str, str, str]:
     c, height, width = shape
-    source = "scikit-learn's 8×8 digits" if pixel_max == 16 else "8-bit grey levels"
+    source = {16: "scikit-learn's 8×8 digits", 1: "log-mel spectrogram values"}.get(
+        pixel_max, "8-bit grey levels"
+    )
     code = f"""\
 # Preprocessing: raw pixel values 0..PIXEL_MAX ({source}) are scaled to 0..1, and
 # images get their channel axis: (N, H, W) -> (N, {c}, H, W).

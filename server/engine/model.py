@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from torch import Tensor, nn
 
 from ..config import Settings
+from . import recommender  # noqa: F401  (registers the recommender layer type)
 from .attention import PerPosition
 from .cost import check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data

@@ -17,6 +17,7 @@ from torch import nn
 
 from . import attention, graph
 from . import layers as layer_registry
+from .recommender import DotRecommender
 
 
 class ExportError(ValueError):
@@ -111,6 +112,7 @@ _MODULES: dict[type[nn.Module], tuple[tuple[str, ...], _KW]] = {
     attention.Positions: (("length", "features", "learned"), {}),
     attention.GlobalPool: (("dims",), {}),
     attention.PerPosition: (("features", "classes"), {}),
+    DotRecommender: (("rows", "dim"), {}),
 }
 # Classes whose source the script carries (`nn.*` comes from torch), in the script's order.
 OWN_CLASSES: tuple[type[nn.Module], ...] = (
@@ -124,6 +126,7 @@ OWN_CLASSES: tuple[type[nn.Module], ...] = (
     attention.Positions,
     attention.GlobalPool,
     attention.PerPosition,
+    DotRecommender,
 )
 _PAIRS = {"kernel_size", "stride", "padding", "dilation", "output_padding"}
 INDENT = "    "

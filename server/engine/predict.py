@@ -40,6 +40,8 @@ def predict(trainer: Any, raw: Any, explain: bool = False, target: int | None = 
     with trainer.own_rng(), trainer.eval_mode(), torch.no_grad():
         out = trainer.model(x)
     result: dict[str, Any] = {"task": task, "input_kind": prep.kind}
+    if prep.vocab:  # the words the model read, one per step (padding included), for the page
+        result["words"] = [prep.vocab[i] for i in x[0].tolist()]
     if task == "classification":
         probs = out.softmax(dim=1)[0]
         best = int(probs.argmax())

@@ -2,7 +2,7 @@
 
 A raw input is one sample in the dataset's own form: a 2D point `[x1, x2]`, a table row in its
 own units, an image of pixel values (8×8 digits 0..16, MNIST 0..255), a sequence of values, or
-token ids. `Preprocessing.of(dataset_name, plan)` says which form a run's data takes (the one
+token ids (or, for a set with words such as `sentiment`, a sentence). `Preprocessing.of(dataset_name, plan)` says which form a run's data takes (the one
 rule `export.py` follows too) and `to_input(raw)` turns one raw sample into a model input
 `(1, *input_shape)`, or raises `InputError` naming what is wrong.
 """
@@ -19,8 +19,10 @@ from torch import Tensor
 from .datasets import DATASETS
 from .datasets.images import IdxImageDataset
 from .datasets.planar import cross_features
+from .datasets.sentiment import tokenize
 from .model import Plan
 
+MAX_TEXT = 1000  # characters of a sentence typed to try a text model
 Kind = Literal["planar", "tabular", "images", "tokens", "sequences", "as_is"]
 
 
@@ -37,6 +39,7 @@ class Preprocessing:
     std: Tensor | None = None
     pixel_max: int = 1
     vocab_size: int = 0
+    vocab: tuple[str, ...] = ()  # token sets with words (sentiment): raw text is accepted too
 
     @classmethod
     def of(cls, dataset_name: str, plan: Plan) -> Preprocessing:
@@ -55,9 +58,15 @@ class Preprocessing:
             # Uploaded images are 0..255 like MNIST files; digits 0..16.
             idx = isinstance(DATASETS.get(dataset_name), IdxImageDataset)
             pixel_max = 255 if idx or dataset_name == "upload" else 16
+            pixel_max = meta.get("pixel_max", pixel_max)  # spectrograms: 0..1 as they are
             return cls("images", shape, pixel_max=pixel_max)
         if plan.shapes.input_dtype == "int64":
-            return cls("tokens", shape, vocab_size=plan.shapes.vocab_size or meta["vocab_size"])
+            return cls(
+                "tokens",
+                shape,
+                vocab_size=plan.shapes.vocab_size or meta["vocab_size"],
+                vocab=tuple(meta.get("vocab", ())),
+            )
         if len(shape) == 2:
             return cls("sequences", shape)
         return cls("as_is", shape)
@@ -74,7 +83,8 @@ class Preprocessing:
             channels = f" (or {c}×{h}×{w})" if c > 1 else ""
             return f"an image of {h}×{w} pixel values 0..{self.pixel_max}{channels}"
         if self.kind == "tokens":
-            return f"{s[0]} token ids, each 0..{self.vocab_size - 1}"
+            text = f"a sentence (up to {MAX_TEXT} characters) or " if self.vocab else ""
+            return f"{text}{s[0]} token ids, each 0..{self.vocab_size - 1}"
         if self.kind == "sequences":
             one = "one number" if s[1] == 1 else f"{s[1]} numbers"
             return f"a sequence of {s[0]} time steps, {one} each"
@@ -82,6 +92,8 @@ class Preprocessing:
 
     def to_input(self, raw: Any) -> Tensor:
         """One raw sample -> the model's input (1, *input_shape) on the CPU."""
+        if self.kind == "tokens" and isinstance(raw, str):
+            return self.text_ids(raw).unsqueeze(0)
         if self.kind == "tokens":
             x = _tensor(raw, torch.int64, self)
             if x.shape != self.input_shape:
@@ -117,6 +129,18 @@ class Preprocessing:
         if x.shape != self.input_shape:
             raise InputError(f"expected {self.describe()}, got shape {list(x.shape)}")
         return x.to(torch.float32).unsqueeze(0)
+
+    def text_ids(self, text: str) -> Tensor:
+        """A sentence -> its token ids (T,), as the dataset made them: lowercase words and
+        commas, unknown words as <unk>, front-padded (or cut, keeping the end)."""
+        if not self.vocab:
+            raise InputError(f"expected {self.describe()}: this data has no words, only ids")
+        if len(text) > MAX_TEXT:
+            raise InputError(f"the sentence must be at most {MAX_TEXT} characters")
+        index = {w: i for i, w in enumerate(self.vocab)}
+        steps = self.input_shape[0]
+        ids = [index.get(w, 1) for w in tokenize(text)][-steps:]  # 1: <unk>
+        return torch.tensor([0] * (steps - len(ids)) + ids, dtype=torch.int64)
 
 
 def _tensor(raw: Any, dtype: torch.dtype, p: Preprocessing) -> Tensor:

@@ -429,6 +429,72 @@ export const STARTERS = [
       training: { optimizer: 'sgd', learning_rate: 0.1, batch_size: 10, epochs: null, seed: 0, device: 'auto' },
     },
   },
+  // Applications (issue 23): text, speech, recommendations. Each mirrors its examples/ file.
+  {
+    id: 'sentiment-lstm',
+    family: 'sequence',
+    title: 'Reading sentiment: embedding then LSTM',
+    lesson: {
+      summary: 'An embedding turns each word into a vector and an LSTM reads the sentence word by word, then says whether it is positive or negative.',
+      watch: 'Watch the Loss and Metric charts: the validation sentences use sentence frames the network never saw, so validation accuracy above 85% means it learned what the words and "not" mean, not the frames.',
+      next: [
+        'Replace the LSTM with a GRU of 32 units and compare how fast the validation accuracy rises.',
+        'Set the embedding dim to 2: every word must now fit on a plane; see whether the network still passes 85%.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'sentiment', samples: 3000, seed: 1 },
+      model: { layers: [{ type: 'embedding', dim: 16 }, { type: 'lstm', units: 32 }] },
+      training: adam({ learning_rate: 0.01, batch_size: 32 }),
+    },
+  },
+  {
+    id: 'spoken-digits-cnn',
+    family: 'image',
+    title: 'Hearing digits: a CNN on spectrograms',
+    lesson: {
+      summary: 'Each spoken digit is a log-mel spectrogram, a 32×32 picture of sound: time runs left to right, pitch bottom to top, and a CNN learns which word it shows.',
+      watch: 'Watch the First convolution’s filters and the Feature maps: filters that respond to rising and falling pitch tracks appear, and the Metric chart passes 85% validation accuracy.',
+      next: [
+        'Remove both batchnorm layers: the same network learns much more slowly.',
+        'Drop the second convolution with its batchnorm and pooling, and read the Confusion matrix: which words does one layer of filters mix up?',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'spoken_digits', seed: 1 },
+      model: {
+        layers: [
+          { type: 'conv2d', filters: 16, kernel_size: 3, activation: 'relu' },
+          { type: 'batchnorm' },
+          { type: 'maxpool2d', pool_size: 2 },
+          { type: 'conv2d', filters: 32, kernel_size: 3, activation: 'relu' },
+          { type: 'batchnorm' },
+          { type: 'maxpool2d', pool_size: 2 },
+          { type: 'flatten' },
+          dense(64),
+        ],
+      },
+      training: adam({ learning_rate: 0.002, batch_size: 32 }),
+    },
+  },
+  {
+    id: 'ratings-recommender',
+    family: 'tabular',
+    title: 'Recommending: two embeddings and a dot product',
+    lesson: {
+      summary: 'Every user and every item gets a learned vector; a predicted rating is their dot product plus a bias for each, as in the recommenders that suggest films and songs.',
+      watch: 'Watch the Loss chart: the validation loss is the squared rating error, and its square root must fall below the dataset preview’s baseline RMSE, the error of always guessing the mean rating.',
+      next: [
+        'Set the recommender dim to 1: one number per user cannot hold three hidden tastes, and the validation loss stays higher.',
+        'Set dim to 64 and train long: watch the gap between the training and validation loss, the sign of vectors that memorise ratings.',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'ratings', seed: 1 },
+      model: { layers: [{ type: 'recommender', dim: 8 }] },
+      training: adam({ learning_rate: 0.02, batch_size: 64 }),
+    },
+  },
   ...GRAPH_LESSONS(),
 ];
 

@@ -24,6 +24,9 @@ NAMES = [
     "digits_autoencoder",
     "digits_anomaly",
     "iris_mlp",
+    "sentiment_lstm",
+    "spoken_digits_cnn",
+    "ratings_recommender",
 ]
 
 

@@ -45,6 +45,7 @@ CASES = [
     ("positional", {"mode": "sinusoidal"}, (7, 5), LayerContext()),
     ("global_pool", {}, (7, 6), LayerContext()),
     ("global_pool", {}, (3, 5, 5), LayerContext()),
+    ("recommender", {"dim": 3}, (2,), LayerContext(tokens=True, vocab_size=11)),
 ]
 
 

@@ -26,9 +26,12 @@ from . import (  # noqa: F401
     images,
     planar,
     planar_multi,
+    ratings,
+    sentiment,
     sequences,
+    spoken_digits,
     tabular,
-    token_tasks,  # noqa: F401
+    token_tasks,
     upload,
 )
 from .base import DATASETS, FAMILIES, SAMPLE_FIELDS, Data, DatasetParams, DatasetType, DataShapes

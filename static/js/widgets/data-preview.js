@@ -4,7 +4,7 @@
 
 import { fitCanvas, markDrawn, emptyMessage } from '../util/canvas.js';
 import { cssVar, classColor, themeWords } from '../util/colors.js';
-import { drawPoints, extentOf, drawSeries, drawNestedImage, rangeOf, label } from '../util/plot.js';
+import { drawPoints, extentOf, drawSeries, drawNestedImage, rangeOf, label, labelPx } from '../util/plot.js';
 
 export function drawPreview(canvas, preview, dataset) {
   const { ctx, width, height } = fitCanvas(canvas);
@@ -19,7 +19,9 @@ export function drawPreview(canvas, preview, dataset) {
   if (preview.kind === 'points' || preview.kind === 'table') text = drawScatter(ctx, width, height, preview, dataset);
   else if (preview.kind === 'images') text = drawImages(ctx, width, height, preview, names);
   else if (preview.kind === 'series') text = drawSeriesPreview(ctx, width, height, preview, names);
+  else if (preview.kind === 'tokens' && preview.texts) text = drawSentences(ctx, width, height, preview, names);
   else if (preview.kind === 'tokens') text = drawTokens(ctx, width, height, preview, names);
+  else if (preview.kind === 'ratings') text = drawRatings(ctx, width, height, preview);
   if (!text) {
     emptyMessage(ctx, width, height, 'No preview for this dataset', cssVar('--muted'));
     markDrawn(canvas, false);
@@ -146,4 +148,64 @@ function drawTokens(ctx, width, height, p, names) {
     label(ctx, String(names[lab] ?? lab ?? ''), seqs[0].length * cell + 6, r * rowH + rowH / 2 + 4, { size: 12 });
   });
   return `Token sequences (vocabulary of ${vocab}) and their classes.`;
+}
+
+// Sentences (sentiment): each wrapped to at most two lines, coloured by class, the class
+// name at the right; as many as fit.
+function drawSentences(ctx, width, height, p, names) {
+  ctx.font = `${labelPx(12)}px system-ui, sans-serif`;
+  const labelW = Math.max(...names.map((n) => ctx.measureText(n).width)) + 8;
+  const lineH = 15;
+  let y = 12;
+  for (let r = 0; r < p.texts.length; r++) {
+    const lines = wrapText(ctx, p.texts[r], width - labelW - 12, 2);
+    if (y + (lines.length - 1) * lineH > height) break;
+    const lab = p.labels?.[r];
+    const color = classColor(lab ?? 0, names.length || 2);
+    ctx.fillStyle = color;
+    ctx.fillRect(0, y - 10, 4, lines.length * lineH - 3);
+    lines.forEach((line, i) => label(ctx, line, 10, y + i * lineH, { size: 12, color: cssVar('--fg') }));
+    label(ctx, String(names[lab] ?? lab ?? ''), width - 2, y, { size: 12, align: 'right', color });
+    y += lines.length * lineH + 5;
+  }
+  return `Sentences and their sentiment; ${p.vocab_size} tokens in the vocabulary.`;
+}
+
+function wrapText(ctx, text, maxWidth, maxLines) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line ? `${line} ${word}` : word;
+    if (ctx.measureText(next).width <= maxWidth || !line) line = next;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  lines.push(line);
+  if (lines.length <= maxLines) return lines;
+  return [...lines.slice(0, maxLines - 1), fitText(ctx, lines.slice(maxLines - 1).join(' '), maxWidth)];
+}
+
+// Ratings: (user, item) -> stars, and the mean-rating baseline a recommender must beat.
+function drawRatings(ctx, width, height, p) {
+  const rows = Math.min(p.pairs.length, Math.max(1, Math.floor((height - 20) / 18)));
+  for (let r = 0; r < rows; r++) {
+    const y = r * 18 + 13;
+    const [user, item] = p.pairs[r];
+    const starsW = 66;
+    const who = `user ${user} · ${p.items?.[r] ?? `item ${item}`}`;
+    label(ctx, fitText(ctx, who, width - starsW - 10), 4, y, { size: 12, color: cssVar('--fg') });
+    label(ctx, '★'.repeat(p.ratings[r]) + '☆'.repeat(5 - p.ratings[r]), width - 2, y, { size: 12, align: 'right', color: cssVar('--accent') });
+  }
+  label(ctx, fitText(ctx, `mean ${p.mean_rating}, baseline RMSE ${p.baseline_rmse}`, width - 8), 4, height - 6, { size: 12, color: cssVar('--muted') });
+  return `${p.users} users rate ${p.n_items} items 1-5; the baseline RMSE (always the mean) is ${p.baseline_rmse}.`;
+}
+
+function fitText(ctx, text, maxWidth) {
+  ctx.font = `${labelPx(12)}px system-ui, sans-serif`; // as label() draws it
+  if (ctx.measureText(text).width <= maxWidth) return text;
+  let t = text;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > maxWidth) t = t.slice(0, -1);
+  return `${t}…`;
 }

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_upload_shares"
-down_revision = "0004_upload_preview"
+down_revision = "0005_class_board"
 branch_labels = None
 depends_on = None
 
