@@ -474,7 +474,7 @@ export const STARTERS = [
           dense(64),
         ],
       },
-      training: adam({ learning_rate: 0.002, batch_size: 32 }),
+      training: adam({ learning_rate: 0.002, batch_size: 16 }),
     },
   },
   {
