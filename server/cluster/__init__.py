@@ -1,0 +1,56 @@
+"""Replicas: several `layerlab serve` processes sharing PostgreSQL and Redis as one LayerLab.
+
+Built by `create_app` only when `LAYERLAB_REDIS_URL` is set; without it nothing here runs and
+one process behaves as before. One module per job: `bus.py` (the runs owned here, into Redis
+streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
+`relay.py` (controls to the owning replica), `keys.py` (the key names).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+from ..config import Settings
+from ..runs.manager import RunManager
+from ..store.store import Store
+from .bus import RedisBus
+from .mirror import Mirrors
+from .relay import Relay, RelayRefused
+
+__all__ = ["Cluster", "RelayRefused"]
+
+
+class Cluster:
+    """This replica's part in the set: its bus, its mirrors and its control relay."""
+
+    def __init__(self, settings: Settings, store: Store):
+        import redis.asyncio as aioredis  # only replicas need the client
+
+        self.settings = settings
+        self.replica = settings.replica_id or (
+            f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        )
+        self.redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, protocol=2)
+        self.bus = RedisBus(settings, store, self.redis, self.replica)
+        self.relay = Relay(settings, store, self.redis, self.replica)
+        self.mirrors: Mirrors | None = None
+
+    async def start(self, manager: RunManager) -> None:
+        """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
+        await self.redis.ping()
+        self.mirrors = Mirrors(self.redis, manager.hub)
+        await self.bus.start()
+        await self.relay.start(manager)
+
+    async def stop(self) -> None:
+        if self.mirrors is not None:
+            await self.mirrors.stop()
+        await self.relay.stop()
+        await self.bus.stop()
+        await self.redis.aclose()
+
+    async def watchable(self, run_id: str) -> bool:
+        """Whether a viewer here can follow `run_id` live (owned here or streamed by another)."""
+        return self.mirrors is not None and await self.mirrors.ensure(run_id)
