@@ -3,11 +3,14 @@
 Built by `create_app` only when `LAYERLAB_REDIS_URL` is set; without it nothing here runs and
 one process behaves as before. One module per job: `bus.py` (the runs owned here, into Redis
 streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
-`relay.py` (controls to the owning replica), `keys.py` (the key names).
+`relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
+`keys.py` (the key names).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -18,6 +21,7 @@ from ..store.store import Store
 from .bus import RedisBus
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
+from .takeover import Takeover
 
 __all__ = ["Cluster", "RelayRefused"]
 
@@ -36,6 +40,7 @@ class Cluster:
         self.bus = RedisBus(settings, store, self.redis, self.replica)
         self.relay = Relay(settings, store, self.redis, self.replica)
         self.mirrors: Mirrors | None = None
+        self._takeover: asyncio.Task | None = None
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
@@ -43,8 +48,14 @@ class Cluster:
         self.mirrors = Mirrors(self.redis, manager.hub)
         await self.bus.start()
         await self.relay.start(manager)
+        takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
+        self._takeover = asyncio.create_task(takeover.watch(manager))
 
     async def stop(self) -> None:
+        if self._takeover is not None:
+            self._takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
         if self.mirrors is not None:
             await self.mirrors.stop()
         await self.relay.stop()

@@ -7,8 +7,14 @@ the run's one-entry snapshot stream (latest wins, and only the newest queued one
 The queue is bounded by `LAYERLAB_REDIS_STREAM_MAX` entries: past it (Redis unreachable for
 long) the oldest are dropped and logged; the database still has every record.
 
+Each time a replica takes a run (created, resumed, taken over) its stream starts a new
+generation (milliseconds since the epoch), announced on the run's resets stream, so followers
+of an older one start over from the new history instead of seeing epochs twice.
+
 Leases (server/store/leases.py): taken when a run is owned, renewed every third of
-`LAYERLAB_LEASE_S` while it lives here, released when it ends.
+`LAYERLAB_LEASE_S` while it lives here, released when it ends. The worker's checkpoint file
+of each run held here is copied into the database whenever it changes, so another replica
+can take the run over from it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 from ..config import Settings
 from ..core.statuses import TERMINAL
+from ..runs import checkpoints
 from ..runs.bus import RunBus
 from ..store import leases
 from ..store.store import Store
@@ -43,6 +50,8 @@ class RedisBus(RunBus):
         self.redis = redis
         self.replica = replica
         self.leased: set[str] = set()
+        self.generations: dict[str, int] = {}  # run id -> its stream's generation here
+        self._copied: dict[str, float] = {}  # run id -> mtime of the checkpoint copied
         self._queue: deque[tuple[str, str, dict]] = deque()  # (op, run id, fields)
         self._snapshots: dict[str, str] = {}  # run id -> the newest snapshot not yet sent
         self._wake = asyncio.Event()
@@ -63,9 +72,11 @@ class RedisBus(RunBus):
 
     # -- from the manager (event loop, never blocks) --------------------------------------
     def owned(self, run_id: str, info: dict) -> None:
+        generation = max(int(time.time() * 1000), self.generations.get(run_id, 0) + 1)
+        self.generations[run_id] = generation
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
-        self._put("meta", run_id, {"info": json.dumps(info)})
+        self._put("meta", run_id, {"info": json.dumps({**info, "generation": generation})})
 
     def epoch(self, run_id: str, text: str) -> None:
         self._put("xadd", run_id, {"k": "e", "t": text})
@@ -85,6 +96,7 @@ class RedisBus(RunBus):
 
     def released(self, run_id: str) -> None:
         self.leased.discard(run_id)
+        self._copied.pop(run_id, None)
         self._lease_jobs.append(("release", run_id))
 
     def _put(self, op: str, run_id: str, fields: dict) -> None:
@@ -116,15 +128,23 @@ class RedisBus(RunBus):
         pipe = self.redis.pipeline(transaction=False)
         cap = self.settings.redis_stream_max
         for op, run_id, fields in batch:
+            gen = self.generations.get(run_id, 0)
             if op == "xadd":
-                pipe.xadd(keys.records(run_id), fields, maxlen=cap, approximate=True)
+                pipe.xadd(keys.records(run_id, gen), fields, maxlen=cap, approximate=True)
             elif op == "meta":
                 pipe.set(keys.meta(run_id), fields["info"])
+                pipe.xadd(keys.resets(run_id), {"generation": str(gen)}, maxlen=16)
             else:  # expire: the run ended
-                for key in (keys.records(run_id), keys.snapshots(run_id), keys.meta(run_id)):
+                for key in (
+                    keys.records(run_id, gen),
+                    keys.snapshots(run_id, gen),
+                    keys.meta(run_id),
+                    keys.resets(run_id),
+                ):
                     pipe.expire(key, ENDED_TTL_S)
         for run_id, text in snaps.items():
-            pipe.xadd(keys.snapshots(run_id), {"t": text}, maxlen=1, approximate=False)
+            key = keys.snapshots(run_id, self.generations.get(run_id, 0))
+            pipe.xadd(key, {"t": text}, maxlen=1, approximate=False)
         await pipe.execute()
         for _ in batch:  # sent: only now off the queue (a failure keeps them, in order)
             self._queue.popleft()
@@ -146,10 +166,9 @@ class RedisBus(RunBus):
                             self.store.write, leases.take, run_id, self.replica, until
                         )
                     else:
-                        await asyncio.to_thread(
-                            self.store.write, leases.release, run_id, self.replica
-                        )
+                        await asyncio.to_thread(self._release, run_id)
                     self._lease_jobs.popleft()
+                await asyncio.to_thread(self._copy_checkpoints, sorted(self.leased))
                 if time.monotonic() >= next_renewal:
                     next_renewal = time.monotonic() + every
                     until = time.time() + self.settings.lease_s
@@ -160,3 +179,21 @@ class RedisBus(RunBus):
             except Exception as err:  # the database is down: the next round tries again
                 log.warning("run leases could not be written: %s", err)
             await asyncio.sleep(min(every, 0.1))
+
+    def _release(self, run_id: str) -> None:
+        self.store.write(leases.release, run_id, self.replica)
+        self.store.write(leases.drop_checkpoint, run_id)
+
+    def _copy_checkpoints(self, run_ids: list[str]) -> None:
+        """Each held run's checkpoint file into the database when it changed (blocking)."""
+        for run_id in run_ids:
+            path = checkpoints.path_for(self.settings, run_id)
+            try:
+                mtime = path.stat().st_mtime
+                if self._copied.get(run_id) == mtime:
+                    continue
+                data = path.read_bytes()
+            except OSError:  # none yet, or replaced while read: the next round
+                continue
+            self.store.write(leases.put_checkpoint, run_id, data, time.time())
+            self._copied[run_id] = mtime

@@ -5,18 +5,25 @@ from __future__ import annotations
 PREFIX = "layerlab:"
 
 
-def records(run_id: str) -> str:
-    """The run's stream: epoch records and status changes, in order (XADD/XREAD)."""
-    return f"{PREFIX}run:{run_id}:records"
+def records(run_id: str, generation: int) -> str:
+    """The run's stream: epoch records and status changes, in order (XADD/XREAD). A run
+    taken over (or resumed) starts a new generation, with its history from the checkpoint."""
+    return f"{PREFIX}run:{run_id}:{generation}:records"
 
 
-def snapshots(run_id: str) -> str:
+def snapshots(run_id: str, generation: int) -> str:
     """The run's latest snapshot: a stream of length 1 (latest wins, and XREAD can block)."""
-    return f"{PREFIX}run:{run_id}:snapshot"
+    return f"{PREFIX}run:{run_id}:{generation}:snapshot"
+
+
+def resets(run_id: str) -> str:
+    """Each new generation of the run: {"generation"}; followers of an older one start over."""
+    return f"{PREFIX}run:{run_id}:resets"
 
 
 def meta(run_id: str) -> str:
-    """What hello describes of the run (id, experiment, check, first status), JSON."""
+    """What hello describes of the run (id, experiment, check, first status) and its current
+    `generation`, JSON."""
     return f"{PREFIX}run:{run_id}:meta"
 
 

@@ -49,9 +49,10 @@ class Mirrors:
             return True
         info = json.loads(meta)
         status = info.pop("status", "queued")
+        generation = int(info.pop("generation", 0))
         channel = self.hub.open(run_id, info)
         channel.status = status
-        self.following[run_id] = asyncio.create_task(self._follow(run_id))
+        self.following[run_id] = asyncio.create_task(self._follow(run_id, generation))
         return True
 
     async def stop(self) -> None:
@@ -67,10 +68,14 @@ class Mirrors:
         task = self.following.pop(run_id, None)
         if task is not None:
             task.cancel()
-        self.hub.channels.pop(run_id, None)
+        self.hub.remove(run_id)  # its viewers reconnect, to the run's new history
 
-    async def _follow(self, run_id: str) -> None:
-        streams = {keys.records(run_id): "0-0", keys.snapshots(run_id): "0-0"}
+    async def _follow(self, run_id: str, generation: int) -> None:
+        streams = {
+            keys.records(run_id, generation): "0-0",
+            keys.snapshots(run_id, generation): "0-0",
+            keys.resets(run_id): "0-0",
+        }
         ended = False
         try:
             while not ended:
@@ -85,7 +90,12 @@ class Mirrors:
                 for name, entries in got or []:
                     for entry_id, fields in entries:
                         streams[name] = entry_id
-                        ended = self._apply(run_id, name, fields) or ended
+                        if name == keys.resets(run_id):
+                            if int(fields["generation"]) > generation:  # taken over
+                                self.hub.remove(run_id)  # its viewers reconnect
+                                return
+                            continue
+                        ended = self._apply(run_id, name, fields, generation) or ended
             await asyncio.sleep(MIRROR_KEEP_S)
             if self.following.get(run_id) is asyncio.current_task():
                 self.hub.remove(run_id)
@@ -93,9 +103,9 @@ class Mirrors:
             if self.following.get(run_id) is asyncio.current_task():
                 del self.following[run_id]
 
-    def _apply(self, run_id: str, name: str, fields: dict) -> bool:
+    def _apply(self, run_id: str, name: str, fields: dict, generation: int) -> bool:
         """Publish one entry into the hub; True once the run has ended."""
-        if name == keys.snapshots(run_id):
+        if name == keys.snapshots(run_id, generation):
             self.hub.publish_snapshot(run_id, 0, fields["t"])
             return False
         kind = fields.get("k")

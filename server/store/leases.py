@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from ..core.statuses import ACTIVE
 from . import tables
 
 L = tables.run_leases.c
@@ -53,3 +54,45 @@ def owner(engine: Engine, run_id: str, now: float) -> str | None:
 def live(now: float):
     """A subquery of the run ids under a live lease (startup leaves those runs alone)."""
     return select(L.run_id).where(L.expires > now)
+
+
+def claim_lapsed(engine: Engine, replica: str, now: float, expires: float) -> list[str]:
+    """Take over the active runs whose lease lapsed (their replica died): each claimed by one
+    replica only (the update holds where the lease is still lapsed). Their ids."""
+    r = tables.runs.c
+    claimed: list[str] = []
+    with engine.begin() as conn:
+        lapsed = conn.execute(
+            select(L.run_id)
+            .join(tables.runs, r.id == L.run_id)
+            .where(L.expires <= now, r.status.in_(ACTIVE))
+        ).scalars()
+        for run_id in list(lapsed):
+            done = conn.execute(
+                update(tables.run_leases)
+                .where(L.run_id == run_id, L.expires <= now)
+                .values(replica=replica, expires=expires)
+            )
+            if done.rowcount == 1:
+                claimed.append(run_id)
+    return claimed
+
+
+def put_checkpoint(engine: Engine, run_id: str, data: bytes, saved: float) -> None:
+    """The run's latest checkpoint file (replaces the one before)."""
+    c = tables.run_checkpoints.c
+    with engine.begin() as conn:
+        conn.execute(delete(tables.run_checkpoints).where(c.run_id == run_id))
+        conn.execute(insert(tables.run_checkpoints).values(run_id=run_id, data=data, saved=saved))
+
+
+def get_checkpoint(engine: Engine, run_id: str) -> bytes | None:
+    c = tables.run_checkpoints.c
+    with engine.connect() as conn:
+        return conn.execute(select(c.data).where(c.run_id == run_id)).scalar_one_or_none()
+
+
+def drop_checkpoint(engine: Engine, run_id: str) -> None:
+    c = tables.run_checkpoints.c
+    with engine.begin() as conn:
+        conn.execute(delete(tables.run_checkpoints).where(c.run_id == run_id))

@@ -89,3 +89,13 @@ run_leases = Table(
     Column("replica", String(64), nullable=False, index=True),
     Column("expires", Float, nullable=False, index=True),
 )
+
+# The latest weights checkpoint of each active run of a replica set (server/cluster copies the
+# worker's file here), so any replica can take the run over: no shared folder.
+run_checkpoints = Table(
+    "run_checkpoints",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("data", LargeBinary, nullable=False),  # the safetensors file
+    Column("saved", Float, nullable=False),
+)

@@ -70,6 +70,8 @@ class Replicas:
             replica_id=f"replica-{index}",
             state_dir=self.tmp / f"replica-{index}",
             flush_interval_s=0.2,
+            lease_s=3,  # a killed replica's runs are taken over within ~4 s
+            checkpoint_interval_s=0.3,  # what a takeover may lose: a fraction of a second
         )
         return ServerProcess(env=env, workers=1)
 
