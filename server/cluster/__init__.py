@@ -16,6 +16,7 @@ import secrets
 import socket
 
 from ..config import Settings
+from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store
 from .bus import RedisBus
@@ -25,6 +26,9 @@ from .takeover import Takeover
 
 __all__ = ["Cluster", "RelayRefused"]
 
+WATCH_WAIT_S = 2.0  # a viewer of a run not (yet) in Redis waits this long for it
+WATCH_POLL_S = 0.05
+
 
 class Cluster:
     """This replica's part in the set: its bus, its mirrors and its control relay."""
@@ -33,6 +37,7 @@ class Cluster:
         import redis.asyncio as aioredis  # only replicas need the client
 
         self.settings = settings
+        self.store = store
         self.replica = settings.replica_id or (
             f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         )
@@ -63,5 +68,16 @@ class Cluster:
         await self.redis.aclose()
 
     async def watchable(self, run_id: str) -> bool:
-        """Whether a viewer here can follow `run_id` live (owned here or streamed by another)."""
-        return self.mirrors is not None and await self.mirrors.ensure(run_id)
+        """Whether a viewer here can follow `run_id` live (owned here or streamed by another).
+        A run created a moment ago on another replica may not be in Redis yet: unless the
+        database says it has ended, wait for it up to WATCH_WAIT_S."""
+        if self.mirrors is None:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WATCH_WAIT_S
+        while not await self.mirrors.ensure(run_id):
+            stored = await asyncio.to_thread(self.store.get_run, run_id)
+            if (stored is not None and stored.status in TERMINAL) or loop.time() > deadline:
+                return False
+            await asyncio.sleep(WATCH_POLL_S)
+        return True

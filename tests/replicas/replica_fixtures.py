@@ -59,8 +59,12 @@ class Replicas:
         """`count` more replicas, started side by side; each ready once its worker is."""
         first = len(self.servers)
         with ThreadPoolExecutor(count) as pool:
-            started = list(pool.map(self._one, range(first, first + count)))
-        self.servers += started
+            futures = [pool.submit(self._one, i) for i in range(first, first + count)]
+        started = [f.result() for f in futures if f.exception() is None]
+        self.servers += started  # stopped after, even when another failed to start
+        for future in futures:
+            if future.exception() is not None:
+                raise future.exception()
         return started
 
     def _one(self, index: int) -> ServerProcess:
