@@ -18,7 +18,7 @@ import socket
 from ..config import Settings
 from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
-from ..store.store import Store
+from ..store.store import Store, StoreUnavailable
 from .bus import RedisBus
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
@@ -45,6 +45,7 @@ class Cluster:
         self.bus = RedisBus(settings, store, self.redis, self.replica)
         self.relay = Relay(settings, store, self.redis, self.replica)
         self.mirrors: Mirrors | None = None
+        self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
 
     async def start(self, manager: RunManager) -> None:
@@ -73,10 +74,24 @@ class Cluster:
         database says it has ended, wait for it up to WATCH_WAIT_S."""
         if self.mirrors is None:
             return False
+        if await self.mirrors.ensure(run_id):
+            return True
+        # One wait per run, however many viewers arrive at once (a lecture hall at the start).
+        waiting = self._waiting.get(run_id)
+        if waiting is None:
+            waiting = self._waiting[run_id] = asyncio.ensure_future(self._wait_for(run_id))
+            waiting.add_done_callback(lambda _: self._waiting.pop(run_id, None))
+        return await asyncio.shield(waiting)
+
+    async def _wait_for(self, run_id: str) -> bool:
+        assert self.mirrors is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WATCH_WAIT_S
         while not await self.mirrors.ensure(run_id):
-            stored = await asyncio.to_thread(self.store.get_run, run_id)
+            try:
+                stored = await asyncio.to_thread(self.store.get_run, run_id)
+            except StoreUnavailable:
+                stored = None
             if (stored is not None and stored.status in TERMINAL) or loop.time() > deadline:
                 return False
             await asyncio.sleep(WATCH_POLL_S)
