@@ -280,6 +280,12 @@ class Settings(BaseSettings):
         part="replicas",
         description="records kept per run's Redis stream (approximate trim; the database keeps all)",
     )
+    redis_max_connections: int = setting(
+        256,
+        ge=8,
+        part="replicas",
+        description="Redis connections per replica (each run followed for viewers here holds one)",
+    )
     relay_timeout_s: float = setting(
         10.0,
         gt=0,

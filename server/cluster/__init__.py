@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
@@ -25,6 +26,9 @@ from .relay import Relay, RelayRefused
 from .takeover import Takeover
 
 __all__ = ["Cluster", "RelayRefused"]
+
+log = logging.getLogger("layerlab.cluster")
+REDIS_WAIT_S = 5.0  # a request waits this long for a free Redis connection
 
 WATCH_WAIT_S = 2.0  # a viewer of a run not (yet) in Redis waits this long for it
 WATCH_POLL_S = 0.05
@@ -41,7 +45,16 @@ class Cluster:
         self.replica = settings.replica_id or (
             f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         )
-        self.redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, protocol=2)
+        # A bounded pool that waits for a free connection (a lecture hall arriving at once);
+        # each followed run and each relayed control in flight holds one while it blocks.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=REDIS_WAIT_S,
+            decode_responses=True,
+            protocol=2,
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.bus = RedisBus(settings, store, self.redis, self.replica)
         self.relay = Relay(settings, store, self.redis, self.replica)
         self.mirrors: Mirrors | None = None
@@ -74,14 +87,19 @@ class Cluster:
         database says it has ended, wait for it up to WATCH_WAIT_S."""
         if self.mirrors is None:
             return False
-        if await self.mirrors.ensure(run_id):
+        if run_id in self.mirrors.hub.channels:
             return True
-        # One wait per run, however many viewers arrive at once (a lecture hall at the start).
+        # One look (and wait) per run, however many viewers arrive at once (a lecture hall at the start).
         waiting = self._waiting.get(run_id)
         if waiting is None:
             waiting = self._waiting[run_id] = asyncio.ensure_future(self._wait_for(run_id))
             waiting.add_done_callback(lambda _: self._waiting.pop(run_id, None))
-        return await asyncio.shield(waiting)
+        try:
+            return await asyncio.shield(waiting)
+        except Exception as err:  # Redis unreachable or busy (redis-py's errors): the database's
+            # view only (the redis package is imported lazily: one process needs none)
+            log.warning("Redis could not be read for run %s: %s", run_id, err)
+            return False
 
     async def _wait_for(self, run_id: str) -> bool:
         assert self.mirrors is not None
