@@ -24,5 +24,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     echo "       (install it with: sudo apt-get install -y postgresql)" >&2
   fi
 fi
+# Redis for the replica tests (tests/replicas start redis-server in a temp dir of their own).
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Redis for the replica tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "setup: no redis-server and no root to install it: the replica tests will skip" >&2
+    echo "       (install it with: sudo apt-get install -y redis-server)" >&2
+  fi
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -30,6 +30,7 @@ PARTS: dict[str, tuple[str, str]] = {
     "classes": ("Classes", "a teacher's class and its students"),
     "uploads": ("Uploads", "uploaded datasets: file limits and quotas"),
     "ray": ("Ray", "the Ray backend (`LAYERLAB_BACKEND=ray`)"),
+    "replicas": ("Replicas", "several `layerlab serve` processes sharing Redis and PostgreSQL"),
 }
 
 
@@ -251,6 +252,46 @@ class Settings(BaseSettings):
         Path(".layerlab"),
         part="store",
         description="the SQLite database, the export spool, checkpoints and upload files",
+    )
+    # -- Replicas (server/cluster) -------------------------------------------------------
+    redis_url: str = setting(
+        "",
+        part="replicas",
+        shown="empty: one process, as without replicas",
+        description="redis://host:port/db: replicas that share it and one PostgreSQL database "
+        "form one LayerLab (records through Redis streams, controls relayed to a run's owner)",
+    )
+    replica_id: str = setting(
+        "",
+        part="replicas",
+        shown="empty: a random id per start",
+        description="this replica's name in run leases and relayed controls",
+    )
+    lease_s: float = setting(
+        5.0,
+        ge=1,
+        le=60,
+        part="replicas",
+        description="a run's lease lasts this long past its owner's last renewal (a third of it)",
+    )
+    redis_stream_max: int = setting(
+        100_000,
+        ge=100,
+        part="replicas",
+        description="records kept per run's Redis stream (approximate trim; the database keeps all)",
+    )
+    redis_max_connections: int = setting(
+        256,
+        ge=8,
+        part="replicas",
+        description="Redis connections per replica (each run followed for viewers here holds one)",
+    )
+    relay_timeout_s: float = setting(
+        10.0,
+        gt=0,
+        le=60,
+        part="replicas",
+        description="a control relayed to the replica that owns the run waits this long for its answer",
     )
     database_url: str = setting(
         "",

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..classes.service import Classes
+from ..cluster import Cluster
 from ..config import Settings, asset_dir, get_settings
 from ..designs import routes as routes_designs
 from ..runs.manager import RunManager
@@ -65,11 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The database first: every part that keeps something gets it from here.
         store = Store(settings)
         await asyncio.to_thread(store.open)
-        manager = RunManager(settings, store)
+        # Replicas (LAYERLAB_REDIS_URL): the manager's streams also go through Redis.
+        cluster = Cluster(settings, store) if settings.redis_url else None
+        manager = RunManager(settings, store, bus=cluster.bus if cluster else None)
         manager.dataset_guard = partial(
             check_use, store, settings.state_dir
         )  # uploads: their owner's only
         await manager.start()
+        if cluster is not None:
+            await cluster.start(manager)
+        app.state.cluster = cluster
         app.state.store = store
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if getattr(app.state, "upload_parsers", None) is not None:
                 app.state.upload_parsers.close()  # made by the first upload
             await manager.stop()
+            if cluster is not None:
+                await cluster.stop()
             await asyncio.to_thread(store.close)
 
     app = FastAPI(

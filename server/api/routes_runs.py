@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..classes.service import ClassRefused
+from ..core.statuses import ACTIVE
 from ..designs.repository import DESIGNS
 from ..engine.validation import validate_experiment
 from ..runs.manager import RunManager
@@ -33,6 +34,7 @@ from .deps import (
 from .history_csv import csv_lines
 from .models import ControlRequest, HistoryPage, RunCreated, RunDetail, RunSummary, Status
 from .openapi import EXPERIMENT_BODY
+from .relayed import cluster_of, relay_control
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -255,6 +257,9 @@ async def control_run(
     weight or bias of a paused run (owner only). `resume` also brings an `interrupted` run
     back from its last weights checkpoint."""
     live = manager.get(run.id)
+    cluster = cluster_of(request)
+    if live is None and cluster is not None and run.status in ACTIVE:  # another replica's
+        return RunSummary(**(await relay_control(cluster, run, body, token, request)))
     if live is None:  # out of memory: an ended run, or one interrupted by a restart
         if not run.owns(token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")

@@ -25,6 +25,7 @@ from ..store.store import Store, StoreUnavailable
 from ..web.owner import OwnerToken
 from .class_access import chosen_subprotocol, may_watch, stream_key, subprotocol_tokens
 from .deps import get_client, get_manager
+from .relayed import cluster_of
 from .sockets import close_socket, read_until_closed, refuse_socket
 
 router = APIRouter()
@@ -68,7 +69,10 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
         return
     streams[client] += 1
     try:
-        if manager.get(run_id) is None:  # not in memory: an ended run, from the database
+        cluster = cluster_of(websocket)
+        if manager.get(run_id) is None and cluster is not None and await cluster.watchable(run_id):
+            await _serve(websocket, run_id)  # another replica's run, followed through Redis
+        elif manager.get(run_id) is None:  # not in memory: an ended run, from the database
             await _stream_stored(websocket, websocket.app.state.store, run_id)
         else:
             await _serve(websocket, run_id)

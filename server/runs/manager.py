@@ -25,6 +25,7 @@ from ..store.rows import StoredRun
 from ..store.store import Store
 from .ask_gate import AskGate
 from .backends import COMMAND_QUEUE, Backend, make_backend
+from .bus import RunBus
 from .calls import Calls
 from .hub import Hub
 from .messages import TERMINAL
@@ -69,9 +70,11 @@ class RunManager:
         settings: Settings,
         store: Store | None = None,
         pool_factory: Callable[..., Backend] = make_backend,
+        bus: RunBus | None = None,
     ):
         """`store`: the one `create_app` built and opened; without one (tests, scripts) the
-        manager builds its own and opens and closes it with itself."""
+        manager builds its own and opens and closes it with itself. `bus`: where the runs'
+        streams go besides this process (server/cluster's Redis bus for replicas)."""
         self.settings = settings
         self._owns_store = store is None
         self.store = store if store is not None else Store(settings)
@@ -84,7 +87,8 @@ class RunManager:
         self.placement = Placement(self.pool, self.calls)
         self.pool.on_ready = self.placement.on_ready
         self.reads = RunReads(self.store, self.runs)
-        self.records = Records(self.store, self.hub, self.runs, settings.cache_runs)
+        self.bus = bus if bus is not None else RunBus()
+        self.records = Records(self.store, self.hub, self.runs, settings.cache_runs, self.bus)
         self._evictor: asyncio.Task | None = None
         # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
         self.presence = OwnerPresence(settings)
@@ -393,6 +397,7 @@ class RunManager:
                     run.accepted = True
             case Trace(run_id, text):
                 self.hub.publish_trace(run_id, text)
+                self.bus.text(run_id, '{"type":"trace","trace":' + text + "}")
             case EarlyStopped(run_id, best_epoch):  # its finished status follows
                 channel = self.hub.channels.get(run_id)
                 if channel is not None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..core.tokens import same_hash
 from .hub import RunChannel
 from .messages import ACTIVE
 from .protocol import Control
@@ -73,6 +74,7 @@ class Run:
     ended: float | None = None
     worker: Any = None  # the backend's WorkerBase it is placed on, None while queued
     accepted: bool = False  # its worker took the start command (else it may be placed again)
+    token_hash: str | None = None  # set instead of a known token: a run taken over (cluster)
     paused_start: bool = False
     resume_from: dict | None = None  # the checkpoint it resumes from, sent with its start
     owner: str | None = None  # sha256 of the X-Owner-Token it was started with
@@ -103,6 +105,8 @@ class Run:
 
     def owns(self, token: str | None) -> bool:
         """Whether `token` is this run's owner token (any text: never raises)."""
+        if self.token_hash is not None:  # taken over from another replica: only its hash
+            return same_hash(self.token_hash, token)
         return token is not None and secrets.compare_digest(
             self.token.encode("utf-8"), token.encode("utf-8", "surrogatepass")
         )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..store.store import Store
+from .bus import RunBus
 from .hub import Hub
 from .messages import dumps
 from .model import Run
@@ -33,9 +34,17 @@ NOT_SAVED = "not being saved: "  # prefix of a run's message while the database 
 class Records:
     """The hub and the store, written together for each run."""
 
-    def __init__(self, store: Store, hub: Hub, runs: dict[str, Run], cache_runs: int):
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        runs: dict[str, Run],
+        cache_runs: int,
+        bus: RunBus | None = None,
+    ):
         self.store = store
         self.hub = hub
+        self.bus = bus if bus is not None else RunBus()  # other replicas' viewers (bus.py)
         self.runs = runs  # the manager's own dict
         self.cache_runs = cache_runs
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -56,12 +65,15 @@ class Records:
             token=run.token,
             design_id=run.design_id,
         )
+        self.bus.owned(run.id, {**run.channel.info, "status": run.channel.status})
         self.evict()
 
     def resumed(self, run: Run, point: ResumePoint) -> None:
         """A run back from its checkpoint: its history as the point has it, then queued."""
+        self.bus.owned(run.id, run.channel.info)
         for record in point.records:
             self.hub.publish_epoch(run.id, record)
+            self.bus.epoch(run.id, dumps(record))
         self.store.truncate(run.id, point.kept)
         for record in point.extra:
             self.store.add_epoch(run.id, record["epoch"], dumps(record))
@@ -72,10 +84,13 @@ class Records:
 
     def epoch(self, run: Run, record: dict) -> None:
         self.hub.publish_epoch(run.id, record)
-        self.store.add_epoch(run.id, run.channel.epoch, dumps(record))
+        text = dumps(record)
+        self.store.add_epoch(run.id, run.channel.epoch, text)
+        self.bus.epoch(run.id, text)
 
     def snapshot(self, run_id: str, epoch: int, text: str, layers: str | None) -> None:
         self.hub.publish_snapshot(run_id, epoch, text, layers)
+        self.bus.snapshot(run_id, text)
         run = self.runs.get(run_id)
         if run is None or not run.active or layers is None:
             return
@@ -89,10 +104,13 @@ class Records:
     def status(self, run: Run, status: str, message: str | None, epoch: int | None = None) -> None:
         self.hub.publish_status(run.id, status, message, epoch)
         self.store.update_run(run.id, status=status, message=message)
+        self.bus.status(run.id, status, message, run.channel.epoch)
 
     def ended(self, run: Run, status: str, message: str | None, epoch: int | None) -> None:
         """The run's last status, its last summary, its export, then memory's turn to go."""
         self.hub.publish_status(run.id, status, message, epoch)
+        self.bus.status(run.id, status, message, run.channel.epoch)
+        self.bus.released(run.id)
         run.ended = time.time()
         if run.pending_layers is not None:
             self.store.add_layers(run.id, *run.pending_layers)

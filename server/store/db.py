@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from ..config import Settings
@@ -23,6 +23,8 @@ from ..config import Settings
 log = logging.getLogger("layerlab.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATE_LOCK = 0x4C4C4D49  # PostgreSQL advisory lock key ("LLMI") held while migrating
+MIGRATE_WAIT_S = 120  # a replica waits this long for another's migration
 LOCK_TIMEOUT_S = 2  # a write that waits this long for a lock fails (the writer retries later)
 
 
@@ -71,6 +73,11 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Replicas starting together on one database migrate one at a time: the lock is
+            # held until this transaction ends, and the next one finds nothing left to do.
+            connection.execute(text(f"SET LOCAL lock_timeout = '{MIGRATE_WAIT_S}s'"))
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 

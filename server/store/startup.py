@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from ..core.jsonsafe import dumps
 from ..core.statuses import ACTIVE
-from . import tables
+from . import leases, tables
 from .rows import StoredRun
 
 log = logging.getLogger("layerlab.store")
@@ -24,11 +24,16 @@ LEGACY_EXPORTS = {".py": "model.py", ".safetensors": "weights.safetensors"}
 
 
 def interrupt_active(engine: Engine) -> list[str]:
-    """Runs the database still calls active belong to a server that is gone: `interrupted`."""
+    """Runs the database still calls active, and no live replica holds a lease on, belong to
+    a server that is gone: `interrupted`."""
     r = tables.runs.c
     now = time.time()
     with engine.begin() as conn:
-        rows = conn.execute(select(r.id, r.status, r.epoch).where(r.status.in_(ACTIVE))).all()
+        # A run under another replica's live lease is that replica's, running (server/cluster).
+        leased = leases.live(now)
+        rows = conn.execute(
+            select(r.id, r.status, r.epoch).where(r.status.in_(ACTIVE), r.id.not_in(leased))
+        ).all()
         for row in rows:
             message = (
                 f"the server stopped while this run was {row.status}; "

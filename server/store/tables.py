@@ -78,3 +78,24 @@ exports = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created", Float, nullable=False),
 )
+
+# Which replica owns each active run (server/cluster): renewed while the run lives there; a
+# lease whose `expires` has passed belongs to a replica that is gone. No foreign key: the
+# lease is taken before the writer has committed the run's row.
+run_leases = Table(
+    "run_leases",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("replica", String(64), nullable=False, index=True),
+    Column("expires", Float, nullable=False, index=True),
+)
+
+# The latest weights checkpoint of each active run of a replica set (server/cluster copies the
+# worker's file here), so any replica can take the run over: no shared folder.
+run_checkpoints = Table(
+    "run_checkpoints",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("data", LargeBinary, nullable=False),  # the safetensors file
+    Column("saved", Float, nullable=False),
+)

@@ -1,0 +1,155 @@
+"""A lecture: many viewers of one run, spread over replicas (LAYERLAB_REDIS_URL), against
+the same viewers on one replica. For each: the time from an epoch's record (the worker's
+clock, `record.time`) to its arrival at each viewer, p50 and p99 (goal: p99 <= 100 ms), every
+record delivered once, and each replica's CPU seconds over the run.
+
+The replicas share a throwaway Redis and PostgreSQL started here (the tests' helpers:
+Debian's redis-server and postgresql). The viewers are one asyncio client in this process,
+so on a small machine its own CPU is part of the delay: the ratio between the two setups,
+measured in the same run, is the number to read.
+
+    python -m bench.lecture [--viewers 1000] [--replicas 3] [--epochs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+from bench.common import example, percentile
+from tests import servers
+from tests.replicas.redis_server import RedisServer
+from tests.store.pg_cluster import Cluster
+
+TARGET_P99_S = 0.100
+SNAPSHOT_PREFIX = '{"type":"snapshot"'
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+@contextlib.contextmanager
+def replicas(count: int, shared: bool) -> Iterator[list[servers.ServerProcess]]:
+    """`count` replicas (shared: one Redis and one PostgreSQL; else one plain process)."""
+    with contextlib.ExitStack() as stack:
+        state = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        env = {"max_ws_per_client": 5000, "max_runs_per_client": 64}
+        if shared:
+            redis = RedisServer()
+            stack.callback(redis.stop)
+            pg = Cluster()
+            stack.callback(pg.stop)
+            env.update(redis_url=redis.url, database_url=pg.new_database())
+        started = []
+        for i in range(count):
+            environ = servers.layerlab_env(**env, state_dir=state / f"r{i}", replica_id=f"r{i}")
+            process = servers.ServerProcess(env=environ, workers=1, log=state / f"r{i}.log")
+            stack.callback(process.stop)
+            started.append(process)
+        yield started
+
+
+async def viewer(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
+    try:
+        await follow(url, delays, seen, ready)
+    except Exception as err:  # counted as a viewer that missed records
+        print(f"  a viewer failed: {err!r}")
+        seen.append(0)
+    finally:
+        ready.set()
+
+
+async def follow(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
+    async with connect(url, max_size=None, compression=None, proxy=None) as ws:
+        count = 0
+        async for text in ws:
+            now = time.time()
+            if text.startswith(SNAPSHOT_PREFIX):
+                continue
+            message = json.loads(text)
+            if message["type"] == "hello":
+                count += len(message["history"])
+                ready.set()
+            elif message["type"] == "epoch":
+                for record in message["records"]:
+                    delays.append(now - record["time"])
+                    count += 1
+            elif message["type"] == "status" and message["status"] == "finished":
+                break
+        seen.append(count)
+
+
+async def lecture(group: list[servers.ServerProcess], viewers: int, epochs: int) -> dict:
+    doc = example("spiral_mlp", epochs=epochs)
+    owner = group[0]
+    async with httpx.AsyncClient(base_url=owner.base, trust_env=False, timeout=60) as http:
+        run = (await http.post("/api/runs", params={"paused": "true"}, json=doc)).json()
+        delays: list[float] = []
+        seen: list[int] = []
+        events = [asyncio.Event() for _ in range(viewers)]
+        tasks = []
+        for i, ready in enumerate(events):  # round robin over the replicas
+            url = f"{group[i % len(group)].ws_base}/ws/runs/{run['id']}"
+            tasks.append(asyncio.create_task(viewer(url, delays, seen, ready)))
+        await asyncio.gather(*(e.wait() for e in events))
+        cpu = [cpu_seconds(p.pid) for p in group]
+        started = time.perf_counter()
+        await http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "resume"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+        cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
+    return {"delays": delays, "seen": seen, "wall": wall, "cpu": cpu}
+
+
+def report(name: str, result: dict, viewers: int, epochs: int) -> float:
+    delays = result["delays"]
+    p50, p99 = percentile(delays, 50), percentile(delays, 99)
+    whole = sum(1 for n in result["seen"] if n == epochs)
+    print(f"{name}: {viewers} viewers, {epochs} epochs in {result['wall']:.1f} s")
+    print(f"  viewers with every record once: {whole} of {viewers}")
+    print(f"  record -> arrival: p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
+    cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["cpu"])
+    print(f"  CPU per replica over the run: {cpu}")
+    print(f"  p99 / target ({TARGET_P99_S * 1e3:.0f} ms) = {p99 / TARGET_P99_S:.2f}")
+    return p99
+
+
+def main() -> None:
+    # A timeout's SIGTERM unwinds like Ctrl-C: the replicas, Redis and PostgreSQL are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=200)
+    args = parser.parse_args()
+    with replicas(args.replicas, shared=True) as group:
+        spread = asyncio.run(lecture(group, args.viewers, args.epochs))
+    with replicas(1, shared=False) as group:
+        alone = asyncio.run(lecture(group, args.viewers, args.epochs))
+    p_spread = report(f"{args.replicas} replicas", spread, args.viewers, args.epochs)
+    p_alone = report("one replica", alone, args.viewers, args.epochs)
+    print(f"p99 over replicas / p99 on one = {p_spread / p_alone:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Replicas: several `layerlab serve` processes sharing PostgreSQL and Redis as one LayerLab.
+
+Built by `create_app` only when `LAYERLAB_REDIS_URL` is set; without it nothing here runs and
+one process behaves as before. One module per job: `bus.py` (the runs owned here, into Redis
+streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
+`relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
+`keys.py` (the key names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+
+from ..config import Settings
+from ..core.statuses import TERMINAL
+from ..runs.manager import RunManager
+from ..store.store import Store, StoreUnavailable
+from .bus import RedisBus
+from .mirror import Mirrors
+from .relay import Relay, RelayRefused
+from .takeover import Takeover
+
+__all__ = ["Cluster", "RelayRefused"]
+
+log = logging.getLogger("layerlab.cluster")
+REDIS_WAIT_S = 5.0  # a request waits this long for a free Redis connection
+
+WATCH_WAIT_S = 2.0  # a viewer of a run not (yet) in Redis waits this long for it
+WATCH_POLL_S = 0.05
+
+
+class Cluster:
+    """This replica's part in the set: its bus, its mirrors and its control relay."""
+
+    def __init__(self, settings: Settings, store: Store):
+        import redis.asyncio as aioredis  # only replicas need the client
+
+        self.settings = settings
+        self.store = store
+        self.replica = settings.replica_id or (
+            f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        )
+        # A bounded pool that waits for a free connection (a lecture hall arriving at once);
+        # each followed run and each relayed control in flight holds one while it blocks.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=REDIS_WAIT_S,
+            decode_responses=True,
+            protocol=2,
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
+        self.bus = RedisBus(settings, store, self.redis, self.replica)
+        self.relay = Relay(settings, store, self.redis, self.replica)
+        self.mirrors: Mirrors | None = None
+        self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
+        self._takeover: asyncio.Task | None = None
+
+    async def start(self, manager: RunManager) -> None:
+        """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
+        await self.redis.ping()
+        self.mirrors = Mirrors(self.redis, manager.hub)
+        await self.bus.start()
+        await self.relay.start(manager)
+        takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
+        self._takeover = asyncio.create_task(takeover.watch(manager))
+
+    async def stop(self) -> None:
+        if self._takeover is not None:
+            self._takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
+        if self.mirrors is not None:
+            await self.mirrors.stop()
+        await self.relay.stop()
+        await self.bus.stop()
+        await self.redis.aclose()
+
+    async def watchable(self, run_id: str) -> bool:
+        """Whether a viewer here can follow `run_id` live (owned here or streamed by another).
+        A run created a moment ago on another replica may not be in Redis yet: unless the
+        database says it has ended, wait for it up to WATCH_WAIT_S."""
+        if self.mirrors is None:
+            return False
+        if run_id in self.mirrors.hub.channels:
+            return True
+        # One look (and wait) per run, however many viewers arrive at once (a lecture hall at the start).
+        waiting = self._waiting.get(run_id)
+        if waiting is None:
+            waiting = self._waiting[run_id] = asyncio.ensure_future(self._wait_for(run_id))
+            waiting.add_done_callback(lambda _: self._waiting.pop(run_id, None))
+        try:
+            return await asyncio.shield(waiting)
+        except Exception as err:  # Redis unreachable or busy (redis-py's errors): the database's
+            # view only (the redis package is imported lazily: one process needs none)
+            log.warning("Redis could not be read for run %s: %s", run_id, err)
+            return False
+
+    async def _wait_for(self, run_id: str) -> bool:
+        assert self.mirrors is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WATCH_WAIT_S
+        while not await self.mirrors.ensure(run_id):
+            try:
+                stored = await asyncio.to_thread(self.store.get_run, run_id)
+            except StoreUnavailable:
+                stored = None
+            if (stored is not None and stored.status in TERMINAL) or loop.time() > deadline:
+                return False
+            await asyncio.sleep(WATCH_POLL_S)
+        return True

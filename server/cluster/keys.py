@@ -1,0 +1,37 @@
+"""Redis key names, in one place (every replica must agree on them)."""
+
+from __future__ import annotations
+
+PREFIX = "layerlab:"
+
+
+def records(run_id: str, generation: int) -> str:
+    """The run's stream: epoch records and status changes, in order (XADD/XREAD). A run
+    taken over (or resumed) starts a new generation, with its history from the checkpoint."""
+    return f"{PREFIX}run:{run_id}:{generation}:records"
+
+
+def snapshots(run_id: str, generation: int) -> str:
+    """The run's latest snapshot: a stream of length 1 (latest wins, and XREAD can block)."""
+    return f"{PREFIX}run:{run_id}:{generation}:snapshot"
+
+
+def resets(run_id: str) -> str:
+    """Each new generation of the run: {"generation"}; followers of an older one start over."""
+    return f"{PREFIX}run:{run_id}:resets"
+
+
+def meta(run_id: str) -> str:
+    """What hello describes of the run (id, experiment, check, first status) and its current
+    `generation`, JSON."""
+    return f"{PREFIX}run:{run_id}:meta"
+
+
+def controls(replica: str) -> str:
+    """The pub/sub channel a replica takes relayed controls on."""
+    return f"{PREFIX}replica:{replica}:controls"
+
+
+def reply(ask_id: str) -> str:
+    """The list a relayed control's answer is pushed to (BLPOP by the asker)."""
+    return f"{PREFIX}reply:{ask_id}"

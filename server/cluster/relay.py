@@ -1,0 +1,125 @@
+"""Controls sent to any replica reach the run: relayed to the replica that owns it.
+
+The asking replica looks up the run's live lease (server/store/leases.py), publishes the
+control on the owner's channel with a reply key, and waits (BLPOP, `LAYERLAB_RELAY_TIMEOUT_S`)
+for the answer, which says what happened: the run's summary after the control, or the owner's
+refusal with its status code. Nobody listening (the owner just died) is a 503 to try again:
+another replica takes the run over once its lease lapses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from ..config import Settings
+from ..runs.manager import RunManager
+from ..runs.model import BadInput, ControlRefused
+from ..store import leases
+from ..store.store import Store
+from . import keys
+
+log = logging.getLogger("layerlab.cluster")
+
+REPLY_TTL_S = 60
+
+
+class RelayRefused(Exception):
+    """A relayed control that did not apply: `code` (HTTP) and the owner's reason."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class Relay:
+    """Answers controls for the runs owned here; relays those for runs owned elsewhere."""
+
+    def __init__(self, settings: Settings, store: Store, redis: Any, replica: str):
+        self.settings = settings
+        self.store = store
+        self.redis = redis
+        self.replica = replica
+        self.manager: RunManager | None = None
+        self._pubsub: Any = None
+        self._listener: asyncio.Task | None = None
+        self._handlers: set[asyncio.Task] = set()
+
+    async def start(self, manager: RunManager) -> None:
+        self.manager = manager
+        self._pubsub = self.redis.pubsub()
+        await self._pubsub.subscribe(keys.controls(self.replica))
+        self._listener = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        for task in list(self._handlers):
+            task.cancel()
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+
+    # -- asking side ---------------------------------------------------------------------
+    async def control(self, run_id: str, action: str, value: Any) -> dict:
+        """Apply a control on the replica that owns `run_id`; its summary after, or raises
+        RelayRefused with the owner's answer."""
+        owner = await asyncio.to_thread(self.store.read, leases.owner, run_id, time.time())
+        if owner is None:
+            raise RelayRefused(
+                503, f"no live replica owns run {run_id} now; try again in a few seconds"
+            )
+        ask = secrets.token_hex(12)
+        body = json.dumps({"ask": ask, "run": run_id, "action": action, "value": value})
+        if await self.redis.publish(keys.controls(owner), body) == 0:
+            raise RelayRefused(
+                503, f"replica {owner}, which owns run {run_id}, is not answering; try again"
+            )
+        got = await self.redis.blpop([keys.reply(ask)], timeout=self.settings.relay_timeout_s)
+        if got is None:
+            raise RelayRefused(
+                504,
+                f"replica {owner} did not answer within {self.settings.relay_timeout_s:g} s "
+                "(LAYERLAB_RELAY_TIMEOUT_S); the control may still apply",
+            )
+        answer = json.loads(got[1])
+        if "error" in answer:
+            raise RelayRefused(answer["code"], answer["error"])
+        return answer["run"]
+
+    # -- owning side ---------------------------------------------------------------------
+    async def _listen(self) -> None:
+        async for message in self._pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            task = asyncio.create_task(self._answer(json.loads(message["data"])))
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+
+    async def _answer(self, ask: dict) -> None:
+        assert self.manager is not None
+        run = self.manager.get(ask["run"])
+        try:
+            if run is None:
+                raise ControlRefused(f"run {ask['run']} is not held by replica {self.replica}")
+            await self.manager.control(run, ask["action"], value=ask["value"])
+            answer: dict = {"run": run.summary()}
+        except ControlRefused as err:
+            answer = {"error": str(err), "code": 409}
+        except BadInput as err:
+            answer = {"error": str(err), "code": 422}
+        except Exception as err:  # the asker must hear something, whatever went wrong here
+            log.exception("relayed control failed")
+            answer = {"error": f"the owning replica failed: {err}", "code": 500}
+        key = keys.reply(ask["ask"])
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(key, json.dumps(answer))
+        pipe.expire(key, REPLY_TTL_S)
+        await pipe.execute()

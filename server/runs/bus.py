@@ -1,0 +1,35 @@
+"""Where a run's stream goes besides this process's viewers: the bus the manager is handed.
+
+One process (no `LAYERLAB_REDIS_URL`) uses `LocalBus`, which does nothing: the hub is the
+whole stream. Replicas use server/cluster's Redis bus, which copies each record, status and
+snapshot of the runs this replica owns into Redis (a stream per run, in order), so viewers on
+other replicas get them, and holds each run's lease while it lives. The manager calls it from
+the event loop and never waits on it: every method returns at once.
+"""
+
+from __future__ import annotations
+
+
+class RunBus:
+    """The interface (and the one-process implementation: nothing leaves this process)."""
+
+    def owned(self, run_id: str, info: dict) -> None:
+        """This replica took `run_id` (created or resumed): `info` is what hello describes."""
+
+    def epoch(self, run_id: str, text: str) -> None:
+        """One epoch record (JSON text), in order."""
+
+    def status(self, run_id: str, status: str, message: str | None, epoch: int) -> None:
+        """A status change; a terminal one ends the run's stream."""
+
+    def snapshot(self, run_id: str, text: str) -> None:
+        """The latest visual state (latest wins)."""
+
+    def text(self, run_id: str, text: str) -> None:
+        """A small message every viewer gets in order (a trace, a pace change)."""
+
+    def released(self, run_id: str) -> None:
+        """The run ended here: its lease goes."""
+
+
+LocalBus = RunBus

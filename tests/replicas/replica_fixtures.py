@@ -1,0 +1,95 @@
+"""Fixtures of the replica tests (imported by each test module with `pytest_plugins`: a
+conftest.py here would shadow the other folders' `conftest` modules): a real Redis, a real
+PostgreSQL (tests/store's throwaway cluster) and `layerlab serve` replicas sharing both.
+
+Without redis-server or PostgreSQL the tests skip with the reason, except under CI=true, where
+they are mandatory (`scripts/test.sh` installs both when it runs as root).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from redis_server import RedisServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))  # pg_cluster
+from pg_cluster import Cluster  # noqa: E402
+from servers import ServerProcess, layerlab_env  # noqa: E402
+
+
+def _needed(what: str, err: Exception) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is required under CI=true: {err}")
+    pytest.skip(f"no {what} here: {err}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    try:
+        server = RedisServer()
+    except FileNotFoundError as err:
+        _needed("redis-server", err)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Cluster]:
+    try:
+        cluster = Cluster()
+    except (FileNotFoundError, KeyError, OSError) as err:
+        _needed("PostgreSQL", err)
+    yield cluster
+    cluster.stop()
+
+
+class Replicas:
+    """`layerlab serve` replicas of one LayerLab: same database, same Redis, own folders."""
+
+    def __init__(self, tmp: Path, redis_url: str, database_url: str):
+        self.tmp, self.redis_url, self.database_url = tmp, redis_url, database_url
+        self.servers: list[ServerProcess] = []
+
+    def start(self, count: int) -> list[ServerProcess]:
+        """`count` more replicas, started side by side; each ready once its worker is."""
+        first = len(self.servers)
+        with ThreadPoolExecutor(count) as pool:
+            futures = [pool.submit(self._one, i) for i in range(first, first + count)]
+        started = [f.result() for f in futures if f.exception() is None]
+        self.servers += started  # stopped after, even when another failed to start
+        for future in futures:
+            if future.exception() is not None:
+                raise future.exception()
+        return started
+
+    def _one(self, index: int) -> ServerProcess:
+        env = layerlab_env(
+            redis_url=self.redis_url,
+            database_url=self.database_url,
+            replica_id=f"replica-{index}",
+            state_dir=self.tmp / f"replica-{index}",
+            flush_interval_s=0.2,
+            lease_s=3,  # a killed replica's runs are taken over within ~4 s
+            checkpoint_interval_s=0.3,  # what a takeover may lose: a fraction of a second
+        )
+        return ServerProcess(env=env, workers=1)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory, redis_url, pg) -> Iterator[Replicas]:
+    """Three replicas (more with `.start(n)`), stopped after the module."""
+    group = Replicas(tmp_path_factory.mktemp("replicas"), redis_url, pg.new_database())
+    try:
+        group.start(3)
+        yield group
+    finally:
+        group.stop()

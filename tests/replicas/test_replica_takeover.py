@@ -1,0 +1,116 @@
+"""kill -9 of the replica that owns a run: another replica takes it over from its last
+checkpoint (in the database: the replicas share no folder) within 10 s, its viewers reconnect
+to any replica and see one continuous history, and at most one second of records is lost."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from server.api.models import SPIRAL_EXAMPLE
+
+pytest_plugins = ["replica_fixtures"]  # its fixtures (see there why not a conftest.py)
+
+pytestmark = pytest.mark.slow
+
+PACE = 20.0  # epochs per second: one second of records is PACE records
+TAKEOVER_S = 10.0
+WAIT_S = 60.0
+
+
+def adam_spiral() -> dict:
+    doc = copy.deepcopy(SPIRAL_EXAMPLE)
+    doc["dataset"]["samples"] = 100
+    doc["training"].update(epochs=None, batch_size=50, optimizer="adam", pace=PACE)
+    return doc
+
+
+class Follower(threading.Thread):
+    """Follows a run across reconnects (to the replicas given, in turn): every record with
+    the time it arrived, per connection."""
+
+    def __init__(self, servers, run_id: str):
+        super().__init__(daemon=True)
+        self.urls = [f"{s.ws_base}/ws/runs/{run_id}" for s in servers]
+        self.connections: list[list[tuple[float, dict]]] = []
+        self.closes: list[int | None] = []
+        self.changed = threading.Condition()
+        self.stop = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        turn = 0
+        while not self.stop.is_set():
+            got: list[tuple[float, dict]] = []
+            with self.changed:
+                self.connections.append(got)
+            try:
+                with connect(self.urls[turn % len(self.urls)], proxy=None, max_size=None) as ws:
+                    for text in ws:
+                        message = json.loads(text)
+                        with self.changed:
+                            for r in message.get("history", []) + message.get("records", []):
+                                got.append((time.monotonic(), r))
+                            self.changed.notify_all()
+                        if self.stop.is_set():
+                            return
+                self.closes.append(1000)
+            except (ConnectionClosed, OSError) as err:
+                self.closes.append(getattr(getattr(err, "rcvd", None), "code", None))
+                time.sleep(0.2)  # a replica just died: the next one, a moment later
+            turn += 1
+
+    def wait_for(self, predicate, timeout: float = WAIT_S) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self.connections), timeout)
+
+
+def test_kill_9_of_the_owner_the_run_goes_on_elsewhere_from_its_checkpoint(replicas):
+    a, b, c = replicas.servers[:3]
+    created = a.http.post("/api/runs", json=adam_spiral())
+    assert created.status_code == 201, created.text
+    run = created.json()
+    follower = Follower([b, c], run["id"])
+    try:
+        # Two seconds of training seen on b (several checkpoints copied to the database).
+        assert follower.wait_for(lambda cs: len(cs[-1]) >= 2 * PACE), "no records on b"
+        with follower.changed:
+            before = {r["epoch"]: r for conn in follower.connections for _, r in conn}
+        last_before = max(before)
+        killed = time.monotonic()
+        a.kill()
+
+        # The run goes on elsewhere: a new connection's history passes what was seen.
+        def resumed(cs) -> bool:
+            return len(cs) > 1 and any(r["epoch"] > last_before for _, r in cs[-1])
+
+        assert follower.wait_for(resumed, TAKEOVER_S + WAIT_S), follower.closes
+        with follower.changed:
+            after = list(follower.connections[-1])
+        went_on = min(t for t, r in after if r["epoch"] > last_before)
+        assert went_on - killed <= TAKEOVER_S, f"taken over after {went_on - killed:.1f} s"
+        epochs = [r["epoch"] for _, r in after]
+        assert epochs == list(range(1, len(epochs) + 1)), "one continuous history, once each"
+
+        # What was lost: the epochs trained again after the checkpoint (their records differ
+        # from those seen before the kill); at most one second of them.
+        redone = [e for _, r in after if (e := r["epoch"]) in before and before[e] != r]
+        assert len(redone) <= PACE, f"{len(redone)} records lost (more than one second's)"
+
+        detail = b.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] in ("running", "queued"), detail["status"]
+        # The owner token still controls it, through any replica.
+        stop = c.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert stop.status_code == 200, stop.text
+    finally:
+        follower.stop.set()
