@@ -387,6 +387,11 @@ def test_step_through_reads_from_the_back_with_its_formula_and_lesson_beside(
         assert page.text_content("#step-readout").startswith("Output unit 1")
         box = formula.bounding_box()
         assert box["y"] + box["height"] <= HD["height"]
+        # Beside the graph, not under it: to its right, level with it.
+        beside = page.locator("#graph").bounding_box()
+        assert box["x"] >= beside["x"] + beside["width"], (box, beside)
+        assert box["y"] < beside["y"] + beside["height"] and box["y"] + box["height"] > beside["y"]
+        assert box["width"] >= 160, box
         assert (
             float(
                 page.evaluate(
