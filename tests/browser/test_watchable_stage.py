@@ -25,7 +25,7 @@ BOXES = """
   const sel = ['.top', '#lessons', '#starter', '#projector', '#share-live', '#export-links',
     '#run-bar', '#train', '#pace', '#epoch', '#status', '#main', '#data-column',
     '#model-column', '#output-column', '#model-panel', '#graph', '#loss-chart', '#fit-note',
-    '#loss-numbers'];
+    '#loss-numbers', '#step-mode'];
   const out = {};
   const box = (el) => {
     const r = el.getBoundingClientRect();
@@ -127,15 +127,15 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
             diff = differences(before, during) + differences(during, after)
             if diff:
                 moved[sid] = diff
-            if projector:
-                # The whole stage on the screen: nothing below 720 px, nothing cut at the right.
-                low = {
-                    k: v
-                    for k, v in after.items()
-                    if v[1] + v[3] > HD["height"] + 0.5 or v[0] + v[2] > HD["width"] + 0.5
-                }
-                if low:
-                    overflow[sid] = low
+            # The whole stage on the screen in both modes: nothing below 720 px, nothing
+            # cut at the right (the deeper views start under it).
+            low = {
+                k: v
+                for k, v in after.items()
+                if v[1] + v[3] > HD["height"] + 0.5 or v[0] + v[2] > HD["width"] + 0.5
+            }
+            if low:
+                overflow[sid] = low
             if sid == "spiral-mlp":
                 lab.screenshot(
                     f"stage-{'projector' if projector else 'normal'}-1280x720-spiral-after"
@@ -148,6 +148,7 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
 def test_no_starter_moves_the_stage_when_a_run_starts_or_ends(browser, server_url):
     result = check_starters_never_move(browser, server_url, projector=False)
     assert not result["moved"], json.dumps(result["moved"], indent=1)
+    assert not result["overflow"], json.dumps(result["overflow"], indent=1)
 
 
 def test_in_projector_mode_every_starter_fits_1280x720_and_never_moves(browser, server_url):
