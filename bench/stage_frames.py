@@ -31,6 +31,12 @@ wall time, printed under each phase): at load average 26, full speed, 14.6 snaps
 surface 80, editor 48, norms 23, hists 13), paced 366 ms/s (hists 129, loss 84, editor 81).
 So the surface itself is a fifth to a third of the frame: the views below the fold (metric,
 histograms, norms) cost as much, drawn every frame although nobody sees them at 1280x720.
+Those now redraw at most 4 times a second while off screen (static/js/util/offscreen.js).
+Two runs a minute apart on a quieter machine: before (every frame), load 6.7: 15.4 surface
+redraws/s from 37.0 snapshots/s (0.42 of them), 22 paints/s, hists + metric 70 ms/s; after,
+load 3.7: 29.6 redraws/s from 45.8 snapshots/s (0.65), 42 paints/s, hists 17 ms/s and the
+metric out of the top five. The largest cost left is the network editor's neuron heatmaps
+("editor", 126 ms/s at full speed, about 3 ms a frame); the surface is 1.6 ms a redraw.
 """
 
 from __future__ import annotations
