@@ -466,52 +466,52 @@ def test_the_class_projector_view_shows_a_run_through_to_finished(browser, serve
     finished: the stage keeps every box where it was and fits 1280x720 in both states."""
     import httpx
 
-    http = httpx.Client(timeout=60, trust_env=False)
-    made = http.post(f"{server_url}/api/classes", json={"name": "9C"}).json()
-    code, teacher = made["code"], made["teacher_token"]
-    student = http.post(f"{server_url}/api/classes/{code}/join", json={"name": "Bo"}).json()
-    doc = spiral(epochs=400, samples=300)
-    doc["training"]["pace"] = 20  # still training while the spotlight opens, however fast
-    headers = {"X-Student-Token": student["student_token"]}
-    run = http.post(f"{server_url}/api/runs", json=doc, headers=headers).json()
-    with page_at(browser, server_url, HD) as lab:
-        page = lab.page
-        lab.open()
-        page.evaluate(
-            "(v) => localStorage.setItem('layerlab.teacher', v)",
-            json.dumps({"code": code, "token": teacher}),
-        )
-        page.goto("about:blank")
-        lab.open(f"#class={code}")
-        page.wait_for_selector("#class-bar:visible")
-        page.click("#projector")
-        spot = http.post(
-            f"{server_url}/api/classes/{code}/spotlight",
-            json={"run_id": run["id"]},
-            headers={"X-Teacher-Token": teacher},
-        )
-        assert spot.status_code == 200, spot.text
-        page.wait_for_selector("#watch-banner:visible")
-        wait_status(page, "running")
-        page.wait_for_function("window.layerlab.session.snapshot !== null")
-        training = page.evaluate(BOXES)
-        bottoms = page.evaluate(FITS)
-        # Full speed from here: the remaining epochs end the run, and the watchers see it end.
-        paced = http.post(
-            f"{server_url}/api/runs/{run['id']}/control",
-            json={"action": "pace", "value": None},
-            headers={"X-Run-Token": run["token"], **headers},
-        )
-        assert paced.status_code == 200, paced.text
-        wait_status(page, "finished")
-        assert page.evaluate("window.layerlab.session.epoch") == 400
-        page.wait_for_function(
-            "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
-        )
-        for where, bottom in bottoms + page.evaluate(FITS):
-            assert bottom <= HD["height"], (where, bottom)
-        assert not differences(training, page.evaluate(BOXES))
-        lab.screenshot("class-projector-finished-1280x720")
+    with httpx.Client(timeout=60, trust_env=False) as http:
+        made = http.post(f"{server_url}/api/classes", json={"name": "9C"}).json()
+        code, teacher = made["code"], made["teacher_token"]
+        student = http.post(f"{server_url}/api/classes/{code}/join", json={"name": "Bo"}).json()
+        doc = spiral(epochs=400, samples=300)
+        doc["training"]["pace"] = 20  # still training while the spotlight opens, however fast
+        headers = {"X-Student-Token": student["student_token"]}
+        run = http.post(f"{server_url}/api/runs", json=doc, headers=headers).json()
+        with page_at(browser, server_url, HD) as lab:
+            page = lab.page
+            lab.open()
+            page.evaluate(
+                "(v) => localStorage.setItem('layerlab.teacher', v)",
+                json.dumps({"code": code, "token": teacher}),
+            )
+            page.goto("about:blank")
+            lab.open(f"#class={code}")
+            page.wait_for_selector("#class-bar:visible")
+            page.click("#projector")
+            spot = http.post(
+                f"{server_url}/api/classes/{code}/spotlight",
+                json={"run_id": run["id"]},
+                headers={"X-Teacher-Token": teacher},
+            )
+            assert spot.status_code == 200, spot.text
+            page.wait_for_selector("#watch-banner:visible")
+            wait_status(page, "running")
+            page.wait_for_function("window.layerlab.session.snapshot !== null")
+            training = page.evaluate(BOXES)
+            bottoms = page.evaluate(FITS)
+            # Full speed from here: the remaining epochs end the run, and the watchers see it end.
+            paced = http.post(
+                f"{server_url}/api/runs/{run['id']}/control",
+                json={"action": "pace", "value": None},
+                headers={"X-Run-Token": run["token"], **headers},
+            )
+            assert paced.status_code == 200, paced.text
+            wait_status(page, "finished")
+            assert page.evaluate("window.layerlab.session.epoch") == 400
+            page.wait_for_function(
+                "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+            )
+            for where, bottom in bottoms + page.evaluate(FITS):
+                assert bottom <= HD["height"], (where, bottom)
+            assert not differences(training, page.evaluate(BOXES))
+            lab.screenshot("class-projector-finished-1280x720")
 
 
 FITS = """() => ['main', 'output-column', 'model-column', 'data-column', 'class-bar', 'watch-banner']
