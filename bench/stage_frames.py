@@ -24,6 +24,19 @@ epochs/s), 13-17 a second at 20 epochs/s paced (0.8-0.93 per epoch: the starved 
 With the page of wave4/stage-page (its `surfaceFrames()`), the surface redrew 10.5 times a
 second at full speed from 34.5 snapshots: Chromium itself painted only 15 frames a second on
 that loaded machine, and the page redraws at most once per painted frame.
+
+Where a frame's time goes (the page's `drawCosts()`, milliseconds of draw jobs per second of
+wall time, printed under each phase): at load average 26, full speed, 14.6 snapshots/s gave
+2.5 surface redraws/s and Chromium painted 4 frames/s; the draws took 281 ms/s (metric 92,
+surface 80, editor 48, norms 23, hists 13), paced 366 ms/s (hists 129, loss 84, editor 81).
+So the surface itself is a fifth to a third of the frame: the views below the fold (metric,
+histograms, norms) cost as much, drawn every frame although nobody sees them at 1280x720.
+Those now redraw at most 4 times a second while off screen (static/js/util/offscreen.js).
+Two runs a minute apart on a quieter machine: before (every frame), load 6.7: 15.4 surface
+redraws/s from 37.0 snapshots/s (0.42 of them), 22 paints/s, hists + metric 70 ms/s; after,
+load 3.7: 29.6 redraws/s from 45.8 snapshots/s (0.65), 42 paints/s, hists 17 ms/s and the
+metric out of the top five. The largest cost left is the network editor's neuron heatmaps
+("editor", 126 ms/s at full speed, about 3 ms a frame); the surface is 1.6 ms a redraw.
 """
 
 from __future__ import annotations
@@ -68,6 +81,7 @@ READ_COUNTS = """() => ({
     ? window.layerlab.surfaceFrames() : null,
   epoch: window.layerlab.session.epoch,
   paints: window.layerlab.frames(),
+  costs: typeof window.layerlab.drawCosts === 'function' ? window.layerlab.drawCosts() : {},
 })"""
 
 
@@ -80,6 +94,12 @@ class Phase:
     paints: float
     cpu: float  # cores busy: the server and its workers together
     worker_cpu: list[float]  # per worker
+    draw_ms: dict[str, float]  # the page's draw jobs: milliseconds per second, by job
+
+    def costs(self) -> str:
+        top = sorted(self.draw_ms.items(), key=lambda kv: -kv[1])[:5]
+        jobs = ", ".join(f"{k} {v:.0f}" for k, v in top)
+        return f"{'':<34} draws took {sum(self.draw_ms.values()):.0f} ms/s ({jobs})"
 
     def line(self) -> str:
         surface = (
@@ -125,6 +145,7 @@ def measure(page: Page, name: str, seconds: float, pids: list[int], workers: lis
         (after["paints"] - before["paints"]) / wall,
         (cpu1 - cpu0) / wall,
         [(b - a) / wall for a, b in zip(wcpu0, wcpu1, strict=True)],
+        {k: (v - before["costs"].get(k, 0.0)) / wall for k, v in after["costs"].items()},
     )
 
 
@@ -198,7 +219,7 @@ def main() -> None:
         browser.close()
         http.close()
 
-    print("\n".join(p.line() for p in phases))
+    print("\n".join(f"{p.line()}\n{p.costs()}" for p in phases))
     full = phases[0]
     redraws = full.surface if full.surface is not None else full.snapshots
     verdict = "meets" if redraws >= TARGET_FPS else "misses"

@@ -7,7 +7,7 @@
 import { api } from './api.js';
 import { readHash, writeHash, clone, isExperiment } from './state.js';
 import { starterById, DEFAULT_STARTER } from './starters.js';
-import { frameCount } from './store.js';
+import { drawCosts, frameCount } from './store.js';
 import { headerControls } from './header.js';
 import { deeperViews, addDeeperSection } from './widgets/deeper-views.js';
 import { lessonGallery, lessonById } from './widgets/lesson-gallery.js';
@@ -173,6 +173,7 @@ async function boot() {
     session: page.session,
     sweeps: page.sweeps,
     frames: frameCount,
+    drawCosts,
     surfaceFrames: surfaceFrameCount,
     get experiment() {
       return page.experiment();

@@ -25,6 +25,9 @@ const pending = new Map();
 let frameRequested = false;
 let inFlush = false;
 let framesDrawn = 0;
+// Milliseconds spent in each draw job, by its key, since the page loaded (bounded: one entry per
+// key, and keys are the views' own names): where a frame's time goes (bench/stage_frames.py).
+const drawMs = new Map();
 
 function flush() {
   frameRequested = false;
@@ -34,14 +37,16 @@ function flush() {
     // A job may invalidate others (a snapshot updates several views): those run in this same
     // frame, each at most once.
     for (let round = 0; round < 4 && pending.size; round += 1) {
-      const jobs = [...pending.values()];
+      const jobs = [...pending.entries()];
       pending.clear();
-      for (const job of jobs) {
+      for (const [key, job] of jobs) {
+        const start = performance.now();
         try {
           job();
         } catch (err) {
           console.error('draw failed', err);
         }
+        drawMs.set(key, (drawMs.get(key) || 0) + performance.now() - start);
       }
     }
   } finally {
@@ -62,6 +67,11 @@ function requestFrame() {
 export function invalidate(key, draw) {
   pending.set(key, draw);
   if (!inFlush) requestFrame();
+}
+
+/** {key: milliseconds} spent in each draw job so far (a benchmark reads it). */
+export function drawCosts() {
+  return Object.fromEntries(drawMs);
 }
 
 /** How many frames have been drawn (exposed for diagnostics and tests). */

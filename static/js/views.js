@@ -4,6 +4,7 @@
 import { h, formatNumber } from './util/dom.js';
 import { themeWords } from './util/colors.js';
 import { invalidate } from './store.js';
+import { invalidateSeen, watchOnScreen } from './util/offscreen.js';
 import { lineChart } from './widgets/loss-chart.js';
 import { surfaceView } from './widgets/heatmap.js';
 import { histogramsView } from './widgets/histograms.js';
@@ -140,6 +141,7 @@ export function createViews({ outputRoot, viewsRoot }) {
   const joins = joinsView({ canvas: joinsP.canvas, readout: joinsP.readout });
   const hists = histogramsView({ canvas: histP.canvas });
   const norms = normsChart({ canvas: normsP.canvas, legend: normsP.readout });
+  for (const p of [metricP, histP, normsP]) watchOnScreen(p.el); // off screen: drawn less often
 
   // check: the latest successful POST /api/check, for checkDataset (the design's graph).
   const ctx = { family: null, dataset: null, preview: null, snapshot: null, session: null, metric: null, check: null, checkDataset: null };
@@ -147,7 +149,7 @@ export function createViews({ outputRoot, viewsRoot }) {
   metricSelect.addEventListener('change', () => {
     ctx.metric = metricSelect.value;
     metric.setSeries(metricSeries(ctx.metric));
-    invalidate('metric', metric.draw);
+    invalidateSeen('metric', metricP.el, metric.draw);
   });
 
   function available(snapshot) {
@@ -308,8 +310,8 @@ export function createViews({ outputRoot, viewsRoot }) {
     }
     hists.set(s, ctx.session?.snapshotHistory);
     norms.set(ctx.session?.snapshotHistory);
-    invalidate('hists', hists.draw);
-    invalidate('norms', norms.draw);
+    invalidateSeen('hists', histP.el, hists.draw);
+    invalidateSeen('norms', normsP.el, norms.draw);
   }
 
   // The loss chart redraws at most LOSS_FPS times a second while records stream in (the
@@ -349,7 +351,7 @@ export function createViews({ outputRoot, viewsRoot }) {
     }
     metricSelect.hidden = names.length < 2;
     invalidate('loss', drawLoss);
-    invalidate('metric', metric.draw);
+    invalidateSeen('metric', metricP.el, metric.draw);
   }
 
   function redrawAll() {

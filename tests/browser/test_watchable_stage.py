@@ -25,7 +25,7 @@ BOXES = """
   const sel = ['.top', '#lessons', '#starter', '#projector', '#share-live', '#export-links',
     '#run-bar', '#train', '#pace', '#epoch', '#status', '#main', '#data-column',
     '#model-column', '#output-column', '#model-panel', '#graph', '#loss-chart', '#fit-note',
-    '#loss-numbers'];
+    '#loss-numbers', '#step-mode'];
   const out = {};
   const box = (el) => {
     const r = el.getBoundingClientRect();
@@ -127,15 +127,15 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
             diff = differences(before, during) + differences(during, after)
             if diff:
                 moved[sid] = diff
-            if projector:
-                # The whole stage on the screen: nothing below 720 px, nothing cut at the right.
-                low = {
-                    k: v
-                    for k, v in after.items()
-                    if v[1] + v[3] > HD["height"] + 0.5 or v[0] + v[2] > HD["width"] + 0.5
-                }
-                if low:
-                    overflow[sid] = low
+            # The whole stage on the screen in both modes: nothing below 720 px, nothing
+            # cut at the right (the deeper views start under it).
+            low = {
+                k: v
+                for k, v in after.items()
+                if v[1] + v[3] > HD["height"] + 0.5 or v[0] + v[2] > HD["width"] + 0.5
+            }
+            if low:
+                overflow[sid] = low
             if sid == "spiral-mlp":
                 lab.screenshot(
                     f"stage-{'projector' if projector else 'normal'}-1280x720-spiral-after"
@@ -148,6 +148,7 @@ def check_starters_never_move(browser, base: str, projector: bool) -> dict:
 def test_no_starter_moves_the_stage_when_a_run_starts_or_ends(browser, server_url):
     result = check_starters_never_move(browser, server_url, projector=False)
     assert not result["moved"], json.dumps(result["moved"], indent=1)
+    assert not result["overflow"], json.dumps(result["overflow"], indent=1)
 
 
 def test_in_projector_mode_every_starter_fits_1280x720_and_never_moves(browser, server_url):
@@ -387,6 +388,11 @@ def test_step_through_reads_from_the_back_with_its_formula_and_lesson_beside(
         assert page.text_content("#step-readout").startswith("Output unit 1")
         box = formula.bounding_box()
         assert box["y"] + box["height"] <= HD["height"]
+        # Beside the graph, not under it: to its right, level with it.
+        beside = page.locator("#graph").bounding_box()
+        assert box["x"] >= beside["x"] + beside["width"], (box, beside)
+        assert box["y"] < beside["y"] + beside["height"] and box["y"] + box["height"] > beside["y"]
+        assert box["width"] >= 160, box
         assert (
             float(
                 page.evaluate(
@@ -453,3 +459,60 @@ def test_the_class_projector_view_fits_in_the_spotlight(browser, server_url):
         json={"action": "stop"},
         headers={"X-Run-Token": run["token"], "X-Student-Token": student["student_token"]},
     )
+
+
+def test_the_class_projector_view_shows_a_run_through_to_finished(browser, server_url):
+    """The class's Projector view with a student's run in the spotlight, from training to
+    finished: the stage keeps every box where it was and fits 1280x720 in both states."""
+    import httpx
+
+    with httpx.Client(timeout=60, trust_env=False) as http:
+        made = http.post(f"{server_url}/api/classes", json={"name": "9C"}).json()
+        code, teacher = made["code"], made["teacher_token"]
+        student = http.post(f"{server_url}/api/classes/{code}/join", json={"name": "Bo"}).json()
+        doc = spiral(epochs=400, samples=300)
+        doc["training"]["pace"] = 20  # still training while the spotlight opens, however fast
+        headers = {"X-Student-Token": student["student_token"]}
+        run = http.post(f"{server_url}/api/runs", json=doc, headers=headers).json()
+        with page_at(browser, server_url, HD) as lab:
+            page = lab.page
+            lab.open()
+            page.evaluate(
+                "(v) => localStorage.setItem('layerlab.teacher', v)",
+                json.dumps({"code": code, "token": teacher}),
+            )
+            page.goto("about:blank")
+            lab.open(f"#class={code}")
+            page.wait_for_selector("#class-bar:visible")
+            page.click("#projector")
+            spot = http.post(
+                f"{server_url}/api/classes/{code}/spotlight",
+                json={"run_id": run["id"]},
+                headers={"X-Teacher-Token": teacher},
+            )
+            assert spot.status_code == 200, spot.text
+            page.wait_for_selector("#watch-banner:visible")
+            wait_status(page, "running")
+            page.wait_for_function("window.layerlab.session.snapshot !== null")
+            training = page.evaluate(BOXES)
+            bottoms = page.evaluate(FITS)
+            # Full speed from here: the remaining epochs end the run, and the watchers see it end.
+            paced = http.post(
+                f"{server_url}/api/runs/{run['id']}/control",
+                json={"action": "pace", "value": None},
+                headers={"X-Run-Token": run["token"], **headers},
+            )
+            assert paced.status_code == 200, paced.text
+            wait_status(page, "finished")
+            assert page.evaluate("window.layerlab.session.epoch") == 400
+            page.wait_for_function(
+                "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+            )
+            for where, bottom in bottoms + page.evaluate(FITS):
+                assert bottom <= HD["height"], (where, bottom)
+            assert not differences(training, page.evaluate(BOXES))
+            lab.screenshot("class-projector-finished-1280x720")
+
+
+FITS = """() => ['main', 'output-column', 'model-column', 'data-column', 'class-bar', 'watch-banner']
+  .map((id) => [id, document.getElementById(id).getBoundingClientRect().bottom])"""
