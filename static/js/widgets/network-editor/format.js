@@ -44,11 +44,25 @@ export function blockKind(type, category) {
   return 'narrow';
 }
 
-/** A block's short title: the registry title, or the type where the title is long. */
+// Words that fit a narrow block at 1280 px (about 7 characters at 0.74rem); the block's
+// tooltip and label keep the whole title.
+const SHORT = {
+  conv_transpose2d: 'Deconv',
+  batchnorm: 'BN',
+  maxpool2d: 'Pool',
+  avgpool2d: 'Avg pool',
+  global_pool: 'Pool',
+  layernorm: 'Norm',
+  attention: 'Attend',
+  positional: 'Position',
+  concat: 'Concat',
+  upsample: 'Up',
+  recommender: 'Rec',
+};
+
+/** A block's short title: a word that fits a narrow block, else the registry title. */
 export function shortTitle(type, title) {
-  if (type === 'conv_transpose2d') return 'Deconv';
-  if (type === 'batchnorm') return 'BatchNorm';
-  return title.length > 9 ? type : title;
+  return SHORT[type] ?? (title.length > 9 ? type : title);
 }
 
 /** Distance from (x, y) to segment s = {x1, y1, x2, y2}: hit-testing the links. */
