@@ -70,6 +70,7 @@ async function boot() {
       page.session.reset();
       page.load(starter.experiment);
       if (starter.sweep) page.sweeps.prefill(starter.sweep); // a sweep lesson: its settings, ready
+      if (starter.capture === 'camera') page.uploads.openCamera(); // a capture lesson: its panel, open
     },
     onDismiss: () => {
       if (!page.watching.runId) writeHash(page.experiment());
