@@ -166,6 +166,7 @@ async function boot() {
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
   if (lesson) page.lessons.show(lesson.id); // before load(): the URL then names the lesson
   if (lesson?.sweep) page.sweeps.prefill(lesson.sweep);
+  if (lesson?.capture === 'camera') page.uploads.openCamera();
   if (!(state.watch && (await page.watchRun(state.watch)))) page.load(initial);
   page.updateRunParts(page.session);
   document.body.dataset.ready = 'true';

@@ -7,6 +7,8 @@ test-artifacts/capture-*.png."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +194,44 @@ def test_the_page_spectrogram_matches_the_python_recipe(lab):
         got = np.array(got, dtype=np.float32).reshape(spectrogram.MELS, spectrogram.FRAMES)
         assert expected.std() > 0.05  # a real picture, not a flat one
         np.testing.assert_allclose(got, expected, atol=1e-4, err_msg=f"rate {rate}")
+
+
+def test_the_gestures_lesson_opens_the_camera_capture(lab):
+    page = lab.page
+    lab.open()
+    page.click("#lessons")
+    page.click("#lesson-gallery button.lesson-card[data-lesson='gestures-cnn']")
+    page.wait_for_selector("#camera-details[open]")
+    assert "Capture with the camera" in page.text_content("#lesson-note")
+    # Its CNN is kept when the captured upload replaces the placeholder digits.
+    assert page.evaluate("window.layerlab.experiment.model.layers[0].type") == "conv2d"
+    # The camera is still off: it starts only on the learner's press.
+    assert page.get_attribute("#camera-details", "data-camera") == "off"
+    # A link to the lesson opens the panel as well.
+    page.goto(f"{lab.base}/#lesson=gestures-cnn")
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector("#camera-details[open]")
+
+
+def test_the_page_zip_writer_makes_a_zip_python_reads_and_checks(lab):
+    page = lab.page
+    lab.open()
+    data = page.evaluate(
+        """async () => {
+          const z = await import('/static/js/util/zip.js');
+          const enc = new TextEncoder();
+          const big = Uint8Array.from({length: 70000}, (_, i) => (i * 31) % 251);
+          return Array.from(z.zipStored([
+            {name: 'wave/1.png', bytes: enc.encode('first')},
+            {name: 'fäust/2.png', bytes: big},
+            {name: 'empty/3.png', bytes: new Uint8Array(0)},
+          ]));
+        }"""
+    )
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        assert zf.testzip() is None  # every member's CRC-32 checks
+        assert zf.namelist() == ["wave/1.png", "fäust/2.png", "empty/3.png"]
+        assert zf.read("wave/1.png") == b"first"
+        assert zf.read("fäust/2.png") == bytes((i * 31) % 251 for i in range(70000))
+        assert zf.read("empty/3.png") == b""

@@ -58,7 +58,7 @@ export function captureBoard({ prefix, names, recordControl }) {
   names.forEach(addClass);
 
   return {
-    element: h('div', {}, list, addBtn),
+    element: h('div', {}, list, h('div', { class: 'capture-buttons' }, addBtn)),
     count: (i) => classes[i]?.items.length ?? 0,
     total: () => classes.reduce((n, c) => n + c.items.length, 0),
     classCount: () => classes.length,
