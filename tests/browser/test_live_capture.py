@@ -89,6 +89,17 @@ def wait_count(page, prefix: str, i: int, at_least: int) -> None:
     )
 
 
+def owned_upload(page) -> dict:
+    """The upload the design now uses, as this browser's upload list gives it."""
+    return page.evaluate(
+        """async () => {
+          const api = await import('/static/js/uploads-api.js');
+          const id = window.layerlab.experiment.dataset.id;
+          return (await api.ownedUploads('GET')).find((u) => u.id === id);
+        }"""
+    )
+
+
 def train_to_the_end(page, epochs: int) -> None:
     page.wait_for_selector("body[data-check='ok']")
     page.click("#train")
@@ -145,6 +156,9 @@ def test_camera_frames_for_two_classes_become_an_upload_a_cnn_trains_on(lab):
     text = page.text_content("#camera-status")
     assert f"{total} images, 2 classes" in text, text
     assert page.get_attribute("#camera-details", "data-camera") == "off"  # saved: camera off
+    made = owned_upload(page)
+    assert made["class_names"] == ["fist", "wave"], made["class_names"]
+    assert made["n"] == total and made["input_shape"] == [1, 32, 32], made
     assert page.evaluate("window.layerlab.experiment.model.layers[0].type") == "conv2d"
     train_to_the_end(page, 4)
 
@@ -169,6 +183,8 @@ def test_microphone_clips_become_spectrograms_an_upload_and_a_finished_run(lab):
     page.wait_for_function("window.layerlab.experiment.dataset.name === 'upload'")
     text = page.text_content("#mic-status")
     assert "4 spectrograms, 2 classes" in text, text
+    made = owned_upload(page)
+    assert made["class_names"] == ["no", "yes"] and made["input_shape"] == [1, 32, 32], made
     train_to_the_end(page, 3)
 
 

@@ -55,6 +55,7 @@ export function cameraPanel({ onUse }) {
           },
           onpointerup: stopRecording,
           onpointerleave: stopRecording,
+          onpointercancel: stopRecording,
           onkeydown: (e) => (e.key === ' ' || e.key === 'Enter') && !e.repeat && startRecording(i),
           onkeyup: stopRecording,
         },
@@ -74,6 +75,12 @@ export function cameraPanel({ onUse }) {
   async function start() {
     status.textContent = 'Asking for the camera…';
     status.classList.remove('field-error');
+    if (!navigator.mediaDevices?.getUserMedia) {
+      // Browsers offer the camera to secure pages only: https, or this computer's own server.
+      status.textContent = `This browser offers the camera only to pages on https or on localhost: open LayerLab that way to record.`;
+      status.classList.add('field-error');
+      return;
+    }
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: false });
     } catch (err) {

@@ -66,6 +66,12 @@ export function microphonePanel({ onUse }) {
   startBtn.addEventListener('click', async () => {
     status.textContent = 'Asking for the microphone…';
     status.classList.remove('field-error');
+    if (!navigator.mediaDevices?.getUserMedia) {
+      // Browsers offer the microphone to secure pages only: https, or this computer's own server.
+      status.textContent = `This browser offers the microphone only to pages on https or on localhost: open LayerLab that way to record.`;
+      status.classList.add('field-error');
+      return;
+    }
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
     } catch (err) {
