@@ -150,7 +150,14 @@ def test_camera_frames_for_two_classes_become_an_upload_a_cnn_trains_on(lab):
     assert page.locator("#camera-grid-0 canvas").count() == before - 1
     shots(page, "camera", "#camera-details")
 
+    # Folding the panel turns the camera off; unfolding and Start bring it back, frames kept.
+    page.click("#camera-details summary")
+    page.wait_for_selector("#camera-details[data-camera='off']")
+    page.click("#camera-details summary")
+    page.click("#camera-start")
+    page.wait_for_selector("#camera-details[data-camera='on']")
     total = count(page, "camera", 0) + count(page, "camera", 1)
+    assert total >= 11
     page.click("#camera-save")
     page.wait_for_function("window.layerlab.experiment.dataset.name === 'upload'")
     text = page.text_content("#camera-status")

@@ -65,7 +65,9 @@ export function cameraPanel({ onUse }) {
   // Holding a number key records into that class, unless the learner is typing a name.
   document.addEventListener('keydown', (e) => {
     const i = Number(e.key) - 1;
-    if (!stream || e.repeat || !(i >= 0 && i < board.classCount()) || e.target?.matches?.('input, textarea, select')) return;
+    if (!stream || e.repeat || e.ctrlKey || e.metaKey || e.altKey || !(i >= 0 && i < board.classCount())) return;
+    if (e.target?.closest?.('input, textarea, select, dialog, [contenteditable]')) return;
+    e.preventDefault();
     startRecording(i);
   });
   document.addEventListener('keyup', (e) => Number(e.key) - 1 === recording?.index && stopRecording());
@@ -144,5 +146,12 @@ export function cameraPanel({ onUse }) {
     status,
   );
   video.hidden = true;
+  // Folding the panel away turns the camera off (its light too).
+  root.addEventListener('toggle', () => {
+    if (!root.open && stream) {
+      stop();
+      status.textContent = 'Camera off.';
+    }
+  });
   return { element: root, stop };
 }

@@ -126,5 +126,12 @@ export function microphonePanel({ onUse }) {
     h('div', { class: 'capture-buttons' }, save),
     status,
   );
+  // Folding the panel away turns the microphone off.
+  root.addEventListener('toggle', () => {
+    if (!root.open && stream) {
+      stop();
+      status.textContent = 'Microphone off.';
+    }
+  });
   return { element: root, stop };
 }
