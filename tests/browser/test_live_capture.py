@@ -158,6 +158,8 @@ def test_camera_frames_for_two_classes_become_an_upload_a_cnn_trains_on(lab):
     page.wait_for_selector("#camera-details[data-camera='on']")
     total = count(page, "camera", 0) + count(page, "camera", 1)
     assert total >= 11
+    page.fill("#camera-size", "24")
+    page.select_option("#camera-color", "rgb")
     page.click("#camera-save")
     page.wait_for_function("window.layerlab.experiment.dataset.name === 'upload'")
     text = page.text_content("#camera-status")
@@ -165,7 +167,7 @@ def test_camera_frames_for_two_classes_become_an_upload_a_cnn_trains_on(lab):
     assert page.get_attribute("#camera-details", "data-camera") == "off"  # saved: camera off
     made = owned_upload(page)
     assert made["class_names"] == ["fist", "wave"], made["class_names"]
-    assert made["n"] == total and made["input_shape"] == [1, 32, 32], made
+    assert made["n"] == total and made["input_shape"] == [3, 24, 24], made
     assert page.evaluate("window.layerlab.experiment.model.layers[0].type") == "conv2d"
     train_to_the_end(page, 4)
 
