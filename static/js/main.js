@@ -70,6 +70,7 @@ async function boot() {
       page.session.reset();
       page.load(starter.experiment);
       if (starter.sweep) page.sweeps.prefill(starter.sweep); // a sweep lesson: its settings, ready
+      if (starter.capture === 'camera') page.uploads.openCamera(); // a capture lesson: its panel, open
     },
     onDismiss: () => {
       if (!page.watching.runId) writeHash(page.experiment());
@@ -165,6 +166,7 @@ async function boot() {
   if (!isExperiment(initial)) initial = starterById(DEFAULT_STARTER).experiment;
   if (lesson) page.lessons.show(lesson.id); // before load(): the URL then names the lesson
   if (lesson?.sweep) page.sweeps.prefill(lesson.sweep);
+  if (lesson?.capture === 'camera') page.uploads.openCamera();
   if (!(state.watch && (await page.watchRun(state.watch)))) page.load(initial);
   page.updateRunParts(page.session);
   document.body.dataset.ready = 'true';

@@ -478,6 +478,36 @@ export const STARTERS = [
     },
   },
   {
+    id: 'gestures-cnn',
+    family: 'image',
+    title: 'Teach it your gestures: a CNN on your camera',
+    // Opens "Capture with the camera" in the data column (main.js): the learner's frames
+    // replace the digits below, and the network stays.
+    capture: 'camera',
+    lesson: {
+      summary: 'Make your own image dataset: in the data column, Capture with the camera, name two or three gestures (a thumb up, an open hand, a fist), hold each one’s button or number key to record about 30 frames, and Save as upload. The CNN here then learns your gestures.',
+      watch: 'Watch the Metric chart: with frames from one session the validation accuracy climbs fast, and the Confusion matrix shows which gestures look alike to the network. The camera is asked for only when you press Start; frames go to this LayerLab server, nowhere else.',
+      next: [
+        'Record a second session in another light or place and add it: does the validation accuracy hold when the background changes?',
+        'Set the Image size to 16 before saving: can the network still tell your gestures apart from fewer pixels?',
+      ],
+    },
+    experiment: {
+      dataset: { name: 'digits', train_fraction: 0.8, seed: 1 },
+      model: {
+        layers: [
+          { type: 'conv2d', filters: 8, kernel_size: 3, activation: 'relu' },
+          { type: 'maxpool2d', pool_size: 2 },
+          { type: 'conv2d', filters: 16, kernel_size: 3, activation: 'relu' },
+          { type: 'maxpool2d', pool_size: 2 },
+          { type: 'flatten' },
+          dense(32),
+        ],
+      },
+      training: adam({ learning_rate: 0.003, batch_size: 16, epochs: 30 }),
+    },
+  },
+  {
     id: 'ratings-recommender',
     family: 'tabular',
     title: 'Recommending: two embeddings and a dot product',

@@ -7,6 +7,8 @@
 import { h, replace, formatShape } from '../util/dom.js';
 import { sendUpload, ownedUploads } from '../uploads-api.js';
 import { drawPanel } from './draw-points.js';
+import { cameraPanel } from './camera-capture.js';
+import { microphonePanel } from './mic-capture.js';
 
 const HEADER_BYTES = 64 * 1024; // the header line is read from the file's start only
 
@@ -196,7 +198,14 @@ export function uploadPanel({ root, getSpec, onUse }) {
       onUse(made.dataset, made);
     },
   });
-  replace(root, details, draw.element);
+  // Live capture: camera frames or microphone clips, saved as an image upload, then used.
+  const useMade = (made) => {
+    refresh();
+    onUse(made.dataset, made);
+  };
+  const camera = cameraPanel({ onUse: useMade });
+  const microphone = microphonePanel({ onUse: useMade });
+  replace(root, details, draw.element, camera.element, microphone.element);
 
   return {
     /** The design's dataset family, spec and preview: drawing is offered for 2D data. */
@@ -204,5 +213,10 @@ export function uploadPanel({ root, getSpec, onUse }) {
       draw.setDesign(family, spec, preview);
     },
     redraw: () => draw.redraw(),
+    /** Open "Capture with the camera" and bring it into view (the gestures lesson). */
+    openCamera() {
+      camera.element.open = true;
+      camera.element.scrollIntoView({ block: 'nearest' });
+    },
   };
 }
