@@ -98,30 +98,45 @@ class Writer:
 
     def put(self, op: Op) -> bool:
         """Queue one operation; False when it was dropped: memory holds `max_pending` and the
-        journal is full (or off), for epoch records and summaries; twice that, anything (also
-        while the thread is behind in spilling). Each drop is counted, per run."""
+        journal is full (or off), for epoch records and summaries; twice that, anything. While
+        the journal has room nothing is dropped: when its thread is behind (a loaded machine:
+        memory at twice the bound), the caller spills memory to it itself. Each drop is counted,
+        per run."""
+        with self._cond:
+            if self._admit(op):
+                return True
+            spills = self.journal is not None and not self.journal.full
+        if spills:
+            self._spill()  # outside the condition: _spill takes the journal's order first
+            with self._cond:
+                if self._admit(op, behind_ok=True):
+                    return True
         with self._cond:
             held = len(self._ops)
-            spills = self.journal is not None and not self.journal.full
-            if held >= self.max_pending and spills:
-                self._spill_wake.set()  # to the journal with them
-            if held >= self.max_pending and (
-                held >= 2 * self.max_pending or (not spills and isinstance(op, BULK))
-            ):
-                if self.dropped == 0 or held == self.max_pending:
-                    log.error(
-                        "%d writes wait for the database: dropping %s "
-                        "(LAYERLAB_STORE_MAX_PENDING, LAYERLAB_STORE_JOURNAL_MB)",
-                        self._queued - self._done,
-                        "epoch records" if isinstance(op, BULK) else "every write",
-                    )
-                self.dropped += 1
-                if op.run_id is not None:
-                    self._dropped_by_run[op.run_id] = self._dropped_by_run.get(op.run_id, 0) + 1
-                return False
-            self._ops.append(op)
-            self._queued += 1
-            return True
+            if self.dropped == 0 or held == self.max_pending:
+                log.error(
+                    "%d writes wait for the database: dropping %s "
+                    "(LAYERLAB_STORE_MAX_PENDING, LAYERLAB_STORE_JOURNAL_MB)",
+                    self._queued - self._done,
+                    "epoch records" if isinstance(op, BULK) else "every write",
+                )
+            self.dropped += 1
+            if op.run_id is not None:
+                self._dropped_by_run[op.run_id] = self._dropped_by_run.get(op.run_id, 0) + 1
+            return False
+
+    def _admit(self, op: Op, behind_ok: bool = False) -> bool:
+        """Append `op` unless memory is over its bound (called holding the condition)."""
+        held = len(self._ops)
+        spills = self.journal is not None and not self.journal.full
+        if held >= self.max_pending and spills:
+            self._spill_wake.set()  # to the journal with them
+        over = held >= 2 * self.max_pending and not (behind_ok and spills)
+        if held >= self.max_pending and (over or (not spills and isinstance(op, BULK))):
+            return False
+        self._ops.append(op)
+        self._queued += 1
+        return True
 
     def take_dropped(self, run_id: str) -> int:
         """How many of a run's writes were dropped since last asked (then forgotten)."""
