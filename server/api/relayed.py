@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection, Request
 
 from ..cluster import Cluster, RelayRefused
+from ..core.statuses import ACTIVE
 from ..runs.model import RunView
 from .class_access import student_owns
 from .control_values import check_edit, control_value
@@ -30,5 +34,25 @@ async def relay_control(
     try:
         return await cluster.relay.control(run.id, body.action, value)
     except RelayRefused as err:
+        if err.code == 503:
+            ended = await _ended_since(request, run.id)
+            if ended is not None:  # it ended while asked: its lease went before its status
+                raise HTTPException(
+                    409, f"run {run.id} has ended ({ended}); it takes no controls"
+                ) from None
         headers = {"Retry-After": "2"} if err.code == 503 else None
         raise HTTPException(err.code, str(err), headers=headers) from None
+
+
+async def _ended_since(request: Request, run_id: str, wait_s: float = 3.0) -> str | None:
+    """The run's stored status if it has ended, read again for up to `wait_s`: a run that ends
+    gives up its lease at once, and its final status reaches the database a write later."""
+    manager = request.app.state.manager
+    deadline = time.monotonic() + wait_s
+    while True:
+        stored = await asyncio.to_thread(manager.find, run_id)
+        if stored is not None and stored.status not in ACTIVE:
+            return stored.status
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.1)

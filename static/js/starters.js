@@ -504,7 +504,7 @@ export const STARTERS = [
           dense(32),
         ],
       },
-      training: adam({ learning_rate: 0.003, batch_size: 16, epochs: 30 }),
+      training: adam({ learning_rate: 0.003, batch_size: 16, epochs: null }),
     },
   },
   {

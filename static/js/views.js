@@ -349,7 +349,8 @@ export function createViews({ outputRoot, viewsRoot }) {
       metric.setSeries(present);
       metric.seriesKey = present.map((sr) => sr.label).join();
     }
-    metricSelect.hidden = names.length < 2;
+    // Hidden but kept in the row: showing it must not make the title taller (the stage moves).
+    metricSelect.style.visibility = names.length < 2 ? 'hidden' : 'visible';
     invalidate('loss', drawLoss);
     invalidateSeen('metric', metricP.el, metric.draw);
   }

@@ -6,30 +6,14 @@ while a student's run goes on, and a student goes back to their own design in on
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from browser_helpers import PageWatch, experiment_hash, spiral, wait_status
+from browser_helpers import experiment_hash, spiral, wait_status
+from class_pages import SIZES
+from class_pages import own_browser as machine
 
 pytestmark = pytest.mark.browser
 
 NAMES = ("Ada Quinn", "Bo Ruiz", "Cy Tanaka")
-SIZES = {"1280x720": (1280, 720), "1440x900": (1440, 900), "390x844": (390, 844)}
-
-
-@contextlib.contextmanager
-def machine(browser, base: str, width: int = 1280, height: int = 720):
-    """A browser context of its own (no shared storage): one person's machine."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        watch = PageWatch(page, base)
-        yield watch
-        errors = watch.unexpected_errors()
-        assert not errors, "the page logged errors:\n" + "\n".join(errors)
-    finally:
-        context.close()
 
 
 def units_design(units: int) -> dict:

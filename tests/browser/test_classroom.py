@@ -4,32 +4,13 @@ spotlight switches both students' pages to one run and back; a push and the lock
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
 from browser_helpers import experiment_hash, spiral, wait_status
+from class_pages import SIZES, own_browser
 
 pytestmark = pytest.mark.browser
-
-SIZES = {"1280x720": (1280, 720), "1440x900": (1440, 900), "390x844": (390, 844)}
-
-
-@contextlib.contextmanager
-def own_browser(browser, base: str, width: int = 1280, height: int = 720):
-    """Another browser context (no shared storage): a student's or the teacher's machine."""
-    from browser_helpers import PageWatch
-
-    context = browser.new_context(viewport={"width": width, "height": height})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        watch = PageWatch(page, base)
-        yield watch
-        errors = watch.unexpected_errors()
-        assert not errors, "the page logged errors:\n" + "\n".join(errors)
-    finally:
-        context.close()
 
 
 def locked(page) -> bool:

@@ -5,7 +5,7 @@
 // upload (capture-board.js); then the design switches to it, and any CNN trains on it.
 
 import { h } from '../util/dom.js';
-import { captureBoard, pngBytes } from './capture-board.js';
+import { captureBoard, pngBytes, saveOnClick } from './capture-board.js';
 
 const FRAME_SIDE = 64; // pixels of a kept frame (the upload resizes to the chosen size)
 const FRAME_MS = 200; // five frames a second while a class's button is held
@@ -117,21 +117,9 @@ export function cameraPanel({ onUse }) {
   const size = h('input', { type: 'number', id: 'camera-size', min: '4', max: '64', step: '1', value: '32' });
   const color = h('select', { id: 'camera-color' }, h('option', { value: 'grayscale' }, 'grayscale'), h('option', { value: 'rgb' }, 'colour'));
   const save = h('button', { type: 'button', id: 'camera-save', disabled: true }, 'Save as upload');
-  save.addEventListener('click', async () => {
-    save.disabled = true;
-    status.classList.remove('field-error');
-    status.textContent = `Sending ${board.total()} frames…`;
-    try {
-      const made = await board.save({ size: Number(size.value), color: color.value, filename: 'camera.zip' });
-      status.textContent = `Saved as ${made.name}: ${made.n} images, ${made.class_names.length} classes. Design a CNN and train it.`;
-      stop();
-      onUse(made);
-    } catch (err) {
-      status.textContent = `Not saved: ${err.message}`;
-      status.classList.add('field-error');
-    } finally {
-      save.disabled = board.total() === 0;
-    }
+  saveOnClick(save, {
+    board, status, stop, onUse, noun: 'frames',
+    options: () => ({ size: Number(size.value), color: color.value, filename: 'camera.zip' }),
   });
 
   const root = h(

@@ -22,6 +22,28 @@ export async function pngBytes(canvas) {
  *   -> {element, add(index, {canvas, bytes}), count(index), total(), save(options) -> upload}
  * `prefix` names the ids (`${prefix}-class-0`, ...); `recordControl` builds a class's button.
  */
+/** The Save button's click: send the board as an upload, say how it went in `status`, then
+ * `stop()` the device and hand the upload to `onUse`. `options`: board.save's; `noun`: what
+ * the examples are called ("frames", "spectrograms"). */
+export function saveOnClick(save, { board, status, stop, onUse, options, noun }) {
+  save.addEventListener('click', async () => {
+    save.disabled = true;
+    status.classList.remove('field-error');
+    status.textContent = `Sending ${board.total()} ${noun}…`;
+    try {
+      const made = await board.save(options());
+      status.textContent = `Saved as ${made.name}: ${made.n} ${noun === 'frames' ? 'images' : noun}, ${made.class_names.length} classes. Design a CNN and train it.`;
+      stop();
+      onUse(made);
+    } catch (err) {
+      status.textContent = `Not saved: ${err.message}`;
+      status.classList.add('field-error');
+    } finally {
+      save.disabled = board.total() === 0;
+    }
+  });
+}
+
 export function captureBoard({ prefix, names, recordControl }) {
   const classes = []; // [{name input, items: [{canvas, bytes}], grid, countEl, row}]
   const list = h('div', { class: 'capture-classes', id: `${prefix}-classes` });

@@ -5,7 +5,7 @@
 // upload" sends them to this LayerLab server as an image upload; the audio is not kept.
 
 import { h } from '../util/dom.js';
-import { captureBoard, pngBytes } from './capture-board.js';
+import { captureBoard, pngBytes, saveOnClick } from './capture-board.js';
 import { FRAMES, MELS, logMel, resample, toBytes } from '../audio/spectrogram.js';
 
 const CLIP_MS = 1000; // one word; the recipe keeps the first 0.99 s
@@ -98,22 +98,10 @@ export function microphonePanel({ onUse }) {
   });
 
   const save = h('button', { type: 'button', id: 'mic-save', disabled: true }, 'Save as upload');
-  save.addEventListener('click', async () => {
-    save.disabled = true;
-    status.classList.remove('field-error');
-    status.textContent = `Sending ${board.total()} spectrograms…`;
-    try {
-      // 32×32 grey, as the spectrograms are: the upload keeps them pixel for pixel.
-      const made = await board.save({ size: MELS, color: 'grayscale', filename: 'microphone.zip' });
-      status.textContent = `Saved as ${made.name}: ${made.n} spectrograms, ${made.class_names.length} classes. Design a CNN and train it.`;
-      stop();
-      onUse(made);
-    } catch (err) {
-      status.textContent = `Not saved: ${err.message}`;
-      status.classList.add('field-error');
-    } finally {
-      save.disabled = board.total() === 0;
-    }
+  saveOnClick(save, {
+    board, status, stop, onUse, noun: 'spectrograms',
+    // 32×32 grey, as the spectrograms are: the upload keeps them pixel for pixel.
+    options: () => ({ size: MELS, color: 'grayscale', filename: 'microphone.zip' }),
   });
 
   const root = h(
