@@ -10,7 +10,7 @@ from live_server import Live, spiral
 
 def until_paused() -> dict:
     doc = spiral(samples=200)
-    doc["training"]["epochs"] = None
+    doc["training"].update(epochs=None, pace=100)  # going on however fast the machine, lightly
     return doc
 
 
@@ -37,7 +37,9 @@ def test_presence_needs_the_owner_token(live: Live):
 def test_an_abandoned_run_pauses_then_stops_and_watchers_do_not_keep_it(live: Live, limits):
     """Read from the watcher's stream (every status, in order), not by polling: a loaded
     machine's slow requests could miss the paused window (seen failing before this change)."""
-    limits(owner_idle_pause_s=1.0, owner_idle_stop_s=4.0)
+    # Stop well after the pause: a sweep late on a loaded machine must still find the run
+    # between the two (a stop at 4 s once came first, the pause never seen).
+    limits(owner_idle_pause_s=1.0, owner_idle_stop_s=8.0)
     kept, abandoned, scripted = (live.start(until_paused()) for _ in range(3))
     watcher = live.stream(abandoned["id"])  # a class watching: no heartbeats from it
     done = threading.Event()

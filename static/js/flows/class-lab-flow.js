@@ -63,7 +63,10 @@ export function classLabFlow({ anchor, load, onAssigned }) {
   }
 
   function message(msg) {
-    if (msg.type === 'hello') start(msg);
+    if (msg.type === 'hello') {
+      start(msg);
+      help?.resume();
+    } else if (msg.type === 'removed') help?.pause();
     else if (!base) return;
     else if (msg.type === 'question') question.show(msg.question, undefined);
     else if (msg.type === 'experiment') refreshAssignment();

@@ -7,7 +7,7 @@ import { request, describeMessages } from '../http.js';
 
 const REFRESH_MS = 4000; // 200 students: 50 cheap requests a second, all from memory
 
-/** helpFlags({root, base}) -> {refresh()}; `base`: /api/classes/<code>. */
+/** helpFlags({root, base}) -> {refresh(), resume(), pause()}; `base`: /api/classes/<code>. */
 export function helpFlags({ root, base }) {
   let hand = false;
   const button = h('button', { type: 'button', id: 'raise-hand', 'aria-pressed': 'false' }, 'Raise hand');
@@ -47,7 +47,17 @@ export function helpFlags({ root, base }) {
       // the class socket reconnects on its own; the next refresh tries again
     }
   }
-  refresh();
-  setInterval(refresh, REFRESH_MS);
-  return { refresh };
+  // Polled while the student is in the class; paused once removed (its token is spent, and a
+  // refused request would only log errors) until they join again.
+  let timer = null;
+  function resume() {
+    if (timer === null) timer = setInterval(refresh, REFRESH_MS);
+    refresh();
+  }
+  function pause() {
+    clearInterval(timer);
+    timer = null;
+  }
+  resume();
+  return { refresh, resume, pause };
 }
