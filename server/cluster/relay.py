@@ -28,6 +28,8 @@ log = logging.getLogger("layerlab.cluster")
 
 REPLY_TTL_S = 60
 
+OWNER_WAIT_S = 3.0  # how long a relay waits for a new run's lease to be written
+
 
 class RelayRefused(Exception):
     """A relayed control that did not apply: `code` (HTTP) and the owner's reason."""
@@ -71,7 +73,14 @@ class Relay:
     async def control(self, run_id: str, action: str, value: Any) -> dict:
         """Apply a control on the replica that owns `run_id`; its summary after, or raises
         RelayRefused with the owner's answer."""
-        owner = await asyncio.to_thread(self.store.read, leases.owner, run_id, time.time())
+        # A run just created on another replica has its lease a database write later: wait
+        # for it a moment before answering that nobody owns the run.
+        deadline = time.monotonic() + OWNER_WAIT_S
+        while True:
+            owner = await asyncio.to_thread(self.store.read, leases.owner, run_id, time.time())
+            if owner is not None or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.1)
         if owner is None:
             raise RelayRefused(
                 503, f"no live replica owns run {run_id} now; try again in a few seconds"
