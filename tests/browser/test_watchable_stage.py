@@ -414,6 +414,19 @@ def test_step_through_reads_from_the_back_with_its_formula_and_lesson_beside(
         wait_status(page, "stopped")
 
 
+def open_projector(lab, code: str, teacher: str) -> None:
+    """The teacher's browser (its token stored) on the class link, in Projector mode."""
+    lab.open()
+    lab.page.evaluate(
+        "(v) => localStorage.setItem('layerlab.teacher', v)",
+        json.dumps({"code": code, "token": teacher}),
+    )
+    lab.page.goto("about:blank")
+    lab.open(f"#class={code}")
+    lab.page.wait_for_selector("#class-bar:visible")
+    lab.page.click("#projector")
+
+
 def test_the_class_projector_view_fits_in_the_spotlight(browser, server_url):
     """The teacher's playground page in Projector mode: idle, then a student's run in the
     spotlight (class bar and watch banner above the stage), all within 1280x720."""
@@ -431,15 +444,7 @@ def test_the_class_projector_view_fits_in_the_spotlight(browser, server_url):
       .map((id) => [id, document.getElementById(id).getBoundingClientRect().bottom])"""
     with page_at(browser, server_url, HD) as lab:
         page = lab.page
-        lab.open()
-        page.evaluate(
-            "(v) => localStorage.setItem('layerlab.teacher', v)",
-            json.dumps({"code": code, "token": teacher}),
-        )
-        page.goto("about:blank")
-        lab.open(f"#class={code}")
-        page.wait_for_selector("#class-bar:visible")
-        page.click("#projector")
+        open_projector(lab, code, teacher)
         for where, bottom in page.evaluate(fits):
             assert bottom <= HD["height"], (where, bottom)
         spot = httpx.post(
@@ -476,15 +481,7 @@ def test_the_class_projector_view_shows_a_run_through_to_finished(browser, serve
         run = http.post(f"{server_url}/api/runs", json=doc, headers=headers).json()
         with page_at(browser, server_url, HD) as lab:
             page = lab.page
-            lab.open()
-            page.evaluate(
-                "(v) => localStorage.setItem('layerlab.teacher', v)",
-                json.dumps({"code": code, "token": teacher}),
-            )
-            page.goto("about:blank")
-            lab.open(f"#class={code}")
-            page.wait_for_selector("#class-bar:visible")
-            page.click("#projector")
+            open_projector(lab, code, teacher)
             spot = http.post(
                 f"{server_url}/api/classes/{code}/spotlight",
                 json={"run_id": run["id"]},
