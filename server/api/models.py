@@ -132,7 +132,8 @@ class PredictRequest(BaseModel):
     input: Any = Field(
         description="one sample as the data has it: a 2D point [x1, x2], a table row in its "
         "own units, an image as rows of pixel values (8x8 digits 0..16, MNIST 0..255), a "
-        "sequence of values, or token ids",
+        "sequence of values, or token ids (or a sentence, for a set with words such as "
+        "sentiment)",
         examples=[[0.5, -1.0]],
     )
     explain: bool = Field(

@@ -6,11 +6,13 @@ class probabilities for classification, the prediction otherwise. With `explain=
 attributions computed by Captum (the PyTorch interpretability library), per input family:
 
 - images: saliency (|dscore/dpixel|), integrated gradients from a black image, and Grad-CAM
-  on the last convolution (upsampled to the image), each (H, W);
+  on the last convolution (ReLU, upsampled to the image), each (H, W);
 - 2D points and table rows: integrated gradients per input feature (from the all-zero input:
   the origin for points, the training mean for standardised rows);
 - sequences: integrated gradients per time step (summed over the step's features); token ids:
-  layer integrated gradients on the embedding, per token.
+  layer integrated gradients on the embedding, per token. A typed sentence also comes back
+  as the words typed (out-of-vocabulary ones marked) and, with `explain`, each attention
+  layer's weights for it and the map of the vocabulary's embeddings (word_views.py).
 
 The score explained is the predicted class (or `target`), or the first output value for
 regression and forecasting. Autoencoders are not explained (their output is the input again).
@@ -28,6 +30,7 @@ from torch import Tensor, nn
 from .bytegrid import rounded, rounded_list
 from .datasets.planar import CROSS_LABELS
 from .preprocess import InputError, Preprocessing
+from .word_views import attention_maps, typed_words, word_map
 
 IG_STEPS = 32  # integrated-gradients steps: a batch of 32 forward passes, cheap for these nets
 
@@ -42,6 +45,7 @@ def predict(trainer: Any, raw: Any, explain: bool = False, target: int | None = 
     result: dict[str, Any] = {"task": task, "input_kind": prep.kind}
     if prep.vocab:  # the words the model read, one per step (padding included), for the page
         result["words"] = [prep.vocab[i] for i in x[0].tolist()]
+        result |= typed_words(prep.input_shape[0], prep.vocab, raw) or {}
     if task == "classification":
         probs = out.softmax(dim=1)[0]
         best = int(probs.argmax())
@@ -58,18 +62,17 @@ def predict(trainer: Any, raw: Any, explain: bool = False, target: int | None = 
     if explain:
         chosen = target if target is not None else result.get("predicted")
         result["attribution"] = attribute(trainer, prep, x, chosen)
+        if prep.vocab:  # the text try-it view: attention and the map of words
+            with trainer.own_rng(), trainer.eval_mode():
+                result["attention"] = attention_maps(trainer.model, x, result["words"])
+                if task == "classification":
+                    result["word_map"] = word_map(trainer.model, prep.vocab, prep.input_shape[0])
     return result
 
 
 def attribute(trainer: Any, prep: Preprocessing, x: Tensor, target: int | None) -> dict | None:
     """Captum attributions of one model input `x` (1, *input_shape) for score `target`."""
-    from captum.attr import (
-        IntegratedGradients,
-        LayerAttribution,
-        LayerGradCam,
-        LayerIntegratedGradients,
-        Saliency,
-    )
+    from captum.attr import IntegratedGradients, LayerIntegratedGradients, Saliency
 
     task = trainer.plan.task
     if task == "reconstruction":
@@ -95,9 +98,7 @@ def attribute(trainer: Any, prep: Preprocessing, x: Tensor, target: int | None) 
             }
             conv = _last_conv(model)
             if conv is not None:
-                cam = LayerGradCam(forward, conv).attribute(x, target=score)
-                cam = LayerAttribution.interpolate(cam, tuple(x.shape[2:]), "bilinear")
-                result["grad_cam"] = rounded_list(cam[0, 0], 5)
+                result["grad_cam"] = rounded_list(grad_cam(forward, conv, x, score), 5)
             return result
         if prep.kind == "sequences":
             return {
@@ -115,6 +116,17 @@ def attribute(trainer: Any, prep: Preprocessing, x: Tensor, target: int | None) 
                 for (n, label), v in zip(names, values.tolist(), strict=True)
             ],
         }
+
+
+def grad_cam(forward: Any, conv: nn.Module, x: Tensor, target: int) -> Tensor:
+    """Grad-CAM of input `x` (1, C, H, W) for score `target` at layer `conv`, upsampled
+    (bilinear) to the input: (H, W), >= 0. The ReLU keeps what speaks for the class (as in
+    Selvaraju et al.); a spectrogram's map then shows where the network listened."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    cam = LayerGradCam(forward, conv).attribute(x, target=target, relu_attributions=True)
+    cam = LayerAttribution.interpolate(cam, tuple(x.shape[2:]), "bilinear")
+    return cam[0, 0].detach().clamp_min(0)  # bilinear between non-negatives stays >= 0; -0.0 -> 0
 
 
 def _scores(model: nn.Module):
@@ -150,4 +162,4 @@ class _quiet(warnings.catch_warnings):
         warnings.filterwarnings("ignore", message=r".*does not already require gradients")
 
 
-__all__ = ["IG_STEPS", "InputError", "attribute", "predict"]
+__all__ = ["IG_STEPS", "InputError", "attribute", "grad_cam", "predict"]

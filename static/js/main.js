@@ -25,6 +25,7 @@ import { runFlow } from './flows/run-flow.js';
 import { watchFlow } from './flows/watch-flow.js';
 import { classFlow } from './flows/class-flow.js';
 import { weightFlow } from './flows/weight-flow.js';
+import { tryItFlow } from './flows/tryit-flow.js'; // Try it: text and speech (issue 23)
 
 const $ = (id) => document.getElementById(id);
 
@@ -123,6 +124,7 @@ async function boot() {
   });
 
   runFlow(page);
+  tryItFlow(page);
   designFlow(page);
   // Step through: one optimiser step drawn on the graph (the editor's), phase by phase.
   page.steps = stepThrough({
@@ -148,6 +150,7 @@ async function boot() {
     page.uploads.redraw();
     page.compare.redraw();
     page.sweeps.redraw();
+    page.tryIt.redraw();
     page.redrawEditor();
   };
   onThemeChange(redraw);

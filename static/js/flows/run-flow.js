@@ -100,6 +100,7 @@ export function runFlow(page) {
     share.update(s);
     downloads.update(s);
     tryIt.update(s);
+    page.tryIt?.update(s); // the stage's Try it panel (flows/tryit-flow.js)
     page.steps.update();
   }
 

@@ -10,6 +10,7 @@ import { h, replace, formatNumber } from '../util/dom.js';
 import { fitCanvas, gridImage, drawGrid, markDrawn } from '../util/canvas.js';
 import { divergingTable, greyTable, classColor } from '../util/colors.js';
 import { imageDrop } from './image-drop.js';
+import { tryItKind } from './tryit-kind.js';
 
 const PAD_PX = 224; // the drawing pad on screen, whatever the image size
 const MAP_PX = 112;
@@ -76,6 +77,7 @@ export function tryModel({ datasetsByName }) {
 
   function buildForm(session, d, check) {
     const shape = check?.input_shape || [];
+    if (tryItKind(d.name)) return h('p', { class: 'hint', id: 'try-elsewhere' }, `Try this model in the Try it panel under the output: ${tryItKind(d.name) === 'text' ? 'type a sentence' : 'record a word'}.`);
     if (d.family === 'image' && shape.length === 3) {
       // An uploaded image set: drop an image like its own (a grey one can be drawn too).
       const pad = shape[0] === 1 ? drawingPad(shape, d.name === 'digits' ? 16 : 255, ask) : null;
