@@ -112,7 +112,10 @@ def test_a_typed_sentence_shows_the_prediction_and_each_words_part(lab):
         timeout=60_000,
     )
     shown = {w["word"]: w for w in words_shown(page)}
-    assert shown["not"]["score"] > 0  # toward "negative", the answer now
+    assert shown["not"]["score"] > 0  # toward "negative", the answer now: in its colour
+    orange = page.evaluate("getComputedStyle(document.body).getPropertyValue('--neg').trim()")
+    r, g, b = (int(orange[i : i + 2], 16) for i in (1, 3, 5))
+    assert shown["not"]["background"].startswith(f"rgba({r}, {g}, {b},"), shown["not"]
     # The map of words: drawn, the typed words among the vocabulary's.
     page.wait_for_selector("#tryit-word-map[data-drawn='true']")
     assert int(page.get_attribute("#tryit-word-map", "data-words")) > 50
@@ -122,8 +125,8 @@ def test_a_typed_sentence_shows_the_prediction_and_each_words_part(lab):
 
 def test_a_recorded_word_shows_its_spectrogram_top_words_and_grad_cam(lab):
     page = lab.page
-    doc = example("spoken_digits_cnn", samples=400)
-    doc["training"]["epochs"] = 1
+    doc = example("spoken_digits_cnn", samples=800)
+    doc["training"]["epochs"] = 4  # past chance: Grad-CAM finds something on a clip
     lab.open(experiment_hash(doc))
     train_to_the_end(page)
     assert page.get_attribute("#tryit-panel", "data-kind") == "speech"
@@ -135,12 +138,6 @@ def test_a_recorded_word_shows_its_spectrogram_top_words_and_grad_cam(lab):
     assert page.locator("#speech-top li").count() == 3
     page.wait_for_selector("#speech-spectrogram[data-overlay='true']")
     assert canvas_colours(page, "speech-spectrogram") > 8
-    # The overlay is drawn over the picture: switching it off changes the pixels.
-    with_cam = page.evaluate("document.getElementById('speech-spectrogram').toDataURL()")
-    page.uncheck("#speech-overlay")
-    page.wait_for_selector("#speech-spectrogram[data-overlay='false']")
-    assert page.evaluate("document.getElementById('speech-spectrogram').toDataURL()") != with_cam
-    page.check("#speech-overlay")
     # Without a microphone: one of the dataset's clips.
     page.click("#speech-clip")
     page.wait_for_selector("#speech-clip[data-clips]")
@@ -150,4 +147,45 @@ def test_a_recorded_word_shows_its_spectrogram_top_words_and_grad_cam(lab):
     )
     page.wait_for_selector("#speech-top li")
     page.wait_for_selector("#speech-spectrogram[data-overlay='true']", timeout=60_000)
+    assert float(page.get_attribute("#speech-spectrogram", "data-cam-peak")) > 0
+    assert page.text_content("#speech-cam-note").startswith("Orange: where")
+    with_cam = page.evaluate("document.getElementById('speech-spectrogram').toDataURL()")
+    page.uncheck("#speech-overlay")
+    page.wait_for_selector("#speech-spectrogram[data-overlay='false']")
+    assert page.evaluate("document.getElementById('speech-spectrogram').toDataURL()") != with_cam
+    page.check("#speech-overlay")
     shots(page, "speech")
+
+
+def test_an_attention_model_shows_what_each_typed_word_attends_to(lab):
+    page = lab.page
+    doc = {
+        "dataset": {"name": "sentiment", "samples": 400, "seed": 2},
+        "model": {
+            "layers": [
+                {"type": "embedding", "dim": 8},
+                {"type": "positional"},
+                {"type": "attention", "heads": 2},
+                {"type": "global_pool"},
+            ]
+        },
+        "training": {"optimizer": "adam", "epochs": None, "pace": 5, "device": "auto"},
+    }
+    lab.open(experiment_hash(doc))
+    page.wait_for_selector("body[data-check='ok']")
+    page.click("#train")
+    page.wait_for_function("window.layerlab.session.epoch >= 1", timeout=120_000)
+    page.click("#pause")
+    wait_status(page, "paused")
+    page.wait_for_selector("#tryit-panel:not([hidden])")
+    page.fill("#tryit-text", "i loved this book")
+    page.click("#tryit-ask")
+    page.wait_for_selector("#tryit-attention[data-drawn='true']", timeout=60_000)
+    assert page.get_attribute("#tryit-attention", "data-heads") == "2"
+    strongest = json.loads(page.get_attribute("#tryit-attention", "data-strongest"))
+    assert len(strongest) == 2 and all(len(row) == 4 for row in strongest)  # four words each
+    assert page.text_content("#tryit-label").startswith("The model says: ")
+    words = page.locator("#tryit-words .tryit-word").all_text_contents()
+    assert words == ["i", "loved", "this", "book"]
+    page.click("#stop")
+    wait_status(page, "stopped")

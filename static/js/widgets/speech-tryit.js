@@ -34,6 +34,7 @@ export function speechTryIt({ ask, clips }) {
   canvas.style.height = `${SIDE + 18}px`;
   const labelEl = h('p', { class: 'try-label', id: 'speech-label', 'aria-live': 'polite' });
   const top = h('ol', { class: 'try-bars speech-top', id: 'speech-top', 'aria-label': 'The most likely words' });
+  const camNote = h('p', { class: 'hint', id: 'speech-cam-note' });
 
   record.addEventListener('click', recordClip);
   overlay.addEventListener('change', draw);
@@ -92,6 +93,7 @@ export function speechTryIt({ ask, clips }) {
   function use(next, note) {
     spec = next;
     cam = null;
+    camNote.textContent = '';
     status.textContent = note;
     replace(labelEl, 'Asking the model…');
     replace(top);
@@ -126,7 +128,7 @@ export function speechTryIt({ ask, clips }) {
       status,
       h('div', { class: 'speech-answer' },
         h('figure', { class: 'try-figure' }, canvas, h('figcaption', {}, h('label', {}, overlay, ' Grad-CAM: where the last convolution listened'))),
-        h('div', { class: 'try-answer' }, labelEl, top)),
+        h('div', { class: 'try-answer' }, labelEl, top, camNote)),
     ),
     show(answer) {
       const order = answer.output.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, TOP);
@@ -137,7 +139,11 @@ export function speechTryIt({ ask, clips }) {
         return h('li', { class: i === answer.predicted ? 'try-best' : '' }, h('span', { class: 'try-name' }, answer.class_names[i]), bar, h('span', { class: 'try-value' }, `${(p * 100).toFixed(1)}%`));
       }));
       cam = answer.attribution?.grad_cam || null;
-      if (!cam) status.textContent = 'This network has no convolution: no Grad-CAM to draw.';
+      const peak = cam ? Math.max(0, ...cam.flat().map((v) => v ?? 0)) : 0;
+      canvas.dataset.camPeak = String(peak);
+      if (!cam) camNote.textContent = 'This network has no convolution: no Grad-CAM to draw.';
+      else if (!peak) camNote.textContent = `Grad-CAM is zero everywhere: nothing the last convolution found speaks for “${answer.label}” yet (train longer).`;
+      else camNote.textContent = `Orange: where the last convolution found “${answer.label}”.`;
       draw();
     },
     fail(message) {

@@ -3,8 +3,8 @@
 // is drawn as
 // - the label and its probability, one bar per class;
 // - each word coloured by its Captum attribution (layer integrated gradients on the embedding):
-//   blue spoke for the answer, orange against it, the stronger the darker; a word the
-//   vocabulary lacks is struck through and marked "?" (the model read it as <unk>);
+//   in the colour of the class it pushes toward (two classes: orange, blue), the stronger the
+//   darker; a word the vocabulary lacks is struck through and marked "?" (read as <unk>);
 // - for a model with self-attention, what each word attends to (the attention widget);
 // - the map of words: every vocabulary word's embedding in 2D (word-map.js).
 
@@ -85,11 +85,14 @@ export function textTryIt({ ask }) {
     const typed = answer.typed || answer.words;
     const steps = typed.map((w, i) => ({ word: w, score: scores[i] ?? 0, unknown: answer.unknown?.[i] ?? answer.words[i] === '<unk>' })).filter((s) => s.word && s.word !== '<pad>');
     const top = Math.max(1e-9, ...steps.map((s) => Math.abs(s.score)));
-    const pos = parseColor(cssVar('--pos'));
-    const neg = parseColor(cssVar('--neg'));
+    // A word takes the colour of the class it pushes toward: the answer's when its attribution
+    // is positive; the other class's (two classes) or grey when it speaks against the answer.
+    const n = answer.output.length;
+    const toward = parseColor(classColor(answer.predicted, n));
+    const away = parseColor(n === 2 ? classColor(1 - answer.predicted, 2) : cssVar('--muted'));
     replace(words, steps.map((s, i) => {
       const share = s.score / top; // -1..1: against .. for the answer
-      const [r, g, b] = share >= 0 ? pos : neg;
+      const [r, g, b] = share >= 0 ? toward : away;
       const span = h('span', {
         class: `tryit-word${s.unknown ? ' oov' : ''}`,
         dataset: { attribution: String(s.score), word: s.word, index: String(i) },
@@ -99,7 +102,8 @@ export function textTryIt({ ask }) {
       return span;
     }), steps.length ? null : h('span', { class: 'hint' }, 'No words read.'));
     const unknown = steps.filter((s) => s.unknown).map((s) => s.word);
-    replace(legend, `Colour: blue words pushed toward “${answer.label}”, orange ones away from it (Captum’s integrated gradients per word).`, unknown.length ? ` Not in the vocabulary: ${unknown.join(', ')}.` : '');
+    const sides = n === 2 ? `${answer.class_names.map((c, i) => `${i === 0 ? 'orange' : 'blue'} toward “${c}”`).join(', ')}` : `coloured toward “${answer.label}”, grey against it`;
+    replace(legend, `Each word in the colour of the answer it pushes toward (${sides}); the darker, the more it counts (Captum’s integrated gradients per word).`, unknown.length ? ` Not in the vocabulary: ${unknown.join(', ')}.` : '');
   }
 
   return {

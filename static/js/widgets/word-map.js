@@ -60,7 +60,9 @@ export function wordMap() {
     for (const i of order) {
       const [x, y] = map.points[i];
       const mine = typed.has(map.words[i]);
-      label(ctx, map.words[i], sx(x) + 5, sy(y) - 4, { size: mine ? 12 : 10, bold: mine, color: mine ? cssVar('--fg') : cssVar('--muted') });
+      const size = mine ? 12 : 10;
+      const right = sx(x) + 5 + map.words[i].length * size * 0.6 > width; // would leave the map
+      label(ctx, map.words[i], right ? sx(x) - 5 : sx(x) + 5, sy(y) - 4, { size, bold: mine, align: right ? 'right' : 'left', color: mine ? cssVar('--fg') : cssVar('--muted') });
     }
     markDrawn(canvas, true);
     canvas.dataset.words = String(map.words.length);
