@@ -36,6 +36,7 @@ from . import (
     routes_registry,
     routes_runs,
     routes_system,
+    routes_tryit,
     stream,
 )
 from .errors import install_error_handlers
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_designs,
         routes_inspect,
         routes_onnx,
+        routes_tryit,
         routes_presence,
         routes_system,
         routes_uploads,

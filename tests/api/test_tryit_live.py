@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from live_server import Live
+from live_server import Live, spiral
 from sklearn.linear_model import LogisticRegression
 
 from server.engine.datasets.sentiment import ADJECTIVES
@@ -81,6 +81,12 @@ def test_a_sentence_to_a_trained_sentiment_run(live: Live):
     assert LogisticRegression().fit(points, labels).score(points, labels) >= 0.9
     assert np.mean([alone[w][1] > 0.5 for w in ADJECTIVES[1]]) >= 0.8
     assert np.mean([alone[w][1] < 0.5 for w in ADJECTIVES[0]]) >= 0.8
+    # The map on its own (GET /words): the same map, from the same saved weights.
+    alone_map = live.http.get(f"/api/runs/{run['id']}/words")
+    assert alone_map.status_code == 200, alone_map.text
+    assert alone_map.json()["words"] == words["words"]
+    assert alone_map.json()["points"] == words["points"]
+    assert alone_map.json()["class_names"] == ["negative", "positive"]
     # Bad input names the field; no answer costs the server its run.
     long = live.http.post(f"/api/runs/{run['id']}/predict", json={"input": "good " * 300})
     assert long.status_code == 422 and "1000 characters" in long.text
@@ -112,6 +118,10 @@ def test_an_attention_model_says_what_each_word_attends_to(live: Live):
         assert [m["shape"] for m in maps] == [[4, 4], [4, 4]]
         assert 0.0 <= maps[0]["lo"] <= maps[0]["hi"] <= 1.0
         assert len(answer["attribution"]["tokens"]) == 20
+        # The map of words from the paused run's worker, with its current weights.
+        words = live.http.get(f"/api/runs/{run['id']}/words")
+        assert words.status_code == 200, words.text
+        assert len(words.json()["points"]) == len(words.json()["words"]) > 50
     finally:
         live.control(run, "stop")
         live.wait_idle()
@@ -137,3 +147,16 @@ def test_a_spoken_digit_gets_its_top_words_and_grad_cam(live: Live):
     # A spectrogram of another size is refused, naming the field and the shape wanted.
     wrong = live.http.post(f"/api/runs/{run['id']}/predict", json={"input": [[0.5] * 8] * 8})
     assert wrong.status_code == 422 and "32×32" in wrong.text, wrong.text
+
+
+def test_a_run_without_words_has_no_map_of_words(live: Live):
+    response = live.http.post("/api/runs?paused=true", json=spiral(epochs=None))
+    assert response.status_code == 201, response.text
+    run = response.json()
+    try:
+        words = live.http.get(f"/api/runs/{run['id']}/words")
+        assert words.status_code == 404 and "reads no words" in words.json()["detail"]
+        assert live.http.get("/api/runs/nosuchrun/words").status_code == 404
+    finally:
+        live.control(run, "stop")
+        live.wait_idle()
