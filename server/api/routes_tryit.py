@@ -1,4 +1,5 @@
-"""Try it (issue 23): the map of a text run's words, without a sentence to ask about.
+"""Try it (issue 23): the map of a text run's words without a sentence to ask about, and
+validation clips of a speech run's data to try when there is no microphone.
 
 The text try-it view gets the map with every explained answer (predict's `word_map`); this
 route gives it on its own, for a page that opens on a run or a script. It asks through the same
@@ -9,12 +10,13 @@ LAYERLAB_MAX_ASKS_PER_CLIENT (429), LAYERLAB_MAX_OFFLINE_JOBS, the watchdog.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from ..engine.tryit_clips import MAX_CLIPS, ClipsError, validation_clips
 from ..runs.manager import BadInput
-from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, StoreDep
+from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, SettingsDep, StoreDep
 from .models import PredictRequest
 from .routes_inspect import predict_run
 
@@ -52,3 +54,21 @@ async def get_words(
             409, f"run {run.id} has no map of words: its first layer is not an embedding"
         )
     return {**answer["word_map"], "class_names": answer.get("class_names")}
+
+
+@router.get(
+    "/{run_id}/clips",
+    responses={404: {"description": "no such run, or its data offers no clips"}},
+)
+def get_clips(
+    run: RunDep,
+    settings: SettingsDep,
+    count: Annotated[int, Query(ge=1, le=MAX_CLIPS, description="how many clips")] = 20,
+) -> dict[str, Any]:
+    """Validation examples of the run's data (its split: clips it did not train on), the
+    classes in turn: `{"images" (k, H, W) in 0..1, "labels", "class_names", "split"}`; for
+    spoken_digits, what the speech try-it sends when there is no microphone."""
+    try:
+        return validation_clips(run.experiment.get("dataset") or {}, settings, count)
+    except ClipsError as err:
+        raise HTTPException(404, f"run {run.id} has no clips: {err}") from None

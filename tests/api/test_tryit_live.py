@@ -1,7 +1,8 @@
 """Try it (issue 23) through the real server: a sentence to a trained sentiment run (the label,
 each word's attribution, words out of the vocabulary, the map of words), attention for an
 attention model answered by its worker, and a spoken digit's Grad-CAM from a spectrogram CNN.
-Runs start over HTTP and train in real workers; answers come from POST /api/runs/{id}/predict."""
+Runs start over HTTP and train in real workers; answers come from POST /api/runs/{id}/predict,
+the map of words from GET /words and validation clips from GET /clips."""
 
 from __future__ import annotations
 
@@ -138,8 +139,14 @@ def test_a_spoken_digit_gets_its_top_words_and_grad_cam(live: Live):
         stream.read_to_end(timeout=600)
     finally:
         stream.close()
-    preview = live.http.post("/api/datasets/preview", json=doc["dataset"]).json()
-    clip = preview["images"][0]  # what the page's "Try a clip" sends: (32, 32) in 0..1
+    clips = live.http.get(f"/api/runs/{run['id']}/clips", params={"count": 10})
+    assert clips.status_code == 200, clips.text
+    clips = clips.json()
+    assert clips["split"] == "validation" and sorted(clips["labels"]) == list(range(10))
+    assert np.array(clips["images"]).shape == (10, 32, 32)
+    too_many = live.http.get(f"/api/runs/{run['id']}/clips", params={"count": 1000})
+    assert too_many.status_code == 422 and "count" in too_many.text
+    clip = clips["images"][0]  # what the page's "Try a validation clip" sends
     answer = ask(live, run, clip)
     assert len(answer["output"]) == 10 and answer["label"] in answer["class_names"]
     cam = np.array(answer["attribution"]["grad_cam"], dtype=float)
@@ -149,7 +156,7 @@ def test_a_spoken_digit_gets_its_top_words_and_grad_cam(live: Live):
     assert wrong.status_code == 422 and "32×32" in wrong.text, wrong.text
 
 
-def test_a_run_without_words_has_no_map_of_words(live: Live):
+def test_a_run_without_words_or_clips_has_no_map_and_no_clips(live: Live):
     response = live.http.post("/api/runs?paused=true", json=spiral(epochs=None))
     assert response.status_code == 201, response.text
     run = response.json()
@@ -157,6 +164,8 @@ def test_a_run_without_words_has_no_map_of_words(live: Live):
         words = live.http.get(f"/api/runs/{run['id']}/words")
         assert words.status_code == 404 and "reads no words" in words.json()["detail"]
         assert live.http.get("/api/runs/nosuchrun/words").status_code == 404
+        clips = live.http.get(f"/api/runs/{run['id']}/clips")
+        assert clips.status_code == 404 and "spoken_digits only" in clips.json()["detail"]
     finally:
         live.control(run, "stop")
         live.wait_idle()

@@ -1,7 +1,7 @@
 """The stage's "Try it" panel in real Chromium (issue 23): type a sentence to a trained
 sentiment run and read the prediction and the coloured words; record a spoken word with
 Chromium's fake microphone (a periodic beep) and see its spectrogram, the top words and the
-Grad-CAM overlay; try one of the dataset's clips without a microphone."""
+Grad-CAM overlay; try one of its validation clips without a microphone."""
 
 from __future__ import annotations
 
@@ -138,12 +138,12 @@ def test_a_recorded_word_shows_its_spectrogram_top_words_and_grad_cam(lab):
     assert page.locator("#speech-top li").count() == 3
     page.wait_for_selector("#speech-spectrogram[data-overlay='true']")
     assert canvas_colours(page, "speech-spectrogram") > 8
-    # Without a microphone: one of the dataset's clips.
+    # Without a microphone: one of the run's validation clips.
     page.click("#speech-clip")
     page.wait_for_selector("#speech-clip[data-clips]")
     page.select_option("#speech-clip", "3")
     page.wait_for_function(
-        "document.getElementById('speech-status').textContent.includes('from the dataset')"
+        "document.getElementById('speech-status').textContent.includes('validation clip')"
     )
     page.wait_for_selector("#speech-top li")
     page.wait_for_selector("#speech-spectrogram[data-overlay='true']", timeout=60_000)

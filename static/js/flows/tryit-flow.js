@@ -5,8 +5,10 @@
 // POST /api/runs/{id}/predict with `explain` (the server bounds asks per run and per client,
 // answers in the run's own turn, and from saved weights once the run ended); one question is
 // in flight at a time and the latest typed or recorded one waits behind it (latest wins).
+// The speech view's clips are the run's validation examples (GET /api/runs/{id}/clips).
 
 import { api } from '../api.js';
+import { request } from '../http.js';
 import { h, replace } from '../util/dom.js';
 import { textTryIt } from '../widgets/text-tryit.js';
 import { speechTryIt } from '../widgets/speech-tryit.js';
@@ -69,13 +71,10 @@ export function tryItFlow(page) {
       replace(body);
       return;
     }
-    const dataset = session.experiment.dataset;
+    const id = session.runId;
     view = kind === 'text'
       ? textTryIt({ ask })
-      : speechTryIt({ ask, clips: async () => {
-        const preview = await api.preview(dataset);
-        return { images: preview.images || [], labels: preview.labels || [], class_names: preview.class_names };
-      } });
+      : speechTryIt({ ask, clips: () => request('GET', `/api/runs/${encodeURIComponent(id)}/clips?count=20`) });
     replace(body, view.element);
   }
 

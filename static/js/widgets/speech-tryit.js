@@ -3,8 +3,8 @@
 //   clip is turned into the dataset's log-mel spectrogram in this page (audio/spectrogram.js,
 //   the same function as the microphone capture), drawn, and sent to the run's predict (with
 //   `explain`): nothing is stored, not the audio, not the picture.
-// - "Try a clip": one of the dataset's own spectrograms (from its preview), for a computer
-//   without a microphone.
+// - "Try a validation clip": one of the run's validation spectrograms (clips it never trained
+//   on), for a computer without a microphone.
 // The answer: the top predictions and Grad-CAM (Captum's LayerGradCam on the last convolution,
 // ReLU, upsampled to the spectrogram) drawn over the spectrogram: where the network listened.
 
@@ -27,7 +27,7 @@ export function speechTryIt({ ask, clips }) {
 
   const status = h('p', { class: 'hint', id: 'speech-status', role: 'status' });
   const record = h('button', { type: 'button', id: 'speech-record', class: 'capture-record', title: 'Record one second and say a digit' }, 'Record 1 s');
-  const clipSelect = h('select', { id: 'speech-clip', 'aria-label': 'A clip of the dataset' }, h('option', { value: '' }, 'Try a clip from the dataset…'));
+  const clipSelect = h('select', { id: 'speech-clip', 'aria-label': 'A clip of the dataset' }, h('option', { value: '' }, 'Try a validation clip…'));
   const overlay = h('input', { type: 'checkbox', id: 'speech-overlay', checked: true });
   const canvas = h('canvas', { id: 'speech-spectrogram', class: 'speech-spectrogram', 'aria-label': 'The spectrogram of the clip, with Grad-CAM over it' });
   canvas.style.width = `${SIDE}px`;
@@ -42,7 +42,7 @@ export function speechTryIt({ ask, clips }) {
   clipSelect.addEventListener('pointerdown', fillClips, { once: true });
   clipSelect.addEventListener('change', () => {
     const chosen = clipOptions[Number(clipSelect.value)];
-    if (chosen) use(Float32Array.from(chosen.image.flat()), `A clip of “${chosen.word}” from the dataset.`);
+    if (chosen) use(Float32Array.from(chosen.image.flat()), `A validation clip of “${chosen.word}” (the network never trained on it).`);
   });
 
   let clipOptions = [];
@@ -53,7 +53,7 @@ export function speechTryIt({ ask, clips }) {
       clipSelect.append(...clipOptions.map((c, i) => h('option', { value: String(i) }, `clip ${i + 1}: “${c.word}”`)));
       clipSelect.dataset.clips = String(clipOptions.length);
     }).catch((err) => {
-      status.textContent = `The dataset’s clips did not load: ${err.message}`;
+      status.textContent = `The validation clips did not load: ${err.message}`;
     });
     return filling;
   }
@@ -61,7 +61,7 @@ export function speechTryIt({ ask, clips }) {
   async function recordClip() {
     if (busy) return;
     if (!navigator.mediaDevices?.getUserMedia) {
-      status.textContent = 'This browser offers the microphone only to pages on https or on localhost: open LayerLab that way, or try a clip from the dataset.';
+      status.textContent = 'This browser offers the microphone only to pages on https or on localhost: open LayerLab that way, or try a validation clip.';
       return;
     }
     busy = true;
