@@ -24,6 +24,7 @@ from .datasets.sentiment import tokenize
 from .projector import pca_points
 
 SPECIAL = ("<pad>", "<unk>")  # left out of the word map: they carry no meaning
+MAP_WORDS = 1000  # words on the map at most (the first ids): one forward pass of that many
 
 
 def typed_words(steps: int, vocab: tuple[str, ...], raw: Any) -> dict[str, list] | None:
@@ -78,13 +79,14 @@ def attention_maps(model: nn.Module, x: Tensor, words: list[str]) -> dict[str, A
 
 def word_map(model: nn.Module, vocab: tuple[str, ...], steps: int) -> dict[str, Any] | None:
     """{"words" (V',), "points" (V', 2), "alone" (V', classes)}: the embedding's vectors of
-    the vocabulary (padding and <unk> left out) in 2D, and the model's class probabilities for
+    the vocabulary (padding and <unk> left out, at most MAP_WORDS) in 2D, and the model's class probabilities for
     each word read alone (front-padded like a one-word sentence). None without an embedding
     layer first."""
     embedding = model.body[0] if len(model.body) else None
     if not isinstance(embedding, nn.Embedding) or not vocab:
         return None
-    ids = [i for i, w in enumerate(vocab) if w not in SPECIAL and i < embedding.num_embeddings]
+    usable = vocab[: embedding.num_embeddings]
+    ids = [i for i, w in enumerate(usable) if w not in SPECIAL][:MAP_WORDS]
     if len(ids) < 3:
         return None
     with torch.no_grad():
