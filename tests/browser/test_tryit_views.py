@@ -180,7 +180,13 @@ def test_an_attention_model_shows_what_each_typed_word_attends_to(lab):
     page.wait_for_selector("#tryit-panel:not([hidden])")
     page.fill("#tryit-text", "i loved this book")
     page.click("#tryit-ask")
-    page.wait_for_selector("#tryit-attention[data-drawn='true']", timeout=60_000)
+    # The example sentence is asked first, as the panel opens: wait for this sentence's answer.
+    page.wait_for_function(
+        "[...document.querySelectorAll('#tryit-words .tryit-word')].map((w) => w.dataset.word)"
+        ".join(' ') === 'i loved this book'",
+        timeout=60_000,
+    )
+    page.wait_for_selector("#tryit-attention[data-drawn='true']")
     assert page.get_attribute("#tryit-attention", "data-heads") == "2"
     strongest = json.loads(page.get_attribute("#tryit-attention", "data-strongest"))
     assert len(strongest) == 2 and all(len(row) == 4 for row in strongest)  # four words each
