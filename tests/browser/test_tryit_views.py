@@ -193,5 +193,7 @@ def test_an_attention_model_shows_what_each_typed_word_attends_to(lab):
     assert page.text_content("#tryit-label").startswith("The model says: ")
     words = page.locator("#tryit-words .tryit-word").all_text_contents()
     assert words == ["i", "loved", "this", "book"]
+    page.locator("#tryit-attention").scroll_into_view_if_needed()
+    shots(page, "attention")
     page.click("#stop")
     wait_status(page, "stopped")

@@ -11,11 +11,12 @@ import { decodeGrid } from '../bytegrid.js';
 import { label } from '../util/plot.js';
 import { h, formatNumber, legendItem } from '../util/dom.js';
 
-/** attentionView({canvas, readout, controls}) -> {set(graph), draw()}; controls: a span for the pickers. */
-export function attentionView({ canvas, readout, controls }) {
+/** attentionView({canvas, readout, controls, prefix}) -> {set(graph), draw()}; controls: a span
+ * for the pickers, whose ids start with `prefix` (two views on one page need two prefixes). */
+export function attentionView({ canvas, readout, controls, prefix = 'attention' }) {
   let graph = null;
-  const exampleSelect = h('select', { id: 'attention-example', 'aria-label': 'Validation example whose attention is shown' });
-  const layerSelect = h('select', { id: 'attention-layer', 'aria-label': 'Attention layer shown' });
+  const exampleSelect = h('select', { id: `${prefix}-example`, 'aria-label': 'Validation example whose attention is shown' });
+  const layerSelect = h('select', { id: `${prefix}-layer`, 'aria-label': 'Attention layer shown' });
   controls.append(exampleSelect, ' ', layerSelect);
   exampleSelect.addEventListener('change', () => draw());
   layerSelect.addEventListener('change', () => draw());
@@ -54,7 +55,7 @@ export function attentionView({ canvas, readout, controls }) {
     const heads = maps.length;
     const gap = 18;
     const top = 22;
-    const left = 22;
+    const left = Math.max(22, 8 + 6.5 * Math.max(0, ...tokens.map((t) => String(t).length))); // room for the row words
     const side = Math.max(20, Math.min((width - left - gap * (heads - 1) - 8) / heads, height - top - 26));
     const strongest = [];
     maps.forEach((grid, head) => {

@@ -41,7 +41,8 @@ export function textTryIt({ ask }) {
   const attnCanvas = h('canvas', { class: 'tryit-attention', id: 'tryit-attention', 'aria-label': 'What each word attends to' });
   const attnReadout = h('p', { class: 'hint', id: 'tryit-attention-readout' });
   const attnControls = h('span', { class: 'tryit-attention-controls' });
-  const attention = attentionView({ canvas: attnCanvas, readout: attnReadout, controls: attnControls });
+  const attention = attentionView({ canvas: attnCanvas, readout: attnReadout, controls: attnControls, prefix: 'tryit-attention' });
+  attnControls.querySelector('#tryit-attention-example').hidden = true; // one sentence: no choice
   const attnBox = h('div', { class: 'tryit-attention-box', hidden: true }, h('h3', { class: 'tryit-sub' }, 'What each word attends to ', attnControls), attnCanvas, attnReadout);
   const map = wordMap();
   const mapBox = h('div', { class: 'tryit-map-box', hidden: true }, h('h3', { class: 'tryit-sub' }, 'The words’ embeddings, in 2D'), map.element, map.readout);
