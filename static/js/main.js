@@ -25,6 +25,7 @@ import { runFlow } from './flows/run-flow.js';
 import { watchFlow } from './flows/watch-flow.js';
 import { classFlow } from './flows/class-flow.js';
 import { weightFlow } from './flows/weight-flow.js';
+import { insightFlow } from './flows/insight-flow.js'; // projector, recommendations (issue 23)
 
 const $ = (id) => document.getElementById(id);
 
@@ -122,6 +123,7 @@ async function boot() {
     getExperiment: () => page.experiment(),
   });
 
+  insightFlow(page);
   runFlow(page);
   designFlow(page);
   // Step through: one optimiser step drawn on the graph (the editor's), phase by phase.
@@ -148,6 +150,7 @@ async function boot() {
     page.uploads.redraw();
     page.compare.redraw();
     page.sweeps.redraw();
+    page.insight.redraw();
     page.redrawEditor();
   };
   onThemeChange(redraw);

@@ -100,6 +100,7 @@ export function runFlow(page) {
     share.update(s);
     downloads.update(s);
     tryIt.update(s);
+    page.insight?.update(s); // the projector and recommendations (flows/insight-flow.js)
     page.steps.update();
   }
 
