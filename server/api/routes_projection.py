@@ -11,11 +11,12 @@ LAYERLAB_TSNE_TIMEOUT_S, counted against LAYERLAB_MAX_OFFLINE_JOBS (429 past it)
 from __future__ import annotations
 
 import re
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from ..runs.manager import BadInput
+from ..runs.manager import BadInput, ControlRefused
 from ..uploads.access import uses
 from ..web.owner import MaybeOwner, owns
 from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, SettingsDep, StoreDep, TokenDep
@@ -24,6 +25,7 @@ from .routes_runs import export_bytes
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
+EXPORT_WAITS, EXPORT_WAIT_S = 20, 0.25  # a run that just ended: its export within 5 s
 FIELDS = ("layer", "method", "limit", "user", "k")  # what an engine refusal may name
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -70,29 +72,47 @@ async def ask_run(
     its weights in the offline process once ended; a deferred t-SNE (`reduced`) finished in
     the offline process. Engine refusals become 422s at the field they name."""
     try:
+        answer = None
         if run.active:
-            answer = await until_disconnected(
-                request, manager.query(run, kind, params, client=client)
-            )
-        else:
-
-            def weights() -> bytes:  # read once the offline process is this job's
-                try:
-                    return export_bytes(run, store, "weights.safetensors")
-                except HTTPException as err:
-                    raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
-
             try:
-                error, answer = await offline.query(run.id, run.experiment, weights, (kind, params))
-            except RuntimeError as err:
-                raise HTTPException(409, f"run {run.id} cannot answer now: {err}") from None
-            if error:
-                raise BadInput(error)
+                answer = await until_disconnected(
+                    request, manager.query(run, kind, params, client=client)
+                )
+            except ControlRefused:
+                if run.active:
+                    raise
+                # It ended while asked (its worker let it go): its saved weights answer.
+        if answer is None:
+            answer = await ask_saved(run, kind, params, store=store, offline=offline)
     except BadInput as err:
         msg = str(err)
         field = msg.split(" ", 1)[0]
         raise refuse_field(field if field in FIELDS else "layer", msg) from None
     await finish_tsne(answer.get("map", answer), offline)
+    return answer
+
+
+async def ask_saved(run: Any, kind: str, params: dict, *, store: Any, offline: Any) -> dict:
+    """An ended run's answer, from its saved weights in the offline process. A run that has
+    just ended may not have its export written yet: its weights are waited for a moment."""
+
+    def weights() -> bytes:  # read once the offline process is this job's
+        for _ in range(EXPORT_WAITS):
+            try:
+                return export_bytes(run, store, "weights.safetensors")
+            except HTTPException as err:
+                if err.status_code != 404 or run.status not in ("finished", "stopped"):
+                    raise HTTPException(409, f"run {run.id} cannot answer: {err.detail}") from None
+                last = err
+            time.sleep(EXPORT_WAIT_S)
+        raise HTTPException(409, f"run {run.id} cannot answer: {last.detail}")
+
+    try:
+        error, answer = await offline.query(run.id, run.experiment, weights, (kind, params))
+    except RuntimeError as err:
+        raise HTTPException(409, f"run {run.id} cannot answer now: {err}") from None
+    if error:
+        raise BadInput(error)
     return answer
 
 

@@ -92,7 +92,9 @@ def item_map(
     vectors = rec.items.weight[:n_items].detach().cpu().double().numpy()
     out: dict[str, Any] = {
         "layer": "items",
-        "layer_name": "item vectors",
+        "layer_name": "their learned vectors",
+        "noun": "items",
+        "colour_by": "genre",
         "method": method,
         "dim": int(vectors.shape[1]),
         "count": n_items,

@@ -123,7 +123,6 @@ async function boot() {
     getExperiment: () => page.experiment(),
   });
 
-  insightFlow(page);
   runFlow(page);
   designFlow(page);
   // Step through: one optimiser step drawn on the graph (the editor's), phase by phase.
@@ -140,6 +139,7 @@ async function boot() {
     onRelease: () => page.views.onSnapshot(page.session),
   });
 
+  insightFlow(page); // after stepThrough: its strip shares the Step through row
   watchFlow(page);
   weightFlow(page);
   classFlow(page);

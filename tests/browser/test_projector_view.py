@@ -40,7 +40,8 @@ def test_projector_draws_a_training_run_live_then_tsne_and_hover(lab):
     page = lab.page
     lab.open(experiment_hash(digits_cnn()))
     page.wait_for_selector("body[data-check='ok']")
-    assert page.is_hidden("#insight-strip")  # no run yet: nothing to look inside
+    assert page.is_visible("#open-projector")  # on the stage, under the network
+    assert page.is_hidden("#open-recommend")  # not a recommender
     page.click("#train")
     page.wait_for_function("window.layerlab.session.epoch >= 1", timeout=120_000)
     page.click("#open-projector")

@@ -1,8 +1,9 @@
 // Looking inside a run: the embedding projector (any run) and the recommendations try-it (runs on
 // `ratings` with a recommender layer). Each is a section below the stage; a strip on the stage
-// opens the one that fits the run ("Project the data", "Try it: recommend"), the way a learner
-// finds them while the run trains: at the top of the output column, on screen at every size
-// without scrolling.
+// opens the one that fits the design ("Project", "Try it"), the way a
+// learner finds them while the run trains: in the row of "Step through" under the network,
+// which it shares without growing, so the stage never moves (tests/browser/
+// test_watchable_stage.py) and the strip is on screen at every size. Called after stepThrough.
 
 import { h } from '../util/dom.js';
 import { addDeeperSection } from '../widgets/deeper-views.js';
@@ -18,17 +19,19 @@ export function isRecommender(experiment) {
 
 /** insightFlow(page): fills page.insight = {update(session)}; run-flow calls it on each event. */
 export function insightFlow(page) {
-  const projectorRoot = addDeeperSection({ id: 'projector-section', title: 'Projector', element: null });
+  const projectorRoot = addDeeperSection({ id: 'projector-section', title: 'Embedding projector', element: null });
   const recommendRoot = addDeeperSection({ id: 'recommend-section', title: 'Recommendations', element: null });
   projectorRoot.classList.add('insight-section');
   recommendRoot.classList.add('insight-section');
   const projector = projectorView({ root: projectorRoot });
   const recommend = recommendView({ root: recommendRoot });
 
-  const openProjector = h('button', { type: 'button', id: 'open-projector', title: 'Each validation example as a dot, placed by what a layer makes of it' }, 'Project the data ▾');
-  const openRecommend = h('button', { type: 'button', id: 'open-recommend', title: 'Pick a user and see what the network recommends' }, 'Try it: recommend ▾');
-  const strip = h('div', { class: 'insight-strip', id: 'insight-strip', role: 'group', 'aria-label': 'Look inside this run', hidden: true }, h('span', { class: 'muted' }, 'Look inside:'), openRecommend, openProjector);
-  $('output-views').before(strip);
+  const openProjector = h('button', { type: 'button', id: 'open-projector', title: 'Embedding projector: each validation example as a dot, placed by what a layer makes of it' }, 'Project ▾');
+  const openRecommend = h('button', { type: 'button', id: 'open-recommend', title: 'Recommendations: pick a user and see the items the network would recommend' }, 'Try it ▾');
+  const strip = h('div', { class: 'insight-strip', id: 'insight-strip', role: 'group', 'aria-label': 'Look inside the network' }, openRecommend, openProjector);
+  const stepToggle = $('step-mode');
+  if (stepToggle) stepToggle.after(strip);
+  else $('model-column').append(strip);
   const jump = (section) => {
     section.hidden = false;
     section.scrollIntoView({ block: 'start' });
@@ -40,9 +43,7 @@ export function insightFlow(page) {
 
   function update(s) {
     const exp = s.experiment || page.experiment();
-    const hasRun = Boolean(s.runId) && !['failed', 'diverged', 'idle', 'error'].includes(s.status);
     const rec = isRecommender(exp);
-    strip.hidden = !hasRun;
     openRecommend.hidden = !rec;
     recommendRoot.hidden = !rec;
     const link = document.querySelector('.deeper-link[data-section="recommend-section"]');

@@ -67,9 +67,9 @@ export function projectorScatter({ canvas, card, readout, empty = 'Nothing to pr
 
   function describe() {
     const how = data.method === 'tsne' ? 't-SNE' : 'PCA';
-    const what = data.layer_name ? ` at ${data.layer_name}` : '';
-    const colour = Array.isArray(data.labels) ? 'Colour = class.' : 'Colour = the target (blue above its mean, orange below).';
-    return `${data.points.length} examples${what}: ${data.dim} numbers each, placed in 2D by ${how}. ${colour} Hover a dot to see it.`;
+    const what = !data.layer_name ? '' : data.noun ? ` (${data.layer_name})` : ` at ${data.layer_name}`;
+    const colour = Array.isArray(data.labels) ? `Colour = ${data.colour_by || 'class'}.` : 'Colour = the target (blue above its mean, orange below).';
+    return `${data.points.length} ${data.noun || 'examples'}${what}: ${data.dim} number${data.dim === 1 ? '' : 's'} each, placed in 2D by ${how}. ${colour} Hover a dot to see it.`;
   }
 
   function nearest(x, y) {

@@ -51,7 +51,9 @@ export function projectorView({ root }) {
   let lastStatus = null;
   new IntersectionObserver((entries) => {
     onScreen = entries.some((e) => e.isIntersecting);
-    if (onScreen) schedule();
+    if (!onScreen) return;
+    if (runId && status.dataset.state === 'idle') refresh(); // first seen: ask now
+    else schedule();
   }).observe(root);
 
   function setState(state, text) {
@@ -76,7 +78,7 @@ export function projectorView({ root }) {
     const key = JSON.stringify(choices.map((c) => c.layer));
     if (layerSelect.dataset.key === key) return;
     layerSelect.dataset.key = key;
-    replace(layerSelect, choices.map((c) => h('option', { value: String(c.layer) }, `${c.name} (${c.dim} values)`)));
+    replace(layerSelect, choices.map((c) => h('option', { value: String(c.layer) }, `${c.name} (${c.dim} value${c.dim === 1 ? '' : 's'})`)));
     layerSelect.value = String(layer);
   }
 

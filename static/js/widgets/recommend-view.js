@@ -48,7 +48,9 @@ export function recommendView({ root }) {
   let onScreen = false;
   new IntersectionObserver((entries) => {
     onScreen = entries.some((e) => e.isIntersecting);
-    if (onScreen) schedule();
+    if (!onScreen) return;
+    if (runId && status.dataset.state === 'idle') refresh(); // first seen: ask now
+    else schedule();
   }).observe(root);
 
   show.addEventListener('click', () => refresh());
