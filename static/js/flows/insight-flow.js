@@ -19,8 +19,9 @@ export function isRecommender(experiment) {
 
 /** insightFlow(page): fills page.insight = {update(session)}; run-flow calls it on each event. */
 export function insightFlow(page) {
-  const projectorRoot = addDeeperSection({ id: 'projector-section', title: 'Embedding projector', element: null });
+  // Recommendations first: on a recommender run it is the try-it the lesson points to.
   const recommendRoot = addDeeperSection({ id: 'recommend-section', title: 'Recommendations', element: null });
+  const projectorRoot = addDeeperSection({ id: 'projector-section', title: 'Embedding projector', element: null });
   projectorRoot.classList.add('insight-section');
   recommendRoot.classList.add('insight-section');
   const projector = projectorView({ root: projectorRoot });
