@@ -24,7 +24,7 @@ def has_recommender(experiment: dict) -> bool:
     return dataset == "ratings" and any(layer.get("type") == "recommender" for layer in layers)
 
 
-@router.get("/{run_id}/recommendations", responses=REFUSALS)
+@router.get("/{run_id}/recommendations", responses={k: v for k, v in REFUSALS.items() if k != 403})
 async def get_recommendations(
     run: RunDep,
     manager: ManagerDep,

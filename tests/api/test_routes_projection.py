@@ -101,3 +101,32 @@ def test_recommendations_of_a_trained_recommender_beat_the_mean(live: Live):
     bad = live.http.get(url, params={"user": 100_000})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "user"
     assert "user must be 0 to 199" in bad.text
+
+
+MINE = {"X-Owner-Token": "projection-owner-0123456789"}
+THEIRS = {"X-Owner-Token": "projection-other-9876543210"}
+CSV = b"a,b,label\n" + b"\n".join(
+    f"{i / 10:.1f},{(i % 7) / 3:.3f},{'xy'[i % 2]}".encode() for i in range(80)
+)
+
+
+def test_a_run_on_an_upload_projects_its_examples_for_its_owner_only(live: Live):
+    made = live.http.post("/api/datasets/uploads", files={"file": ("s.csv", CSV)}, headers=MINE)
+    assert made.status_code == 201, made.text
+    doc = {
+        "dataset": {"name": "upload", "id": made.json()["id"]},
+        "model": {"layers": [{"type": "dense", "units": 4}]},
+        "training": {"optimizer": "sgd", "batch_size": 8, "epochs": None},
+    }
+    started = live.http.post("/api/runs", json=doc, headers=MINE, params={"paused": "true"})
+    assert started.status_code == 201, started.text
+    run = started.json()
+    url = f"/api/runs/{run['id']}/projection"
+    for headers in ({}, THEIRS, {"X-Run-Token": "not-the-token-0123456789"}):
+        refused = live.http.get(url, params={"layer": "input"}, headers=headers)
+        assert refused.status_code == 403 and "uploaded dataset" in refused.text
+    for headers in (MINE, {"X-Run-Token": run["token"]}):
+        mine = live.http.get(url, params={"layer": "input"}, headers=headers)
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["hover"][0].startswith("a ")  # the upload's own rows
+    assert live.control(run, "stop").status_code == 200
