@@ -130,7 +130,7 @@ export function projectorScatter({ canvas, card, readout, empty = 'Nothing to pr
 function thumbnail(grid) {
   const g = decodeGrid(grid);
   const [rows, cols] = g.shape.length >= 2 ? g.shape.slice(-2) : [1, g.size];
-  const c = h('canvas', { class: 'projector-thumb', width: 64, height: 64, role: 'img', 'aria-label': 'the example' });
+  const c = h('canvas', { class: 'projector-thumb', width: 64, height: 64, role: 'img', 'aria-label': 'The example', title: 'The example' });
   const ctx = c.getContext('2d');
   drawGrid(ctx, gridImage(g.bytes, rows, cols, greyTable()), 0, 0, 64, 64);
   return c;

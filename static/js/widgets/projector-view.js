@@ -10,6 +10,7 @@ import { projectorScatter } from './projector-scatter.js';
 
 const LIVE_MS = 1000; // one PCA per second at most while the run trains
 const LIMIT = 300; // examples drawn
+const PLOT_HELP = 'Each validation example as a dot, placed by the layer’s activations and coloured by its class. Hover a dot to see the example.';
 
 /** projectorView({root}) -> {update(session, dataset), visible(): bool}. */
 export function projectorView({ root }) {
@@ -17,7 +18,7 @@ export function projectorView({ root }) {
   const pca = h('button', { type: 'button', id: 'projector-pca', 'aria-pressed': 'true', title: 'Principal components: exact, and live while the run trains' }, 'PCA (live)');
   const tsne = h('button', { type: 'button', id: 'projector-tsne', 'aria-pressed': 'false', title: 't-SNE: neighbours stay neighbours; computed on the server when you ask' }, 't-SNE');
   const status = h('p', { class: 'projector-status', id: 'projector-status', 'aria-live': 'polite', dataset: { state: 'idle' } });
-  const canvas = h('canvas', { id: 'projector-canvas', class: 'view-canvas projector-canvas', role: 'img', 'aria-label': 'Each validation example as a dot, placed by the layer’s activations and coloured by its class' });
+  const canvas = h('canvas', { id: 'projector-canvas', class: 'view-canvas projector-canvas', role: 'img', 'aria-label': PLOT_HELP, title: PLOT_HELP });
   const card = h('div', { class: 'projector-hover', id: 'projector-hover', hidden: true, role: 'tooltip' });
   const readout = h('p', { class: 'readout', id: 'projector-readout', 'aria-live': 'polite' });
   const help = h(

@@ -9,6 +9,7 @@ import { projectorScatter } from './projector-scatter.js';
 
 const LIVE_MS = 1000;
 const TOP = 10;
+const MAP_HELP = 'Every item as a dot, placed by its learned vector and coloured by its genre; the recommended items are ringed. Hover a dot for its name.';
 
 /** recommendView({root}) -> {update(session)}: shown for recommender runs only. */
 export function recommendView({ root }) {
@@ -19,7 +20,7 @@ export function recommendView({ root }) {
   const status = h('p', { class: 'projector-status', id: 'rec-status', 'aria-live': 'polite', dataset: { state: 'idle' } });
   const top = h('ol', { class: 'rec-list', id: 'rec-top', 'aria-label': 'Recommended items, best first' });
   const rated = h('ul', { class: 'rec-list rec-rated', id: 'rec-rated', 'aria-label': 'Items this user rated' });
-  const canvas = h('canvas', { id: 'rec-map', class: 'view-canvas projector-canvas', role: 'img', 'aria-label': 'Every item as a dot, placed by its learned vector and coloured by its genre; the recommended items are ringed' });
+  const canvas = h('canvas', { id: 'rec-map', class: 'view-canvas projector-canvas', role: 'img', 'aria-label': MAP_HELP, title: MAP_HELP });
   const card = h('div', { class: 'projector-hover', id: 'rec-hover', hidden: true, role: 'tooltip' });
   const readout = h('p', { class: 'readout', id: 'rec-readout' });
   replace(
