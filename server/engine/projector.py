@@ -12,15 +12,16 @@ stacks and graphs alike, flattens it to (N, D) and projects it:
   components (the usual first step of t-SNE), and `points` None: the server finishes it with
   `tsne_points` in a process of its own (server/runs/offline.py).
 
-Live PCA costs, measured with one torch thread and BLAS held to one thread (`threadpool_limits`)
-on this project's 2-core machine while it was shared (load average 14 to 17), 300 validation
-examples, the whole `project` call: 5 ms for a 12-unit GRU's output (sentiment), 14 ms for the
-8x8-digits CNN's 64-unit dense layer, 36 to 46 ms for its 256-value pooled maps and 420 ms for
-its first convolution (1,024 values per example; unlimited BLAS threads made that 11 s). The
-page asks again at most once a second after the last answer, only while the projector is on
-screen and the run trains, so a small layer costs the run it watches about 1 % of its turn and
-the widest a third; sent with every snapshot instead (up to 20/s, to every viewer, whether or
-not anyone looks) it would cost twenty times that. So it is asked for, not streamed.
+Live PCA costs (`python -m bench.projection`: 300 validation examples, one torch thread and BLAS
+held to one thread by `threadpool_limits`, as in a worker; this project's shared 2-core machine,
+load average 6): 4.6 ms for the sentiment LSTM's 32 outputs (0.03 of one of its epochs), 6.4 ms
+for the digits CNN's 64-unit dense layer (0.11 epoch), 17 ms for its 256 pooled values and 52 ms
+for its first convolution's 1,024 (0.86 epoch); the ratings recommender's 0.4 ms. Under a load
+average of 15 the convolution took 420 ms, and 11 s with BLAS's own threads left free (they
+oversubscribe the core): hence the limit. The page asks again at most once a second after the
+last answer, only while the projector is on screen and the run trains, so it takes 0.5 to 5 %
+of the watched run's time; sent with every snapshot instead (up to 20/s, to every viewer,
+whether or not anyone looks) it would cost twenty times that. So it is asked for, not streamed.
 
 Returns `{"layer", "layer_name", "method", "dim", "points" (N, 2), "labels" (N,) or None,
 "values" (N,) or None, "class_names", "hover" (N,), "index" (N,), "layers"}` and, with
