@@ -177,6 +177,21 @@ class Settings(BaseSettings):
         description="longest one ONNX export or ended-run prediction may take (they run in a "
         "process of their own)",
     )
+    # The embedding projector and recommendations (server/api/routes_projection.py).
+    projection_max_points: int = setting(
+        500,
+        ge=10,
+        le=5000,
+        part="runs",
+        description="validation examples one projection draws at most (its `limit`; 422 past it)",
+    )
+    tsne_timeout_s: float = setting(
+        60.0,
+        gt=0,
+        part="runs",
+        description="longest one t-SNE may take, in the process of ended-run jobs (it counts "
+        "against LAYERLAB_MAX_OFFLINE_JOBS)",
+    )
     max_offline_jobs: int = setting(
         8,
         ge=1,

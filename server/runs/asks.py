@@ -24,6 +24,7 @@ class Question:
     raw: Any
     explain: bool
     target: int | None
+    kind: str = "predict"  # or a query's kind ("project", "recommend"): raw holds its params
 
 
 class AskQueue:

@@ -41,6 +41,7 @@ from .protocol import (
     EarlyStopped,
     Epoch,
     Message,
+    Query,
     Reply,
     Snapshot,
     Status,
@@ -339,10 +340,23 @@ class RunManager:
         or per `client`; ControlRefused with the reason: an ended run, a silent worker...;
         BadInput for an input that does not fit). A caller who gives up (cancelled, timed
         out) has its ask dropped from the worker's queue (CancelAsk)."""
+        return await self._question(
+            run, lambda seq: Ask(seq, run.id, raw, explain, target), client, "predictions"
+        )
+
+    async def query(self, run: Run, kind: str, params: dict, client: str = "") -> dict:
+        """Another question to the run's network (`kind` "project", "recommend": see
+        engine/queries.py), asked and bounded like a prediction (`ask`)."""
+        return await self._question(
+            run, lambda seq: Query(seq, run.id, kind, params), client, "projections"
+        )
+
+    async def _question(self, run: Run, command: Any, client: str, what: str) -> dict:
+        """Send `command(seq)` to the run's worker and wait for its Reply (see `ask`)."""
         if not run.active:
             raise ControlRefused(
-                f"run {run.id} has ended ({run.status}): predictions need a running or paused "
-                "run; its exported model.py predicts the same"
+                f"run {run.id} has ended ({run.status}): {what} need a running or paused run "
+                "here; ask again and it answers from its saved weights"
             )
         worker = run.worker
         if worker is None:
@@ -353,7 +367,7 @@ class RunManager:
                 "try again in a moment"
             )
         with self.asks.enter(run.id, client), self.calls.open(worker) as (seq, future):
-            if not self.pool.send(worker, Ask(seq, run.id, raw, explain, target)):
+            if not self.pool.send(worker, command(seq)):
                 raise ControlRefused(self._unreachable(run, worker))
             try:
                 reply = await asyncio.wait_for(future, ASK_TIMEOUT_S)

@@ -1,4 +1,4 @@
-"""Work on ended runs, in a process of their own: ONNX exports and predictions.
+"""Work on ended runs, in a process of their own: ONNX exports, predictions, projections, t-SNE.
 
 An ended run has no worker any more, only its experiment and safetensors weights. PyTorch's
 ONNX exporter costs 2-15 s of a core per network, and rebuilding a network to answer a
@@ -9,7 +9,9 @@ clicking point after point on an ended run's surface pays the rebuild once. ONNX
 the same run share one job. Jobs wait their turn without their weights (read when the
 process is theirs), at most `max_offline_jobs` of them; a job that runs past `onnx_timeout_s`
 or kills its process fails alone (it was the only one in the process), and the process is
-replaced for the next.
+replaced for the next. The same process runs every t-SNE (of an active run's projection too:
+a training worker hands over the activations, cut to 50 principal components, rather than spend
+seconds of its runs' turns), limited to `tsne_timeout_s`.
 """
 
 from __future__ import annotations
@@ -42,20 +44,12 @@ def _export_in_child(experiment: dict[str, Any], *, weights: bytes, settings: Se
     return onnx_from_weights(experiment, weights, settings)
 
 
-def _predict_in_child(
-    run_id: str,
-    experiment: dict[str, Any],
-    *,
-    question: tuple[Any, bool, int | None],
-    weights: bytes,
-    settings: Settings,
-) -> tuple[str | None, dict | None]:
-    """An ended run's answer for one raw input: (None, answer) or (why not, None)."""
+def _trainer_in_child(run_id: str, experiment: dict[str, Any], weights: bytes, settings: Settings):
+    """The ended run rebuilt from its weights (kept for the next few questions)."""
     import torch
     from safetensors.torch import load
 
     from ..engine.model import parse_experiment
-    from ..engine.predict import InputError, predict
     from ..engine.trainer import Trainer
 
     torch.set_num_threads(1)
@@ -66,11 +60,53 @@ def _predict_in_child(
     _kept[run_id] = trainer
     while len(_kept) > KEPT_RUNS:
         _kept.popitem(last=False)
+    return trainer
+
+
+def _predict_in_child(
+    run_id: str,
+    experiment: dict[str, Any],
+    *,
+    question: tuple[Any, bool, int | None],
+    weights: bytes,
+    settings: Settings,
+) -> tuple[str | None, dict | None]:
+    """An ended run's answer for one raw input: (None, answer) or (why not, None)."""
+    from ..engine.predict import InputError, predict
+
+    trainer = _trainer_in_child(run_id, experiment, weights, settings)
     raw, explain, target = question
     try:
         return None, predict(trainer, raw, explain, target)
     except InputError as err:
         return str(err), None
+
+
+def _query_in_child(
+    run_id: str,
+    experiment: dict[str, Any],
+    *,
+    question: tuple[str, dict],
+    weights: bytes,
+    settings: Settings,
+) -> tuple[str | None, dict | None]:
+    """An ended run's answer to a query (engine/queries.py), t-SNE left to `_tsne_in_child`."""
+    from ..engine.queries import InputError, answer_query
+
+    trainer = _trainer_in_child(run_id, experiment, weights, settings)
+    kind, params = question
+    try:
+        return None, answer_query(trainer, kind, params, defer_tsne=True)
+    except InputError as err:
+        return str(err), None
+
+
+def _tsne_in_child(reduced: list, seed: int) -> list:
+    """t-SNE of (N, <=50) activations -> (N, 2) rounded lists (engine/projector.py)."""
+    from ..engine.bytegrid import rounded_list
+    from ..engine.projector import tsne_points
+
+    return rounded_list(tsne_points(reduced, seed), 4)
 
 
 class OfflineJobs:
@@ -126,6 +162,37 @@ class OfflineJobs:
         work = partial(_predict_in_child, run_id, experiment, question=question)
         return await self._in_turn(self._predict, load_weights, work)
 
+    async def query(
+        self,
+        run_id: str,
+        experiment: dict[str, Any],
+        load_weights: Callable[[], bytes],
+        question: tuple[str, dict],
+    ) -> tuple[str | None, dict | None]:
+        """An ended run's answer to (kind, params) (engine/queries.py), as `predict` answers."""
+        self._admit()
+        work = partial(_query_in_child, run_id, experiment, question=question)
+        return await self._in_turn(self._predict, load_weights, work)
+
+    async def tsne(self, reduced: list, seed: int = 0) -> list:
+        """(N, D) activations -> (N, 2) t-SNE points, in the process, within
+        `tsne_timeout_s`; RuntimeError (with the reason) when it takes longer or dies."""
+        self._admit()
+        self._waiting += 1
+        limit = self.settings.tsne_timeout_s
+        try:
+            async with self._turn:
+                return await self._submit(partial(_tsne_in_child, reduced, seed), limit)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise RuntimeError(
+                f"t-SNE took longer than {limit:g} s (LAYERLAB_TSNE_TIMEOUT_S): ask for fewer "
+                "points"
+            ) from None
+        except BrokenProcessPool:
+            raise RuntimeError("the t-SNE process died (out of memory?); try again") from None
+        finally:
+            self._waiting -= 1
+
     async def _in_turn(self, job: Callable, load_weights: Callable[[], bytes], work: Any) -> Any:
         self._waiting += 1
         try:
@@ -154,13 +221,14 @@ class OfflineJobs:
                 "the ONNX export process died (out of memory?); try again"
             ) from None
 
-    async def _submit(self, call: Callable) -> Any:
-        """Run `call` in the process (alone in it: the turn is held); on a timeout or a dead
-        process, the process is replaced, which fails this job only."""
+    async def _submit(self, call: Callable, timeout: float | None = None) -> Any:
+        """Run `call` in the process (alone in it: the turn is held); on a timeout (default
+        `onnx_timeout_s`) or a dead process, the process is replaced, which fails this job
+        only."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._ensure_pool(), call)
         try:
-            return await asyncio.wait_for(future, self.settings.onnx_timeout_s)
+            return await asyncio.wait_for(future, timeout or self.settings.onnx_timeout_s)
         except (TimeoutError, asyncio.TimeoutError, BrokenProcessPool):
             self._discard_pool()  # still busy with it, or dead: the next job gets a fresh one
             raise

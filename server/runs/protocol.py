@@ -67,6 +67,21 @@ class Ask:
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """Ask a run's network something besides a prediction, answered like an Ask (a Reply):
+    `kind` "project" (a layer's validation activations in 2D) or "recommend" (a user's top
+    items), `params` its parameters (engine/queries.py)."""
+
+    seq: int
+    run_id: str
+    kind: str
+    params: dict
+
+    def wire(self) -> tuple:
+        return ("query", self.seq, self.run_id, self.kind, self.params)
+
+
+@dataclass(frozen=True, slots=True)
 class CancelAsk:
     """The caller of ask `seq` gave up: drop it if the worker has not answered it yet."""
 
@@ -84,7 +99,7 @@ class Shutdown:
         return ("shutdown",)
 
 
-Command = Start | Control | Ask | CancelAsk | Shutdown
+Command = Start | Control | Ask | Query | CancelAsk | Shutdown
 
 
 # -- worker -> server ----------------------------------------------------------------------

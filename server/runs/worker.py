@@ -14,6 +14,8 @@ Commands (server -> worker):
                                            set_weight (value: {"layer", "to", "from"?,
                                              "weight"? | "bias"?}; a paused run only)
   ("ask", seq, run_id, raw_input, explain, target)   predict one input (engine/predict.py)
+  ("query", seq, run_id, kind, params)  project a layer, recommend (engine/queries.py);
+                                        answered like an ask, with a "reply"
   ("shutdown",)
 Messages (worker -> server):
   ("ready", pid)
@@ -177,6 +179,11 @@ class Worker:
             dropped = self.asks.put(Question(*cmd[1:]))
             if dropped is not None:
                 self.send("reply", dropped.seq, dropped.run_id, ("refused", "too many asks"), None)
+        elif kind == "query":  # like an ask: a projection or recommendations (queries.py)
+            _, seq, run_id, what, params = cmd
+            dropped = self.asks.put(Question(seq, run_id, params, False, None, what))
+            if dropped is not None:
+                self.send("reply", dropped.seq, dropped.run_id, ("refused", "too many asks"), None)
         elif kind == "cancel_ask":  # its caller gave up: never answered
             self.asks.cancel(cmd[1])
         elif kind == "shutdown":
@@ -264,7 +271,20 @@ class Worker:
 
     def ask(self, run_id: str, raw: Any, explain: bool, target: int | None):
         """Predict (and explain) one raw input with a run's current weights."""
-        from server.engine.predict import InputError, predict
+        from server.engine.predict import predict
+
+        return self._answer(run_id, lambda trainer: predict(trainer, raw, explain, target))
+
+    def query(self, run_id: str, kind: str, params: dict):
+        """Answer a query (a projection, recommendations: engine/queries.py) with a run's
+        current weights; a t-SNE is left to the server (its activations travel instead)."""
+        from server.engine.queries import answer_query
+
+        return self._answer(run_id, lambda trainer: answer_query(trainer, kind, params))
+
+    def _answer(self, run_id: str, compute: Any):
+        """(None, JSON text) or (("input" | "refused", why), None): never raises."""
+        from server.engine.predict import InputError
 
         job = self.jobs.get(run_id)
         if job is None:
@@ -272,7 +292,7 @@ class Worker:
         try:
             if job.trainer is None:
                 self.build(job)
-            return None, dumps(json_safe(predict(job.trainer, raw, explain, target)))
+            return None, dumps(json_safe(compute(job.trainer)))
         except InputError as err:
             return ("input", str(err)), None
         except Exception as err:  # noqa: BLE001 - a question must never end the run
@@ -286,9 +306,12 @@ class Worker:
             if self.beat is not None:
                 self.beat.busy(question.run_id)
             try:
-                error, answer = self.ask(
-                    question.run_id, question.raw, question.explain, question.target
-                )
+                if question.kind == "predict":
+                    error, answer = self.ask(
+                        question.run_id, question.raw, question.explain, question.target
+                    )
+                else:
+                    error, answer = self.query(question.run_id, question.kind, question.raw)
             finally:
                 if self.beat is not None:
                     self.beat.idle()

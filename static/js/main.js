@@ -26,6 +26,7 @@ import { watchFlow } from './flows/watch-flow.js';
 import { classFlow } from './flows/class-flow.js';
 import { weightFlow } from './flows/weight-flow.js';
 import { tryItFlow } from './flows/tryit-flow.js'; // Try it: text and speech (issue 23)
+import { insightFlow } from './flows/insight-flow.js'; // projector, recommendations (issue 23)
 
 const $ = (id) => document.getElementById(id);
 
@@ -140,6 +141,7 @@ async function boot() {
     onRelease: () => page.views.onSnapshot(page.session),
   });
 
+  insightFlow(page); // after stepThrough: its strip shares the Step through row
   watchFlow(page);
   weightFlow(page);
   classFlow(page);
@@ -151,6 +153,7 @@ async function boot() {
     page.compare.redraw();
     page.sweeps.redraw();
     page.tryIt.redraw();
+    page.insight.redraw();
     page.redrawEditor();
   };
   onThemeChange(redraw);

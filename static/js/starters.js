@@ -515,8 +515,9 @@ export const STARTERS = [
     title: 'Recommending: two embeddings and a dot product',
     lesson: {
       summary: 'Every user and every item gets a learned vector; a predicted rating is their dot product plus a bias for each, as in the recommenders that suggest films and songs.',
-      watch: 'Watch the Loss chart: the validation loss is the squared rating error, and its square root must fall below the dataset preview’s baseline RMSE, the error of always guessing the mean rating.',
+      watch: 'Watch the Loss chart: the validation loss is the squared rating error, and its square root must fall below the dataset preview’s baseline RMSE, the error of always guessing the mean rating. Then press Try it under the network: pick a user and see the items the network would recommend, its RMSE beside the mean-rating baseline, and every item’s vector as a map.',
       next: [
+        'In Try it, the recommended items are ringed on the item map: do they sit near the genres this user rated highly?',
         'Set the recommender dim to 1: one number per user cannot hold three hidden tastes, and the validation loss stays higher.',
         'Set dim to 64 and train long: watch the gap between the training and validation loss, the sign of vectors that memorise ratings.',
       ],

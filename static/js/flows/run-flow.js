@@ -101,6 +101,7 @@ export function runFlow(page) {
     downloads.update(s);
     tryIt.update(s);
     page.tryIt?.update(s); // the stage's Try it panel (flows/tryit-flow.js)
+    page.insight?.update(s); // the projector and recommendations (flows/insight-flow.js)
     page.steps.update();
   }
 
