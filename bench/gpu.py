@@ -65,7 +65,7 @@ def main() -> None:
         print(f"MNIST-sized CNN trains on {source}")
         with (
             server(workers=1, device=args.device, data_dir=data_dir) as base,
-            httpx.Client(base_url=base, trust_env=False) as http,
+            httpx.Client(base_url=base, trust_env=False, timeout=60.0) as http,
         ):
             ws_base = base.replace("http", "ws")
             for label, doc in cases(args.quick).items():
