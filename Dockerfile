@@ -19,11 +19,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
     PATH=/opt/layerlab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LAYERLAB_HOST=0.0.0.0 LAYERLAB_PORT=8000 LAYERLAB_STATE_DIR=/data/state \
     LAYERLAB_DATA_DIR=/data/datasets LAYERLAB_CACHE_DIR=/data/cache
+# A site's own CA certificates (deploy/certs/*.crt, e.g. an HTTPS proxy's), trusted by pip too.
+COPY deploy/certs /usr/local/share/ca-certificates/site
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        python3 python3-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
+    && update-ca-certificates \
     && python3 -m venv /opt/layerlab
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 WORKDIR /app
 
 COPY deploy/wheels /tmp/wheels

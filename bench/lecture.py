@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -26,15 +26,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
 
+from bench import lecture_viewers
 from bench.common import example, percentile
 from tests import servers
 from tests.replicas.redis_server import RedisServer
 from tests.store.pg_cluster import Cluster
 
 TARGET_P99_S = 0.100
-SNAPSHOT_PREFIX = '{"type":"snapshot"'
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -65,60 +64,50 @@ def replicas(count: int, shared: bool) -> Iterator[list[servers.ServerProcess]]:
         yield started
 
 
-async def viewer(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
-    try:
-        await follow(url, delays, seen, ready)
-    except Exception as err:  # counted as a viewer that missed records
-        print(f"  a viewer failed: {err!r}")
-        seen.append(0)
-    finally:
-        ready.set()
-
-
-async def follow(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
-    async with connect(url, max_size=None, compression=None, proxy=None) as ws:
-        count = 0
-        async for text in ws:
-            now = time.time()
-            if text.startswith(SNAPSHOT_PREFIX):
-                continue
-            message = json.loads(text)
-            if message["type"] == "hello":
-                count += len(message["history"])
-                ready.set()
-            elif message["type"] == "epoch":
-                for record in message["records"]:
-                    delays.append(now - record["time"])
-                    count += 1
-            elif message["type"] == "status" and message["status"] == "finished":
-                break
-        seen.append(count)
-
-
-async def lecture(group: list[servers.ServerProcess], viewers: int, epochs: int) -> dict:
+async def lecture(
+    group: list[servers.ServerProcess], viewers: int, epochs: int, clients: int
+) -> dict:
+    """One paused run on the first replica, `viewers` viewers round robin over the replicas
+    (in `clients` processes, bench/lecture_viewers.py), then resumed: what each viewer got."""
     doc = example("spiral_mlp", epochs=epochs)
     owner = group[0]
     async with httpx.AsyncClient(base_url=owner.base, trust_env=False, timeout=60) as http:
         run = (await http.post("/api/runs", params={"paused": "true"}, json=doc)).json()
-        delays: list[float] = []
-        seen: list[int] = []
-        events = [asyncio.Event() for _ in range(viewers)]
-        tasks = []
-        for i, ready in enumerate(events):  # round robin over the replicas
-            url = f"{group[i % len(group)].ws_base}/ws/runs/{run['id']}"
-            tasks.append(asyncio.create_task(viewer(url, delays, seen, ready)))
-        await asyncio.gather(*(e.wait() for e in events))
-        cpu = [cpu_seconds(p.pid) for p in group]
-        started = time.perf_counter()
-        await http.post(
-            f"/api/runs/{run['id']}/control",
-            json={"action": "resume"},
-            headers={"X-Run-Token": run["token"]},
-        )
-        await asyncio.gather(*tasks)
-        wall = time.perf_counter() - started
-        cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
-    return {"delays": delays, "seen": seen, "wall": wall, "cpu": cpu}
+        urls = [f"{group[i % len(group)].ws_base}/ws/runs/{run['id']}" for i in range(viewers)]
+        spawn = multiprocessing.get_context("spawn")
+        pipes, processes = [], []
+        for k in range(clients):
+            mine, theirs = spawn.Pipe()
+            process = spawn.Process(target=lecture_viewers.main, args=(urls[k::clients], theirs))
+            process.start()
+            pipes.append(mine)
+            processes.append(process)
+        try:
+            for pipe in pipes:  # every viewer has its hello
+                assert (await asyncio.to_thread(pipe.recv))[0] == "ready"
+            cpu = [cpu_seconds(p.pid) for p in group]
+            started = time.perf_counter()
+            await http.post(
+                f"/api/runs/{run['id']}/control",
+                json={"action": "resume"},
+                headers={"X-Run-Token": run["token"]},
+            )
+            results = [(await asyncio.to_thread(pipe.recv))[1] for pipe in pipes]
+            wall = time.perf_counter() - started
+            cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
+        finally:
+            for process in processes:
+                process.join(30)
+                if process.is_alive():
+                    process.kill()
+    return {
+        "delays": [d for r in results for d in r["delays"]],
+        "seen": [n for r in results for n in r["seen"]],
+        "wall": wall,
+        "cpu": cpu,
+        "client_cpu": [r["cpu"] for r in results],
+        "volume": {k: sum(r["volume"][k] for r in results) for k in lecture_viewers.VOLUME},
+    }
 
 
 def report(name: str, result: dict, viewers: int, epochs: int) -> float:
@@ -130,6 +119,15 @@ def report(name: str, result: dict, viewers: int, epochs: int) -> float:
     print(f"  record -> arrival: p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
     cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["cpu"])
     print(f"  CPU per replica over the run: {cpu}")
+    cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["client_cpu"])
+    print(f"  CPU per viewer process (the client): {cpu}")
+    v, wall = result["volume"], result["wall"]
+    print(
+        f"  received per viewer and second: {v['other_messages'] / viewers / wall:.1f} epoch and "
+        f"status messages, {v['snapshot_messages'] / viewers / wall:.1f} snapshots "
+        f"({v['snapshot_chars'] / max(1, v['snapshot_messages']) / 1024:.1f} KiB each); "
+        f"all viewers: {(v['snapshot_chars'] + v['other_chars']) / wall / 2**20:.0f} MiB/s"
+    )
     print(f"  p99 / target ({TARGET_P99_S * 1e3:.0f} ms) = {p99 / TARGET_P99_S:.2f}")
     return p99
 
@@ -141,11 +139,14 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument(
+        "--clients", type=int, default=2, help="viewer processes (1: the client of the first runs)"
+    )
     args = parser.parse_args()
     with replicas(args.replicas, shared=True) as group:
-        spread = asyncio.run(lecture(group, args.viewers, args.epochs))
+        spread = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients))
     with replicas(1, shared=False) as group:
-        alone = asyncio.run(lecture(group, args.viewers, args.epochs))
+        alone = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients))
     p_spread = report(f"{args.replicas} replicas", spread, args.viewers, args.epochs)
     p_alone = report("one replica", alone, args.viewers, args.epochs)
     print(f"p99 over replicas / p99 on one = {p_spread / p_alone:.2f}", flush=True)
