@@ -78,14 +78,18 @@ async def lecture(
         pipes, processes = [], []
         for k in range(clients):
             mine, theirs = spawn.Pipe()
-            process = spawn.Process(target=lecture_viewers.main, args=(urls[k::clients], theirs))
+            process = spawn.Process(
+                target=lecture_viewers.main, args=(urls[k::clients], theirs), daemon=True
+            )
             process.start()
             pipes.append(mine)
             processes.append(process)
+        done = False
         try:
             for pipe in pipes:  # every viewer has its hello
                 assert (await asyncio.to_thread(pipe.recv))[0] == "ready"
             cpu = [cpu_seconds(p.pid) for p in group]
+            load_before = os.getloadavg()[0]  # the machine's own load: other work slows all
             started = time.perf_counter()
             await http.post(
                 f"/api/runs/{run['id']}/control",
@@ -95,9 +99,11 @@ async def lecture(
             results = [(await asyncio.to_thread(pipe.recv))[1] for pipe in pipes]
             wall = time.perf_counter() - started
             cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
+            load = os.getloadavg()[0]
+            done = True
         finally:
-            for process in processes:
-                process.join(30)
+            for process in processes:  # interrupted: at once (their pipes' readers then end)
+                process.join(30 if done else 0)
                 if process.is_alive():
                     process.kill()
     return {
@@ -107,6 +113,7 @@ async def lecture(
         "cpu": cpu,
         "client_cpu": [r["cpu"] for r in results],
         "volume": {k: sum(r["volume"][k] for r in results) for k in lecture_viewers.VOLUME},
+        "load": (load_before, load),
     }
 
 
@@ -122,6 +129,11 @@ def report(name: str, result: dict, viewers: int, epochs: int) -> float:
     cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["client_cpu"])
     print(f"  CPU per viewer process (the client): {cpu}")
     v, wall = result["volume"], result["wall"]
+    sent = v["snapshot_messages"] + v["other_messages"]
+    print(
+        f"  replicas' CPU per message sent: {sum(result['cpu']) / max(1, sent) * 1e6:.0f} us "
+        f"({sent:,} messages); load average {result['load'][0]:.1f} -> {result['load'][1]:.1f}"
+    )
     print(
         f"  received per viewer and second: {v['other_messages'] / viewers / wall:.1f} epoch and "
         f"status messages, {v['snapshot_messages'] / viewers / wall:.1f} snapshots "
