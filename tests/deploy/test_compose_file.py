@@ -73,3 +73,11 @@ def test_nginx_accepts_the_balancer_configuration(tmp_path):
         text=True,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_no_ray_variant_only_moves_training_into_the_replicas():
+    override = yaml.safe_load((ROOT / "deploy" / "no-ray.yml").read_text())
+    (layerlab,) = override["services"].values()
+    assert set(override["services"]) == {"layerlab"}
+    assert layerlab["environment"]["LAYERLAB_BACKEND"] == "local"
+    assert "ray start" not in " ".join(layerlab["command"])
