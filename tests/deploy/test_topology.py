@@ -1,6 +1,7 @@
 """The reference deployment's topology as processes: it stands in for bringing
-docker-compose.yml up where Docker cannot run (where it can, deploy/compose_smoke.py runs the
-same smoke test against the compose file's balancer).
+docker-compose.yml up, which this suite cannot do (it starts no Docker daemon, and no image
+registry is reachable); where Docker runs, `python tests/deploy/smoke.py <balancer URL>` runs
+the same smoke test against the compose file's balancer (README, Docker).
 
 The wheel built from this checkout, installed alone in a new environment (wheel_env.py), runs
 two `layerlab serve` replicas sharing a real PostgreSQL and a real Redis (the replica tests'
