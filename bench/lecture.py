@@ -14,21 +14,25 @@ read.
     python -m bench.lecture [--viewers 1000] [--replicas 3] [--epochs 200] [--clients 2]
                             [--pace 20]
 
-Measured on this project's 2-core machine, shared with other sessions' test runs (load
-average 11-19 during these runs), `--viewers 1000 --replicas 3 --epochs 200 --clients 2`:
+Measured on this project's 2-core machine, shared with other sessions' test runs (its load
+average, printed, was 10-20 during these runs), each line one run of
+`--viewers 1000 --replicas 3 --epochs 200 --clients 2`, p99 of 3 replicas / one replica and
+the replicas' CPU per message sent:
 
-- before (main at e490b8c, the same bench): 3 replicas p50 2,539 ms, p99 4,747 ms; one
-  replica p50 1,595 ms, p99 2,713 ms; replicas' CPU 54 us (3 replicas) and 61 us (one) per
-  message sent; each replica 7-19% of a core, each viewer process 10%.
-- after (records encoded once, batches shared by the viewers sending them): 3 replicas p50
-  3,584 ms, p99 5,752 ms at load 19 (before: 11); one replica p99 3,305 ms; 38 us and 61 us
-  per message.
+- before (main at e490b8c's server, this bench): 4,747 / 2,713 ms, 54 / 61 us (load 11-12);
+  again: 5,221 / 3,138 ms, 51 / 51 us (load 14 / 11).
+- after (a record encoded once, an epoch batch shared by the viewers sending it): 5,752 /
+  3,305 ms, 38 / 61 us (load 19 / 15); with the snapshot timer instead of wait_for: 5,645 /
+  5,560 ms, 40 / 79 us (load 17 / 19).
+- 100 viewers (before, load 11-14): p50 22-25 ms, p99 135-757 ms.
 
-Every process used 6-19% of a core while the records waited seconds: at these loads each one
-gets about that share, so the delays measure the machine's queue, not the fan-out. The fan-out
-itself costs 40-60 us of a replica's CPU per message; a lecture of 1,000 viewers at 20 epoch
-messages and 20 snapshots a second each is then 1.6-2.4 cores of fan-out, spread over the
-replicas. The goal (p99 <= 100 ms) is not met on this machine.
+Every process used 5-19% of a core while the records waited seconds: at these loads each
+runnable process gets about that share, so the delays measure the machine's queue more than
+the fan-out, and they move with the load more than with the change. The fan-out costs 40-80
+us of a replica's CPU per message sent (a transport write per viewer and message dominates in
+py-spy); 1,000 viewers at 20 epoch messages and 20 snapshots a second each would need 1.6-3.2
+cores of fan-out, spread over the replicas. The goal (p99 <= 100 ms at 1,000 viewers) is not
+met on this machine.
 """
 
 from __future__ import annotations
