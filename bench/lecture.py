@@ -20,15 +20,18 @@ average, printed, was 10-20 during these runs), each line one run of
 the replicas' CPU per message sent:
 
 - before (main at e490b8c's server, this bench): 4,747 / 2,713 ms, 54 / 61 us (load 11-12);
-  again: 5,221 / 3,138 ms, 51 / 51 us (load 14 / 11).
+  again: 5,221 / 3,138 ms, 51 / 51 us (load 14 / 11); again: 3,589 / 2,812 ms, 41 / 61 us
+  (load 6 / 7).
 - after (a record encoded once, an epoch batch shared by the viewers sending it): 5,752 /
   3,305 ms, 38 / 61 us (load 19 / 15); with the snapshot timer instead of wait_for: 5,645 /
-  5,560 ms, 40 / 79 us (load 17 / 19).
+  5,560 ms, 40 / 79 us (load 17 / 19); again: 6,723 / 3,303 ms, 50 / 46 us (load 10 / 8).
 - 100 viewers (before, load 11-14): p50 22-25 ms, p99 135-757 ms.
 
 Every process used 5-19% of a core while the records waited seconds: at these loads each
-runnable process gets about that share, so the delays measure the machine's queue more than
-the fan-out, and they move with the load more than with the change. The fan-out costs 40-80
+runnable process gets about that share, so the delays move with the load more than with the
+change: these runs show no gain in p99 from it, and they do not yet say where the seconds are
+spent (the next measurement: stamp each record when the hub publishes it and when a viewer's
+send starts, to split server queueing from the client's). The fan-out costs 40-80
 us of a replica's CPU per message sent (a transport write per viewer and message dominates in
 py-spy); 1,000 viewers at 20 epoch messages and 20 snapshots a second each would need 1.6-3.2
 cores of fan-out, spread over the replicas. The goal (p99 <= 100 ms at 1,000 viewers) is not
