@@ -1,23 +1,39 @@
 # LayerLab, CPU image:  docker build -t layerlab . && docker run -p 8000:8000 layerlab
 #
-# Small CPU image: pass PyTorch's CPU wheel index as TORCH_INDEX
-#   (docker build --build-arg TORCH_INDEX=<PyTorch CPU wheel index URL> -t layerlab .).
-# CUDA variant: leave TORCH_INDEX empty (PyPI's torch wheels carry CUDA) and run
-#   docker run --gpus all -p 8000:8000 layerlab
-# with the NVIDIA container toolkit on the host: device "auto" then trains on the GPU.
-# Ray backend: --build-arg EXTRAS=ray; docker-compose.yml runs that image as a Ray cluster.
-ARG BASE=python:3.11-slim
+# Built FROM Debian (its python3 is 3.11 in bookworm), no other registry image:
+#   BASE=debian:bookworm-slim (the default) where Docker Hub is reachable; where no registry is,
+#   build the same base from Debian's packages first (deploy/base-image.sh: debootstrap, then
+#   `docker import`) and pass --build-arg BASE=layerlab-base:bookworm.
+# PyTorch: pip takes a torch wheel from deploy/wheels/ when one is there (e.g. a CPU wheel copied
+#   from a local wheelhouse: no download), else from TORCH_INDEX, e.g. PyTorch's CPU wheel index
+#   (docker build --build-arg TORCH_INDEX=<PyTorch CPU wheel index URL> -t layerlab .), else
+#   from PyPI, whose torch wheels carry CUDA: then run `docker run --gpus all -p 8000:8000
+#   layerlab` with the NVIDIA container toolkit on the host, and device "auto" trains on the GPU.
+# Extras: EXTRAS=ray,replicas for the Ray backend and replicas (docker-compose.yml builds it so).
+ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 ARG TORCH_INDEX=""
-# Optional extras, e.g. EXTRAS=ray for the Ray backend (docker-compose.yml builds it so).
 ARG EXTRAS=""
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/layerlab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LAYERLAB_HOST=0.0.0.0 LAYERLAB_PORT=8000 LAYERLAB_STATE_DIR=/data/state \
     LAYERLAB_DATA_DIR=/data/datasets LAYERLAB_CACHE_DIR=/data/cache
+# A site's own CA certificates (deploy/certs/*.crt, e.g. an HTTPS proxy's), trusted by pip too.
+COPY deploy/certs /usr/local/share/ca-certificates/site
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && update-ca-certificates \
+    && python3 -m venv /opt/layerlab
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 WORKDIR /app
 
-RUN pip install --no-cache-dir ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} "torch>=2.5,<2.14"
+COPY deploy/wheels /tmp/wheels
+RUN pip install --no-cache-dir --find-links /tmp/wheels \
+      ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} "torch>=2.5,<2.14" \
+    && rm -rf /tmp/wheels
 COPY pyproject.toml setup.py README.md ./
 COPY server ./server
 COPY static ./static

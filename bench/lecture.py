@@ -1,14 +1,41 @@
 """A lecture: many viewers of one run, spread over replicas (LAYERLAB_REDIS_URL), against
 the same viewers on one replica. For each: the time from an epoch's record (the worker's
 clock, `record.time`) to its arrival at each viewer, p50 and p99 (goal: p99 <= 100 ms), every
-record delivered once, and each replica's CPU seconds over the run.
+record delivered once, each replica's CPU seconds over the run and per message it sent, the
+viewer processes' CPU, and the machine's load average (other work on it slows everything).
 
 The replicas share a throwaway Redis and PostgreSQL started here (the tests' helpers:
-Debian's redis-server and postgresql). The viewers are one asyncio client in this process,
-so on a small machine its own CPU is part of the delay: the ratio between the two setups,
-measured in the same run, is the number to read.
+Debian's redis-server and postgresql). The viewers run in `--clients` processes of their own
+(bench/lecture_viewers.py), so the client's CPU is spread over the cores rather than queued in
+one event loop; on a small machine they still share its cores with the replicas, so the ratio
+between the two setups, measured in the same run, and the CPU per message are the numbers to
+read.
 
-    python -m bench.lecture [--viewers 1000] [--replicas 3] [--epochs 200]
+    python -m bench.lecture [--viewers 1000] [--replicas 3] [--epochs 200] [--clients 2]
+                            [--pace 20]
+
+Measured on this project's 2-core machine, shared with other sessions' test runs (its load
+average, printed, was 10-20 during these runs), each line one run of
+`--viewers 1000 --replicas 3 --epochs 200 --clients 2`, p99 of 3 replicas / one replica and
+the replicas' CPU per message sent:
+
+- before (main at e490b8c's server, this bench): 4,747 / 2,713 ms, 54 / 61 us (load 11-12);
+  again: 5,221 / 3,138 ms, 51 / 51 us (load 14 / 11); again: 3,589 / 2,812 ms, 41 / 61 us
+  (load 6 / 7).
+- after (a record encoded once, an epoch batch shared by the viewers sending it): 5,752 /
+  3,305 ms, 38 / 61 us (load 19 / 15); with the snapshot timer instead of wait_for: 5,645 /
+  5,560 ms, 40 / 79 us (load 17 / 19); again: 6,723 / 3,303 ms, 50 / 46 us (load 10 / 8).
+- 100 viewers (before, load 11-14): p50 22-25 ms, p99 135-757 ms.
+
+Every process used 5-19% of a core while the records waited seconds: at these loads each
+runnable process gets about that share, so the delays move with the load more than with the
+change: these runs show no gain in p99 from it, and they do not yet say where the seconds are
+spent (the next measurement: stamp each record when the hub publishes it and when a viewer's
+send starts, to split server queueing from the client's). The fan-out costs 40-80
+us of a replica's CPU per message sent (a transport write per viewer and message dominates in
+py-spy); 1,000 viewers at 20 epoch messages and 20 snapshots a second each would need 1.6-3.2
+cores of fan-out, spread over the replicas. The goal (p99 <= 100 ms at 1,000 viewers) is not
+met on this machine.
 """
 
 from __future__ import annotations
@@ -16,7 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -26,15 +53,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
 
+from bench import lecture_viewers
 from bench.common import example, percentile
 from tests import servers
 from tests.replicas.redis_server import RedisServer
 from tests.store.pg_cluster import Cluster
 
 TARGET_P99_S = 0.100
-SNAPSHOT_PREFIX = '{"type":"snapshot"'
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -65,60 +91,59 @@ def replicas(count: int, shared: bool) -> Iterator[list[servers.ServerProcess]]:
         yield started
 
 
-async def viewer(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
-    try:
-        await follow(url, delays, seen, ready)
-    except Exception as err:  # counted as a viewer that missed records
-        print(f"  a viewer failed: {err!r}")
-        seen.append(0)
-    finally:
-        ready.set()
-
-
-async def follow(url: str, delays: list[float], seen: list[int], ready: asyncio.Event) -> None:
-    async with connect(url, max_size=None, compression=None, proxy=None) as ws:
-        count = 0
-        async for text in ws:
-            now = time.time()
-            if text.startswith(SNAPSHOT_PREFIX):
-                continue
-            message = json.loads(text)
-            if message["type"] == "hello":
-                count += len(message["history"])
-                ready.set()
-            elif message["type"] == "epoch":
-                for record in message["records"]:
-                    delays.append(now - record["time"])
-                    count += 1
-            elif message["type"] == "status" and message["status"] == "finished":
-                break
-        seen.append(count)
-
-
-async def lecture(group: list[servers.ServerProcess], viewers: int, epochs: int) -> dict:
+async def lecture(
+    group: list[servers.ServerProcess], viewers: int, epochs: int, clients: int, pace: float | None
+) -> dict:
+    """One paused run on the first replica, `viewers` viewers round robin over the replicas
+    (in `clients` processes, bench/lecture_viewers.py), then resumed: what each viewer got."""
     doc = example("spiral_mlp", epochs=epochs)
+    if pace is not None:  # a lecture's pace (the starters' 20 epochs a second), not full speed
+        doc["training"]["pace"] = pace
     owner = group[0]
     async with httpx.AsyncClient(base_url=owner.base, trust_env=False, timeout=60) as http:
         run = (await http.post("/api/runs", params={"paused": "true"}, json=doc)).json()
-        delays: list[float] = []
-        seen: list[int] = []
-        events = [asyncio.Event() for _ in range(viewers)]
-        tasks = []
-        for i, ready in enumerate(events):  # round robin over the replicas
-            url = f"{group[i % len(group)].ws_base}/ws/runs/{run['id']}"
-            tasks.append(asyncio.create_task(viewer(url, delays, seen, ready)))
-        await asyncio.gather(*(e.wait() for e in events))
-        cpu = [cpu_seconds(p.pid) for p in group]
-        started = time.perf_counter()
-        await http.post(
-            f"/api/runs/{run['id']}/control",
-            json={"action": "resume"},
-            headers={"X-Run-Token": run["token"]},
-        )
-        await asyncio.gather(*tasks)
-        wall = time.perf_counter() - started
-        cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
-    return {"delays": delays, "seen": seen, "wall": wall, "cpu": cpu}
+        urls = [f"{group[i % len(group)].ws_base}/ws/runs/{run['id']}" for i in range(viewers)]
+        spawn = multiprocessing.get_context("spawn")
+        pipes, processes = [], []
+        for k in range(clients):
+            mine, theirs = spawn.Pipe()
+            process = spawn.Process(
+                target=lecture_viewers.main, args=(urls[k::clients], theirs), daemon=True
+            )
+            process.start()
+            pipes.append(mine)
+            processes.append(process)
+        done = False
+        try:
+            for pipe in pipes:  # every viewer has its hello
+                assert (await asyncio.to_thread(pipe.recv))[0] == "ready"
+            cpu = [cpu_seconds(p.pid) for p in group]
+            load_before = os.getloadavg()[0]  # the machine's own load: other work slows all
+            started = time.perf_counter()
+            await http.post(
+                f"/api/runs/{run['id']}/control",
+                json={"action": "resume"},
+                headers={"X-Run-Token": run["token"]},
+            )
+            results = [(await asyncio.to_thread(pipe.recv))[1] for pipe in pipes]
+            wall = time.perf_counter() - started
+            cpu = [cpu_seconds(p.pid) - c for p, c in zip(group, cpu, strict=True)]
+            load = os.getloadavg()[0]
+            done = True
+        finally:
+            for process in processes:  # interrupted: at once (their pipes' readers then end)
+                process.join(30 if done else 0)
+                if process.is_alive():
+                    process.kill()
+    return {
+        "delays": [d for r in results for d in r["delays"]],
+        "seen": [n for r in results for n in r["seen"]],
+        "wall": wall,
+        "cpu": cpu,
+        "client_cpu": [r["cpu"] for r in results],
+        "volume": {k: sum(r["volume"][k] for r in results) for k in lecture_viewers.VOLUME},
+        "load": (load_before, load),
+    }
 
 
 def report(name: str, result: dict, viewers: int, epochs: int) -> float:
@@ -130,6 +155,20 @@ def report(name: str, result: dict, viewers: int, epochs: int) -> float:
     print(f"  record -> arrival: p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
     cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["cpu"])
     print(f"  CPU per replica over the run: {cpu}")
+    cpu = ", ".join(f"{c:.1f} s ({c / result['wall']:.0%})" for c in result["client_cpu"])
+    print(f"  CPU per viewer process (the client): {cpu}")
+    v, wall = result["volume"], result["wall"]
+    sent = v["snapshot_messages"] + v["other_messages"]
+    print(
+        f"  replicas' CPU per message sent: {sum(result['cpu']) / max(1, sent) * 1e6:.0f} us "
+        f"({sent:,} messages); load average {result['load'][0]:.1f} -> {result['load'][1]:.1f}"
+    )
+    print(
+        f"  received per viewer and second: {v['other_messages'] / viewers / wall:.1f} epoch and "
+        f"status messages, {v['snapshot_messages'] / viewers / wall:.1f} snapshots "
+        f"({v['snapshot_chars'] / max(1, v['snapshot_messages']) / 1024:.1f} KiB each); "
+        f"all viewers: {(v['snapshot_chars'] + v['other_chars']) / wall / 2**20:.0f} MiB/s"
+    )
     print(f"  p99 / target ({TARGET_P99_S * 1e3:.0f} ms) = {p99 / TARGET_P99_S:.2f}")
     return p99
 
@@ -141,11 +180,17 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument(
+        "--clients", type=int, default=2, help="viewer processes (1: the client of the first runs)"
+    )
+    parser.add_argument(
+        "--pace", type=float, default=None, help="epochs a second (default: full speed)"
+    )
     args = parser.parse_args()
     with replicas(args.replicas, shared=True) as group:
-        spread = asyncio.run(lecture(group, args.viewers, args.epochs))
+        spread = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients, args.pace))
     with replicas(1, shared=False) as group:
-        alone = asyncio.run(lecture(group, args.viewers, args.epochs))
+        alone = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients, args.pace))
     p_spread = report(f"{args.replicas} replicas", spread, args.viewers, args.epochs)
     p_alone = report("one replica", alone, args.viewers, args.epochs)
     print(f"p99 over replicas / p99 on one = {p_spread / p_alone:.2f}", flush=True)

@@ -34,5 +34,15 @@ if ! command -v redis-server >/dev/null; then
     echo "       (install it with: sudo apt-get install -y redis-server)" >&2
   fi
 fi
+# nginx for the deployment test (tests/deploy: the compose topology as processes behind it).
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing nginx for the deployment test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  else
+    echo "setup: no nginx and no root to install it: the deployment test will skip" >&2
+    echo "       (install it with: sudo apt-get install -y nginx-light)" >&2
+  fi
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -110,7 +110,8 @@ class Mirrors:
             return False
         kind = fields.get("k")
         if kind == "e":
-            self.hub.publish_epoch(run_id, json.loads(fields["t"]))
+            text = fields["t"]  # encoded once by the owner: its viewers here get it as is
+            self.hub.publish_epoch(run_id, json.loads(text), text)
         elif kind == "t":
             self.hub.publish_text(run_id, fields["t"])
         elif kind == "s":

@@ -35,6 +35,7 @@ SWEEP_S = 0.5
 HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
 LAYER_HISTORY = 240  # per-layer summaries kept per run; the older half is thinned beyond it
 BATCH_BYTES = 256 * 1024
+BATCHES_KEPT = 8  # epoch messages cached per run for the viewers sending the same batch
 
 RECORD, TEXT, STATUS = 0, 1, 2
 
@@ -107,7 +108,7 @@ class Viewer:
                 if kind == STATUS and self._snapshot_due_before_status():
                     await self._send_snapshot(loop)
                 elif kind == RECORD:
-                    await self._deliver(epoch_message(self._take_records()))
+                    await self._deliver(self.channel.epoch_batch(self._take_records()))
                 else:
                     text = self._items.popleft()[1]
                     self._taken += 1
@@ -121,8 +122,13 @@ class Viewer:
                 if wait <= 0:
                     await self._send_snapshot(loop)
                     continue
-                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                # Woken by the next item or when the snapshot falls due: a timer, not
+                # wait_for, whose task per call cost ~13% of a lecture replica's loop (py-spy).
+                timer = loop.call_later(wait, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
                 continue
             await self._wake.wait()
 
@@ -178,6 +184,21 @@ class RunChannel:
         self.public_snapshot: str | None = None
         self.best_epoch: int | None = None  # early stopping kept this epoch's weights
         self.viewers: set[Viewer] = set()
+        # The `epoch` messages built lately, by batch ((id of its first record's text, length)
+        # -> message): viewers that are caught up send the same batch, encoded once for all.
+        self._batches: dict[tuple[int, int], str] = {}
+
+    def epoch_batch(self, records: list[str]) -> str:
+        """The `epoch` message of `records` (texts of `history_json`, consecutive), built once
+        per batch however many viewers send it. The texts stay alive in `history_json`, so
+        the id of the first and the length name the batch."""
+        key = (id(records[0]), len(records))
+        message = self._batches.get(key)
+        if message is None:
+            if len(self._batches) >= BATCHES_KEPT:
+                self._batches.clear()
+            message = self._batches[key] = epoch_message(records)
+        return message
 
     def describe(self) -> dict:
         info = {**self.info, "status": self.status, "message": self.message, "epoch": self.epoch}
@@ -218,11 +239,14 @@ class Hub:
                 viewer.drop("run removed")
 
     # -- publishing ---------------------------------------------------------------------
-    def publish_epoch(self, run_id: str, record: dict) -> None:
+    def publish_epoch(self, run_id: str, record: dict, text: str | None = None) -> None:
+        """One epoch record to every viewer; `text`: the record already encoded (`dumps`),
+        as the owner sends it to Redis and a mirror reads it back, so it is encoded once."""
         channel = self.channels.get(run_id)
         if channel is None or channel.status in TERMINAL:
             return
-        text = dumps(record)
+        if text is None:
+            text = dumps(record)
         channel.history.append(json_safe(record))
         channel.history_json.append(text)
         channel.epoch = int(record.get("epoch", channel.epoch + 1))

@@ -83,8 +83,8 @@ class Records:
         )
 
     def epoch(self, run: Run, record: dict) -> None:
-        self.hub.publish_epoch(run.id, record)
-        text = dumps(record)
+        text = dumps(record)  # once: for the viewers here, the database and Redis
+        self.hub.publish_epoch(run.id, record, text)
         self.store.add_epoch(run.id, run.channel.epoch, text)
         self.bus.epoch(run.id, text)
 
