@@ -157,8 +157,8 @@ def smoke_test(base: str, replicas: Sequence[str] = ()) -> dict[str, set[str]]:
             assert epochs == list(range(1, len(epochs) + 1)), epochs  # each once, in order
 
         deadline = time.monotonic() + TIMEOUT_S  # the owner writes its row within a flush
-        while http.get(f"/api/runs/{run['id']}").json()["status"] != "stopped":
-            assert time.monotonic() < deadline, "the run's stored status never said stopped"
+        while (stored := http.get(f"/api/runs/{run['id']}")).json().get("status") != "stopped":
+            assert time.monotonic() < deadline, f"its stored status never said stopped: {stored.text}"
             time.sleep(0.1)
     return dict(seen)
 
