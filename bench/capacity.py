@@ -46,10 +46,14 @@ class Watch:
     snapshots: int = 0
 
 
-def designs(n: int, device: str) -> list[dict]:
+def designs(n: int, device: str, cnn_every: int = 5) -> list[dict]:
+    """N run documents: the spiral starter, with every `cnn_every`-th a digits CNN (0: none)."""
     spiral = example("spiral_mlp", epochs=None, pace=20, device=device)
     cnn = example("digits_cnn", epochs=None, pace=2, device=device)
-    return [copy.deepcopy(cnn if i % 5 == 4 else spiral) for i in range(n)]
+    return [
+        copy.deepcopy(cnn if cnn_every and i % cnn_every == cnn_every - 1 else spiral)
+        for i in range(n)
+    ]
 
 
 async def view(url: str, watch: Watch, stop: asyncio.Event) -> None:
@@ -80,11 +84,13 @@ def rate(times: list[float], start: float, end: float) -> float:
     return sum(start <= t <= end for t in times) / (end - start)
 
 
-async def level(base: str, n: int, seconds: float, device: str, pids: list[int]) -> bool:
+async def level(
+    base: str, n: int, seconds: float, device: str, pids: list[int], cnn_every: int = 5
+) -> bool:
     ws_base = base.replace("http", "ws")
     async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) as http:
         runs = []
-        for doc in designs(n, device):
+        for doc in designs(n, device, cnn_every):
             response = await http.post("/api/runs", json=doc)
             response.raise_for_status()
             runs.append((response.json(), doc["training"]["pace"]))
@@ -147,6 +153,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--cnn-every", type=int, default=5, help="every k-th run a digits CNN (0: tiny nets only)"
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     best = 0
@@ -154,7 +163,7 @@ def main() -> None:
         limits = {"max_runs": n + 8, "max_runs_per_client": n + 8}
         with server(workers=args.workers, device=args.device, **limits) as base:
             pids = server_pids(base)
-            if not asyncio.run(level(base, n, args.seconds, args.device, pids)):
+            if not asyncio.run(level(base, n, args.seconds, args.device, pids, args.cnn_every)):
                 break
             best = n
     print(f"largest N that held: {best or 'none'} (goal 200)")
