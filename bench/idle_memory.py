@@ -85,7 +85,8 @@ def main() -> None:
                 response.raise_for_status()
                 ids.append(response.json()["id"])
             time.sleep(5.0)  # every run built and training at its pace
-            busy = measure(server.pid, show=False)
+            print(f"{args.runs} active paced runs:")
+            busy = measure(server.pid, show=True)
             per_run = (busy - idle) / args.runs
             print(
                 f"{args.runs} active paced runs: {busy:.0f} MB PSS, {per_run:.2f} MB per run "
