@@ -313,7 +313,11 @@ def _boundary(trainer: Trainer, types: list[str], res: int = GRID_RES) -> dict:
 
     # Neuron heatmaps: the input features first (Playground's input nodes), then each dense
     # layer's neurons (up to MAX_NEURONS), each its own byte grid (res, res).
-    neurons = [byte_grids(_thumbnails(feats, res))]  # F grids (NEURON_RES, NEURON_RES)
+    # The input features never change during a run: their grids are made once per resolution.
+    cache = _cache(trainer)
+    if ("feature_grids", res) not in cache:
+        cache["feature_grids", res] = byte_grids(_thumbnails(feats, res))
+    neurons = [cache["feature_grids", res]]  # F grids (NEURON_RES, NEURON_RES)
     for i in dense:
         neurons.append(byte_grids(_thumbnails(kept[i][:, :MAX_NEURONS], res)))
     section["neurons"] = neurons
