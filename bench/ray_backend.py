@@ -7,7 +7,18 @@ Each backend serves in a `layerlab serve` subprocess with two workers (`LAYERLAB
 with an empty `LAYERLAB_RAY_ADDRESS`: the server starts a local Ray of its own, no dashboard).
 The same `--runs` spiral runs (the example, with `--epochs`) start together; the wall time is
 from the first POST to the last run's final status (every epoch record streamed to a viewer).
-Needs the extra: pip install -e '.[ray]'.
+Needs the extra: pip install -e '.[ray]'. Every round's wall time is printed: the spread is
+the variance the issue asks about.
+
+Measured on the shared 2-core machine (load average 10-17; `--rounds 3 --first 5`), one run
+after the other:
+- before (actors loaded the compiled kernel lazily, beside their first runs): ray rounds
+  25.05, 12.23, 15.04 s against local 14.68, 14.16, 13.48 (best 0.91x); POST -> first epoch
+  median 423 ms against 231 (1.83x), max 1,531 ms. An earlier run at load ~11: 1.04x, 1.34x.
+  The slow first round and the slow first epochs are the kernel's import holding the GIL.
+- after (ray_actor.py: the kernel loaded before "ready", as the forkserver does): ray rounds
+  4.21, 4.00, 5.33 s against local 7.02, 11.13, 6.41 (best 0.62x); first epoch median 44 ms
+  against 138 (0.32x), max 343 ms. The local pool's own rounds vary as much on this machine.
 """
 
 from __future__ import annotations
