@@ -12,15 +12,17 @@ watchable stage's promise to a visible viewer), and how many such runs `--cores`
 hold on training and probing alone (the server's fan-out and the API come on top: see
 bench/capacity.py's server CPU).
 
-Measured on the shared 2-core machine (load average 12-18), one after the other:
-- before (main: torch byte grids, avg_pool2d thumbnails, torch activation statistics):
-  spiral epoch 2.02 ms, probe 3.33 ms at 40 and 2.62 at 20, encoding 0.47 ms: 0.116 of a core
-  per run at 20/s with a full-grid probe every epoch, 17 runs on 2 cores; digits CNN epoch
-  89 ms, probe 5.2-5.4 ms: 0.189 of a core per run at 2/s;
-- after (NumPy byte grids, thumbnails and statistics; the same bytes): spiral epoch 1.79 ms,
-  probe 2.78 ms at 40 and 1.94 at 20: 0.101 (0.084 at grid 20) of a core, 20 (24) runs on 2
-  cores; digits CNN probe 2.4-2.8 ms, its epoch (72-89 ms) is 0.14-0.18 of a core at 2/s.
-So the mixed class of bench/capacity.py (one CNN in five) is bound by the CNNs' own training.
+Measured on the shared 2-core machine, main (e490b8c, `git archive` into a folder, run with
+PYTHONPATH there) and this tree one after the other, spiral starter:
+- at load average 12-18: main probe 3.33 ms at grid 40, 2.62 at 20; this 2.78 and 1.94
+  (thread CPU time swells with the machine's load, torch's small ops most);
+- at load average 5-7: main epoch 1.28 ms, probe 2.03 ms at 40 and 1.35 at 20, encoding
+  0.39 ms: 0.074 of a core per run at 20/s, 27 runs on 2 cores; this probe 1.80 and 1.25 ms
+  (NumPy byte grids, thumbnails and statistics, the same bytes; features' grids made once).
+So the full grid costs ~0.55 ms more than the coarse one, which a saturated worker now uses
+(frames.Load), and training plus one frame an epoch bounds two free cores at ~26-31 spiral
+runs at 20 epochs/s. The digits CNN at 2/s is 0.11-0.17 of a core of training alone (epoch
+54-82 ms): a mixed class (one CNN in five) is bound by the CNNs' training, not by frames.
 """
 
 from __future__ import annotations
