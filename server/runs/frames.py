@@ -23,9 +23,9 @@ import math
 # The boundary grid's side while a run trains at full speed (or faster than frames are
 # shown), and for every probe of a saturated worker (`Load`): a spiral 32-32 snapshot falls
 # from ~51 KB to ~23 KB (neuron thumbnails 10x10 instead of 20x20) and its probe from ~1.8 to
-# ~1.25 ms CPU (bench/probe_cost.py, load average 5-7; 2.8 to 1.9 ms at 12-18). Paused and final snapshots keep the full grid
-# (probes.GRID_RES, 40), and so do paced ones while the worker has time to spare: that is
-# when a class looks closely.
+# ~1.25 ms CPU (bench/probe_cost.py, load average 5-7; 2.8 to 1.9 ms at 12-18). Paused and
+# final snapshots keep the full grid (probes.GRID_RES, 40), and so do paced ones while the
+# worker has time to spare: that is when a class looks closely.
 MOVING_RESOLUTION = 20
 # A worker busy for more than this share of the last LOAD_WINDOW_S (training, probing,
 # sending: all but its waits for a paced epoch or a command) is saturated: its paced runs'
