@@ -26,6 +26,10 @@ workers got 0.2-0.3 of a core each, so no N held for either tree), tiny nets onl
   N=10  main 5.81 ms worker + 0.91 ms server per epoch, median run at 0.48x its pace;
         this 4.10 ms + 0.66 ms, 0.61x;
   N=25  main 4.87 + 0.72 ms (saturated: frames by budget), 0.21x; this 4.17 + 0.76 ms, 0.20x.
+Again at load average 8 (the workers got 0.2-0.4 of a core each; none held): N=10 main
+4.44 ms worker + 0.64 ms server per epoch, this 3.95 + 0.75; N=25 main 4.80 + 0.69, this
+3.76 + 0.65 (the saturated worker's coarse grid). The pace ratios follow the CPU each
+server's workers happened to get on the shared machine, not the tree.
 At 4.1 ms a spiral epoch with its frame, 20 epochs/s is 0.082 of a core: two free cores hold
 about 24 such runs; training alone (1.8-1.9 ms an epoch, the compiled fast path) bounds it at
 about 50, so N = 200 at 20 epochs/s would need epochs 10x cheaper, not only frames.
