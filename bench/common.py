@@ -21,9 +21,13 @@ def example(name: str, **training) -> dict:
 
 
 @contextlib.contextmanager
-def server(workers: int = 1, timeout: float = 120.0, **env: str) -> Iterator[str]:
+def server(
+    workers: int = 1, timeout: float = 120.0, src: Path | None = None, **env: str
+) -> Iterator[str]:
     """`layerlab serve` in a subprocess (so clients do not share its GIL); yields its URL.
-    Started and awaited by tests/servers.py, the one place that starts servers."""
+    Started and awaited by tests/servers.py, the one place that starts servers. `src`: run
+    the server package of another source tree (a baseline: `git archive REV | tar -x -C DIR`)
+    with this environment's Python, so a benchmark compares both in one run."""
     with tempfile.TemporaryDirectory() as state:
         environ = {
             "LAYERLAB_PERSIST_RUNS": "false",
@@ -31,8 +35,11 @@ def server(workers: int = 1, timeout: float = 120.0, **env: str) -> Iterator[str
             "LAYERLAB_MAX_RUNS_PER_CLIENT": "64",
             **servers.layerlab_env(**env),
         }
+        where = {} if src is None else {"cwd": src}
+        if src is not None:
+            environ["PYTHONPATH"] = str(src)
         with servers.running(
-            env=environ, workers=workers, timeout=timeout, log=Path(state) / "server.log"
+            env=environ, workers=workers, timeout=timeout, log=Path(state) / "server.log", **where
         ) as process:
             yield process.base
 

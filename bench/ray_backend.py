@@ -7,7 +7,18 @@ Each backend serves in a `layerlab serve` subprocess with two workers (`LAYERLAB
 with an empty `LAYERLAB_RAY_ADDRESS`: the server starts a local Ray of its own, no dashboard).
 The same `--runs` spiral runs (the example, with `--epochs`) start together; the wall time is
 from the first POST to the last run's final status (every epoch record streamed to a viewer).
-Needs the extra: pip install -e '.[ray]'.
+Needs the extra: pip install -e '.[ray]'. Every round's wall time is printed: the spread is
+the variance the issue asks about.
+
+Measured on the shared 2-core machine (load average 10-17; `--rounds 3 --first 5`), one run
+after the other:
+- before (actors loaded the compiled kernel lazily, beside their first runs): ray rounds
+  25.05, 12.23, 15.04 s against local 14.68, 14.16, 13.48 (best 0.91x); POST -> first epoch
+  median 423 ms against 231 (1.83x), max 1,531 ms. An earlier run at load ~11: 1.04x, 1.34x.
+  The slow first round and the slow first epochs are the kernel's import holding the GIL.
+- after (ray_actor.py: the kernel loaded before "ready", as the forkserver does): ray rounds
+  4.21, 4.00, 5.33 s against local 7.02, 11.13, 6.41 (best 0.62x); first epoch median 44 ms
+  against 138 (0.32x), max 343 ms. The local pool's own rounds vary as much on this machine.
 """
 
 from __future__ import annotations
@@ -55,7 +66,7 @@ def run_to_end(base: str, doc: dict) -> int:
 
 def measure(
     backend: str, runs: int, epochs: int, first: int, rounds: int
-) -> tuple[float, list[float]]:
+) -> tuple[list[float], list[float]]:
     doc = example("spiral_mlp", epochs=epochs)
     with serve(backend) as base, httpx.Client(base_url=base, trust_env=False, timeout=60) as http:
         ws_base = base.replace("http", "ws")
@@ -68,7 +79,7 @@ def measure(
                 streamed = list(pool.map(run_to_end, [base] * runs, [doc] * runs))
             walls.append(time.perf_counter() - start)
             assert streamed == [epochs] * runs, f"{backend}: epochs streamed {streamed}"
-    return min(walls), firsts
+    return walls, firsts
 
 
 def main() -> None:
@@ -85,13 +96,14 @@ def main() -> None:
         f"{args.runs} spiral runs x {args.epochs} epochs at once, {WORKERS} workers, "
         f"every epoch streamed to a viewer (best of {args.rounds} rounds):"
     )
-    for backend, (wall, firsts) in results.items():
+    for backend, (walls, firsts) in results.items():
+        wall = min(walls)
         print(
-            f"  {backend:5s}: {wall:6.2f} s ({args.runs * args.epochs / wall:,.0f} epochs/s); "
+            f"  {backend:5s}: {wall:6.2f} s (rounds {', '.join(f'{w:.2f}' for w in walls)}) ({args.runs * args.epochs / wall:,.0f} epochs/s); "
             f"POST -> first epoch median {statistics.median(firsts) * 1e3:.0f} ms, "
             f"max {percentile(firsts, 100) * 1e3:.0f} ms"
         )
-    local, ray_ = results["local"][0], results["ray"][0]
+    local, ray_ = min(results["local"][0]), min(results["ray"][0])
     print(f"  ray / local wall time = {ray_ / local:.2f}")
     ratio = statistics.median(results["ray"][1]) / statistics.median(results["local"][1])
     print(f"  ray / local POST -> first epoch (median) = {ratio:.2f}")

@@ -40,37 +40,56 @@ def rounded_list(t: Tensor | np.ndarray, decimals: int = 4) -> list:
 
 def byte_grid(t: Tensor | np.ndarray, lo: float | None = None, hi: float | None = None) -> dict:
     """Quantise an array to uint8 over [lo, hi] (default: its finite min and max)."""
-    return byte_grids(torch.as_tensor(t).unsqueeze(0), lo, hi, per_row=False)[0]
+    if isinstance(t, Tensor):
+        t = t.detach().to("cpu", torch.float32).numpy()
+    return byte_grids(np.asarray(t)[None], lo, hi, per_row=False)[0]
 
 
 def byte_grids(
-    t: Tensor, lo: float | None = None, hi: float | None = None, per_row: bool = True
+    t: Tensor | np.ndarray, lo: float | None = None, hi: float | None = None, per_row: bool = True
 ) -> list[dict]:
     """One byte grid per row of t (K, ...), each of shape t.shape[1:], quantised in one
     vectorised pass. per_row: each row gets its own finite min/max (e.g. one heatmap per
-    neuron, each with full contrast); else one range for all. Fixed lo/hi override both."""
-    a = t.detach().to("cpu", torch.float32)
+    neuron, each with full contrast); else one range for all. Fixed lo/hi override both.
+
+    In NumPy on purpose: a snapshot quantises a few small arrays (32 neuron thumbnails of
+    10x10, one 40x40 surface), where each torch op's ~5-10 us of dispatch made this ~0.25 ms a
+    call, a tenth of a tiny net's probe; NumPy's float32 arithmetic gives the same bytes."""
+    if isinstance(t, Tensor):
+        t = t.detach().to("cpu", torch.float32).numpy()
+    a = np.asarray(t, dtype=np.float32)
     k = a.shape[0]
     flat = a.reshape(k, -1)  # (K, D)
-    finite = torch.isfinite(flat)
+    finite = np.isfinite(flat)
+    all_finite = bool(finite.all())
     if lo is None or hi is None:
-        big = torch.finfo(torch.float32).max
-        mins = torch.where(finite, flat, big).amin(dim=1) if flat.shape[1] else torch.zeros(k)
-        maxs = torch.where(finite, flat, -big).amax(dim=1) if flat.shape[1] else torch.zeros(k)
+        if not flat.shape[1]:
+            mins = maxs = np.zeros(k, np.float32)
+        elif all_finite:
+            mins, maxs = flat.min(axis=1), flat.max(axis=1)
+        else:
+            big = np.finfo(np.float32).max
+            mins = np.where(finite, flat, big).min(axis=1)
+            maxs = np.where(finite, flat, -big).max(axis=1)
         if not per_row:
-            mins, maxs = mins.min().expand(k), maxs.max().expand(k)
+            mins = np.full(k, mins.min(initial=np.inf), np.float32)
+            maxs = np.full(k, maxs.max(initial=-np.inf), np.float32)
         none = mins > maxs  # rows without a finite value
-        mins, maxs = mins.masked_fill(none, 0.0), maxs.masked_fill(none, 0.0)
+        mins, maxs = np.where(none, 0, mins), np.where(none, 0, maxs)
         if lo is not None:
-            mins = torch.full((k,), float(lo))
+            mins = np.full(k, lo)
         if hi is not None:
-            maxs = torch.full((k,), float(hi))
+            maxs = np.full(k, hi)
     else:
-        mins, maxs = torch.full((k,), float(lo)), torch.full((k,), float(hi))
+        mins, maxs = np.full(k, lo), np.full(k, hi)
+    mins, maxs = mins.astype(np.float32), maxs.astype(np.float32)
     span = (maxs - mins)[:, None]
-    scale = torch.where(span > 0, 255.0 / span, torch.zeros_like(span))
-    q = ((flat - mins[:, None]) * scale).round_().clamp_(0, 255)
-    q = torch.where(finite, q, torch.zeros_like(q)).to(torch.uint8).numpy()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = np.where(span > 0, np.float32(255.0) / span, np.float32(0.0))
+        q = np.clip(np.round((flat - mins[:, None]) * scale), 0, 255)
+    if not all_finite:
+        q = np.where(finite, q, 0)
+    q = q.astype(np.uint8)
     shape = list(a.shape[1:])
     los, his = mins.tolist(), maxs.tolist()
     return [

@@ -13,8 +13,8 @@ import math
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import metrics
@@ -184,18 +184,22 @@ def _forward(
 
 
 def _activation_stats(t: Tensor) -> dict:
-    """Mean, std and a HIST_BINS-bin histogram of a layer's output values."""
-    a = t.detach().float().reshape(-1)
-    a = a[torch.isfinite(a)]
-    if a.numel() == 0:
+    """Mean, std and a HIST_BINS-bin histogram of a layer's output values.
+
+    Min, max, mean and std in NumPy (a few small arrays per snapshot: torch's per-op dispatch
+    cost more than the arithmetic); the histogram stays torch.histc's binning."""
+    a = t.detach().to("cpu", torch.float32).reshape(-1).numpy()
+    if not np.isfinite(a).all():
+        a = a[np.isfinite(a)]
+    if a.size == 0:
         return {"mean": None, "std": None, "hist": {"lo": None, "hi": None, "counts": [0] * 30}}
-    lo, hi = torch.aminmax(a)
-    mean, std = a.mean(), a.std(correction=0)
-    lo_v, hi_v, mean_v, std_v = torch.stack([lo, hi, mean, std]).tolist()
+    lo_v, hi_v = float(a.min()), float(a.max())
+    mean_v, std_v = float(a.mean()), float(a.std())
     if hi_v > lo_v:
-        counts = torch.histc(a, bins=HIST_BINS, min=lo_v, max=hi_v).long().tolist()
+        hist = torch.histc(torch.from_numpy(a), bins=HIST_BINS, min=lo_v, max=hi_v)
+        counts = hist.long().tolist()
     else:
-        counts = [a.numel()] + [0] * (HIST_BINS - 1)
+        counts = [int(a.size)] + [0] * (HIST_BINS - 1)
     return {
         "mean": rounded(mean_v),
         "std": rounded(std_v),
@@ -255,10 +259,14 @@ def _grid_inputs(trainer: Trainer, res: int = GRID_RES) -> tuple[Tensor, Tensor]
     return cache["grid", res]
 
 
-def _thumbnails(act: Tensor, res: int) -> Tensor:
-    """(res*res, n) activations over the grid -> (n, res/2, res/2), average-pooled."""
-    grids = act.T.reshape(-1, 1, res, res).float()
-    return F.avg_pool2d(grids, THUMB_POOL).squeeze(1)
+def _thumbnails(act: Tensor, res: int) -> np.ndarray:
+    """(res*res, n) activations over the grid -> (n, res/2, res/2), average-pooled (NumPy:
+    cheaper than avg_pool2d's dispatch at these sizes; an odd last row/column is dropped as
+    avg_pool2d drops it)."""
+    grids = act.detach().to("cpu", torch.float32).numpy().T.reshape(-1, res, res)
+    side = res // THUMB_POOL
+    cut = grids[:, : side * THUMB_POOL, : side * THUMB_POOL]
+    return cut.reshape(-1, side, THUMB_POOL, side, THUMB_POOL).mean(axis=(2, 4))
 
 
 def _dense_weight(m: nn.Module) -> Tensor | None:
@@ -305,7 +313,11 @@ def _boundary(trainer: Trainer, types: list[str], res: int = GRID_RES) -> dict:
 
     # Neuron heatmaps: the input features first (Playground's input nodes), then each dense
     # layer's neurons (up to MAX_NEURONS), each its own byte grid (res, res).
-    neurons = [byte_grids(_thumbnails(feats, res))]  # F grids (NEURON_RES, NEURON_RES)
+    # The input features never change during a run: their grids are made once per resolution.
+    cache = _cache(trainer)
+    if ("feature_grids", res) not in cache:
+        cache["feature_grids", res] = byte_grids(_thumbnails(feats, res))
+    neurons = [cache["feature_grids", res]]  # F grids (NEURON_RES, NEURON_RES)
     for i in dense:
         neurons.append(byte_grids(_thumbnails(kept[i][:, :MAX_NEURONS], res)))
     section["neurons"] = neurons

@@ -21,10 +21,17 @@ from __future__ import annotations
 import math
 
 # The boundary grid's side while a run trains at full speed (or faster than frames are
-# shown): a spiral 32-32 snapshot falls from ~51 KB to ~23 KB (neuron thumbnails 10x10 instead
-# of 20x20) and its probe from ~5.9 to ~4.3 ms. Paused, paced and final snapshots keep the
-# full grid (probes.GRID_RES, 40): that is when a class looks closely.
+# shown), and for every probe of a saturated worker (`Load`): a spiral 32-32 snapshot falls
+# from ~51 KB to ~23 KB (neuron thumbnails 10x10 instead of 20x20) and its probe from ~1.8 to
+# ~1.25 ms CPU (bench/probe_cost.py, load average 5-7; 2.8 to 1.9 ms at 12-18). Paused and
+# final snapshots keep the full grid (probes.GRID_RES, 40), and so do paced ones while the
+# worker has time to spare: that is when a class looks closely.
 MOVING_RESOLUTION = 20
+# A worker busy for more than this share of the last LOAD_WINDOW_S (training, probing,
+# sending: all but its waits for a paced epoch or a command) is saturated: its paced runs'
+# per-epoch frames come at MOVING_RESOLUTION, so the time goes to keeping their pace.
+SATURATED_SHARE = 0.7
+LOAD_WINDOW_S = 1.0
 PROBE_SHARE = 0.25  # all of a worker's probes take at most this share of wall time
 # A run whose snapshot has no decision surface (images, sequences, autoencoders: feature maps,
 # predictions and histograms that change slowly) spends at most this share of its own wall
@@ -32,6 +39,34 @@ PROBE_SHARE = 0.25  # all of a worker's probes take at most this share of wall t
 # loop (bench/overhead.py: ~29 probes/s of ~3 ms each); the surface is what a class watches move.
 STILL_SHARE = 0.05
 WINDOW_S = 1.0  # unspent budget is kept for at most this long (no burst after a pause)
+
+
+class Load:
+    """How busy a worker was over its last complete window of LOAD_WINDOW_S (wall time)."""
+
+    def __init__(self, window_s: float = LOAD_WINDOW_S, threshold: float = SATURATED_SHARE):
+        self.window_s, self.threshold = window_s, threshold
+        self.start: float | None = None  # when the current window began
+        self.idle_s = 0.0  # idle seconds within it
+        self.busy_share = 0.0  # of the last complete window (0 until one has passed)
+
+    def idle(self, start: float, end: float) -> None:
+        """The worker waited (for a paced epoch or a command) from `start` to `end`."""
+        self._roll(start)
+        self.idle_s += max(0.0, end - max(start, self.start or start))
+        self._roll(end)
+
+    def saturated(self, now: float) -> bool:
+        self._roll(now)
+        return self.busy_share > self.threshold
+
+    def _roll(self, now: float) -> None:
+        if self.start is None:
+            self.start = now
+        elapsed = now - self.start
+        if elapsed >= self.window_s:
+            self.busy_share = max(0.0, 1.0 - min(self.idle_s, elapsed) / elapsed)
+            self.start, self.idle_s = now, 0.0
 
 
 class ProbeCredit:

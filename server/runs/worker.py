@@ -49,7 +49,7 @@ from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import MOVING_RESOLUTION, FrameBudget, ProbeCredit
+from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 
@@ -100,6 +100,7 @@ class Worker:
         self.running = True
         self.slice_s = settings.time_slice_s  # this turn's slice (shorter near a paced epoch)
         self.probe_credit = ProbeCredit()  # all its runs' probes: a share of wall time
+        self.load = Load()  # its busy share of wall time: paced frames coarser when saturated
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
@@ -149,7 +150,13 @@ class Worker:
         """Handle every waiting command; with `block`, wait for at least one (at most
         `timeout` seconds: a paced run's next epoch is due then)."""
         timeout = timeout if block else 0
-        while self.running and self.commands.poll(timeout):
+        while self.running:
+            start = time.perf_counter()
+            ready = self.commands.poll(timeout)
+            if timeout is None or timeout > 0:  # a wait, not a peek: the worker was idle
+                self.load.idle(start, time.perf_counter())
+            if not ready:
+                break
             self.handle(self.commands.recv())
             timeout = 0
 
@@ -415,14 +422,17 @@ class Worker:
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:
         """Probe when someone watches, at most `snapshot_rate` per second within a share of
         wall time (frames.py); after every epoch of a run paced at or below that rate that
-        ended on time (its pace comes first)."""
+        ended on time (its pace comes first), on the full grid unless the worker is
+        saturated (frames.Load)."""
         if not job.watched:
             return
         rate = job.pace.rate
         slow = rate is not None and rate <= self.settings.snapshot_rate
         slack = job.pace.wait(time.monotonic()) if epoch_ended and slow else None
-        if job.frames.allows(time.perf_counter(), slack):
-            self.probe(job, None if slow else MOVING_RESOLUTION)
+        now = time.perf_counter()
+        if job.frames.allows(now, slack):
+            full = slow and not self.load.saturated(now)
+            self.probe(job, None if full else MOVING_RESOLUTION)
 
     def probe(self, job: Job, resolution: int | None = None) -> None:
         if job.trainer is None:

@@ -4,6 +4,7 @@ showing every epoch of a paced run."""
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import threading
@@ -13,7 +14,8 @@ import pytest
 import torch
 from test_worker import Harness, spiral
 
-from server.runs.frames import FrameBudget, ProbeCredit
+from server.engine.probes import GRID_RES
+from server.runs.frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
 from server.runs.pace import MIN_SLICE_S, Pace, schedule
 
 PACE = 20.0
@@ -172,4 +174,37 @@ def test_a_watched_paced_run_shows_every_epoch(harness: Harness):
     shown = {m[2] for m in harness.messages if m[0] == "snapshot" and m[1] == "paced"}
     missing = set(range(2, 16)) - shown
     assert not missing, f"no snapshot after epochs {sorted(missing)}"  # one after each epoch
+    harness.send("control", None, "paced", "stop", None)
+
+
+def test_a_worker_is_saturated_when_busy_for_most_of_a_window():
+    load = Load(window_s=1.0, threshold=0.7)
+    assert not load.saturated(0.0)  # no complete window yet: not saturated
+    load.idle(0.2, 0.6)  # 40% idle: 60% busy
+    assert not load.saturated(1.0)
+    assert load.busy_share == pytest.approx(0.6)
+    load.idle(1.5, 1.6)  # 10% idle in the next window: 90% busy
+    assert load.saturated(2.0)
+    assert load.saturated(2.5)  # the last complete window counts until the next ends
+    load.idle(2.5, 3.0)
+    assert not load.saturated(3.0)
+
+
+@pytest.mark.parametrize("saturated", [False, True])
+def test_a_saturated_worker_shows_every_paced_epoch_on_the_coarse_grid(
+    harness: Harness, saturated: bool
+):
+    # The load is forced (threshold -1: every window counts as saturated; 2: none does), so
+    # the test does not depend on how busy this machine is; the windows are 0.2 s long.
+    harness.worker.load = Load(window_s=0.2, threshold=-1.0 if saturated else 2.0)
+    harness.send("start", "paced", spiral(None, pace=PACE / 2), False)
+    harness.send("control", None, "paced", "watch", True)
+    _epochs_of(harness, "paced", 1, 12)  # past the first complete window
+    after = [
+        (m[2], json.loads(m[3])["snapshot"]["boundary"]["resolution"])
+        for m in harness.messages
+        if m[0] == "snapshot" and m[1] == "paced" and m[2] >= 6
+    ]
+    assert {epoch for epoch, _ in after} >= set(range(6, 12))  # still one after each epoch
+    assert {res for _, res in after} == {MOVING_RESOLUTION if saturated else GRID_RES}
     harness.send("control", None, "paced", "stop", None)

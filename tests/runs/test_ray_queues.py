@@ -3,14 +3,18 @@ worker loop training through the inbox and outbox the actor gives it instead of 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from server.config import Settings
 from server.engine.trainer import Trainer
 from server.runs.backends.ray_actor import Inbox, Outbox, PollWatch, ThreadBeat
 from server.runs.worker import Worker
 
+ROOT = Path(__file__).resolve().parents[2]
 SPIRAL = {
     "dataset": {"name": "spiral", "samples": 100},
     "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}]},
@@ -80,3 +84,36 @@ def test_an_actor_polled_by_its_server_lives_on():
         watch.seen()
         time.sleep(0.05)  # polls 100x more often than the limit
     assert not orphaned.is_set()
+
+
+# In a fresh interpreter: in this one an earlier test may have loaded the kernel already.
+ACTOR_READY = """
+import sys
+from server.config import Settings
+from server.engine.fastpath import compiler
+from server.runs.backends.ray_actor import WorkerActor
+
+actor = WorkerActor(Settings(persist_runs=False, state_dir=sys.argv[1]).model_dump(mode="json"))
+while True:
+    messages, state = actor.poll(30.0)
+    if any(m[0] == "ready" for m in messages):
+        print("kernel at ready:", compiler.status())
+        break
+    assert not state["done"], "the actor's loop ended before it was ready"
+actor.command(1, ("shutdown",))
+assert actor.join(30)
+"""
+
+
+def test_an_actor_has_loaded_the_compiled_kernel_when_it_says_ready(tmp_path):
+    # As the local pool's forkserver does (zygote.py): a kernel loaded lazily held the GIL
+    # beside the actor's first runs (the Ray backend's slow first epochs).
+    done = subprocess.run(
+        [sys.executable, "-c", ACTOR_READY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "kernel at ready: ready" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -25,6 +25,13 @@ from ..worker import DEFAULT_TRAINER, Worker, _load, _warm_up
 
 POLL_BATCH = 2000  # messages per poll reply at most (a reply stays a few MB even with snapshots)
 POLL_LINGER_S = 0.02  # after the first message, a poll waits this long for more to batch
+# The compiled kernel is loaded before the actor says "ready", as the local pool's forkserver
+# does before forking (zygote.py): loaded lazily, its import held the GIL beside the first runs
+# (bench/ray_backend.py at load average ~13: POST -> first epoch 423 ms against the local
+# pool's 231, up to 1.5 s, and the first round of 8 runs 25 s against 12-15 s for the next).
+# Bounded: a cold compile on a busy machine may take half a minute; past this, runs start on
+# the NumPy path and the kernel takes over when it is ready, as before.
+KERNEL_WAIT_S = 60.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -166,13 +173,18 @@ class WorkerActor:
         self.thread.start()
 
     def _main(self, factory: str) -> None:
-        """Set torch up for one thread, warm the engine, say "ready", then loop (worker_main's
-        steps; no address-space limit here: Ray's own mappings would trip it, so the server
+        """Set torch up for one thread, load the compiled kernel (KERNEL_WAIT_S), warm the
+        engine, say "ready", then loop (worker_main's steps; no address-space limit here: Ray's own mappings would trip it, so the server
         watches the resident size instead)."""
         try:
             import torch
 
             torch.set_num_threads(1)
+            if self.settings.fast_path and self.settings.fast_path_compiled:
+                from ...engine.fastpath import compiler
+
+                compiler.warm()
+                compiler.wait(KERNEL_WAIT_S)
             trainer_factory = _load(factory)
             _warm_up(trainer_factory, self.settings)
             worker = Worker(self.settings, self.inbox, self.outbox, trainer_factory, self.beat)
