@@ -79,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
-        app.state.classes = Classes(settings, manager, store)  # classes, students, spotlight
+        app.state.classes = Classes(
+            settings, manager, store, cluster
+        )  # classes, students, spotlight
         await app.state.classes.start()
         await restore_upload_files(store, settings)
         try:

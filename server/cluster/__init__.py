@@ -4,7 +4,7 @@ Built by `create_app` only when `LAYERLAB_REDIS_URL` is set; without it nothing 
 one process behaves as before. One module per job: `bus.py` (the runs owned here, into Redis
 streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
 `relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
-`keys.py` (the key names).
+`class_events.py` (classes' changes between replicas), `keys.py` (the key names).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store, StoreUnavailable
 from .bus import RedisBus
+from .class_events import ClassEvents
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
 from .takeover import Takeover
@@ -32,6 +33,7 @@ REDIS_WAIT_S = 5.0  # a request waits this long for a free Redis connection
 
 WATCH_WAIT_S = 2.0  # a viewer of a run not (yet) in Redis waits this long for it
 WATCH_POLL_S = 0.05
+FOLLOW_AGAIN_S = 5.0  # a run that could not be followed is looked for again after this
 
 
 class Cluster:
@@ -60,6 +62,9 @@ class Cluster:
         self.mirrors: Mirrors | None = None
         self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
+        self.class_events = ClassEvents(self.redis, self.replica, settings.redis_stream_max)
+        self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
+        self._follows: set[asyncio.Task] = set()
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
@@ -75,6 +80,9 @@ class Cluster:
             self._takeover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._takeover
+        for task in list(self._follows):
+            task.cancel()
+        await self.class_events.stop()
         if self.mirrors is not None:
             await self.mirrors.stop()
         await self.relay.stop()
@@ -113,4 +121,28 @@ class Cluster:
             if (stored is not None and stored.status in TERMINAL) or loop.time() > deadline:
                 return False
             await asyncio.sleep(WATCH_POLL_S)
+        return True
+
+    def follow(self, run_id: str) -> None:
+        """Start following another replica's run into this hub if it can be (a class's
+        dashboard shows it); returns at once, and looks again at most every FOLLOW_AGAIN_S."""
+        loop = asyncio.get_running_loop()
+        if self.mirrors is None or run_id in self.mirrors.hub.channels:
+            return
+        if loop.time() - self._looked.get(run_id, float("-inf")) < FOLLOW_AGAIN_S:
+            return
+        self._looked[run_id] = loop.time()
+        if len(self._looked) > self.settings.redis_stream_max:  # bounded: the oldest go
+            for old in list(self._looked)[: len(self._looked) // 2]:
+                del self._looked[old]
+        task = loop.create_task(self.watchable(run_id))
+        self._follows.add(task)
+        task.add_done_callback(self._follows.discard)
+
+    async def control_elsewhere(self, run_id: str, action: str) -> bool:
+        """A control for another replica's run (pause-all, stop-all): whether it applied."""
+        try:
+            await self.relay.control(run_id, action, None)
+        except RelayRefused:
+            return False
         return True

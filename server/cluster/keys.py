@@ -35,3 +35,8 @@ def controls(replica: str) -> str:
 def reply(ask_id: str) -> str:
     """The list a relayed control's answer is pushed to (BLPOP by the asker)."""
     return f"{PREFIX}reply:{ask_id}"
+
+
+def class_events() -> str:
+    """Every replica's class changes, in order (server/cluster/class_events.py)."""
+    return f"{PREFIX}classes:events"
