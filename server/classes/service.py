@@ -90,22 +90,27 @@ class Classes:
             )
         self.experiments.admit(room, student, experiment)
         s = self.settings
-        mine = self.active_runs(room.code, student.id)
-        if len(mine) >= s.max_runs_per_student:
+        # Replicas: the class runs other replicas hold count too (server/cluster/census.py).
+        elsewhere = list(self.cluster.census.entries()) if self.cluster is not None else []
+        mine = len(self.active_runs(room.code, student.id)) + sum(
+            code == room.code and who == student.id for _, code, who in elsewhere
+        )
+        if mine >= s.max_runs_per_student:
             raise ClassRefused(
                 429,
-                f"you already have {len(mine)} active runs, the limit per student "
+                f"you already have {mine} active runs, the limit per student "
                 "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
                 RUNS_RETRY_S,
             )
         of_class = of_address = of_classes = 0
         rooms = self.registry.classes
-        for run in self.manager.runs.values():
-            if not run.active or run.class_code is None:
+        here = [r.class_code for r in self.manager.runs.values() if r.active]
+        for code in here + [code for _, code, _ in elsewhere]:
+            if code is None:
                 continue
             of_classes += 1
-            of_class += run.class_code == room.code
-            owner = rooms.get(run.class_code)
+            of_class += code == room.code
+            owner = rooms.get(code)
             of_address += (
                 room.client is not None and owner is not None and owner.client == room.client
             )

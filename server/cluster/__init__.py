@@ -4,7 +4,8 @@ Built by `create_app` only when `LAYERLAB_REDIS_URL` is set; without it nothing 
 one process behaves as before. One module per job: `bus.py` (the runs owned here, into Redis
 streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
 `relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
-`class_events.py` (classes' changes between replicas), `keys.py` (the key names).
+`class_events.py` (classes' changes between replicas), `census.py` (every replica's active
+runs, for the run limits), `keys.py` (the key names).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store, StoreUnavailable
 from .bus import RedisBus
+from .census import Census
 from .class_events import ClassEvents
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
@@ -59,6 +61,8 @@ class Cluster:
         self.redis = aioredis.Redis(connection_pool=pool)
         self.bus = RedisBus(settings, store, self.redis, self.replica)
         self.relay = Relay(settings, store, self.redis, self.replica)
+        self.census = Census(self.redis, self.replica, settings.lease_s, self.bus.changed)
+        self.bus.census = self.census
         self.mirrors: Mirrors | None = None
         self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
@@ -72,6 +76,7 @@ class Cluster:
         self.mirrors = Mirrors(self.redis, manager.hub)
         await self.bus.start()
         await self.relay.start(manager)
+        await self.census.start(manager)
         takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
         self._takeover = asyncio.create_task(takeover.watch(manager))
 
@@ -83,6 +88,7 @@ class Cluster:
         for task in list(self._follows):
             task.cancel()
         await self.class_events.stop()
+        await self.census.stop()
         if self.mirrors is not None:
             await self.mirrors.stop()
         await self.relay.stop()

@@ -34,6 +34,7 @@ from ..runs.bus import RunBus
 from ..store import leases
 from ..store.store import Store
 from . import keys
+from .census import Census
 
 log = logging.getLogger("layerlab.cluster")
 
@@ -58,6 +59,8 @@ class RedisBus(RunBus):
         self._lease_jobs: deque[tuple[str, str]] = deque()  # ("take" | "release", run id)
         self._tasks: list[asyncio.Task] = []
         self.dropped = 0
+        self.changed = asyncio.Event()  # a run taken, changed or ended here: the census writes
+        self.census: Census | None = None  # the other replicas' active runs (set by Cluster)
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._leases())]
@@ -77,6 +80,7 @@ class RedisBus(RunBus):
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
         self._put("meta", run_id, {"info": json.dumps({**info, "generation": generation})})
+        self.changed.set()
 
     def epoch(self, run_id: str, text: str) -> None:
         self._put("xadd", run_id, {"k": "e", "t": text})
@@ -84,6 +88,7 @@ class RedisBus(RunBus):
     def status(self, run_id: str, status: str, message: str | None, epoch: int) -> None:
         fields = {"k": "s", "s": status, "m": message or "", "n": str(epoch)}
         self._put("xadd", run_id, fields)
+        self.changed.set()
         if status in TERMINAL:
             self._put("expire", run_id, {})
 
@@ -97,7 +102,11 @@ class RedisBus(RunBus):
     def released(self, run_id: str) -> None:
         self.leased.discard(run_id)
         self._copied.pop(run_id, None)
+        self.changed.set()
         self._lease_jobs.append(("release", run_id))
+
+    def active_elsewhere(self, client: str | None = None) -> int:
+        return self.census.active(client) if self.census is not None else 0
 
     def _put(self, op: str, run_id: str, fields: dict) -> None:
         if len(self._queue) >= self.settings.redis_stream_max:

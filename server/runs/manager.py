@@ -203,12 +203,13 @@ class RunManager:
 
     def _check_limits(self, client: str, per_client: bool = True) -> None:
         s = self.settings
-        if self.active_count() >= s.max_runs:
+        if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
             raise LimitReached(
                 f"the server already has {s.max_runs} active runs, its limit "
                 "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
             )
-        if per_client and self.active_count(client) >= s.max_runs_per_client:
+        mine = self.active_count(client) + self.bus.active_elsewhere(client)
+        if per_client and mine >= s.max_runs_per_client:
             raise LimitReached(
                 f"you already have {s.max_runs_per_client} active runs, the limit per client "
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"

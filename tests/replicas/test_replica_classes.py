@@ -2,7 +2,7 @@
 two students on the other two. The dashboard sees both students' runs training, a spotlight
 reaches the other replicas' pages and can be watched there, a pushed design and a lock reach
 both students, a raised hand and an answer reach the teacher, and stop-all stops the runs that
-the other replicas own."""
+the other replicas own. Run budgets (per address, per student) count every replica's runs."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from test_replicas import HELLO_TIMEOUT_S, Viewer, spiral
+from test_replicas import HELLO_TIMEOUT_S, Viewer, control, spiral
 from websockets.sync.client import connect
+
+from server.config import Settings
 
 pytest_plugins = ["replica_fixtures"]  # its fixtures (see there why not a conftest.py)
 
@@ -185,3 +187,56 @@ def test_a_class_works_whichever_replica_each_page_reaches(replicas):
     for name, server in (("Ada", b), ("Bob", c)):
         detail = server.http.get(f"/api/runs/{runs[name]}", headers=as_teacher)
         assert detail.json()["status"] == "stopped", detail.text
+
+
+def wait_health(server, what: str, test: Callable[[dict], bool]) -> None:
+    """Until `server`'s /health passes `test` (a census from another replica has come)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        health = server.http.get("/api/health").json()
+        if test(health):
+            return
+        assert time.monotonic() < deadline, f"{what}: {health}"
+        time.sleep(0.05)
+
+
+def test_run_budgets_hold_across_replicas(replicas):
+    a, b, c = replicas.servers[:3]
+    per_client = Settings.model_fields["max_runs_per_client"].default
+    per_student = Settings.model_fields["max_runs_per_student"].default
+
+    # One address fills its budget through a; b refuses it the next run, naming the limit.
+    runs = []
+    for _ in range(per_client):
+        created = a.http.post("/api/runs", params={"paused": "true"}, json=spiral(50))
+        assert created.status_code == 201, created.text
+        runs.append(created.json())
+    wait_health(b, "a's runs counted on b", lambda h: h["active_elsewhere"] == per_client)
+    refused = b.http.post("/api/runs", params={"paused": "true"}, json=spiral(50))
+    assert refused.status_code == 429, refused.text
+    assert "LAYERLAB_MAX_RUNS_PER_CLIENT" in refused.json()["detail"], refused.text
+    assert int(refused.headers["Retry-After"]) > 0
+    # One run ends on a: b takes one again.
+    stopped = control(a, runs[0], "stop")
+    assert stopped.status_code == 200, stopped.text
+    wait_health(b, "a's stop counted on b", lambda h: h["active_elsewhere"] == per_client - 1)
+    taken = b.http.post("/api/runs", params={"paused": "true"}, json=spiral(50))
+    assert taken.status_code == 201, taken.text
+    for run, server in [*((r, a) for r in runs[1:]), (taken.json(), b)]:
+        assert control(server, run, "stop").status_code == 200
+
+    # A student's budget: runs started through b count on c.
+    opened = a.http.post("/api/classes", json={"name": "Budgets"})
+    assert opened.status_code == 201, opened.text
+    student = {"X-Student-Token": join(b, opened.json()["code"], "Cy")}
+    wait_health(c, "the stops counted on c", lambda h: h["active_elsewhere"] == 0)
+    for _ in range(per_student):
+        created = b.http.post(
+            "/api/runs", params={"paused": "true"}, json=spiral(50), headers=student
+        )
+        assert created.status_code == 201, created.text
+    wait_health(c, "b's class runs counted on c", lambda h: h["active_elsewhere"] == per_student)
+    refused = c.http.post("/api/runs", params={"paused": "true"}, json=spiral(50), headers=student)
+    assert refused.status_code == 429, refused.text
+    assert "LAYERLAB_MAX_RUNS_PER_STUDENT" in refused.json()["detail"], refused.text
+    assert int(refused.headers["Retry-After"]) > 0
