@@ -5,7 +5,7 @@ one process behaves as before. One module per job: `bus.py` (the runs owned here
 streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
 `relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
 `class_events.py` (classes' changes between replicas), `census.py` (every replica's active
-runs, for the run limits), `keys.py` (the key names).
+runs, for the run limits), `watch.py` (viewers elsewhere make the owner's worker draw), `keys.py` (the key names).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .class_events import ClassEvents
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
 from .takeover import Takeover
+from .watch import RemoteWatch
 
 __all__ = ["Cluster", "RelayRefused"]
 
@@ -63,6 +64,8 @@ class Cluster:
         self.relay = Relay(settings, store, self.redis, self.replica)
         self.census = Census(self.redis, self.replica, settings.lease_s, self.bus.changed)
         self.bus.census = self.census
+        self.watch = RemoteWatch(self.redis, self.replica, settings.lease_s)
+        self.relay.on_watch = self.watch.heard
         self.mirrors: Mirrors | None = None
         self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
@@ -77,6 +80,7 @@ class Cluster:
         await self.bus.start()
         await self.relay.start(manager)
         await self.census.start(manager)
+        self.watch.start(manager.hub, self.mirrors, lambda run_id: run_id in manager.runs)
         takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
         self._takeover = asyncio.create_task(takeover.watch(manager))
 
@@ -89,6 +93,7 @@ class Cluster:
             task.cancel()
         await self.class_events.stop()
         await self.census.stop()
+        await self.watch.stop()
         if self.mirrors is not None:
             await self.mirrors.stop()
         await self.relay.stop()

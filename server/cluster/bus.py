@@ -79,7 +79,8 @@ class RedisBus(RunBus):
         self.generations[run_id] = generation
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
-        self._put("meta", run_id, {"info": json.dumps({**info, "generation": generation})})
+        meta = {**info, "generation": generation, "replica": self.replica}
+        self._put("meta", run_id, {"info": json.dumps(meta)})
         self.changed.set()
 
     def epoch(self, run_id: str, text: str) -> None:
