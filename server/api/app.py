@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.classes.stop()
+            if cluster is not None:  # replicas: the active runs go on elsewhere, not interrupted
+                await cluster.hand_over(manager)
             app.state.offline.close()
             if getattr(app.state, "upload_parsers", None) is not None:
                 app.state.upload_parsers.close()  # made by the first upload

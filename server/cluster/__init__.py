@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -21,6 +22,7 @@ from ..config import Settings
 from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store, StoreUnavailable
+from . import keys
 from .bus import RedisBus
 from .census import Census
 from .class_events import ClassEvents
@@ -65,10 +67,11 @@ class Cluster:
         self.census = Census(self.redis, self.replica, settings.lease_s, self.bus.changed)
         self.bus.census = self.census
         self.watch = RemoteWatch(self.redis, self.replica, settings.lease_s)
-        self.relay.on_watch = self.watch.heard
+        self.relay.on_notice = self._notice
         self.mirrors: Mirrors | None = None
         self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
+        self.takeover: Takeover | None = None
         self.class_events = ClassEvents(self.redis, self.replica, settings.redis_stream_max)
         self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
         self._follows: set[asyncio.Task] = set()
@@ -81,8 +84,8 @@ class Cluster:
         await self.relay.start(manager)
         await self.census.start(manager)
         self.watch.start(manager.hub, self.mirrors, lambda run_id: run_id in manager.runs)
-        takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
-        self._takeover = asyncio.create_task(takeover.watch(manager))
+        self.takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
+        self._takeover = asyncio.create_task(self.takeover.watch(manager))
 
     async def stop(self) -> None:
         if self._takeover is not None:
@@ -157,3 +160,29 @@ class Cluster:
         except RelayRefused:
             return False
         return True
+
+    def _notice(self, message: dict) -> None:
+        """A notice from another replica on this replica's channel (relay.py)."""
+        if "watch" in message:
+            self.watch.heard(message)
+        elif "handover" in message and self.takeover is not None:
+            self.takeover.wake.set()
+
+    async def hand_over(self, manager: RunManager) -> list[str]:
+        """A graceful stop (SIGTERM): this replica's active runs go on elsewhere at once, each
+        from a checkpoint saved now (not after their leases lapse), and the other replicas
+        are told to look. Call it before `manager.stop()`. The ids handed over."""
+        if self._takeover is not None:  # taking runs over while leaving would hold them here
+            self._takeover.cancel()
+        run_ids = await manager.hand_over()
+        if not run_ids:
+            return []
+        try:
+            await self.bus.hand_over(run_ids)
+            body = json.dumps({"handover": run_ids, "from": self.replica})
+            for replica in list(self.census.others):
+                await self.redis.publish(keys.controls(replica), body)
+        except Exception as err:  # their leases lapse anyway: taken over a lease later
+            log.warning("runs could not be handed over at once: %s", err)
+        log.info("handed %d runs over to the other replicas", len(run_ids))
+        return run_ids

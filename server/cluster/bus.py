@@ -190,6 +190,16 @@ class RedisBus(RunBus):
                 log.warning("run leases could not be written: %s", err)
             await asyncio.sleep(min(every, 0.1))
 
+    async def hand_over(self, run_ids: list[str]) -> None:
+        """These runs leave this replica alive (a graceful stop): what is queued goes to Redis,
+        their fresh checkpoints to the database, and their leases lapse now."""
+        for run_id in run_ids:
+            self.leased.discard(run_id)
+            self._copied.pop(run_id, None)  # copied again, however recent the last copy
+        await self._flush_once()
+        await asyncio.to_thread(self._copy_checkpoints, run_ids)
+        await asyncio.to_thread(self.store.write, leases.lapse, self.replica, run_ids)
+
     def _release(self, run_id: str) -> None:
         self.store.write(leases.release, run_id, self.replica)
         self.store.write(leases.drop_checkpoint, run_id)

@@ -53,8 +53,9 @@ class Relay:
         self._pubsub: Any = None
         self._listener: asyncio.Task | None = None
         self._handlers: set[asyncio.Task] = set()
-        # Other replicas' viewers of the runs owned here ({"watch": run id, ...}: watch.py).
-        self.on_watch: Callable[[dict], None] | None = None
+        # Notices from other replicas on this channel that ask nothing back: a run's viewers
+        # there ({"watch": ...}, watch.py), runs handed over ({"handover": [...]}).
+        self.on_notice: Callable[[dict], None] | None = None
 
     async def start(self, manager: RunManager) -> None:
         self.manager = manager
@@ -123,9 +124,9 @@ class Relay:
             if message.get("type") != "message":
                 continue
             data = json.loads(message["data"])
-            if "watch" in data:
-                if self.on_watch is not None:
-                    self.on_watch(data)
+            if "ask" not in data:
+                if self.on_notice is not None:
+                    self.on_notice(data)
                 continue
             task = asyncio.create_task(self._answer(data))
             self._handlers.add(task)

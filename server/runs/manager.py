@@ -124,6 +124,33 @@ class RunManager:
         if self._owns_store:
             await asyncio.to_thread(self.store.close)
 
+    async def hand_over(self) -> list[str]:
+        """Replicas, at a graceful stop, before `stop`: each active run on a worker saves a
+        checkpoint now and stops training, then leaves this process without ending (no
+        status, no release: the caller lets its lease lapse), so another replica resumes it
+        at once. The ids handed over; a run whose worker refused ends as `stop` ends it."""
+        runs = [r for r in self.runs.values() if r.active and r.worker is not None]
+        results = await asyncio.gather(*(self._hand_over(run) for run in runs))
+        handed = []
+        for run, done in zip(runs, results, strict=True):
+            if done and run.active:
+                self.placement.forget(run)
+                self.presence.forget(run.id)
+                del self.runs[run.id]
+                handed.append(run.id)
+        return handed
+
+    async def _hand_over(self, run: Run) -> bool:
+        worker = run.worker
+        with self.calls.open(worker) as (seq, future):
+            if not self.pool.send(worker, Control(seq, run.id, "hand_over", None)):
+                return False
+            try:
+                error = await asyncio.wait_for(future, ACK_TIMEOUT_S)
+            except (TimeoutError, asyncio.TimeoutError):
+                return False
+        return error is None
+
     # -- queries (memory) ----------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:
         """A run held in memory (every active run, and recently ended ones)."""
