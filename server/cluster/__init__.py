@@ -174,11 +174,16 @@ class Cluster:
         are told to look. Call it before `manager.stop()`. The ids handed over."""
         if self._takeover is not None:  # taking runs over while leaving would hold them here
             self._takeover.cancel()
-        run_ids = await manager.hand_over()
+        try:
+            run_ids = await manager.hand_over()
+        except Exception:  # never in the way of the stop: its runs end `interrupted` then
+            log.exception("runs could not be handed over")
+            return []
         if not run_ids:
             return []
         try:
             await self.bus.hand_over(run_ids)
+            await self.census.write_now()  # no longer counted here
             body = json.dumps({"handover": run_ids, "from": self.replica})
             for replica in list(self.census.others):
                 await self.redis.publish(keys.controls(replica), body)

@@ -21,7 +21,7 @@ import time
 from ..config import Settings
 from ..runs import checkpoints
 from ..runs.manager import RunManager
-from ..runs.model import ControlRefused
+from ..runs.model import ControlRefused, LimitReached
 from ..store import leases
 from ..store.store import Store
 from .bus import RedisBus
@@ -80,7 +80,8 @@ class Takeover:
         lapsed = stored.model_copy(update={"status": "interrupted"})
         try:
             run = await manager.resume(lapsed, secrets.token_urlsafe(24))
-        except ControlRefused as err:
+        except (ControlRefused, LimitReached) as err:  # its lease lapses again for another
+            self.bus.leased.discard(run_id)
             log.warning("run %s could not be taken over: %s", run_id, err)
             return
         run.token_hash = stored.token_hash

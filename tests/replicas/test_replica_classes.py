@@ -7,15 +7,22 @@ the other replicas own. Run budgets (per address, per student) count every repli
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from test_replicas import HELLO_TIMEOUT_S, Viewer, control, spiral
 from websockets.sync.client import connect
 
 from server.config import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # the page helpers
+from browser_helpers import experiment_hash, wait_status  # noqa: E402
+from class_pages import SIZES, own_browser  # noqa: E402
+from servers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 pytest_plugins = ["replica_fixtures"]  # its fixtures (see there why not a conftest.py)
 
@@ -240,3 +247,88 @@ def test_run_budgets_hold_across_replicas(replicas):
     assert refused.status_code == 429, refused.text
     assert "LAYERLAB_MAX_RUNS_PER_STUDENT" in refused.json()["detail"], refused.text
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def join_page(student, code: str, name: str, units: int) -> str:
+    """A student joins on their page and trains their own design; the run's id."""
+    student.page.goto(f"{student.base}/#class={code}")
+    student.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+    student.page.fill("#class-name", name)
+    student.page.click("#class-join")
+    student.page.wait_for_function(
+        "(n) => document.getElementById('class-who')?.textContent.includes(n)", arg=name
+    )
+    doc = spiral(None, pace=20)
+    doc["model"]["layers"][0]["units"] = units
+    student.page.evaluate("(h) => { window.location.hash = h; }", experiment_hash(doc))
+    student.page.wait_for_function(
+        "(u) => window.layerlab.experiment.model.layers[0].units === u", arg=units
+    )
+    student.page.click("#train")
+    wait_status(student.page, "running")
+    return student.page.evaluate("window.layerlab.session.runId")
+
+
+@pytest.mark.browser
+def test_the_class_pages_in_chromium_across_replicas(replicas):
+    """The teacher's /teach on a, Ada's page on b, Bo's on c, each in its own browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    a, b, c = replicas.servers[:3]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            with (
+                own_browser(browser, a.base, 1440, 900) as teacher,
+                own_browser(browser, b.base) as ada,
+                own_browser(browser, c.base) as bo,
+            ):
+                teacher.page.on("dialog", lambda dialog: dialog.accept())
+                teacher.page.goto(f"{a.base}/teach")
+                teacher.page.fill("#class-title", "Across replicas")
+                teacher.page.click("#open-class")
+                code = teacher.page.text_content("#join-code")
+                assert code and len(code) == 7
+                join_page(ada, code, "Ada", 6)
+                run_b = join_page(bo, code, "Bo", 5)
+
+                # The dashboard on a: both students' runs (owned by b and c), live.
+                teacher.page.wait_for_function(
+                    """() => {
+                        const rows = [...document.querySelectorAll('#dashboard-rows tr')];
+                        return rows.length === 2 && rows.every((r) =>
+                            r.dataset.status === 'running' &&
+                            Number(r.querySelector('td.num').textContent) > 0 &&
+                            r.querySelector('.val-loss').textContent !== '–');
+                    }""",
+                    timeout=60_000,
+                )
+                for name, (w, h) in SIZES.items():
+                    teacher.page.set_viewport_size({"width": w, "height": h})
+                    teacher.screenshot(f"replicas-teacher-{name}")
+                teacher.page.set_viewport_size({"width": 1440, "height": 900})
+
+                # The spotlight on Bo's run (owned by c): Ada's page on b follows it live.
+                teacher.page.click(f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button")
+                ada.page.wait_for_function(
+                    "(id) => window.layerlab.watching === id", arg=run_b, timeout=20_000
+                )
+                start = ada.page.evaluate("window.layerlab.session.epoch")
+                ada.page.wait_for_function(
+                    "(e) => window.layerlab.session.epoch > e", arg=start, timeout=30_000
+                )
+                ada.screenshot("replicas-student-spotlight")
+                teacher.page.click("#end-spotlight")
+                ada.page.wait_for_function("() => window.layerlab.watching === null")
+
+                # Stop all, from a: the runs on b and c stop, and the dashboard says so.
+                teacher.page.click("#stop-all")
+                teacher.page.wait_for_function(
+                    """() => [...document.querySelectorAll('#dashboard-rows tr')]
+                        .every((r) => r.dataset.status === 'stopped')""",
+                    timeout=30_000,
+                )
+        finally:
+            browser.close()
