@@ -53,6 +53,7 @@ class Census:
         self._pubsub = self.redis.pubsub()
         await self._pubsub.subscribe(keys.census_channel())
         await self._read_all()
+        self.changed.set()  # written at once: the others know this replica from its start
         self._tasks = [
             asyncio.create_task(self._write()),
             asyncio.create_task(self._listen()),

@@ -79,7 +79,8 @@ class Takeover:
         self.bus.leased.add(run_id)  # renewed from now on (resume takes it again, too)
         lapsed = stored.model_copy(update={"status": "interrupted"})
         try:
-            run = await manager.resume(lapsed, secrets.token_urlsafe(24))
+            paused = stored.status == "paused"  # paused by its owner or teacher: it stays so
+            run = await manager.resume(lapsed, secrets.token_urlsafe(24), paused=paused)
         except (ControlRefused, LimitReached) as err:  # its lease lapses again for another
             self.bus.leased.discard(run_id)
             log.warning("run %s could not be taken over: %s", run_id, err)

@@ -242,10 +242,11 @@ class RunManager:
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
             )
 
-    async def resume(self, stored: StoredRun, token: str) -> Run:
+    async def resume(self, stored: StoredRun, token: str, paused: bool = False) -> Run:
         """Bring an interrupted run back from its last checkpoint (its owner's token proven
         by the caller): the history up to the checkpoint is kept, later records are dropped,
-        and it trains on in a worker, under the same id and token."""
+        and it trains on in a worker, under the same id and token (`paused`: it waits for a
+        resume or a step)."""
         check_resumable(stored, stored.id in self.runs)
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
         self._check_limits(stored.client)
@@ -265,6 +266,9 @@ class RunManager:
         )
         self.runs[run.id] = run
         self.records.resumed(run, point)
+        if paused:  # replicas: a paused run taken over stays paused (server/cluster/takeover.py)
+            run.paused_start = True
+            self.records.status(run, "paused", None)
         run.resume_from = point.start_info()
         self.placement.place(run)
         return run

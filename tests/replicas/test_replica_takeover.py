@@ -156,3 +156,41 @@ def test_sigterm_hands_the_owners_runs_over_at_once_with_nothing_lost(long_lease
         assert stop.status_code == 200, stop.text
     finally:
         follower.stop.set()
+
+
+def test_a_paused_run_handed_over_stays_paused_and_goes_on_where_it_was(long_leases):
+    b = long_leases.servers[1]
+    (c,) = long_leases.start(1)  # the replica that will take it
+    created = b.http.post("/api/runs", json=adam_spiral())
+    assert created.status_code == 201, created.text
+    run = created.json()
+    follower = Follower([c], run["id"])
+    try:
+        assert follower.wait_for(lambda cs: len(cs[-1]) >= PACE), "no records on c"
+        control = {"headers": {"X-Run-Token": run["token"]}}
+        paused = c.http.post(f"/api/runs/{run['id']}/control", json={"action": "pause"}, **control)
+        assert paused.status_code == 200 and paused.json()["status"] == "paused", paused.text
+        b.stop()  # SIGTERM
+
+        deadline = time.monotonic() + LONG_LEASE_S / 2  # handed over, not lapsed
+        while c.http.get("/api/health").json()["active_runs"] != 1:
+            assert time.monotonic() < deadline, "not taken over by c"
+            time.sleep(0.05)
+        detail = c.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] == "paused", detail["status"]
+        resumed = c.http.post(
+            f"/api/runs/{run['id']}/control", json={"action": "resume"}, **control
+        )
+        assert resumed.status_code == 200, resumed.text
+
+        def went_on(cs) -> bool:
+            return any(r["epoch"] > detail["epoch"] for _, r in cs[-1])
+
+        assert follower.wait_for(went_on), follower.closes
+        with follower.changed:
+            epochs = [r["epoch"] for _, r in follower.connections[-1]]
+        assert epochs == list(range(1, len(epochs) + 1)), "one continuous history, once each"
+        stop = c.http.post(f"/api/runs/{run['id']}/control", json={"action": "stop"}, **control)
+        assert stop.status_code == 200, stop.text
+    finally:
+        follower.stop.set()
