@@ -51,8 +51,16 @@ def pg() -> Iterator[Cluster]:
 class Replicas:
     """`layerlab serve` replicas of one LayerLab: same database, same Redis, own folders."""
 
-    def __init__(self, tmp: Path, redis_url: str, database_url: str, lease_s: float = 3.0):
+    def __init__(
+        self,
+        tmp: Path,
+        redis_url: str,
+        database_url: str,
+        lease_s: float = 3.0,
+        name: str = "replica",
+    ):
         self.tmp, self.redis_url, self.database_url = tmp, redis_url, database_url
+        self.name = name  # replica ids: Redis pub/sub channels span its databases
         self.lease_s = lease_s  # 3 s: a killed replica's runs are taken over within ~4 s
         self.servers: list[ServerProcess] = []
 
@@ -72,8 +80,8 @@ class Replicas:
         env = layerlab_env(
             redis_url=self.redis_url,
             database_url=self.database_url,
-            replica_id=f"replica-{index}",
-            state_dir=self.tmp / f"replica-{index}",
+            replica_id=f"{self.name}-{index}",
+            state_dir=self.tmp / f"{self.name}-{index}",
             flush_interval_s=0.2,
             lease_s=self.lease_s,
             checkpoint_interval_s=0.3,  # what a takeover may lose: a fraction of a second
@@ -101,7 +109,8 @@ def long_leases(tmp_path_factory, redis_url, pg) -> Iterator[Replicas]:
     """Two replicas whose leases hold for a minute (a run taken over sooner was handed
     over, not abandoned), on their own Redis database: no key shared with `replicas`."""
     url = redis_url.rsplit("/", 1)[0] + "/1"
-    group = Replicas(tmp_path_factory.mktemp("handover"), url, pg.new_database(), 60.0)
+    tmp = tmp_path_factory.mktemp("handover")
+    group = Replicas(tmp, url, pg.new_database(), 60.0, name="handover")
     try:
         group.start(2)
         yield group
