@@ -82,13 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
-        app.state.classes = Classes(settings, manager, store)  # classes, students, spotlight
+        app.state.classes = Classes(
+            settings, manager, store, cluster
+        )  # classes, students, spotlight
         await app.state.classes.start()
         await restore_upload_files(store, settings)
         try:
             yield
         finally:
             await app.state.classes.stop()
+            if cluster is not None:  # replicas: the active runs go on elsewhere, not interrupted
+                await cluster.hand_over(manager)
             app.state.offline.close()
             if getattr(app.state, "upload_parsers", None) is not None:
                 app.state.upload_parsers.close()  # made by the first upload

@@ -207,6 +207,9 @@ class Health(BaseModel):
     last_worker_exit: str | None = Field(None, description="why the last replaced one went")
     queued_for_worker: int = Field(0, description="runs waiting for a usable worker")
     active_runs: int
+    active_elsewhere: int = Field(
+        0, description="replicas: active runs the other replicas hold (run limits count them)"
+    )
     runs: int = Field(description="runs held in memory (active, and a few ended ones)")
     database: DatabaseHealth
     reasons: list[str] = Field(default_factory=list, description="why it is degraded")

@@ -44,6 +44,16 @@ async def relay_control(
         raise HTTPException(err.code, str(err), headers=headers) from None
 
 
+async def relay_predict(cluster: Cluster, run_id: str, question: tuple, client: str) -> dict:
+    """A prediction of another replica's run, answered by its owner (anyone who may watch the
+    run may ask: the caller checked that)."""
+    try:
+        return await cluster.relay.predict(run_id, list(question), client)
+    except RelayRefused as err:
+        headers = {"Retry-After": "2"} if err.code in (429, 503) else None
+        raise HTTPException(err.code, str(err), headers=headers) from None
+
+
 async def _ended_since(request: Request, run_id: str, wait_s: float = 3.0) -> str | None:
     """The run's stored status if it has ended, read again for up to `wait_s`: a run that ends
     gives up its lease at once, and its final status reaches the database a write later."""

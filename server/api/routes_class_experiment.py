@@ -96,10 +96,7 @@ def _announce(classes, room: Classroom, kind: str, body: dict) -> None:
 def _tell_teachers(classes, room: Classroom, kind: str, body: dict) -> None:
     """To the teacher's pages only: an answer changes a count, and 200 answers sent to 200
     pages would fill every page's queue (hub.MAX_EVENTS) for a number students do not see."""
-    text = json.dumps({"type": kind, kind: body}, allow_nan=False)
-    for viewer in list(classes.hub.viewers.get(room.code, ())):
-        if viewer.teacher:
-            viewer.post(text)
+    classes.hub.tell_teachers(room.code, json.dumps({"type": kind, kind: body}, allow_nan=False))
 
 
 # -- class experiments ------------------------------------------------------------------
@@ -122,6 +119,7 @@ async def start_experiment(
             detail = [{**e, "loc": ["body", "values", err.index, *e["loc"]]} for e in cause.errors]
             raise HTTPException(422, detail) from None
         raise _invalid(["values", err.index], str(err)) from None
+    classes.shared_experiment(room.code)
     _announce(classes, room, "experiment", exp.public())
     return {**exp.public(), "assigned": len(exp.assigned)}
 
@@ -130,6 +128,7 @@ async def start_experiment(
 async def end_experiment(room: TeacherRoom, classes: ClassesDep) -> dict:
     """End the class experiment: students are free to change the setting again."""
     ended = classes.experiments.stop(room.code)
+    classes.shared_experiment(room.code)
     _announce(classes, room, "experiment", {})
     return {"ended": ended}
 
@@ -201,6 +200,7 @@ async def ask_question(
         extent,
         points,
     )
+    classes.shared_question(room.code)
     _announce(classes, room, "question", question.public())
     return question.public()
 
@@ -235,6 +235,7 @@ async def answer_question(student: ClassStudent, body: Answer, classes: ClassesD
         classes.predictions.answer(student.code, student.id, body.answer)
     except AnswerRefused as err:
         raise _invalid(err.field.split("."), str(err)) from None
+    classes.shared_answer(student.code, student.id)
     room = classes.registry.classes[student.code]
     _tell_teachers(classes, room, "question", question.public())
     return {"question": question.public(), "mine": question.answers[student.id]}
@@ -267,6 +268,7 @@ async def reveal_answers(
             snapshot=bool(run.channel.snapshot),
         )
     classes.predictions.reveal(room.code, result)
+    classes.shared_question(room.code)
     _announce(classes, room, "question", question.public())
     return question.public()
 
@@ -276,6 +278,7 @@ async def reveal_answers(
 async def raise_hand(student: ClassStudent, body: Hand, classes: ClassesDep) -> dict:
     """Raise (or lower) your hand: the teacher's dashboard shows it."""
     classes.help.set_hand(student.code, student.id, body.raised)
+    classes.shared_hand(student.code, student.id)
     return {"raised": classes.help.hand(student.code, student.id)}
 
 

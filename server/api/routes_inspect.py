@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
+from ..core.statuses import ACTIVE
 from ..runs.manager import BadInput
 from ..uploads.access import uses
 from ..web.owner import MaybeOwner, owns
 from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, StoreDep, TokenDep
 from .disconnect import until_disconnected
 from .models import PredictRequest
+from .relayed import cluster_of, relay_predict
 from .routes_runs import export_bytes
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -107,6 +109,9 @@ async def predict_run(
     in a process of its own. Anyone who can watch the run may ask: it changes nothing."""
     check_input_size(body.input, run.check.get("input_shape") or [])
     question = (body.input, body.explain, body.target)
+    cluster = cluster_of(request)
+    if cluster is not None and run.status in ACTIVE and manager.get(run.id) is None:  # elsewhere
+        return await until_disconnected(request, relay_predict(cluster, run.id, question, client))
     if run.active:
         return await until_disconnected(request, manager.ask(run, *question, client=client))
 

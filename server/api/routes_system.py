@@ -37,6 +37,7 @@ def get_health(manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> H
         last_worker_exit=manager.pool.last_exit,
         queued_for_worker=len(manager.pending),
         active_runs=manager.active_count(),
+        active_elsewhere=manager.bus.active_elsewhere(),
         runs=len(manager.runs),
         database=database,
         reasons=reasons,

@@ -89,6 +89,9 @@ class ClassHub:
         self.viewers: dict[str, set[ClassViewer]] = {}
         self._ticker: asyncio.Task | None = None
         self._raced: dict[str, float] = {}  # code -> when its race board was last built
+        # Replicas: each message for a class's pages also goes to the other replicas' hubs
+        # ({"k": "say" | "teachers" | "removed", "code", ...}, applied there by `apply`).
+        self.forward: Callable[[dict], None] | None = None
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick())
@@ -111,11 +114,40 @@ class ClassHub:
 
     def broadcast(self, code: str, message: dict) -> None:
         text = json.dumps(message, allow_nan=False)
+        self.deliver(code, text)
+        if self.forward is not None:
+            self.forward({"k": "say", "code": code, "text": text})
+
+    def deliver(self, code: str, text: str, teachers_only: bool = False) -> None:
+        """To this replica's pages of the class (the teachers' only, if so)."""
         for viewer in list(self.viewers.get(code, ())):
-            viewer.post(text)
+            if viewer.teacher or not teachers_only:
+                viewer.post(text)
+
+    def tell_teachers(self, code: str, text: str) -> None:
+        """To the teachers' pages of the class only, on every replica."""
+        self.deliver(code, text, teachers_only=True)
+        if self.forward is not None:
+            self.forward({"k": "teachers", "code": code, "text": text})
+
+    def apply(self, event: dict) -> None:
+        """A message for the class's pages that another replica sent (see `forward`)."""
+        kind, code = event["k"], event["code"]
+        if kind == "say":
+            self.deliver(code, event["text"])
+        elif kind == "teachers":
+            self.deliver(code, event["text"], teachers_only=True)
+        elif kind == "removed":
+            self.close_student(code, event["student"])
 
     def remove_student(self, code: str, student_id: str) -> None:
-        """Tell the removed student's pages (a `removed` message), then close them."""
+        """Tell the removed student's pages, on every replica, then close them."""
+        self.close_student(code, student_id)
+        if self.forward is not None:
+            self.forward({"k": "removed", "code": code, "student": student_id})
+
+    def close_student(self, code: str, student_id: str) -> None:
+        """This replica's pages of the removed student: a `removed` message, then closed."""
         text = json.dumps({"type": "removed", "class": code})
         for viewer in list(self.viewers.get(code, ())):
             if viewer.student == student_id:

@@ -104,6 +104,9 @@ class Registry:
         self.by_teacher: dict[str, str] = {}  # token hash -> class code
         self.by_student: dict[str, Student] = {}  # token hash -> student
         self.members: dict[str, Member] = {}  # run id -> membership
+        # Replicas: each change, ("class" | "student" | "left" | "member", the thing), is also
+        # sent to the other replicas (sync.py); one process: nothing.
+        self.changed: Callable[[str, object], None] = _nothing
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -182,6 +185,7 @@ class Registry:
         )
         self.classes[code] = room
         self.by_teacher[room.teacher_hash] = code
+        self.changed("class", room)
         return room, token
 
     def join(self, room: Classroom, name: str, group: str | None = None) -> tuple[Student, str]:
@@ -208,6 +212,7 @@ class Registry:
         )
         room.students[student.id] = student
         self.by_student[student.token_hash] = student
+        self.changed("student", student)
         return student, token
 
     def save_student(self, student: Student) -> None:
@@ -220,6 +225,7 @@ class Registry:
                 .values(name=student.name, alias=student.alias, group_name=student.group),
             )
         )
+        self.changed("student", student)
 
     def remove(self, room: Classroom, student: Student) -> None:
         """The student leaves the class: their token stops working; their runs stay the
@@ -227,11 +233,13 @@ class Registry:
         room.students.pop(student.id, None)
         self.by_student.pop(student.token_hash, None)
         self.put(Sql(room.code, delete(students).where(students.c.id == student.id)))
+        self.changed("left", student)
 
     def add_member(self, run_id: str, student: Student) -> Member:
         """Record that a run is a student's (memory first, so it is hidden at once)."""
         member = Member(run_id, student.code, student.id)
         self.members[run_id] = member
+        self.changed("member", member)
         return member
 
     def save_member(self, member: Member) -> None:
@@ -258,6 +266,7 @@ class Registry:
                 .values(shared=member.shared),
             )
         )
+        self.changed("member", member)
 
     def save_class(self, room: Classroom) -> None:
         """Write a class's mutable state (spotlight, lock, push, closed)."""
@@ -276,6 +285,7 @@ class Registry:
                 ),
             )
         )
+        self.changed("class", room)
 
     # -- who sees what -------------------------------------------------------------------
     def runs_of(self, code: str) -> list[Member]:
@@ -342,6 +352,10 @@ class Registry:
         if not mine:
             return outside
         return or_(outside, runs_table.c.id.in_(select(class_runs.c.run_id).where(or_(*mine))))
+
+
+def _nothing(kind: str, thing: object) -> None:
+    """One process: a change stays here."""
 
 
 def _parse(text: str | None) -> dict | None:

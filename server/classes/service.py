@@ -3,6 +3,10 @@
 `Classes` joins the registry (who and what), the class hub (the sockets) and the run manager
 (the runs). Refusals are `ClassRefused(status, message)`; the routes turn them into HTTP.
 Methods that touch the database are blocking (`*_sync`), the rest run on the event loop.
+
+Replicas (`cluster` given): every change to a class is also sent to the other replicas
+(sync.py), the dashboard follows students' runs owned elsewhere through Redis (their channel
+in this replica's run hub), and pause/stop-all reach those runs through their owners.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import json
 import logging
 
+from ..cluster import Cluster
 from ..config import Settings
 from ..runs.manager import ControlRefused, Run, RunManager
 from ..store import queries
@@ -24,6 +29,7 @@ from .limits import RUNS_RETRY_S, ClassLimits
 from .predictions import Predictions
 from .race import RaceBoard
 from .registry import Classroom, Registry, Student
+from .sync import HUB_KINDS, apply, experiment_event, question_event, registry_event
 
 log = logging.getLogger("layerlab.classes")
 
@@ -32,8 +38,11 @@ SPARK_HISTORY = 2000  # records read for the sparkline of a run that has left me
 
 
 class Classes:
-    def __init__(self, settings: Settings, manager: RunManager, store: Store):
+    def __init__(
+        self, settings: Settings, manager: RunManager, store: Store, cluster: Cluster | None = None
+    ):
         self.settings = settings
+        self.cluster = cluster
         self.manager = manager
         self.store = store
         self.registry = Registry(store.engine, store.queue)
@@ -51,9 +60,16 @@ class Classes:
         self._stored: dict[str, RunView] = {}  # runs out of memory, read once
         self._loading: set[str] = set()
         self._tasks: set[asyncio.Task] = set()  # the reads in flight (kept from the GC)
+        if cluster is not None:
+            self.registry.changed = self._changed
+            self.hub.forward = cluster.class_events.publish
 
     async def start(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.class_events.mark()  # changes from now on are read, after the load
         await asyncio.to_thread(self.registry.load)
+        if self.cluster is not None:
+            self.cluster.class_events.start(self._apply)
         self.hub.start()
 
     async def stop(self) -> None:
@@ -74,22 +90,27 @@ class Classes:
             )
         self.experiments.admit(room, student, experiment)
         s = self.settings
-        mine = self.active_runs(room.code, student.id)
-        if len(mine) >= s.max_runs_per_student:
+        # Replicas: the class runs other replicas hold count too (server/cluster/census.py).
+        elsewhere = list(self.cluster.census.entries()) if self.cluster is not None else []
+        mine = len(self.active_runs(room.code, student.id)) + sum(
+            code == room.code and who == student.id for _, code, who in elsewhere
+        )
+        if mine >= s.max_runs_per_student:
             raise ClassRefused(
                 429,
-                f"you already have {len(mine)} active runs, the limit per student "
+                f"you already have {mine} active runs, the limit per student "
                 "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
                 RUNS_RETRY_S,
             )
         of_class = of_address = of_classes = 0
         rooms = self.registry.classes
-        for run in self.manager.runs.values():
-            if not run.active or run.class_code is None:
+        here = [r.class_code for r in self.manager.runs.values() if r.active]
+        for code in here + [code for _, code, _ in elsewhere]:
+            if code is None:
                 continue
             of_classes += 1
-            of_class += run.class_code == room.code
-            owner = rooms.get(run.class_code)
+            of_class += code == room.code
+            owner = rooms.get(code)
             of_address += (
                 room.client is not None and owner is not None and owner.client == room.client
             )
@@ -111,14 +132,14 @@ class Classes:
 
     async def control_all(self, room: Classroom, action: str) -> int:
         """Pause, resume or stop every active run of the class; how many took it."""
-        done = 0
         runs = self.active_runs(room.code)
+        elsewhere = await self._elsewhere(room.code)
         results = await asyncio.gather(
-            *(self._control(run, action) for run in runs), return_exceptions=True
+            *(self._control(run, action) for run in runs),
+            *(self._control_elsewhere(run_id, status, action) for run_id, status in elsewhere),
+            return_exceptions=True,
         )
-        for result in results:
-            done += result is True
-        return done
+        return sum(result is True for result in results)
 
     async def _control(self, run: Run, action: str) -> bool:
         if action == "pause" and run.status == "paused":
@@ -130,6 +151,77 @@ class Classes:
         except ControlRefused:
             return False
         return True
+
+    # -- replicas ------------------------------------------------------------------------
+    def _changed(self, kind: str, thing: object) -> None:
+        assert self.cluster is not None
+        self.cluster.class_events.publish(registry_event(kind, thing))
+
+    def _apply(self, event: dict) -> None:
+        """Another replica's change: to this memory, or to this replica's class pages."""
+        if event["k"] in HUB_KINDS:
+            self.hub.apply(event)
+        else:
+            apply(event, self.registry, self.experiments, self.predictions, self.help)
+
+    def shared_experiment(self, code: str) -> None:
+        """The class's experiment started or ended here: the other replicas' copy follows."""
+        if self.cluster is not None:
+            self.cluster.class_events.publish(experiment_event(code, self.experiments))
+
+    def shared_question(self, code: str) -> None:
+        """The class's question asked or revealed here."""
+        if self.cluster is not None:
+            self.cluster.class_events.publish(question_event(code, self.predictions))
+
+    def shared_answer(self, code: str, student_id: str) -> None:
+        """A student's answer given here (one answer, so answers given at once all count)."""
+        question = self.predictions.by_class.get(code)
+        if self.cluster is not None and question is not None:
+            self.cluster.class_events.publish(
+                {
+                    "k": "answer",
+                    "code": code,
+                    "seq": question.seq,
+                    "student": student_id,
+                    "answer": question.answers.get(student_id),
+                }
+            )
+
+    def shared_hand(self, code: str, student_id: str) -> None:
+        """A hand raised or lowered here."""
+        if self.cluster is not None:
+            up = self.help.hand(code, student_id)
+            event = {"k": "hand", "code": code, "student": student_id, "up": up}
+            self.cluster.class_events.publish(event)
+
+    async def _elsewhere(self, code: str, student_id: str | None = None) -> list[tuple[str, str]]:
+        """(run id, status) of the class's active runs that other replicas own."""
+        if self.cluster is None:
+            return []
+        hub = self.manager.hub
+        known: list[tuple[str, str]] = []
+        unknown: list[str] = []
+        for member in self.registry.runs_of(code):
+            if student_id not in (None, member.student_id) or self.manager.get(member.run_id):
+                continue
+            channel = hub.channels.get(member.run_id)
+            if channel is not None:
+                known.append((member.run_id, channel.status))
+            else:
+                unknown.append(member.run_id)
+        stored = await asyncio.to_thread(lambda: [self.store.get_run(i) for i in unknown])
+        for run_id, row in zip(unknown, stored, strict=True):
+            known.append((run_id, row.status if row is not None else "queued"))  # not written yet
+        return [(run_id, status) for run_id, status in known if status in ACTIVE]
+
+    async def _control_elsewhere(self, run_id: str, status: str, action: str) -> bool:
+        assert self.cluster is not None
+        if (action == "pause" and status == "paused") or (
+            action == "resume" and status != "paused"
+        ):
+            return False
+        return await self.cluster.control_elsewhere(run_id, action)
 
     # -- class state ---------------------------------------------------------------------
     def announce(self, room: Classroom, change: str) -> None:
@@ -149,7 +241,22 @@ class Classes:
                 worker,
                 run.created,
             )
+        channel = self.manager.hub.channels.get(run_id)
+        if channel is not None:  # another replica's run, followed here through Redis
+            self._stored.pop(run_id, None)  # read again once the channel has gone
+            info = channel.info
+            return RunView(
+                run_id,
+                channel.status,
+                channel.epoch,
+                info.get("experiment") or {},
+                channel.history,
+                None,
+                info.get("created", 0.0),
+            )
         view = self._stored.get(run_id)
+        if self.cluster is not None and (view is None or view.status in ACTIVE):
+            self.cluster.follow(run_id)  # owned by another replica: follow it live
         if view is None and run_id not in self._loading:
             self._loading.add(run_id)
             task = asyncio.get_running_loop().create_task(self._load_stored(run_id))
@@ -217,8 +324,11 @@ class Classes:
     async def remove_student(self, room: Classroom, student: Student) -> int:
         """Remove a student: their active runs stop, their token stops working."""
         runs = self.active_runs(room.code, student.id)
+        elsewhere = await self._elsewhere(room.code, student.id)
         results = await asyncio.gather(
-            *(self._control(run, "stop") for run in runs), return_exceptions=True
+            *(self._control(run, "stop") for run in runs),
+            *(self._control_elsewhere(run_id, status, "stop") for run_id, status in elsewhere),
+            return_exceptions=True,
         )
         self.registry.remove(room, student)
         self.hub.remove_student(room.code, student.id)

@@ -34,6 +34,7 @@ from ..runs.bus import RunBus
 from ..store import leases
 from ..store.store import Store
 from . import keys
+from .census import Census
 
 log = logging.getLogger("layerlab.cluster")
 
@@ -56,8 +57,11 @@ class RedisBus(RunBus):
         self._snapshots: dict[str, str] = {}  # run id -> the newest snapshot not yet sent
         self._wake = asyncio.Event()
         self._lease_jobs: deque[tuple[str, str]] = deque()  # ("take" | "release", run id)
+        self._round = asyncio.Lock()  # one lease round at a time, or a handover (hand_over)
         self._tasks: list[asyncio.Task] = []
         self.dropped = 0
+        self.changed = asyncio.Event()  # a run taken, changed or ended here: the census writes
+        self.census: Census | None = None  # the other replicas' active runs (set by Cluster)
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._leases())]
@@ -76,7 +80,9 @@ class RedisBus(RunBus):
         self.generations[run_id] = generation
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
-        self._put("meta", run_id, {"info": json.dumps({**info, "generation": generation})})
+        meta = {**info, "generation": generation, "replica": self.replica}
+        self._put("meta", run_id, {"info": json.dumps(meta)})
+        self.changed.set()
 
     def epoch(self, run_id: str, text: str) -> None:
         self._put("xadd", run_id, {"k": "e", "t": text})
@@ -84,6 +90,7 @@ class RedisBus(RunBus):
     def status(self, run_id: str, status: str, message: str | None, epoch: int) -> None:
         fields = {"k": "s", "s": status, "m": message or "", "n": str(epoch)}
         self._put("xadd", run_id, fields)
+        self.changed.set()
         if status in TERMINAL:
             self._put("expire", run_id, {})
 
@@ -97,7 +104,11 @@ class RedisBus(RunBus):
     def released(self, run_id: str) -> None:
         self.leased.discard(run_id)
         self._copied.pop(run_id, None)
+        self.changed.set()
         self._lease_jobs.append(("release", run_id))
+
+    def active_elsewhere(self, client: str | None = None) -> int:
+        return self.census.active(client) if self.census is not None else 0
 
     def _put(self, op: str, run_id: str, fields: dict) -> None:
         if len(self._queue) >= self.settings.redis_stream_max:
@@ -158,27 +169,41 @@ class RedisBus(RunBus):
         next_renewal = 0.0
         while True:
             try:
-                while self._lease_jobs:
-                    job, run_id = self._lease_jobs[0]
-                    if job == "take":
-                        until = time.time() + self.settings.lease_s
-                        await asyncio.to_thread(
-                            self.store.write, leases.take, run_id, self.replica, until
-                        )
-                    else:
-                        await asyncio.to_thread(self._release, run_id)
-                    self._lease_jobs.popleft()
-                await asyncio.to_thread(self._copy_checkpoints, sorted(self.leased))
-                if time.monotonic() >= next_renewal:
-                    next_renewal = time.monotonic() + every
-                    until = time.time() + self.settings.lease_s
-                    held = sorted(self.leased)
-                    await asyncio.to_thread(
-                        self.store.write, leases.renew, self.replica, held, until
-                    )
+                async with self._round:
+                    next_renewal = await self._lease_round(next_renewal, every)
             except Exception as err:  # the database is down: the next round tries again
                 log.warning("run leases could not be written: %s", err)
             await asyncio.sleep(min(every, 0.1))
+
+    async def _lease_round(self, next_renewal: float, every: float) -> float:
+        while self._lease_jobs:
+            job, run_id = self._lease_jobs[0]
+            if job == "take":
+                until = time.time() + self.settings.lease_s
+                await asyncio.to_thread(self.store.write, leases.take, run_id, self.replica, until)
+            else:
+                await asyncio.to_thread(self._release, run_id)
+            self._lease_jobs.popleft()
+        await asyncio.to_thread(self._copy_checkpoints, sorted(self.leased))
+        if time.monotonic() >= next_renewal:
+            next_renewal = time.monotonic() + every
+            until = time.time() + self.settings.lease_s
+            held = sorted(self.leased)
+            await asyncio.to_thread(self.store.write, leases.renew, self.replica, held, until)
+        return next_renewal
+
+    async def hand_over(self, run_ids: list[str]) -> None:
+        """These runs leave this replica alive (a graceful stop): what is queued goes to Redis,
+        their fresh checkpoints to the database, and their leases lapse now."""
+        for run_id in run_ids:
+            self.leased.discard(run_id)
+            self._copied.pop(run_id, None)  # copied again, however recent the last copy
+        await self._flush_once()
+        # After the lease round in flight: it may be copying an older checkpoint of these runs
+        # or renewing their leases, which would land after ours.
+        async with self._round:
+            await asyncio.to_thread(self._copy_checkpoints, run_ids)
+            await asyncio.to_thread(self.store.write, leases.lapse, self.replica, run_ids)
 
     def _release(self, run_id: str) -> None:
         self.store.write(leases.release, run_id, self.replica)

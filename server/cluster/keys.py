@@ -35,3 +35,23 @@ def controls(replica: str) -> str:
 def reply(ask_id: str) -> str:
     """The list a relayed control's answer is pushed to (BLPOP by the asker)."""
     return f"{PREFIX}reply:{ask_id}"
+
+
+def class_events() -> str:
+    """Every replica's class changes, in order (server/cluster/class_events.py)."""
+    return f"{PREFIX}classes:events"
+
+
+def census(replica: str) -> str:
+    """A replica's active runs, [[client, class code, student id], ...] (census.py)."""
+    return f"{PREFIX}census:{replica}"
+
+
+def census_replica(key: str) -> str:
+    """The replica of a census key."""
+    return key[len(f"{PREFIX}census:") :]
+
+
+def census_channel() -> str:
+    """The pub/sub channel a replica names itself on when its census changed."""
+    return f"{PREFIX}census"

@@ -27,6 +27,7 @@ BLOCK_MS = 2000
 READ_COUNT = 2000
 MIRROR_KEEP_S = 30.0
 RETRY_S = 0.5
+TRACE = '{"type":"trace","trace":'  # a trace message as the owner's bus sends it
 
 
 class Mirrors:
@@ -36,6 +37,7 @@ class Mirrors:
         self.redis = redis
         self.hub = hub
         self.following: dict[str, asyncio.Task] = {}
+        self.owners: dict[str, str] = {}  # run id -> the replica that streams it (watch.py)
 
     async def ensure(self, run_id: str) -> bool:
         """Whether `run_id` can be watched here: a channel already, or a run Redis knows
@@ -50,6 +52,9 @@ class Mirrors:
         info = json.loads(meta)
         status = info.pop("status", "queued")
         generation = int(info.pop("generation", 0))
+        owner = info.pop("replica", None)
+        if owner is not None:
+            self.owners[run_id] = owner
         channel = self.hub.open(run_id, info)
         channel.status = status
         self.following[run_id] = asyncio.create_task(self._follow(run_id, generation))
@@ -66,6 +71,7 @@ class Mirrors:
     def adopt(self, run_id: str) -> None:
         """This replica took the run over: its own records follow, the mirror stops."""
         task = self.following.pop(run_id, None)
+        self.owners.pop(run_id, None)
         if task is not None:
             task.cancel()
         self.hub.remove(run_id)  # its viewers reconnect, to the run's new history
@@ -102,6 +108,7 @@ class Mirrors:
         finally:
             if self.following.get(run_id) is asyncio.current_task():
                 del self.following[run_id]
+                self.owners.pop(run_id, None)
 
     def _apply(self, run_id: str, name: str, fields: dict, generation: int) -> bool:
         """Publish one entry into the hub; True once the run has ended."""
@@ -112,6 +119,8 @@ class Mirrors:
         if kind == "e":
             text = fields["t"]  # encoded once by the owner: its viewers here get it as is
             self.hub.publish_epoch(run_id, json.loads(text), text)
+        elif kind == "t" and fields["t"].startswith(TRACE):  # kept, and not for every viewer
+            self.hub.publish_trace(run_id, fields["t"][len(TRACE) : -1])
         elif kind == "t":
             self.hub.publish_text(run_id, fields["t"])
         elif kind == "s":

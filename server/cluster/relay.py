@@ -3,7 +3,8 @@
 The asking replica looks up the run's live lease (server/store/leases.py), publishes the
 control on the owner's channel with a reply key, and waits (BLPOP, `LAYERLAB_RELAY_TIMEOUT_S`)
 for the answer, which says what happened: the run's summary after the control, or the owner's
-refusal with its status code. Nobody listening (the owner just died) is a 503 to try again:
+refusal with its status code. A prediction (`POST /api/runs/{id}/predict`) of another replica's
+run travels the same way and its answer comes back to the asker. Nobody listening (the owner just died) is a 503 to try again:
 another replica takes the run over once its lease lapses.
 """
 
@@ -15,11 +16,12 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..config import Settings
 from ..runs.manager import RunManager
-from ..runs.model import BadInput, ControlRefused
+from ..runs.model import BadInput, ControlRefused, LimitReached
 from ..store import leases
 from ..store.store import Store
 from . import keys
@@ -51,6 +53,9 @@ class Relay:
         self._pubsub: Any = None
         self._listener: asyncio.Task | None = None
         self._handlers: set[asyncio.Task] = set()
+        # Notices from other replicas on this channel that ask nothing back: a run's viewers
+        # there ({"watch": ...}, watch.py), runs handed over ({"handover": [...]}).
+        self.on_notice: Callable[[dict], None] | None = None
 
     async def start(self, manager: RunManager) -> None:
         self.manager = manager
@@ -73,6 +78,16 @@ class Relay:
     async def control(self, run_id: str, action: str, value: Any) -> dict:
         """Apply a control on the replica that owns `run_id`; its summary after, or raises
         RelayRefused with the owner's answer."""
+        answer = await self._ask(run_id, {"action": action, "value": value})
+        return answer["run"]
+
+    async def predict(self, run_id: str, question: list, client: str) -> dict:
+        """The owning replica's answer to `POST /api/runs/{id}/predict` ([raw, explain,
+        target]), or raises RelayRefused with its refusal."""
+        answer = await self._ask(run_id, {"predict": question, "client": client})
+        return answer["answer"]
+
+    async def _ask(self, run_id: str, what: dict) -> dict:
         # A run just created on another replica has its lease a database write later: wait
         # for it a moment before answering that nobody owns the run.
         deadline = time.monotonic() + OWNER_WAIT_S
@@ -86,7 +101,7 @@ class Relay:
                 503, f"no live replica owns run {run_id} now; try again in a few seconds"
             )
         ask = secrets.token_hex(12)
-        body = json.dumps({"ask": ask, "run": run_id, "action": action, "value": value})
+        body = json.dumps({"ask": ask, "run": run_id, **what})
         if await self.redis.publish(keys.controls(owner), body) == 0:
             raise RelayRefused(
                 503, f"replica {owner}, which owns run {run_id}, is not answering; try again"
@@ -101,14 +116,19 @@ class Relay:
         answer = json.loads(got[1])
         if "error" in answer:
             raise RelayRefused(answer["code"], answer["error"])
-        return answer["run"]
+        return answer
 
     # -- owning side ---------------------------------------------------------------------
     async def _listen(self) -> None:
         async for message in self._pubsub.listen():
             if message.get("type") != "message":
                 continue
-            task = asyncio.create_task(self._answer(json.loads(message["data"])))
+            data = json.loads(message["data"])
+            if "ask" not in data:
+                if self.on_notice is not None:
+                    self.on_notice(data)
+                continue
+            task = asyncio.create_task(self._answer(data))
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
 
@@ -118,8 +138,15 @@ class Relay:
         try:
             if run is None:
                 raise ControlRefused(f"run {ask['run']} is not held by replica {self.replica}")
-            await self.manager.control(run, ask["action"], value=ask["value"])
-            answer: dict = {"run": run.summary()}
+            if "predict" in ask:
+                raw, explain, target = ask["predict"]
+                got = await self.manager.ask(run, raw, explain, target, client=ask["client"])
+                answer: dict = {"answer": got}
+            else:
+                await self.manager.control(run, ask["action"], value=ask["value"])
+                answer = {"run": run.summary()}
+        except LimitReached as err:
+            answer = {"error": str(err), "code": 429}
         except ControlRefused as err:
             answer = {"error": str(err), "code": 409}
         except BadInput as err:

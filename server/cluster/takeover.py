@@ -5,12 +5,15 @@ Every third of `LAYERLAB_LEASE_S` this replica claims the active runs whose leas
 into its own checkpoints folder, and resumes it under the same id (RunManager.resume: the
 history up to the checkpoint, then training on with its weights and optimiser state). Its
 owner token still works: the run keeps the stored hash. A lapsed run without a checkpoint
-ends `interrupted`, with a message that says why.
+ends `interrupted`, with a message that says why. A replica that stops gracefully hands its
+runs over (Cluster.hand_over): their leases lapse at once and it wakes the others (`wake`),
+so they are taken over within moments, from a checkpoint saved as they left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -18,7 +21,7 @@ import time
 from ..config import Settings
 from ..runs import checkpoints
 from ..runs.manager import RunManager
-from ..runs.model import ControlRefused
+from ..runs.model import ControlRefused, LimitReached
 from ..store import leases
 from ..store.store import Store
 from .bus import RedisBus
@@ -38,11 +41,14 @@ class Takeover:
         self.store = store
         self.bus = bus
         self.mirrors = mirrors
+        self.wake = asyncio.Event()  # a replica handed its runs over: look now
 
     async def watch(self, manager: RunManager) -> None:
         every = self.settings.lease_s / 3
         while True:
-            await asyncio.sleep(every)
+            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), every)
+            self.wake.clear()
             try:
                 now = time.time()
                 claimed = await asyncio.to_thread(
@@ -73,8 +79,10 @@ class Takeover:
         self.bus.leased.add(run_id)  # renewed from now on (resume takes it again, too)
         lapsed = stored.model_copy(update={"status": "interrupted"})
         try:
-            run = await manager.resume(lapsed, secrets.token_urlsafe(24))
-        except ControlRefused as err:
+            paused = stored.status == "paused"  # paused by its owner or teacher: it stays so
+            run = await manager.resume(lapsed, secrets.token_urlsafe(24), paused=paused)
+        except (ControlRefused, LimitReached) as err:  # its lease lapses again for another
+            self.bus.leased.discard(run_id)
             log.warning("run %s could not be taken over: %s", run_id, err)
             return
         run.token_hash = stored.token_hash

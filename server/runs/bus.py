@@ -31,5 +31,10 @@ class RunBus:
     def released(self, run_id: str) -> None:
         """The run ended here: its lease goes."""
 
+    def active_elsewhere(self, client: str | None = None) -> int:
+        """Active runs other replicas hold: all, or one address's outside classes (the run
+        limits count the whole LayerLab). One process: none."""
+        return 0
+
 
 LocalBus = RunBus

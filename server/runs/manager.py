@@ -125,6 +125,33 @@ class RunManager:
         if self._owns_store:
             await asyncio.to_thread(self.store.close)
 
+    async def hand_over(self) -> list[str]:
+        """Replicas, at a graceful stop, before `stop`: each active run on a worker saves a
+        checkpoint now and stops training, then leaves this process without ending (no
+        status, no release: the caller lets its lease lapse), so another replica resumes it
+        at once. The ids handed over; a run whose worker refused ends as `stop` ends it."""
+        runs = [r for r in self.runs.values() if r.active and r.worker is not None]
+        results = await asyncio.gather(*(self._hand_over(run) for run in runs))
+        handed = []
+        for run, done in zip(runs, results, strict=True):
+            if done and run.active:
+                self.placement.forget(run)
+                self.presence.forget(run.id)
+                del self.runs[run.id]
+                handed.append(run.id)
+        return handed
+
+    async def _hand_over(self, run: Run) -> bool:
+        worker = run.worker
+        with self.calls.open(worker) as (seq, future):
+            if not self.pool.send(worker, Control(seq, run.id, "hand_over", None)):
+                return False
+            try:
+                error = await asyncio.wait_for(future, ACK_TIMEOUT_S)
+            except (TimeoutError, asyncio.TimeoutError):
+                return False
+        return error is None
+
     # -- queries (memory) ----------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:
         """A run held in memory (every active run, and recently ended ones)."""
@@ -204,21 +231,23 @@ class RunManager:
 
     def _check_limits(self, client: str, per_client: bool = True) -> None:
         s = self.settings
-        if self.active_count() >= s.max_runs:
+        if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
             raise LimitReached(
                 f"the server already has {s.max_runs} active runs, its limit "
                 "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
             )
-        if per_client and self.active_count(client) >= s.max_runs_per_client:
+        mine = self.active_count(client) + self.bus.active_elsewhere(client)
+        if per_client and mine >= s.max_runs_per_client:
             raise LimitReached(
                 f"you already have {s.max_runs_per_client} active runs, the limit per client "
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
             )
 
-    async def resume(self, stored: StoredRun, token: str) -> Run:
+    async def resume(self, stored: StoredRun, token: str, paused: bool = False) -> Run:
         """Bring an interrupted run back from its last checkpoint (its owner's token proven
         by the caller): the history up to the checkpoint is kept, later records are dropped,
-        and it trains on in a worker, under the same id and token."""
+        and it trains on in a worker, under the same id and token (`paused`: it waits for a
+        resume or a step)."""
         check_resumable(stored, stored.id in self.runs)
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
         self._check_limits(stored.client)
@@ -238,6 +267,9 @@ class RunManager:
         )
         self.runs[run.id] = run
         self.records.resumed(run, point)
+        if paused:  # replicas: a paused run taken over stays paused (server/cluster/takeover.py)
+            run.paused_start = True
+            self.records.status(run, "paused", None)
         run.resume_from = point.start_info()
         self.placement.place(run)
         return run

@@ -65,12 +65,13 @@ class Records:
             token=run.token,
             design_id=run.design_id,
         )
-        self.bus.owned(run.id, {**run.channel.info, "status": run.channel.status})
+        info = {**run.channel.info, "status": run.channel.status, "created": run.created}
+        self.bus.owned(run.id, info)
         self.evict()
 
     def resumed(self, run: Run, point: ResumePoint) -> None:
         """A run back from its checkpoint: its history as the point has it, then queued."""
-        self.bus.owned(run.id, run.channel.info)
+        self.bus.owned(run.id, {**run.channel.info, "created": run.created})
         for record in point.records:
             self.hub.publish_epoch(run.id, record)
             self.bus.epoch(run.id, dumps(record))

@@ -226,6 +226,11 @@ class Worker:
             job.pace.set(None if value is None else float(value), time.monotonic())
         elif action == "set_weight":
             return self.set_weight(job, value)
+        elif action == "hand_over":  # replicas: another replica trains it on from here
+            if job.trainer is None:
+                return "the run has not begun training: there is nothing to hand over"
+            job.paused, job.step_pending = True, False  # silently: it goes on elsewhere
+            self.checkpoints.save(job.run_id, job.trainer)
         elif action == "watch":
             was, job.watched = job.watched, bool(value)
             if job.watched and not was and job.trainer is not None:

@@ -43,6 +43,19 @@ def release(engine: Engine, run_id: str, replica: str) -> None:
         conn.execute(delete(tables.run_leases).where(L.run_id == run_id, L.replica == replica))
 
 
+def lapse(engine: Engine, replica: str, run_ids: list[str]) -> None:
+    """`replica` hands these runs over (a graceful stop): their leases lapse now, so another
+    replica claims them at its next look instead of a lease later."""
+    if not run_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.run_leases)
+            .where(L.replica == replica, L.run_id.in_(run_ids))
+            .values(expires=0.0)
+        )
+
+
 def owner(engine: Engine, run_id: str, now: float) -> str | None:
     """The replica whose lease on `run_id` is live at `now`, or None."""
     with engine.connect() as conn:

@@ -51,8 +51,17 @@ def pg() -> Iterator[Cluster]:
 class Replicas:
     """`layerlab serve` replicas of one LayerLab: same database, same Redis, own folders."""
 
-    def __init__(self, tmp: Path, redis_url: str, database_url: str):
+    def __init__(
+        self,
+        tmp: Path,
+        redis_url: str,
+        database_url: str,
+        lease_s: float = 3.0,
+        name: str = "replica",
+    ):
         self.tmp, self.redis_url, self.database_url = tmp, redis_url, database_url
+        self.name = name  # replica ids: Redis pub/sub channels span its databases
+        self.lease_s = lease_s  # 3 s: a killed replica's runs are taken over within ~4 s
         self.servers: list[ServerProcess] = []
 
     def start(self, count: int) -> list[ServerProcess]:
@@ -71,10 +80,10 @@ class Replicas:
         env = layerlab_env(
             redis_url=self.redis_url,
             database_url=self.database_url,
-            replica_id=f"replica-{index}",
-            state_dir=self.tmp / f"replica-{index}",
+            replica_id=f"{self.name}-{index}",
+            state_dir=self.tmp / f"{self.name}-{index}",
             flush_interval_s=0.2,
-            lease_s=3,  # a killed replica's runs are taken over within ~4 s
+            lease_s=self.lease_s,
             checkpoint_interval_s=0.3,  # what a takeover may lose: a fraction of a second
         )
         return ServerProcess(env=env, workers=1)
@@ -90,6 +99,20 @@ def replicas(tmp_path_factory, redis_url, pg) -> Iterator[Replicas]:
     group = Replicas(tmp_path_factory.mktemp("replicas"), redis_url, pg.new_database())
     try:
         group.start(3)
+        yield group
+    finally:
+        group.stop()
+
+
+@pytest.fixture(scope="module")
+def long_leases(tmp_path_factory, redis_url, pg) -> Iterator[Replicas]:
+    """Two replicas whose leases hold for a minute (a run taken over sooner was handed
+    over, not abandoned), on their own Redis database: no key shared with `replicas`."""
+    url = redis_url.rsplit("/", 1)[0] + "/1"
+    tmp = tmp_path_factory.mktemp("handover")
+    group = Replicas(tmp, url, pg.new_database(), 60.0, name="handover")
+    try:
+        group.start(2)
         yield group
     finally:
         group.stop()

@@ -1,6 +1,8 @@
 """kill -9 of the replica that owns a run: another replica takes it over from its last
 checkpoint (in the database: the replicas share no folder) within 10 s, its viewers reconnect
-to any replica and see one continuous history, and at most one second of records is lost."""
+to any replica and see one continuous history, and at most one second of records is lost.
+SIGTERM of the owner hands its runs over: taken over at once (long before their leases would
+lapse), from a checkpoint saved as they left, so nothing is trained twice."""
 
 from __future__ import annotations
 
@@ -111,6 +113,84 @@ def test_kill_9_of_the_owner_the_run_goes_on_elsewhere_from_its_checkpoint(repli
             json={"action": "stop"},
             headers={"X-Run-Token": run["token"]},
         )
+        assert stop.status_code == 200, stop.text
+    finally:
+        follower.stop.set()
+
+
+LONG_LEASE_S = 60.0  # replica_fixtures.long_leases: a run taken over sooner was handed over
+
+
+def test_sigterm_hands_the_owners_runs_over_at_once_with_nothing_lost(long_leases):
+    a, b = long_leases.servers[:2]
+    created = a.http.post("/api/runs", json=adam_spiral())
+    assert created.status_code == 201, created.text
+    run = created.json()
+    follower = Follower([b], run["id"])
+    try:
+        assert follower.wait_for(lambda cs: len(cs[-1]) >= 2 * PACE), "no records on b"
+        a.stop()  # SIGTERM, as a service manager stops it; returns once it has exited
+
+        def resumed(cs) -> bool:
+            seen = [r["epoch"] for conn in cs[:-1] for _, r in conn]
+            return len(cs) > 1 and any(r["epoch"] > max(seen, default=0) for _, r in cs[-1])
+
+        # Taken over long before its lease would lapse: handed over, not abandoned.
+        assert follower.wait_for(resumed, LONG_LEASE_S / 2), follower.closes
+        with follower.changed:
+            before = {r["epoch"]: r for conn in follower.connections[:-1] for _, r in conn}
+            after = [r for _, r in follower.connections[-1]]
+        epochs = [r["epoch"] for r in after]
+        assert epochs == list(range(1, len(epochs) + 1)), "one continuous history, once each"
+        # The checkpoint was saved as the run left a: nothing trained twice, nothing lost.
+        assert all(before[e] == r for r in after if (e := r["epoch"]) in before)
+        assert max(before) < max(epochs)
+
+        detail = b.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] in ("running", "queued"), detail["status"]
+        stop = b.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert stop.status_code == 200, stop.text
+    finally:
+        follower.stop.set()
+
+
+def test_a_paused_run_handed_over_stays_paused_and_goes_on_where_it_was(long_leases):
+    b = long_leases.servers[1]
+    (c,) = long_leases.start(1)  # the replica that will take it
+    created = b.http.post("/api/runs", json=adam_spiral())
+    assert created.status_code == 201, created.text
+    run = created.json()
+    follower = Follower([c], run["id"])
+    try:
+        assert follower.wait_for(lambda cs: len(cs[-1]) >= PACE), "no records on c"
+        control = {"headers": {"X-Run-Token": run["token"]}}
+        paused = c.http.post(f"/api/runs/{run['id']}/control", json={"action": "pause"}, **control)
+        assert paused.status_code == 200 and paused.json()["status"] == "paused", paused.text
+        b.stop()  # SIGTERM
+
+        deadline = time.monotonic() + LONG_LEASE_S / 2  # handed over, not lapsed
+        while c.http.get("/api/health").json()["active_runs"] != 1:
+            assert time.monotonic() < deadline, "not taken over by c"
+            time.sleep(0.05)
+        detail = c.http.get(f"/api/runs/{run['id']}").json()
+        assert detail["status"] == "paused", detail["status"]
+        resumed = c.http.post(
+            f"/api/runs/{run['id']}/control", json={"action": "resume"}, **control
+        )
+        assert resumed.status_code == 200, resumed.text
+
+        def went_on(cs) -> bool:
+            return any(r["epoch"] > detail["epoch"] for _, r in cs[-1])
+
+        assert follower.wait_for(went_on), follower.closes
+        with follower.changed:
+            epochs = [r["epoch"] for _, r in follower.connections[-1]]
+        assert epochs == list(range(1, len(epochs) + 1)), "one continuous history, once each"
+        stop = c.http.post(f"/api/runs/{run['id']}/control", json={"action": "stop"}, **control)
         assert stop.status_code == 200, stop.text
     finally:
         follower.stop.set()

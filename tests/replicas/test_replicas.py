@@ -164,3 +164,57 @@ def test_a_replica_that_starts_leaves_the_live_runs_of_the_others_alone(replicas
     assert stopped.status_code == 200, stopped.text
     viewer.join(HELLO_TIMEOUT_S)
     assert viewer.statuses()[-1] == "stopped"
+
+
+def until(test, what: str, timeout: float = READY_TIMEOUT_S) -> None:
+    """Wait (polling) until `test()` holds."""
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def snapshot_epochs(viewer: Viewer) -> list[int]:
+    return [m["snapshot"]["epoch"] for m in viewer.messages if m["type"] == "snapshot"]
+
+
+def test_viewers_elsewhere_get_snapshots_traces_and_predictions(replicas):
+    a, b, c = replicas.servers[:3]
+    created = a.http.post("/api/runs", json=spiral(None, pace=20))  # until stopped
+    assert created.status_code == 201, created.text
+    run = created.json()
+
+    # Its only viewer is on b: a's worker draws for it, and the snapshots reach b, live.
+    first = Viewer(b, run["id"])
+    assert first.hello.wait(HELLO_TIMEOUT_S) and first.error is None, first.error
+    until(lambda: len(set(snapshot_epochs(first))) >= 2, "live snapshots on b")
+    # A viewer that connects on c gets the current snapshot at once, then live ones.
+    late = Viewer(c, run["id"])
+    until(lambda: len(set(snapshot_epochs(late))) >= 2, "the current snapshot, then more, on c")
+    assert snapshot_epochs(late)[0] >= snapshot_epochs(first)[0]
+
+    # One optimiser step asked through b: its trace reaches the viewers on b and c.
+    assert control(c, run, "pause").status_code == 200
+    stepped = control(b, run, "step_batch", sample=3)
+    assert stepped.status_code == 200, stepped.text
+    for viewer in (first, late):
+        until(
+            lambda v=viewer: any(
+                m["type"] == "trace" and m["trace"]["samples"] == [3] for m in v.messages
+            ),
+            "the trace on another replica",
+        )
+
+    # A prediction asked on c is answered by a's worker, as a answers it itself.
+    question = {"input": [0.25, -0.5]}
+    there = c.http.post(f"/api/runs/{run['id']}/predict", json=question)
+    here = a.http.post(f"/api/runs/{run['id']}/predict", json=question)
+    assert there.status_code == 200 and here.status_code == 200, (there.text, here.text)
+    assert there.json() == here.json()
+    bad = c.http.post(f"/api/runs/{run['id']}/predict", json={"input": [1, 2, 3]})
+    assert bad.status_code == 422 and "shape" in bad.text, bad.text
+
+    assert control(b, run, "stop").status_code == 200
+    for viewer in (first, late):
+        viewer.join(HELLO_TIMEOUT_S)
+        assert viewer.statuses()[-1] == "stopped", viewer.statuses()
