@@ -255,8 +255,9 @@ class Worker:
             return str(err)
         self.send("trace", job.run_id, dumps(json_safe(trace)))
         if record is not None:
-            record = json_safe(record)
+            # Stamped on the trainer's own record, so a checkpoint's history equals the stream's.
             record.setdefault("time", round(time.time(), 3))
+            record = json_safe(record)
             self.send("epoch", job.run_id, record)
         if job.watched or job.trainer.finished:
             self.probe(job)  # the views redraw with the updated weights
@@ -370,8 +371,10 @@ class Worker:
                 self.maybe_probe(job)
                 return
             job.pace.epoch_done()
+            # When the epoch ended (Unix s), on the trainer's own record: a checkpoint's history
+            # (what a takeover resumes with past the database's rows) equals the stream's.
+            record.setdefault("time", round(time.time(), 3))
             record = json_safe(record)
-            record.setdefault("time", round(time.time(), 3))  # when the epoch ended (Unix s)
             self.send("epoch", job.run_id, record)
             self.checkpoints.maybe_save(job.run_id, job.trainer)
             if job.trainer.finished:

@@ -158,7 +158,9 @@ def smoke_test(base: str, replicas: Sequence[str] = ()) -> dict[str, set[str]]:
 
         deadline = time.monotonic() + TIMEOUT_S  # the owner writes its row within a flush
         while (stored := http.get(f"/api/runs/{run['id']}")).json().get("status") != "stopped":
-            assert time.monotonic() < deadline, f"its stored status never said stopped: {stored.text}"
+            assert time.monotonic() < deadline, (
+                f"its stored status never said stopped: {stored.text}"
+            )
             time.sleep(0.1)
     return dict(seen)
 
