@@ -56,6 +56,7 @@ class RedisBus(RunBus):
         self._snapshots: dict[str, str] = {}  # run id -> the newest snapshot not yet sent
         self._wake = asyncio.Event()
         self._lease_jobs: deque[tuple[str, str]] = deque()  # ("take" | "release", run id)
+        self._taking: dict[str, asyncio.Event] = {}  # run id -> set once its lease is written
         self._tasks: list[asyncio.Task] = []
         self.dropped = 0
 
@@ -76,6 +77,7 @@ class RedisBus(RunBus):
         self.generations[run_id] = generation
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
+        self._taking.setdefault(run_id, asyncio.Event())
         self._put("meta", run_id, {"info": json.dumps({**info, "generation": generation})})
 
     def epoch(self, run_id: str, text: str) -> None:
@@ -98,6 +100,15 @@ class RedisBus(RunBus):
         self.leased.discard(run_id)
         self._copied.pop(run_id, None)
         self._lease_jobs.append(("release", run_id))
+
+    async def claimed(self, run_id: str) -> None:
+        """Until `run_id`'s lease is written (another replica relays its controls here only
+        then; before, it found no owner and answered 503), or `LAYERLAB_LEASE_S` passes with
+        the database down (then the relay's 503 says to try again)."""
+        taking = self._taking.get(run_id)
+        if taking is not None:
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(taking.wait(), self.settings.lease_s)
 
     def _put(self, op: str, run_id: str, fields: dict) -> None:
         if len(self._queue) >= self.settings.redis_stream_max:
@@ -165,6 +176,8 @@ class RedisBus(RunBus):
                         await asyncio.to_thread(
                             self.store.write, leases.take, run_id, self.replica, until
                         )
+                        if (taking := self._taking.pop(run_id, None)) is not None:
+                            taking.set()
                     else:
                         await asyncio.to_thread(self._release, run_id)
                     self._lease_jobs.popleft()
