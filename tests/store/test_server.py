@@ -14,6 +14,7 @@ from store_sql import sql, write_lock
 from websockets.sync.client import connect
 
 from server.api.models import SPIRAL_EXAMPLE
+from server.config import Settings
 
 pytest_plugins = ["store_fixtures"]  # its fixtures (see there why not a conftest.py)
 
@@ -363,5 +364,58 @@ def test_a_control_on_a_run_still_waiting_for_its_worker_is_queued_not_refused(s
             time.sleep(0.1)
         assert trace.status_code == 200 and trace.json()
         print(f"\n[queued control] workers ready when it was sent: {before}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_settings(tmp_path, postgres) -> Settings:
+    """PostgreSQL only: the failures below are PostgreSQL's own."""
+    return Settings(
+        state_dir=tmp_path / "state",
+        database_url=postgres.new_database(),
+        flush_interval_s=0.2,
+        persist_runs=True,
+    )
+
+
+def test_a_postgresql_schema_error_is_kept_and_retried_not_dropped_as_refused(pg_settings):
+    """Issue 20: the writer counted `ProgrammingError` as "refused" and dropped those writes, so
+    a PostgreSQL permission or schema error (a table renamed by a migration gone wrong, a role
+    without INSERT) silently lost data. Here the epochs table goes away under a running run:
+    health degrades naming the error, nothing is dropped, and once the table is back every
+    epoch arrives exactly once."""
+    settings = pg_settings
+    server = ServerProcess(settings)
+    try:
+        run = start(server, None)  # trains until stopped: running whatever the speed
+        records_until(server, run["id"], 5)
+        sql(settings, "ALTER TABLE epochs RENAME TO epochs_away")
+        try:
+            deadline = time.monotonic() + 60
+            while (health := server.http.get("/api/health").json())["status"] == "ok":
+                assert time.monotonic() < deadline, "the failure did not show"
+                time.sleep(0.1)
+            assert "the database cannot be written" in health["reasons"][0], health
+            assert "epochs" in health["database"]["error"], health["database"]
+            # The run trains on while its epochs wait (in memory, then the journal).
+            records_until(server, run["id"], 40)
+        finally:
+            sql(settings, "ALTER TABLE epochs_away RENAME TO epochs")
+        stop = server.http.post(
+            f"/api/runs/{run['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": run["token"]},
+        )
+        assert stop.status_code == 200, stop.text
+        assert read_to_end(server, run["id"])[-1]["status"] == "stopped"
+        settle(server, timeout=120)
+        health = server.http.get("/api/health").json()
+        assert health["database"]["dropped"] == 0, health
+        final = server.http.get(f"/api/runs/{run['id']}").json()["epoch"]
+        stored = sql(
+            settings, "SELECT epoch FROM epochs WHERE run_id = ? ORDER BY epoch", (run["id"],)
+        )
+        assert final >= 40 and [e for (e,) in stored] == list(range(1, final + 1))
     finally:
         server.stop()
