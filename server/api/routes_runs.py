@@ -117,6 +117,7 @@ async def create_run(
     if student is not None:
         member = classes.registry.add_member(run.id, student)
         classes.registry.save_member(member)
+    await manager.bus.claimed(run.id)  # replicas: its owner is findable before the 201
     return RunCreated(id=run.id, token=run.token, status=run.status, stream=f"/ws/runs/{run.id}")
 
 

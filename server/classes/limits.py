@@ -17,7 +17,13 @@ address), so a class must not become a way around every other limit. Here:
   `..._per_member`, `class_max_sockets`).
 
 Every refusal is a `ClassRefused` whose message names the setting; the rate limits carry
-`retry_after`. Counts are kept in memory (the rate limiters in bounded tables).
+`retry_after`.
+
+Across a restart: what a class was opened under is stored with it (the address's limits key
+and its teacher's budget, `classes.client` / `classes.max_runs`), so classes per address, the
+class runs of an address and a class's budget hold as before; active runs are counted from the
+runs themselves. The per-minute windows (joins, guesses) and the socket counts are kept in
+memory and start afresh: a restart drops every socket anyway, and a window is at most a minute.
 """
 
 from __future__ import annotations

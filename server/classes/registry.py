@@ -53,8 +53,8 @@ class Classroom:
     push_seq: int = 0
     show_names: bool = False  # projected pages show real names (else aliases)
     students: dict[str, Student] = field(default_factory=dict)
-    # Kept in memory only (the tables predate them): after a restart a class has the
-    # server's budget and counts against no address.
+    # Stored (0005_class_limits), so a restarted class keeps its budget and still counts
+    # against the address that opened it (a class from before: None, the server's budget).
     client: str | None = None  # the address (limits key) that opened it
     max_runs: int | None = None  # its teacher's run budget; None: LAYERLAB_MAX_RUNS_PER_CLASS
 
@@ -124,6 +124,8 @@ class Registry:
                     _parse(row.push_json),
                     row.push_seq or 0,
                     bool(row.show_names),
+                    client=row.client,
+                    max_runs=row.max_runs,
                 )
                 self.classes[room.code] = room
                 self.by_teacher[room.teacher_hash] = room.code
@@ -180,6 +182,8 @@ class Registry:
                     created=room.created,
                     locked=False,
                     push_seq=0,
+                    client=client,
+                    max_runs=max_runs,
                 ),
             )
         )

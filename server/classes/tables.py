@@ -23,6 +23,10 @@ classes = Table(
     Column("push_json", Text),  # the design pushed to every student, if any
     Column("push_seq", Integer, nullable=False, default=0),
     Column("show_names", Boolean, nullable=False, default=False),  # on the projector (0005)
+    # The limits it was opened under (0005_class_limits): the address's limits key, and the
+    # teacher's run budget (NULL: LAYERLAB_MAX_RUNS_PER_CLASS).
+    Column("client", String(64)),
+    Column("max_runs", Integer),
 )
 
 students = Table(

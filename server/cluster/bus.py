@@ -58,6 +58,7 @@ class RedisBus(RunBus):
         self._wake = asyncio.Event()
         self._lease_jobs: deque[tuple[str, str]] = deque()  # ("take" | "release", run id)
         self._round = asyncio.Lock()  # one lease round at a time, or a handover (hand_over)
+        self._taking: dict[str, asyncio.Event] = {}  # run id -> set once its lease is written
         self._tasks: list[asyncio.Task] = []
         self.dropped = 0
         self.changed = asyncio.Event()  # a run taken, changed or ended here: the census writes
@@ -80,6 +81,7 @@ class RedisBus(RunBus):
         self.generations[run_id] = generation
         self.leased.add(run_id)
         self._lease_jobs.append(("take", run_id))
+        self._taking.setdefault(run_id, asyncio.Event())
         meta = {**info, "generation": generation, "replica": self.replica}
         self._put("meta", run_id, {"info": json.dumps(meta)})
         self.changed.set()
@@ -109,6 +111,15 @@ class RedisBus(RunBus):
 
     def active_elsewhere(self, client: str | None = None) -> int:
         return self.census.active(client) if self.census is not None else 0
+
+    async def claimed(self, run_id: str) -> None:
+        """Until `run_id`'s lease is written (another replica relays its controls here only
+        then; before, it found no owner and answered 503), or `LAYERLAB_LEASE_S` passes with
+        the database down (then the relay's 503 says to try again)."""
+        taking = self._taking.get(run_id)
+        if taking is not None:
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(taking.wait(), self.settings.lease_s)
 
     def _put(self, op: str, run_id: str, fields: dict) -> None:
         if len(self._queue) >= self.settings.redis_stream_max:
@@ -181,6 +192,8 @@ class RedisBus(RunBus):
             if job == "take":
                 until = time.time() + self.settings.lease_s
                 await asyncio.to_thread(self.store.write, leases.take, run_id, self.replica, until)
+                if (taking := self._taking.pop(run_id, None)) is not None:
+                    taking.set()
             else:
                 await asyncio.to_thread(self._release, run_id)
             self._lease_jobs.popleft()

@@ -4,7 +4,8 @@ One process (no `LAYERLAB_REDIS_URL`) uses `LocalBus`, which does nothing: the h
 whole stream. Replicas use server/cluster's Redis bus, which copies each record, status and
 snapshot of the runs this replica owns into Redis (a stream per run, in order), so viewers on
 other replicas get them, and holds each run's lease while it lives. The manager calls it from
-the event loop and never waits on it: every method returns at once.
+the event loop and never waits on it: every method returns at once (`claimed` aside, awaited
+by the route that answers a new run's 201).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class RunBus:
         """Active runs other replicas hold: all, or one address's outside classes (the run
         limits count the whole LayerLab). One process: none."""
         return 0
+
+    async def claimed(self, run_id: str) -> None:
+        """Returns once other replicas can find this one as `run_id`'s owner (its lease is
+        written), so that a control sent elsewhere right after the run's 201 is relayed here;
+        at once in one process. The one method awaited: by the route that creates a run."""
 
 
 LocalBus = RunBus

@@ -56,7 +56,8 @@ __all__ = ["BadInput", "ControlRefused", "LimitReached", "Run", "RunManager", "R
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch", *STAGE_ACTIONS)
 ACK_TIMEOUT_S = 5.0
-STOP_WAIT_S = 1.0  # a stop the worker has not acknowledged by then takes effect here
+STOP_WAIT_S = 1.0  # a stop a silent or stuck worker has not acknowledged by then: ended here
+STOP_POLL_S = 0.1  # how often a waiting stop looks at its worker's heartbeat and busy mark
 EVICT_EVERY_S = 1.0
 ASK_TIMEOUT_S = 30.0  # a prediction with attributions: Captum's passes on the worker
 DEFERRED_MAX = 16  # controls a run waiting for a worker may hold
@@ -320,14 +321,13 @@ class RunManager:
                     self._stop_now(run, worker)
                     return
                 raise ControlRefused(self._unreachable(run, worker))
-            try:
-                error = await asyncio.wait_for(
-                    future, STOP_WAIT_S if action == "stop" else ACK_TIMEOUT_S
-                )
-            except (TimeoutError, asyncio.TimeoutError):
-                error = None  # the worker is busy; the command stays queued, applies in order
-                if action == "stop" and run.worker is not None:
-                    self._stop_now(run, run.worker)
+            if action == "stop":
+                error = await self._await_stop(run, future)
+            else:
+                try:
+                    error = await asyncio.wait_for(future, ACK_TIMEOUT_S)
+                except (TimeoutError, asyncio.TimeoutError):
+                    error = None  # the worker is busy; the command stays queued, in order
         if error and run.active:
             raise ControlRefused(error)
         if action == "pace" and not error:
@@ -340,6 +340,31 @@ class RunManager:
             f"run {run.id}'s worker has {COMMAND_QUEUE} commands waiting and takes no more "
             "now (it is busy or not responding); try again in a moment"
         )
+
+    async def _await_stop(self, run: Run, future: asyncio.Future) -> str | None:
+        """A stop's acknowledgement (the worker's error, or None). A worker that is taking it
+        (heard from, not stuck in one turn: it writes the run's export before it answers, a
+        second or more on a loaded machine) is waited for up to ACK_TIMEOUT_S, then the stop
+        stays queued and applies in order; one that is silent (stopped, hung) or stuck in a
+        turn past STOP_WAIT_S (a long step) has the run stopped here at once. Killing a worker
+        that was only slow lost the export the stopped run was owed."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), STOP_POLL_S)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass
+            worker, waited = run.worker, loop.time() - asked
+            if worker is None or not run.active:
+                return None
+            busy_run, busy_s = worker.current()
+            stuck = busy_run is not None and busy_s >= STOP_WAIT_S
+            if waited >= STOP_WAIT_S and (stuck or not worker.responsive):
+                self._stop_now(run, worker)
+                return None
+            if waited >= ACK_TIMEOUT_S:
+                return None
 
     def _stop_now(self, run: Run, worker: Any) -> None:
         """A stop its worker has not taken within STOP_WAIT_S (a long step, a hung process):

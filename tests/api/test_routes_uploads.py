@@ -322,6 +322,15 @@ def test_a_series_csv_with_a_time_column_forecasts(live: Live):
     assert short.status_code == 422 and "windows" in short.json()["detail"][0]["msg"]
 
 
+def test_an_all_missing_series_filled_is_a_422_naming_its_column(live: Live):
+    """Issue 20: a forecasting column with no value at all and `missing=fill` raised
+    IndexError in the parser: a 500."""
+    data = ("t,value\n" + "\n".join(f"{i}," for i in range(30)) + "\n").encode()
+    refused = upload(live, "gaps.csv", data, task="forecasting", window=4, missing="fill")
+    assert refused.status_code == 422, refused.text
+    assert "'value'" in refused.text and "every cell is empty" in refused.text
+
+
 def test_openapi_documents_the_upload_form(live: Live):
     paths = live.http.get("/openapi.json").json()["paths"]
     post = paths[UPLOADS]["post"]

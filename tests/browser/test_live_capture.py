@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_helpers import ARTIFACTS, TERMINAL, experiment_hash, wait_status
+from browser_helpers import ARTIFACTS, TERMINAL, experiment_hash, spiral, wait_status
 from servers import CHROMIUM, CHROMIUM_ARGS
 
 from server.engine.datasets import spectrogram
@@ -170,6 +170,46 @@ def test_camera_frames_for_two_classes_become_an_upload_a_cnn_trains_on(lab):
     assert made["n"] == total and made["input_shape"] == [3, 24, 24], made
     assert page.evaluate("window.layerlab.experiment.model.layers[0].type") == "conv2d"
     train_to_the_end(page, 4)
+
+
+def test_number_keys_go_to_the_step_through_or_the_camera_never_both(lab):
+    """Step-through's phases (keys 1-4) and the camera's classes (hold 1..6) both listened to
+    the whole page: with both on, one key showed a phase and recorded frames. The keys go to
+    the one the person last used (static/js/util/key-owner.js). Each check holds the key and
+    reads both widgets' state, which each sets in the same keydown."""
+    page = lab.page
+    lab.open(experiment_hash(spiral(epochs=None)))
+    page.wait_for_selector("body[data-check='ok']")
+    page.click("#camera-details summary")
+    page.click("#camera-start")
+    page.wait_for_selector("#camera-details[data-camera='on']")
+    page.click("#step-mode")  # a paused run, stepped once: the phases are shown
+    page.wait_for_selector("#step-explain[data-phase='forward']", timeout=120_000)
+    page.locator("#camera-details").scroll_into_view_if_needed()
+    assert page.evaluate("""() => { const r = document.getElementById('camera-details')
+        .getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }""")
+
+    # Step-through was pressed last: key 2 shows the error phase and records nothing.
+    page.keyboard.down("2")
+    page.wait_for_selector("#step-explain[data-phase='error']")
+    assert "recording" not in page.get_attribute("#camera-record-1", "class").split()
+    page.keyboard.up("2")
+    assert count(page, "camera", 1) == 0
+
+    # A press in the camera's panel: key 1 records class 1; the phase stays.
+    page.locator("#camera-video").click()
+    page.keyboard.down("1")
+    wait_count(page, "camera", 0, 1)
+    page.keyboard.up("1")
+    assert page.get_attribute("#step-explain", "data-phase") == "error"
+    assert page.get_attribute("#step-error", "aria-pressed") == "true"
+
+    # Back on the network: key 1 is step-through's again (the forward phase), no recording.
+    page.locator("#step-explain").click()
+    page.keyboard.down("1")
+    page.wait_for_selector("#step-explain[data-phase='forward']")
+    assert "recording" not in page.get_attribute("#camera-record-0", "class").split()
+    page.keyboard.up("1")
 
 
 def test_microphone_clips_become_spectrograms_an_upload_and_a_finished_run(lab):

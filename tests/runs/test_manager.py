@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from server.config import Settings
+from server.runs import manager as manager_module
 from server.runs.manager import ControlRefused, LimitReached, RunManager
 from server.runs.protocol import decode
 
@@ -24,10 +25,14 @@ class FakeWorker:
     pid: int = 0
     responsive: bool = True
     silent_s: float = 0.0
+    busy: tuple = (None, 0.0)  # the run its loop is in, and for how long
 
     @property
     def load(self) -> int:
         return len(self.runs)
+
+    def current(self) -> tuple:
+        return self.busy
 
 
 class FakePool:
@@ -342,5 +347,46 @@ def test_a_worker_that_takes_no_commands_gets_a_clear_refusal_and_a_stop_still_s
         assert (
             manager.pool.killed and "stopped while its worker was busy" in manager.pool.killed[0][1]
         )
+
+    asyncio.run(main())
+
+
+def test_a_stop_waits_for_a_slow_worker_that_is_taking_it_and_kills_only_a_stuck_one(tmp_path):
+    """The flake of tests/browser/test_watchable_stage.py ("no export links after Stop" under
+    load): a worker writes the stopped run's export before it acknowledges the stop; on a
+    loaded machine that took over STOP_WAIT_S, the server killed the worker as hung, and the
+    run ended with no export. A worker heard from and in no turn is waited for; one stuck in a
+    turn (a long step) or silent still has the run stopped at once and is replaced."""
+
+    async def main():
+        manager = make(tmp_path)
+        manager.pool.ack = False
+        slow = manager.create(EXPERIMENT, CHECK, "c")
+        loop = asyncio.get_running_loop()
+        answered = asyncio.Event()
+
+        def ack_late() -> None:  # the export written, then the worker's answer and status
+            seq = next(c for _, c in reversed(manager.pool.sent) if c[0] == "control")[1]
+            manager.pool.on_message(slow.worker, ("status", slow.id, "stopped", None, 0))
+            manager.pool.on_message(slow.worker, ("ack", seq, slow.id, None))
+            answered.set()
+
+        loop.call_later(manager_module.STOP_WAIT_S + 0.5, ack_late)
+        await manager.control(slow, "stop")
+        assert answered.is_set() and slow.status == "stopped"
+        assert manager.pool.killed == []  # taking its time is not hanging
+
+        stuck = manager.create(EXPERIMENT, CHECK, "c")
+        stuck.worker.busy = (stuck.id, 30.0)  # one step for 30 s, heartbeat still fresh
+        await manager.control(stuck, "stop")
+        assert stuck.status == "stopped"
+        assert [why for _, why in manager.pool.killed] == [
+            f"run {stuck.id} was stopped while its worker was busy"
+        ]
+
+        silent = manager.create(EXPERIMENT, CHECK, "c")
+        silent.worker.busy, silent.worker.responsive = (None, 0.0), False  # SIGSTOP
+        await manager.control(silent, "stop")
+        assert silent.status == "stopped" and len(manager.pool.killed) == 2
 
     asyncio.run(main())

@@ -64,3 +64,51 @@ def test_a_class_survives_a_restart(settings):
         assert run["id"] not in {r["id"] for r in server.http.get("/api/runs").json()}
     finally:
         server.stop()
+
+
+def test_a_classs_limits_hold_across_a_restart(settings):
+    """The address a class was opened from and its teacher's budget are stored with it: after
+    a restart the address still has its class open (LAYERLAB_MAX_CLASSES_PER_CLIENT) and the
+    class's second active run is refused by its budget of one, not the server's default. The
+    per-minute join window is in memory: it starts afresh (documented in classes/limits.py)."""
+    doc = copy.deepcopy(SPIRAL_EXAMPLE)
+    doc["dataset"]["samples"] = 100
+    doc["training"].update(epochs=None, batch_size=50)  # trains until stopped
+    limits = {"max_classes_per_client": 1, "max_runs_per_class": 8, "class_joins_per_minute": 1}
+    server = ServerProcess(settings, **limits)
+    try:
+        opened = server.http.post("/api/classes", json={"name": "Budget", "max_runs": 1})
+        assert opened.status_code == 201, opened.text
+        code, teacher_token = opened.json()["code"], opened.json()["teacher_token"]
+        second = server.http.post("/api/classes", json={"name": "Another"})
+        assert second.status_code == 429 and "MAX_CLASSES_PER_CLIENT" in second.text
+        joined = server.http.post(f"/api/classes/{code}/join", json={"name": "Ada"})
+        assert joined.status_code == 201, joined.text
+        student = {"X-Student-Token": joined.json()["student_token"]}
+        again = server.http.post(f"/api/classes/{code}/join", json={"name": "Bo"})
+        assert again.status_code == 429 and "JOINS_PER_MINUTE" in again.text
+    finally:
+        server.stop()
+    server = ServerProcess(settings, **limits)
+    try:
+        teacher = {"X-Teacher-Token": teacher_token}
+        state = server.http.get(f"/api/classes/{code}", headers=teacher).json()
+        assert state["max_runs"] == 1  # the teacher's budget, not LAYERLAB_MAX_RUNS_PER_CLASS
+        second = server.http.post("/api/classes", json={"name": "Another"})
+        assert second.status_code == 429, second.text
+        assert "MAX_CLASSES_PER_CLIENT" in second.text and "retry-after" in second.headers
+        first = server.http.post("/api/runs", json=doc, headers=student)
+        assert first.status_code == 201, first.text
+        refused = server.http.post("/api/runs", json=doc, headers=student)
+        assert refused.status_code == 429, refused.text
+        assert "budget" in refused.text and "retry-after" in refused.headers
+        # The join window was a minute in memory: it starts afresh with the process.
+        bo = server.http.post(f"/api/classes/{code}/join", json={"name": "Bo"})
+        assert bo.status_code == 201, bo.text
+        # Closing the class frees the address for another, as before the restart.
+        closed = server.http.post(f"/api/classes/{code}/close", headers=teacher)
+        assert closed.status_code == 200, closed.text
+        other = server.http.post("/api/classes", json={"name": "Another"})
+        assert other.status_code == 201, other.text
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@
 
 import { h } from '../util/dom.js';
 import { captureBoard, pngBytes, saveOnClick } from './capture-board.js';
+import { keyArea, ownsKeys } from '../util/key-owner.js';
 
 const FRAME_SIDE = 64; // pixels of a kept frame (the upload resizes to the chosen size)
 const FRAME_MS = 200; // five frames a second while a class's button is held
@@ -67,6 +68,7 @@ export function cameraPanel({ onUse }) {
     const i = Number(e.key) - 1;
     if (!stream || e.repeat || e.ctrlKey || e.metaKey || e.altKey || !(i >= 0 && i < board.classCount())) return;
     if (e.target?.closest?.('input, textarea, select, dialog, [contenteditable]')) return;
+    if (!ownsKeys('camera')) return; // step-through's, where it has them (util/key-owner.js)
     e.preventDefault();
     startRecording(i);
   });
@@ -97,6 +99,7 @@ export function cameraPanel({ onUse }) {
     video.hidden = false;
     status.textContent = 'Camera on. Hold a class’s button (or its number key) to record frames.';
     root.dataset.camera = 'on';
+    keyArea(root, 'camera', true);
   }
   function stop() {
     stopRecording();
@@ -107,6 +110,7 @@ export function cameraPanel({ onUse }) {
     startBtn.hidden = false;
     stopBtn.hidden = true;
     root.dataset.camera = 'off';
+    keyArea(root, 'camera', false);
   }
   startBtn.addEventListener('click', start);
   stopBtn.addEventListener('click', () => {
@@ -134,6 +138,7 @@ export function cameraPanel({ onUse }) {
     status,
   );
   video.hidden = true;
+  keyArea(root, 'camera', false); // a press here gives it the number keys (util/key-owner.js)
   // Folding the panel away turns the camera off (its light too).
   root.addEventListener('toggle', () => {
     if (!root.open && stream) {

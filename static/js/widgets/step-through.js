@@ -13,6 +13,7 @@ import { fitCanvas, gridImage, drawGrid, markDrawn } from '../util/canvas.js';
 import { greyTable } from '../util/colors.js';
 import { surfaceLayout } from './heatmap.js';
 import { stepDraw } from './step-draw.js';
+import { keyArea, ownsKeys } from '../util/key-owner.js';
 import { PHASES, PHASE_TITLES, fmt, sub, ofSample, headOf, lossFormula, updateRule, layerNorm, isWhole, flat, norm } from '../step-trace.js';
 
 const KEYS = { 1: 'forward', 2: 'error', 3: 'backward', 4: 'update', f: 'forward', e: 'error', b: 'backward', u: 'update' };
@@ -78,6 +79,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
   // Outside the network's fieldset, which a watcher's page disables: watchers use the phases too.
   const element = h('div', { class: 'step-through', id: 'step-through' }, toggle, panel);
   root.append(element);
+  keyArea(root, 'step', false); // a press here gives it the number keys (util/key-owner.js)
 
   graph.addEventListener('mousemove', (e) => {
     if (!on || !trace || e.target.closest?.('.neuron')) return;
@@ -88,6 +90,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     if (!on || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     if (e.target.closest?.('input, select, textarea, dialog, [contenteditable]')) return;
     const key = e.key.toLowerCase();
+    if (/^[1-9]$/.test(key) && !ownsKeys('step')) return; // the camera's, where it has them
     if (KEYS[e.key] || KEYS[key]) show(KEYS[e.key] || KEYS[key], true);
     else if (key === 'n') stepNext(null);
     else if (key === 'p') setPlaying(!playing);
@@ -133,6 +136,7 @@ export function stepThrough({ root, graph, session, design, ensurePaused, onRele
     panel.hidden = !on;
     formula.hidden = !on;
     root.classList.toggle('stepping', on);
+    keyArea(root, 'step', on);
     if (!on) {
       setPlaying(false);
       drawer.clear();
