@@ -125,7 +125,6 @@ async function boot() {
   });
 
   runFlow(page);
-  tryItFlow(page);
   designFlow(page);
   // Step through: one optimiser step drawn on the graph (the editor's), phase by phase.
   page.steps = stepThrough({
@@ -142,6 +141,7 @@ async function boot() {
   });
 
   insightFlow(page); // after stepThrough: its strip shares the Step through row
+  tryItFlow(page); // after insightFlow: its button joins that strip
   watchFlow(page);
   weightFlow(page);
   classFlow(page);

@@ -440,7 +440,7 @@ export const STARTERS = [
       next: [
         'Replace the LSTM with a GRU of 32 units and compare how fast the validation accuracy rises.',
         'Set the embedding dim to 2: every word must now fit on a plane; see whether the network still passes 85%.',
-        'Once it has trained, type your own sentences in the Try it panel under the output: which words push the answer, what does “not” do, and where do the words sit on the map of words?',
+        'Once it has trained, press Try it under the network and type your own sentences: which words push the answer, what does “not” do, and where do the words sit on the map of words?',
       ],
     },
     experiment: {
@@ -459,7 +459,7 @@ export const STARTERS = [
       next: [
         'Remove both batchnorm layers: the same network learns much more slowly.',
         'Drop the second convolution with its batchnorm and pooling, and read the Confusion matrix: which words does one layer of filters mix up?',
-        'Once it has trained, press Record in the Try it panel under the output and say a digit (or try one of the dataset’s clips): Grad-CAM shows where in the spectrogram the network listened.',
+        'Once it has trained, press Try it under the network, then Record, and say a digit (or try one of the dataset’s clips): Grad-CAM shows where in the spectrogram the network listened.',
       ],
     },
     experiment: {

@@ -9,49 +9,17 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 from browser_helpers import ARTIFACTS, TERMINAL, experiment_hash, spiral, wait_status
-from servers import CHROMIUM, CHROMIUM_ARGS
+from fake_media import browser  # noqa: F401  (the fixture: Chromium with fake media)
 
 from server.engine.datasets import spectrogram
 
 pytestmark = pytest.mark.browser
 
 SIZES = [(1280, 720), (1440, 900), (390, 844)]
-# Chromium's fake devices (a moving test pattern, a periodic beep), accepted without a prompt.
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-class _CspBypass:
-    """The browser, whose contexts bypass the CSP (Playwright's string predicates use eval)."""
-
-    def __init__(self, browser):
-        self._browser = browser
-
-    def new_context(self, **options):
-        options.setdefault("bypass_csp", True)
-        return self._browser.new_context(**options)
-
-    def __getattr__(self, name):
-        return getattr(self._browser, name)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium with fake media devices, for this module only (overrides conftest's)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_MEDIA)
-        try:
-            yield _CspBypass(b)
-        finally:
-            b.close()
 
 
 def cnn_design(epochs: int = 4) -> dict:

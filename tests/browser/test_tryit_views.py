@@ -10,41 +10,11 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import ARTIFACTS, TERMINAL, canvas_colours, experiment_hash, wait_status
-from servers import CHROMIUM, CHROMIUM_ARGS
+from fake_media import browser  # noqa: F401  (the fixture: Chromium with fake media)
 
 pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SIZES = [(1280, 720), (1440, 900), (390, 844)]
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-class _CspBypass:
-    """The browser, whose contexts bypass the CSP (Playwright's string predicates use eval)."""
-
-    def __init__(self, browser):
-        self._browser = browser
-
-    def new_context(self, **options):
-        options.setdefault("bypass_csp", True)
-        return self._browser.new_context(**options)
-
-    def __getattr__(self, name):
-        return getattr(self._browser, name)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium with fake media devices, for this module only (overrides conftest's)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_MEDIA)
-        try:
-            yield _CspBypass(b)
-        finally:
-            b.close()
 
 
 def example(name: str, **dataset) -> dict:
@@ -58,7 +28,7 @@ def train_to_the_end(page) -> None:
     page.wait_for_selector("body[data-check='ok']")
     page.click("#train")
     assert wait_status(page, TERMINAL, timeout=300_000) == "finished"
-    page.wait_for_selector("#tryit-panel:not([hidden])")
+    page.wait_for_selector("#tryit-panel:not([hidden]) .tryit-body > :not(.tryit-idle)")
 
 
 def shots(page, name: str) -> None:
@@ -83,7 +53,9 @@ def words_shown(page) -> list[dict]:
 def test_a_typed_sentence_shows_the_prediction_and_each_words_part(lab):
     page = lab.page
     lab.open(experiment_hash(example("sentiment_lstm")))
-    assert page.locator("#tryit-panel").is_hidden()  # no run yet: nothing to try
+    # No run yet: the panel is there (so a run's start moves nothing) with a note, no box.
+    page.wait_for_selector("#tryit-panel:not([hidden]) .tryit-idle")
+    assert page.locator("#tryit-text").count() == 0
     train_to_the_end(page)
     # The example sentence is answered at once; then type one's own (answered as one types).
     page.wait_for_selector("#tryit-words .tryit-word")
@@ -177,7 +149,7 @@ def test_an_attention_model_shows_what_each_typed_word_attends_to(lab):
     page.wait_for_function("window.layerlab.session.epoch >= 1", timeout=120_000)
     page.click("#pause")
     wait_status(page, "paused")
-    page.wait_for_selector("#tryit-panel:not([hidden])")
+    page.wait_for_selector("#tryit-panel:not([hidden]) .tryit-body > :not(.tryit-idle)")
     page.fill("#tryit-text", "i loved this book")
     page.click("#tryit-ask")
     # The example sentence is asked first, as the panel opens: wait for this sentence's answer.

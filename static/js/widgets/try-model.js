@@ -77,7 +77,7 @@ export function tryModel({ datasetsByName }) {
 
   function buildForm(session, d, check) {
     const shape = check?.input_shape || [];
-    if (tryItKind(d.name)) return h('p', { class: 'hint', id: 'try-elsewhere' }, `Try this model in the Try it panel under the output: ${tryItKind(d.name) === 'text' ? 'type a sentence' : 'record a word'}.`);
+    if (tryItKind(d.name)) return h('p', { class: 'hint', id: 'try-elsewhere' }, `Try this model in the Try it section (the Try it button under the network): ${tryItKind(d.name) === 'text' ? 'type a sentence' : 'record a word'}.`);
     if (d.family === 'image' && shape.length === 3) {
       // An uploaded image set: drop an image like its own (a grey one can be drawn too).
       const pad = shape[0] === 1 ? drawingPad(shape, d.name === 'digits' ? 16 : 255, ask) : null;

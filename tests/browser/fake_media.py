@@ -1,0 +1,41 @@
+"""Chromium with its fake camera and microphone (a moving test pattern, a periodic beep),
+accepted without a prompt: the browser fixture of the capture and Try it tests. A module
+imports `browser` from here, which overrides conftest's for that module only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from servers import CHROMIUM, CHROMIUM_ARGS
+
+FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+class CspBypass:
+    """The browser, whose contexts bypass the CSP (Playwright's string predicates use eval)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium with fake media devices, for the importing module only."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_MEDIA)
+        try:
+            yield CspBypass(b)
+        finally:
+            b.close()
