@@ -42,7 +42,7 @@ export function tryItFlow(page) {
     panel.querySelector('h2')?.focus({ preventScroll: true });
   });
 
-  let shown = null; // `${runId}:${kind}` on screen
+  let shown; // `${runId}:${kind}` or `idle:${kind}` on screen (undefined: the first update always applies)
   let runId = null;
   let view = null;
   let asking = false;
