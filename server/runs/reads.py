@@ -31,15 +31,18 @@ class RunReads:
     ) -> tuple[list[dict], int]:
         """One page of run summaries, newest first, and how many match: the database's rows,
         with live figures for runs in memory, and runs too new to be committed yet."""
+        # Memory is read before the page: a run committed between the two reads is then in
+        # the page or among the uncommitted, never in neither (it vanished from one listing).
+        fresh = [r for r in dict(self.runs).values() if matches(r, where)] if offset == 0 else []
+        uncommitted = {r.id for r in fresh} - self.store.read(
+            queries.stored_ids, [r.id for r in fresh]
+        )
         stored, total = self.store.read(queries.list_runs, where, limit, offset)
         live = dict(self.runs)
         out = [live.get(r.id, r).summary() for r in stored]
-        if offset == 0:
-            fresh = [r for r in live.values() if matches(r, where)]
-            missing = {r.id for r in fresh} - self.store.read(
-                queries.stored_ids, [r.id for r in fresh]
-            )
-            extra = [r.summary() for r in fresh if r.id in missing]
+        paged = {r.id for r in stored}
+        extra = [r.summary() for r in fresh if r.id in uncommitted and r.id not in paged]
+        if extra:
             total += len(extra)
             out = sorted(out + extra, key=lambda d: d["created"], reverse=True)[:limit]
         return out, total

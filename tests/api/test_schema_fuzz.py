@@ -1,7 +1,12 @@
 """Schemathesis over every route of the OpenAPI schema (runs, designs, sweeps, uploads,
-classes, inspection, the server), against a real app served in a thread with its own worker:
-valid and invalid requests generated from the schema, and never a 5xx; every operation is
-called at least once.
+classes, inspection, the server), against a real server process with its own worker: valid
+and invalid requests generated from the schema, and never a 5xx; every operation is called at
+least once.
+
+A process, not a thread of this one: CPython 3.11 keeps `ast.parse`'s depth count per
+interpreter, so the server's threads parsing (NumPy's header of an upload, pydantic's
+signatures) while hypothesis and pytest's import rewriting parse here failed the test with
+`SystemError: AST constructor recursion depth mismatch` (CI, once in about ten runs).
 
 Bounded in time: `LAYERLAB_TEST_FUZZ_EXAMPLES` examples per operation and mode (default 3).
 Where the time went (67 s, measured per operation): hypothesis searching for an invalid
@@ -23,9 +28,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from servers import in_thread
-
-from server.config import Settings
+from servers import layerlab_env, running
 
 pytestmark = pytest.mark.slow
 
@@ -69,14 +72,11 @@ def warm_parse_pool(base: str) -> threading.Thread:
 
 
 def test_no_route_answers_5xx_to_anything_its_schema_generates(tmp_path):
-    config = Settings(
-        state_dir=tmp_path / "state",
-        persist_runs=True,
-        workers=1,
-        max_runs=4,
-        upload_parse_timeout_s=10,
+    env = layerlab_env(
+        state_dir=tmp_path / "state", persist_runs=True, max_runs=4, upload_parse_timeout_s=10
     )
-    with in_thread(config) as (_server, base):
+    with running(env=env, workers=1) as server:
+        base = server.base
         warming = warm_parse_pool(base)
         document = httpx.get(f"{base}/openapi.json", timeout=30).json()
         schema = schemathesis.openapi.from_dict(document)
