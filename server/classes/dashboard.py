@@ -12,8 +12,10 @@ database into `RunView`s and kept. Cost: a few dozen dict reads per student, no 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..runs.history import History
 from .registry import Classroom, Member
 
 SPARK_POINTS = 40  # validation losses per sparkline (the history, downsampled)
@@ -29,7 +31,7 @@ class RunView:
     status: str
     epoch: int
     experiment: dict
-    history: list[dict] = field(default_factory=list)
+    history: Sequence[dict] = field(default_factory=list)  # a live run's: its History
     worker: int | None = None  # the pid of the worker process training it
     created: float = 0.0
 
@@ -48,8 +50,11 @@ def design_summary(experiment: dict) -> str:
     return " · ".join(p for p in (dataset, " → ".join(parts) or "no hidden layers", opt) if p)
 
 
-def sparkline(history: list[dict]) -> list[float | None]:
-    """Up to SPARK_POINTS validation losses, evenly spaced over the whole history."""
+def sparkline(history: Sequence[dict]) -> list[float | None]:
+    """Up to SPARK_POINTS validation losses, evenly spaced over the whole history (a live
+    run's `History` keeps them as numbers: no record is decoded for it)."""
+    if isinstance(history, History):
+        return history.val_losses(SPARK_POINTS)
     values = [r.get("val_loss") for r in history]
     if len(values) <= SPARK_POINTS:
         return values

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..config import Settings
+from .history import History
 from .messages import (
     TERMINAL,
     dumps,
@@ -172,8 +173,7 @@ class RunChannel:
         self.status = "queued"
         self.message: str | None = None
         self.epoch = 0
-        self.history: list[dict] = []
-        self.history_json: list[str] = []
+        self.history = History()  # the epoch records, each kept once as the text sent
         self.snapshot: str | None = None
         self.layer_history: list[str] = []  # {"epoch", "layers"} of snapshots so far, encoded
         self.trace: str | None = None  # the latest step_batch trace, encoded
@@ -189,8 +189,8 @@ class RunChannel:
         self._batches: dict[tuple[int, int], str] = {}
 
     def epoch_batch(self, records: list[str]) -> str:
-        """The `epoch` message of `records` (texts of `history_json`, consecutive), built once
-        per batch however many viewers send it. The texts stay alive in `history_json`, so
+        """The `epoch` message of `records` (texts of `history.texts`, consecutive), built
+        once per batch however many viewers send it. The texts stay alive in the history, so
         the id of the first and the length name the batch."""
         key = (id(records[0]), len(records))
         message = self._batches.get(key)
@@ -247,8 +247,7 @@ class Hub:
             return
         if text is None:
             text = dumps(record)
-        channel.history.append(json_safe(record))
-        channel.history_json.append(text)
+        channel.history.append(json_safe(record), text)
         channel.epoch = int(record.get("epoch", channel.epoch + 1))
         for viewer in channel.viewers:
             viewer.push(RECORD, text)
@@ -316,10 +315,11 @@ class Hub:
             return None
         viewer = Viewer(channel, send, self.settings, examples)
         history, rest, size = [], [], 0
-        for i, text in enumerate(channel.history_json):
+        texts = channel.history.texts
+        for i, text in enumerate(texts):
             size += len(text)
             if size > HELLO_HISTORY_BYTES:
-                rest = channel.history_json[i:]
+                rest = texts[i:]
                 break
             history.append(text)
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))

@@ -52,9 +52,7 @@ class RunReads:
         live = self.runs.get(run.id)
         if live is None:
             return self.store.read(queries.history, run.id, after, limit)
-        c = live.channel
-        pairs = zip(c.history_json, c.history, strict=False)
-        return [text for text, record in pairs if record.get("epoch", 0) > after][:limit]
+        return live.channel.history.texts_after(after)[:limit]
 
     def detail(self, run: RunView, limit: int) -> dict:
         """Its summary, experiment, check and first `limit` records."""
