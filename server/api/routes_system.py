@@ -46,6 +46,8 @@ def get_health(manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> H
 
 @router.get("/workers")
 def list_workers(manager: ManagerDep) -> list[WorkerInfo]:
-    """The workers with their pids, state, runs and resident memory, each naming the backend
-    that serves it (`local` processes or `ray` actors) and its node (and Ray actor id)."""
-    return [WorkerInfo(**w) for w in manager.pool.describe()]
+    """The workers with their pids, state, runs, resident memory and the calls waiting on
+    them, each naming the backend that serves it (`local` processes or `ray` actors) and its
+    node (and Ray actor id)."""
+    waiting = manager.calls.waiting()
+    return [WorkerInfo(**w, calls_waiting=waiting[w["id"]]) for w in manager.pool.describe()]

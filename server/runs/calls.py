@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,6 +52,14 @@ class Calls:
         for owner, future in list(self._pending.values()):
             if owner is worker and not future.done():
                 future.set_result(None)
+
+    def waiting(self) -> Counter[int]:
+        """How many calls wait on each worker, by its id (`GET /api/workers`)."""
+        return Counter(
+            owner.id
+            for owner, future in self._pending.values()
+            if owner is not None and not future.done()
+        )
 
     def __len__(self) -> int:
         return len(self._pending)
