@@ -20,8 +20,10 @@ private for the first POST (FlopCounterMode's imports), in a worker +65 MB RSS o
 library pages (PSS moved from the forkserver, net ~0). After one warm-up run, 20 further runs
 cost the server +2.1 MB and the worker +1.9 MB PSS (/proc smaps_rollup): ~0.2 MB a run. A
 trainer of the spiral starter holds ~0.16 MB (tracemalloc + RSS of 40 in one process), and
-the server keeps each epoch record twice (a dict ~1.6 KB and its JSON ~0.3 KB) for as long as
-the run is active: ~38 KB a second at 20 epochs/s, the one per-run cost that grows with time.
+the server kept each epoch record twice (a dict and its JSON) for as long as the run is
+active, the one per-run cost that grows with time: now once, as its JSON (server/runs/
+history.py; `python -m bench.history_memory`: 0.55 KB an epoch before, 0.32 KB after, 6.4 KB a
+second at 20 epochs/s, bounded by `max_epochs`).
 With the split, `--runs 40`, two runs a minute apart: idle 579 and 692 MB PSS (the spread is
 between server starts, not runs), the first two runs 130 and 87 MB once, then 0.47 MB per
 further active run (target 2).
