@@ -58,6 +58,9 @@ class Cluster:
             settings.redis_url,
             max_connections=settings.redis_max_connections,
             timeout=REDIS_WAIT_S,
+            # redis-py 8 reads with a 5 s timeout by default, blocking commands included: a
+            # relayed ask's BLPOP waits up to LAYERLAB_RELAY_TIMEOUT_S, so reads wait past it.
+            socket_timeout=settings.relay_timeout_s + REDIS_WAIT_S,
             decode_responses=True,
             protocol=2,
         )
