@@ -6,7 +6,8 @@ streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into
 `relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
 `class_events.py` (classes' changes between replicas), `census.py` (every replica's active
 runs, for the run limits), `shared_limits.py` (class throttles and socket counts in Redis),
-`watch.py` (viewers elsewhere make the owner's worker draw), `keys.py` (the key names).
+`admission.py` (a new run's slot in the run limits, atomically), `watch.py` (viewers
+elsewhere make the owner's worker draw), `keys.py` (the key names).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store, StoreUnavailable
 from . import keys
+from .admission import Admission
 from .bus import RedisBus
 from .census import Census
 from .class_events import ClassEvents
@@ -81,6 +83,9 @@ class Cluster:
         self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
         self._follows: set[asyncio.Task] = set()
         self.limits = SharedLimits(settings.redis_url, self.replica, settings.lease_s)
+        self.census.admission = Admission(
+            self.limits.redis, self.redis, settings.lease_s, self.limits.errors
+        )
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""

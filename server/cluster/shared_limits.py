@@ -101,7 +101,7 @@ class SharedLimits:
     def __init__(self, redis_url: str, replica: str, lease_s: float):
         import redis  # only replicas need the client
 
-        self._errors = redis.RedisError
+        self.errors = redis.RedisError  # what a failed call raises (admission.py too)
         pool = redis.BlockingConnectionPool.from_url(
             redis_url,
             max_connections=POOL_SIZE,
@@ -138,7 +138,7 @@ class SharedLimits:
             taken, level = self._bucket(
                 keys=[keys.bucket(name, key)], args=[capacity, per_s, tokens]
             )
-        except self._errors as err:
+        except self.errors as err:
             raise self._unavailable(err) from None
         return bool(taken), float(level)
 
@@ -150,7 +150,7 @@ class SharedLimits:
         names = [keys.sockets(c) for c in counts]
         try:
             full = int(self._open(keys=names, args=[socket, self.lease_s, *limits]))
-        except self._errors as err:
+        except self.errors as err:
             raise self._unavailable(err) from None
         if full:
             return full - 1
@@ -173,7 +173,7 @@ class SharedLimits:
             for count in counts:
                 pipe.zrem(keys.sockets(count), socket)
             pipe.execute()
-        except self._errors as err:
+        except self.errors as err:
             log.warning("a class socket could not be uncounted now (%s); it lapses", err)
 
     def renew(self) -> int:

@@ -1,11 +1,14 @@
 """Limits that hold across replicas (real Redis, real PostgreSQL, two real replicas): a class's
 joins spent through one replica are refused on the other with the same 429, Retry-After and
 message; class pages (sockets) opened on one count on the other, and a page closed on one frees
-its place on the other; a socket count of a replica that stopped renewing lapses."""
+its place on the other; a socket count of a replica that stopped renewing lapses. The server's
+run limit of 1, asked for through both replicas at the same moment, admits exactly one run."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import threading
 import time
 from collections.abc import Callable
 
@@ -13,6 +16,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from server.api.models import SPIRAL_EXAMPLE
 from server.cluster.shared_limits import SharedLimits
 
 pytest_plugins = ["replica_fixtures"]
@@ -159,3 +163,54 @@ def test_sockets_of_a_replica_that_stops_renewing_lapse(redis_url):
     assert alive.take("test_per_minute", "10.9.8.7", 2, 2 / 60, 1)[0] is False
     for limits_ in (dead, alive):
         limits_.redis.close()
+
+
+def spiral() -> dict:
+    doc = copy.deepcopy(SPIRAL_EXAMPLE)
+    doc["dataset"]["samples"] = 100
+    doc["training"].update(epochs=None, batch_size=50, pace=5)  # until stopped
+    return doc
+
+
+def race(a, b) -> dict[str, object]:
+    """POST /api/runs through a and b at the same moment: their answers by replica."""
+    gate = threading.Barrier(2)
+    answers: dict[str, object] = {}
+
+    def start(name: str, server) -> None:
+        gate.wait()
+        answers[name] = server.http.post("/api/runs", json=spiral())
+
+    threads = [threading.Thread(target=start, args=p) for p in (("a", a), ("b", b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S)
+    return answers
+
+
+def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
+    a, b = pair.servers[:2]
+    won = 0
+    deadline = time.monotonic() + 4 * WAIT_S
+    while won < 6:  # six races, each won by one replica
+        assert time.monotonic() < deadline, f"only {won} races decided"
+        answers = race(a, b)
+        codes = sorted(r.status_code for r in answers.values())
+        assert codes != [201, 201], "both replicas admitted a run past LAYERLAB_MAX_RUNS=1"
+        assert set(codes) <= {201, 429}, [r.text for r in answers.values()]
+        for refused in (r for r in answers.values() if r.status_code == 429):
+            assert "LAYERLAB_MAX_RUNS" in refused.text, refused.text
+            assert refused.headers.get("Retry-After"), refused.headers
+        if codes == [429, 429]:  # the last race's run is still counted somewhere: again
+            time.sleep(0.05)
+            continue
+        won += 1
+        name, created = next((n, r) for n, r in answers.items() if r.status_code == 201)
+        winner, server = created.json(), {"a": a, "b": b}[name]
+        stopped = server.http.post(
+            f"/api/runs/{winner['id']}/control",
+            json={"action": "stop"},
+            headers={"X-Run-Token": winner["token"]},
+        )
+        assert stopped.status_code == 200, stopped.text
