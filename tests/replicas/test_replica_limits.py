@@ -6,6 +6,7 @@ run limit of 1, asked for through both replicas at the same moment, admits exact
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import threading
@@ -17,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from server.api.models import SPIRAL_EXAMPLE
+from server.cluster.admission import Admission
 from server.cluster.shared_limits import SharedLimits
 
 pytest_plugins = ["replica_fixtures"]
@@ -214,3 +216,35 @@ def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
             headers={"X-Run-Token": winner["token"]},
         )
         assert stopped.status_code == 200, stopped.text
+
+
+def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
+    """The admission script alone (server/cluster/admission.py), on a real Redis."""
+    import redis
+    import redis.asyncio as aioredis
+
+    url = redis_url.rsplit("/", 1)[0] + "/5"
+
+    async def check() -> None:
+        sync = redis.Redis.from_url(url, decode_responses=True)
+        lasting = aioredis.Redis.from_url(url, decode_responses=True)
+        slots = Admission(sync, lasting, 1.0, redis.RedisError)
+        try:
+            assert slots.admit("r1", "10.0.0.1", 2, 1) == 0
+            assert slots.admit("r1", "10.0.0.1", 2, 1) == 0  # the same run (taken over): once
+            assert slots.admit("r2", "10.0.0.1", 2, 1) == 2  # the address's one slot is taken
+            assert slots.admit("r2", None, 2, 1) == 0  # a class run: not counted per address
+            assert slots.admit("r3", "10.0.0.2", 2, 1) == 1  # the LayerLab's two are taken
+            await slots.renew([("r2", None)], [("r1", "10.0.0.1")])  # r1 ended, r2 goes on
+            assert slots.admit("r3", "10.0.0.2", 2, 1) == 0
+            assert slots.admit("r4", "10.0.0.1", 3, 1) == 0  # r1's address slot was freed too
+            # Nobody renews them (their replica died): they lapse a lease (1 s) later.
+            deadline = time.monotonic() + WAIT_S
+            while slots.admit("r5", "10.0.0.3", 2, 1) != 0:
+                assert time.monotonic() < deadline, "the slots never lapsed"
+                await asyncio.sleep(0.05)
+        finally:
+            sync.close()
+            await lasting.aclose()
+
+    asyncio.run(check())
