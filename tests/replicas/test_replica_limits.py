@@ -248,3 +248,21 @@ def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
             await lasting.aclose()
 
     asyncio.run(check())
+
+
+def test_guesses_spent_on_one_replica_are_refused_on_the_other(pair):
+    """(Last in this module: it spends the address's guesses for a minute.)"""
+    a, b = pair.servers[:2]
+    misses = 0
+    while True:  # unknown codes guessed on a until a refuses to look
+        guess = a.http.post("/api/classes/ZZZ-ZZZ/join", json={"name": "Guess"})
+        if guess.status_code == 429:
+            break
+        assert guess.status_code == 404, guess.text
+        misses += 1
+        assert misses <= 20, "LAYERLAB_CLASS_MISSES_PER_MINUTE (20) never reached"
+    assert misses == 20
+    there = b.http.post("/api/classes/ZZZ-ZZZ/join", json={"name": "Guess"})
+    assert there.status_code == 429 and there.headers["Retry-After"], there.text
+    assert "LAYERLAB_CLASS_MISSES_PER_MINUTE" in there.text
+    assert refusal_text(there) == refusal_text(guess)
