@@ -74,6 +74,8 @@ class Census:
                 await self._pubsub.aclose()
         with contextlib.suppress(Exception):  # this replica's runs stop counting at once
             await self.redis.delete(keys.census(self.replica))
+            if self.admission is not None:  # and their slots go (those handed over went)
+                await self.admission.renew([], [_slot(run) for run in self._written or []])
 
     # -- counting (event loop, no I/O) ---------------------------------------------------
     def entries(self) -> Iterator[Entry]:
