@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection, Request
 
 from ..cluster import Cluster, RelayRefused
 from ..core.statuses import ACTIVE
-from ..runs.model import RunView
+from ..runs.model import BadInput, ControlRefused, LimitReached, RunView
 from .class_access import student_owns
 from .control_values import check_edit, control_value
 from .models import ControlRequest
@@ -50,8 +50,32 @@ async def relay_predict(cluster: Cluster, run_id: str, question: tuple, client: 
     try:
         return await cluster.relay.predict(run_id, list(question), client)
     except RelayRefused as err:
-        headers = {"Retry-After": "2"} if err.code in (429, 503) else None
-        raise HTTPException(err.code, str(err), headers=headers) from None
+        raise as_owner_would(err) from None
+
+
+async def relay_query(
+    cluster: Cluster, request: Request, run_id: str, kind: str, params: dict, client: str
+) -> dict | None:
+    """Another replica's run asked a question of its network (the projection, the
+    recommendations: `kind` as manager.query takes it), answered in its turn on its owner;
+    None when the run has ended meanwhile (its saved weights answer then, here)."""
+    try:
+        return await cluster.relay.query(run_id, kind, params, client)
+    except RelayRefused as err:
+        if err.code in (409, 503) and await _ended_since(request, run_id) is not None:
+            return None
+        raise as_owner_would(err) from None
+
+
+def as_owner_would(err: RelayRefused) -> Exception:
+    """The owner's refusal as the owner raised it, so this replica's handlers answer it as the
+    owner does (a 422 naming the field, a 429 with Retry-After, a 409); a 503 says when to
+    try again (the run is being taken over)."""
+    kinds = {422: BadInput, 429: LimitReached, 409: ControlRefused}
+    if err.code in kinds:
+        return kinds[err.code](str(err))
+    headers = {"Retry-After": "2"} if err.code == 503 else None
+    return HTTPException(err.code, str(err), headers=headers)
 
 
 async def _ended_since(request: Request, run_id: str, wait_s: float = 3.0) -> str | None:

@@ -1,7 +1,8 @@
 """The embedding projector: a run's validation activations at any layer, projected to 2D.
 
 `GET /api/runs/{id}/projection?layer=&method=pca|tsne&limit=&examples=` answers from the
-run's worker while it runs or is paused (in the run's turn, bounded like `/predict` by
+run's worker while it runs or is paused (on whichever replica owns it: asked here, answered
+there, server/cluster/relay.py) (in the run's turn, bounded like `/predict` by
 LAYERLAB_MAX_ASKS_*), and from its saved weights in the offline process once it has ended.
 t-SNE never runs in a worker nor on the event loop: the worker hands over the activations
 (at most 50 principal components) and the offline process runs scikit-learn's t-SNE, within
@@ -10,17 +11,20 @@ LAYERLAB_TSNE_TIMEOUT_S, counted against LAYERLAB_MAX_OFFLINE_JOBS (429 past it)
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from ..core.statuses import ACTIVE
 from ..runs.manager import BadInput, ControlRefused
 from ..uploads.access import uses
 from ..web.owner import MaybeOwner, owns
 from .deps import ClientDep, ManagerDep, OfflineDep, RunDep, SettingsDep, StoreDep, TokenDep
 from .disconnect import until_disconnected
+from .relayed import cluster_of, relay_query
 from .routes_runs import export_bytes
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -71,9 +75,16 @@ async def ask_run(
     """The run's answer to a query (engine/queries.py): from its worker while active, from
     its weights in the offline process once ended; a deferred t-SNE (`reduced`) finished in
     the offline process. Engine refusals become 422s at the field they name."""
+    cluster = cluster_of(request)
     try:
         answer = None
-        if run.active:
+        if cluster is not None and run.status in ACTIVE and manager.get(run.id) is None:
+            # Another replica's run: its owner's worker answers, in the run's turn there.
+            question = relay_query(cluster, request, run.id, kind, params, client)
+            answer = await until_disconnected(request, question)
+            if answer is None:  # it ended meanwhile: read it again, its weights answer
+                run = await asyncio.to_thread(manager.find, run.id) or run
+        elif run.active:
             try:
                 answer = await until_disconnected(
                     request, manager.query(run, kind, params, client=client)

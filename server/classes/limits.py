@@ -24,15 +24,21 @@ and its teacher's budget, `classes.client` / `classes.max_runs`), so classes per
 class runs of an address and a class's budget hold as before; active runs are counted from the
 runs themselves. The per-minute windows (joins, guesses) and the socket counts are kept in
 memory and start afresh: a restart drops every socket anyway, and a window is at most a minute.
+
+Replicas (`shared`, server/cluster/shared_limits.py): the per-minute windows and the socket
+counts are kept in Redis instead, so they hold across every replica, refused with the same
+status and message; this process's own counts are kept too, and used while Redis is away.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import Counter
 from collections.abc import Iterable
 
+from ..cluster.shared_limits import SharedLimits, SharedUnavailable
 from ..config import Settings
 from .errors import ClassRefused
 from .registry import Classroom
@@ -43,8 +49,9 @@ RUNS_RETRY_S = 10  # Retry-After of a run refused by a budget: runs end, or are 
 
 
 class ClassLimits:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, shared: SharedLimits | None = None):
         self.settings = settings
+        self.shared = shared  # replicas: the windows and socket counts in Redis
         self._throttles: dict[str, Throttle] = {}
         self.sockets: Counter[str] = Counter()  # "addr:<key>" and "member:<key>" -> open
 
@@ -57,7 +64,9 @@ class ClassLimits:
             or found.capacity != per_minute
             or found.max_clients != self.settings.rate_limit_clients
         ):
-            found = Throttle(per_minute, self.settings.rate_limit_clients)
+            found = Throttle(
+                per_minute, self.settings.rate_limit_clients, shared=self.shared, name=setting
+            )
             self._throttles[setting] = found
         return found
 
@@ -164,39 +173,45 @@ class ClassLimits:
     def open_socket(self, client: str, member: str, code: str | None = None) -> None:
         """Count one more class socket of this address, token and class (raises when full)."""
         s = self.settings
-        address, token = f"addr:{client_key(client)}", f"member:{member}"
-        room = f"class:{code}" if code is not None else None
-        if room is not None and self.sockets[room] >= s.class_max_sockets:
-            raise ClassRefused(
-                429,
-                f"class {code} already has {s.class_max_sockets} pages open, the limit per class "
-                "(LAYERLAB_CLASS_MAX_SOCKETS)",
-                RUNS_RETRY_S,
-            )
-        if self.sockets[address] >= s.max_class_sockets_per_client:
-            raise ClassRefused(
-                429,
+        counts = self._socket_counts(client, member, code)
+        refusals = [
+            (
+                s.class_max_sockets,
+                f"class {code} already has {s.class_max_sockets} pages open, the limit per "
+                "class (LAYERLAB_CLASS_MAX_SOCKETS)",
+            ),
+            (
+                s.max_class_sockets_per_client,
                 f"your address already has {s.max_class_sockets_per_client} class pages open, "
                 "the limit (LAYERLAB_MAX_CLASS_SOCKETS_PER_CLIENT)",
-                RUNS_RETRY_S,
-            )
-        if self.sockets[token] >= s.max_class_sockets_per_member:
-            raise ClassRefused(
-                429,
+            ),
+            (
+                s.max_class_sockets_per_member,
                 f"you already have {s.max_class_sockets_per_member} pages of this class open, "
                 "the limit per token (LAYERLAB_MAX_CLASS_SOCKETS_PER_MEMBER); close one",
-                RUNS_RETRY_S,
-            )
-        self.sockets[address] += 1
-        self.sockets[token] += 1
-        if room is not None:
-            self.sockets[room] += 1
+            ),
+        ][3 - len(counts) :]  # no class: the address and the token only
+        limits = [limit for limit, _ in refusals]
+        full = next((i for i, c in enumerate(counts) if self.sockets[c] >= limits[i]), -1)
+        if self.shared is not None:
+            with contextlib.suppress(SharedUnavailable):  # else this process's counts
+                full = self.shared.open_socket(counts, limits)
+        if full >= 0:
+            raise ClassRefused(429, refusals[full][1], RUNS_RETRY_S)
+        for count in counts:
+            self.sockets[count] += 1
 
     def close_socket(self, client: str, member: str, code: str | None = None) -> None:
-        keys = [f"addr:{client_key(client)}", f"member:{member}"]
-        if code is not None:
-            keys.append(f"class:{code}")
-        for key in keys:
+        counts = self._socket_counts(client, member, code)
+        if self.shared is not None:
+            self.shared.close_socket(counts)
+        for key in counts:
             self.sockets[key] -= 1
             if self.sockets[key] <= 0:
                 del self.sockets[key]
+
+    @staticmethod
+    def _socket_counts(client: str, member: str, code: str | None) -> list[str]:
+        """What one class socket counts in: its class (if any), its address, its token."""
+        counts = [f"addr:{client_key(client)}", f"member:{member}"]
+        return counts if code is None else [f"class:{code}", *counts]

@@ -53,7 +53,7 @@ class Classes:
             self._race_text,
         )
         self.races: dict[str, RaceBoard] = {}  # code -> its race board (thumbnail cache)
-        self.limits = ClassLimits(settings)
+        self.limits = ClassLimits(settings, cluster.limits if cluster is not None else None)
         self.experiments = Experiments()  # class experiments (experiments.py)
         self.predictions = Predictions()  # predict, then reveal (predictions.py)
         self.help = HelpFlags()  # raised hands and each run's diagnosis (help_flags.py)

@@ -6,16 +6,23 @@ bucket is the same as no bucket, so those are forgotten first; past that the buc
 longest ago goes (the one most likely to have refilled). IPv6 addresses are counted per /64,
 the block one household or school network is given, so hopping addresses within it buys
 nothing. Thread-safe: sync routes call it from the thread pool.
+
+Replicas (`shared`: server/cluster/shared_limits.py): the buckets live in Redis, one per
+setting `name` and address, so an address spends one budget across every replica; if Redis
+does not answer, this process's own buckets count meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
+from ..cluster.shared_limits import SharedLimits, SharedUnavailable
 
 SCAN = 64  # buckets looked at for a full one when the table is full
 
@@ -41,6 +48,8 @@ class Throttle:
         per_minute: int,
         max_clients: int,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedLimits | None = None,
+        name: str = "",
     ):
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0  # tokens back per second
@@ -48,12 +57,16 @@ class Throttle:
         self.clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # level, when
         self._lock = threading.Lock()
+        self.shared, self.name = shared, name  # replicas: the buckets in Redis, under `name`
 
     def __len__(self) -> int:
         return len(self._buckets)
 
     def level(self, address: str) -> float:
         """Tokens the address has now."""
+        if self.shared is not None:
+            with contextlib.suppress(SharedUnavailable):
+                return self._shared(address, 0.0)[1]
         with self._lock:
             found = self._buckets.get(client_key(address))
         return self.capacity if found is None else self._refilled(*found)
@@ -69,6 +82,9 @@ class Throttle:
 
     def spend(self, address: str, tokens: float = 1.0) -> bool:
         """Take `tokens` if the address has them (True), else take nothing (False)."""
+        if self.shared is not None:
+            with contextlib.suppress(SharedUnavailable):
+                return self._shared(address, tokens)[0]
         key = client_key(address)
         with self._lock:
             now = self.clock()
@@ -81,6 +97,11 @@ class Throttle:
                 self._make_room()
                 self._buckets[key] = (level, now)  # the newest at the end
             return ok
+
+    def _shared(self, address: str, tokens: float) -> tuple[bool, float]:
+        assert self.shared is not None
+        key = client_key(address)
+        return self.shared.take(self.name, key, self.capacity, self.rate, tokens)
 
     def _refilled(self, level: float, when: float, now: float | None = None) -> float:
         now = self.clock() if now is None else now

@@ -5,7 +5,9 @@ one process behaves as before. One module per job: `bus.py` (the runs owned here
 streams, and their leases), `mirror.py` (runs owned elsewhere, out of Redis into this hub),
 `relay.py` (controls to the owning replica), `takeover.py` (the runs of a replica that died),
 `class_events.py` (classes' changes between replicas), `census.py` (every replica's active
-runs, for the run limits), `watch.py` (viewers elsewhere make the owner's worker draw), `keys.py` (the key names).
+runs, for the run limits), `shared_limits.py` (class throttles and socket counts in Redis),
+`admission.py` (a new run's slot in the run limits, atomically), `watch.py` (viewers
+elsewhere make the owner's worker draw), `keys.py` (the key names).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from ..core.statuses import TERMINAL
 from ..runs.manager import RunManager
 from ..store.store import Store, StoreUnavailable
 from . import keys
+from .admission import Admission
 from .bus import RedisBus
 from .census import Census
 from .class_events import ClassEvents
 from .mirror import Mirrors
 from .relay import Relay, RelayRefused
+from .shared_limits import SharedLimits
 from .takeover import Takeover
 from .watch import RemoteWatch
 
@@ -58,6 +62,9 @@ class Cluster:
             settings.redis_url,
             max_connections=settings.redis_max_connections,
             timeout=REDIS_WAIT_S,
+            # redis-py 8 reads with a 5 s timeout by default, blocking commands included: a
+            # relayed ask's BLPOP waits up to LAYERLAB_RELAY_TIMEOUT_S, so reads wait past it.
+            socket_timeout=settings.relay_timeout_s + REDIS_WAIT_S,
             decode_responses=True,
             protocol=2,
         )
@@ -75,6 +82,10 @@ class Cluster:
         self.class_events = ClassEvents(self.redis, self.replica, settings.redis_stream_max)
         self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
         self._follows: set[asyncio.Task] = set()
+        self.limits = SharedLimits(settings.redis_url, self.replica, settings.lease_s)
+        self.census.admission = Admission(
+            self.limits.redis, self.redis, settings.lease_s, self.limits.errors
+        )
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
@@ -83,6 +94,7 @@ class Cluster:
         await self.bus.start()
         await self.relay.start(manager)
         await self.census.start(manager)
+        await self.limits.start()
         self.watch.start(manager.hub, self.mirrors, lambda run_id: run_id in manager.runs)
         self.takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
         self._takeover = asyncio.create_task(self.takeover.watch(manager))
@@ -96,6 +108,7 @@ class Cluster:
             task.cancel()
         await self.class_events.stop()
         await self.census.stop()
+        await self.limits.stop()
         await self.watch.stop()
         if self.mirrors is not None:
             await self.mirrors.stop()

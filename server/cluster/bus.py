@@ -112,6 +112,12 @@ class RedisBus(RunBus):
     def active_elsewhere(self, client: str | None = None) -> int:
         return self.census.active(client) if self.census is not None else 0
 
+    def admit(self, run_id: str, client: str | None, max_runs: int, max_per_client: int) -> int:
+        """The run's slot in Redis (admission.py): two replicas never both take the last."""
+        if self.census is None or self.census.admission is None:
+            return 0
+        return self.census.admission.admit(run_id, client, max_runs, max_per_client)
+
     async def claimed(self, run_id: str) -> None:
         """Until `run_id`'s lease is written (another replica relays its controls here only
         then; before, it found no owner and answered 503), or `LAYERLAB_LEASE_S` passes with

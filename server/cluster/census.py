@@ -10,7 +10,8 @@ their leases lapse), and announces it on one pub/sub channel; every replica keep
 replicas' censuses in memory, so a limit is checked with no I/O and no await, as in one
 process. A run held here is never counted again from another replica's census (a run taken or
 handed over may be in both for a moment). Two requests on two replicas in the same few
-milliseconds can both pass; a refusal is at most one census write behind.
+milliseconds can both pass this count: the run's slot is then taken in Redis in one atomic step
+(admission.py), whose slots each census write renews (and frees, for the runs that ended).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from ..runs.manager import RunManager
 from . import keys
+from .admission import Admission
 
 log = logging.getLogger("layerlab.cluster")
 
@@ -47,6 +49,7 @@ class Census:
         self._written: list | None = None
         self._tasks: list[asyncio.Task] = []
         self._pubsub: Any = None
+        self.admission: Admission | None = None  # the atomic run slots (set by Cluster)
 
     async def start(self, manager: RunManager) -> None:
         self._manager, self._here = manager, manager.runs
@@ -71,6 +74,8 @@ class Census:
                 await self._pubsub.aclose()
         with contextlib.suppress(Exception):  # this replica's runs stop counting at once
             await self.redis.delete(keys.census(self.replica))
+            if self.admission is not None:  # and their slots go (those handed over went)
+                await self.admission.renew([], [_slot(run) for run in self._written or []])
 
     # -- counting (event loop, no I/O) ---------------------------------------------------
     def entries(self) -> Iterator[Entry]:
@@ -115,6 +120,12 @@ class Census:
         if runs != self._written:
             pipe.publish(keys.census_channel(), self.replica)
         await pipe.execute()
+        if self.admission is not None:  # the slots: those held renewed, those ended freed
+            now = {run[0] for run in runs}
+            await self.admission.renew(
+                [_slot(run) for run in runs],
+                [_slot(run) for run in self._written or [] if run[0] not in now],
+            )
         self._written = runs
 
     # -- the others' ------------------------------------------------------------------------
@@ -156,6 +167,12 @@ class Census:
             self.others.pop(replica, None)
         else:
             self.others[replica] = _entries(text)
+
+
+def _slot(run: list) -> tuple[str, str | None]:
+    """A census row's run slot: its id, and its address unless it is a student's run."""
+    run_id, client, _, student = run
+    return run_id, client if student is None else None
 
 
 def _entries(text: str) -> list[Row]:

@@ -55,3 +55,24 @@ def census_replica(key: str) -> str:
 def census_channel() -> str:
     """The pub/sub channel a replica names itself on when its census changed."""
     return f"{PREFIX}census"
+
+
+def bucket(name: str, key: str) -> str:
+    """A token bucket of one `*_per_minute` setting for one address (shared_limits.py)."""
+    return f"{PREFIX}bucket:{name}:{key}"
+
+
+def sockets(count: str) -> str:
+    """The open class sockets of one count ("addr:<key>", "member:<key>", "class:<code>"),
+    each scored by when it lapses (shared_limits.py)."""
+    return f"{PREFIX}sockets:{count}"
+
+
+def slots() -> str:
+    """Every active run of the LayerLab, scored by when its slot lapses (admission.py)."""
+    return f"{PREFIX}slots"
+
+
+def client_slots(client: str) -> str:
+    """One address's active runs outside classes, scored the same (admission.py)."""
+    return f"{PREFIX}slots:client:{client}"

@@ -3,9 +3,11 @@
 The asking replica looks up the run's live lease (server/store/leases.py), publishes the
 control on the owner's channel with a reply key, and waits (BLPOP, `LAYERLAB_RELAY_TIMEOUT_S`)
 for the answer, which says what happened: the run's summary after the control, or the owner's
-refusal with its status code. A prediction (`POST /api/runs/{id}/predict`) of another replica's
-run travels the same way and its answer comes back to the asker. Nobody listening (the owner just died) is a 503 to try again:
-another replica takes the run over once its lease lapses.
+refusal with its status code. A prediction (`POST /api/runs/{id}/predict`) and a question to
+the run's network (`query`: the projection, the recommendations) of another replica's run
+travel the same way, answered in the run's turn on its owner with the owner's bounds
+(LAYERLAB_MAX_ASKS_*), and the answer comes back to the asker. Nobody listening (the owner just
+died) is a 503 to try again: another replica takes the run over once its lease lapses.
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ class Relay:
         answer = await self._ask(run_id, {"predict": question, "client": client})
         return answer["answer"]
 
+    async def query(self, run_id: str, kind: str, params: dict, client: str) -> dict:
+        """The owning replica's answer to a question to the run's network (`kind` "project",
+        "recommend": engine/queries.py), or raises RelayRefused with its refusal."""
+        answer = await self._ask(run_id, {"query": [kind, params], "client": client})
+        return answer["answer"]
+
     async def _ask(self, run_id: str, what: dict) -> dict:
         # A run just created on another replica has its lease a database write later: wait
         # for it a moment before answering that nobody owns the run.
@@ -142,6 +150,10 @@ class Relay:
                 raw, explain, target = ask["predict"]
                 got = await self.manager.ask(run, raw, explain, target, client=ask["client"])
                 answer: dict = {"answer": got}
+            elif "query" in ask:
+                kind, params = ask["query"]
+                got = await self.manager.query(run, kind, params, client=ask["client"])
+                answer = {"answer": got}
             else:
                 await self.manager.control(run, ask["action"], value=ask["value"])
                 answer = {"run": run.summary()}

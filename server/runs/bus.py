@@ -37,6 +37,13 @@ class RunBus:
         limits count the whole LayerLab). One process: none."""
         return 0
 
+    def admit(self, run_id: str, client: str | None, max_runs: int, max_per_client: int) -> int:
+        """Count a new run (of `client`; None for a class run, not counted per address) in the
+        run limits of the whole LayerLab in one atomic step, once this process's count has
+        passed it: 0 admitted, 1 LAYERLAB_MAX_RUNS is reached, 2 the address's
+        LAYERLAB_MAX_RUNS_PER_CLIENT. One process: 0 (its own count decides)."""
+        return 0
+
     async def claimed(self, run_id: str) -> None:
         """Returns once other replicas can find this one as `run_id`'s owner (its lease is
         written), so that a control sent elsewhere right after the run's 201 is relayed here;

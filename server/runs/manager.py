@@ -215,8 +215,8 @@ class RunManager:
         is the hash of the creator's owner token; `design_id` the saved design it came from.
         A class run (`class_code`, `student`) is not counted against its address: a class
         shares one behind a school's NAT, and server/classes limits it per student instead."""
-        self._check_limits(client, per_client=student is None)
         run_id = self._new_id()
+        self._check_limits(client, per_client=student is None, run_id=run_id)
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
         if paused:
@@ -230,15 +230,25 @@ class RunManager:
         self.placement.place(run)
         return run
 
-    def _check_limits(self, client: str, per_client: bool = True) -> None:
+    def _check_limits(self, client: str, per_client: bool = True, run_id: str = "") -> None:
+        """Raise LimitReached unless `run_id` fits the run limits: this process's count and
+        the other replicas' census, then (replicas) its slot taken atomically in Redis."""
         s = self.settings
         if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
+            full = 1
+        elif per_client and (
+            self.active_count(client) + self.bus.active_elsewhere(client) >= s.max_runs_per_client
+        ):
+            full = 2
+        else:
+            who = client if per_client else None
+            full = self.bus.admit(run_id, who, s.max_runs, s.max_runs_per_client)
+        if full == 1:
             raise LimitReached(
                 f"the server already has {s.max_runs} active runs, its limit "
                 "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
             )
-        mine = self.active_count(client) + self.bus.active_elsewhere(client)
-        if per_client and mine >= s.max_runs_per_client:
+        if full == 2:
             raise LimitReached(
                 f"you already have {s.max_runs_per_client} active runs, the limit per client "
                 "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
@@ -251,7 +261,7 @@ class RunManager:
         resume or a step)."""
         check_resumable(stored, stored.id in self.runs)
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
-        self._check_limits(stored.client)
+        self._check_limits(stored.client, run_id=stored.id)
         check_resumable(stored, stored.id in self.runs)  # resumed by another request meanwhile
         info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
         channel = self.hub.open(stored.id, info)

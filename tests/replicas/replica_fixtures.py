@@ -58,8 +58,10 @@ class Replicas:
         database_url: str,
         lease_s: float = 3.0,
         name: str = "replica",
+        **settings: object,
     ):
         self.tmp, self.redis_url, self.database_url = tmp, redis_url, database_url
+        self.settings = settings  # more LAYERLAB_* settings of every replica (max_runs=1)
         self.name = name  # replica ids: Redis pub/sub channels span its databases
         self.lease_s = lease_s  # 3 s: a killed replica's runs are taken over within ~4 s
         self.servers: list[ServerProcess] = []
@@ -85,6 +87,7 @@ class Replicas:
             flush_interval_s=0.2,
             lease_s=self.lease_s,
             checkpoint_interval_s=0.3,  # what a takeover may lose: a fraction of a second
+            **self.settings,
         )
         return ServerProcess(env=env, workers=1)
 
@@ -116,3 +119,25 @@ def long_leases(tmp_path_factory, redis_url, pg) -> Iterator[Replicas]:
         yield group
     finally:
         group.stop()
+
+
+@pytest.fixture(scope="module")
+def make_replicas(tmp_path_factory, redis_url, pg) -> Iterator:
+    """`make(count, name, redis_db, **settings)`: replicas of a LayerLab of their own (their
+    own PostgreSQL database and Redis database `redis_db`, nothing shared with another
+    module's), with more LAYERLAB_* settings; stopped after the module."""
+    groups: list[Replicas] = []
+
+    def make(count: int, name: str, redis_db: int, **settings: object) -> Replicas:
+        url = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
+        tmp = tmp_path_factory.mktemp(name)
+        group = Replicas(tmp, url, pg.new_database(), name=name, **settings)
+        groups.append(group)
+        group.start(count)
+        return group
+
+    try:
+        yield make
+    finally:
+        for group in groups:
+            group.stop()
