@@ -118,6 +118,8 @@ def main() -> None:
                 f"the first {args.workers} runs (one a worker): {first:.0f} MB PSS, "
                 f"{first - idle:.0f} MB once"
             )
+            if args.runs == 0:
+                return
             start(args.runs)
             print(f"{args.runs} further active paced runs:")
             busy = measure(server.pid, show=True)
