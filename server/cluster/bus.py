@@ -218,6 +218,9 @@ class RedisBus(RunBus):
             self.leased.discard(run_id)
             self._copied.pop(run_id, None)  # copied again, however recent the last copy
         await self._flush_once()
+        # Their last statuses and records committed before another replica reads them: a run
+        # paused just before the stop was taken over as running (the pause still queued).
+        await asyncio.to_thread(self.store.flush)
         # After the lease round in flight: it may be copying an older checkpoint of these runs
         # or renewing their leases, which would land after ours.
         async with self._round:

@@ -96,6 +96,10 @@ class Store:
                 self.writer.put(TakeExport(run_id))
         self.writer.start()
 
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Commit every write queued so far (blocking); False if not done within `timeout`."""
+        return self.writer.flush(timeout)
+
     def close(self) -> None:
         self.writer.close()
         self.engine.dispose()
