@@ -261,7 +261,7 @@ class Settings(BaseSettings):
         le=4096,
         part="workers",
         description="most same-shape paced runs a worker trains as one stacked computation "
-        "per turn (engine/fastpath/stacked.py); 1: each run alone",
+        "per turn (engine/fastpath/stacked.py); below 3: each run alone",
     )
 
     # -- Store: the database of runs, epoch records, exports, designs and uploads ----------

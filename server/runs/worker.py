@@ -52,7 +52,7 @@ from .failures import explain_failure
 from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
-from .stacking import plan, stackable
+from .stacking import STACK_MIN, align, plan, stackable
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 
@@ -385,10 +385,11 @@ class Worker:
 
         # Commands drained since the plan may have paused, stopped or stepped some.
         jobs = [j for j in jobs if self.jobs.get(j.run_id) is j and stackable(j)]
-        if len(jobs) < 2:
+        if len(jobs) < STACK_MIN:
             for job in jobs:
                 self._turn(job)
             return
+        align(jobs)  # from now on they fall due together: one stack per interval
         now = time.monotonic()
         for job in jobs:
             job.pace.begin(now)

@@ -18,7 +18,7 @@ from server.config import Settings
 from server.runs.backends.local import WorkerPool
 from server.runs.pace import Pace
 from server.runs.protocol import Epoch, Start
-from server.runs.stacking import EARLY, plan
+from server.runs.stacking import EARLY, STACK_MIN, plan
 
 
 def spiral(seed: int, lr: float = 0.03, pace: float | None = 100.0, **training) -> dict:
@@ -61,7 +61,7 @@ def until_epoch(h: Harness, run_id: str, epoch: int, timeout: float = 120.0) -> 
 
 
 def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epochs(harness):
-    ids = ["a", "b", "c"]
+    ids = ["a", "b", "c", "d"]  # a stack needs three (stacking.STACK_MIN): one can pause
     for i, run_id in enumerate(ids):
         harness.send("start", run_id, spiral(seed=i, lr=0.01 * (i + 2)), False)
     # A run of another shape beside them trains alone, as before.
@@ -69,7 +69,7 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     for run_id in [*ids, "other"]:
         until_epoch(harness, run_id, 30)
     worker = harness.worker
-    assert worker.stacked_epochs >= 30  # most of the three runs' epochs were stacked
+    assert worker.stacked_epochs >= 40  # most of the four runs' epochs were stacked
     for run_id in [*ids, "other"]:
         got = records(harness, run_id)
         assert [r["epoch"] for r in got] == list(range(1, len(got) + 1))
@@ -77,8 +77,8 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
         times = [r["time"] for r in got]
         assert times == sorted(times)
     # Their own learning rates and weights: three different runs, not one copied.
-    assert {records(harness, r)[0]["lr"] for r in ids} == {0.02, 0.03, 0.04}
-    assert len({records(harness, r)[9]["loss"] for r in ids}) == 3
+    assert {records(harness, r)[0]["lr"] for r in ids} == {0.02, 0.03, 0.04, 0.05}
+    assert len({records(harness, r)[9]["loss"] for r in ids}) == 4
 
     # Pausing one leaves the others going (and stacked); a new lr applies from the next epoch.
     harness.send("control", 1, "a", "pause", None)
@@ -91,7 +91,7 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     until_epoch(harness, "c", len(records(harness, "c")) + 15)
     assert len(records(harness, "a")) == paused_at
     assert records(harness, "b")[-1]["lr"] == 0.005 and records(harness, "c")[-1]["lr"] == 0.04
-    assert worker.stacked_epochs >= stacked_before + 20
+    assert worker.stacked_epochs >= stacked_before + 30
 
     # Step one epoch of the paused run: it trains alone, then pauses again.
     harness.send("control", 3, "a", "step", None)
@@ -105,7 +105,7 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     harness.read_until(learned, timeout=300)
     first = records(harness, "c")[0]["loss"]
     assert first > 0.5
-    for run_id in ("b", "c", "other"):
+    for run_id in ("b", "c", "d", "other"):
         harness.send("control", None, run_id, "stop", None)
         harness.read_until(harness.status(run_id, "stopped"))
 
@@ -133,14 +133,27 @@ def test_the_plan_stacks_one_key_with_runs_due_early_and_leaves_the_rest(monkeyp
     assert alone == [due[2], due[3]]
     stacks, alone = plan(due, due, 0.0, limit=1)  # the setting at 1: nothing stacks
     assert stacks == [] and alone == due
-    many = [Job(20.0) for _ in range(5)]
-    stacks, alone = plan(many, many, 0.0, limit=2)
-    assert [len(s) for s in stacks] == [2, 2] and alone == [many[4]]
+    many = [Job(20.0) for _ in range(7)]
+    stacks, alone = plan(many, many, 0.0, limit=STACK_MIN)
+    assert [len(s) for s in stacks] == [STACK_MIN, STACK_MIN] and alone == [many[6]]
+    stacks, alone = plan(many[:2], many[:2], 0.0, limit=8)  # too few to be worth a stack
+    assert stacks == [] and alone == many[:2]
+    # Three runs a third of an interval apart: each turn sees two (too few), aligns them ...
+    thirds = [Job(10.0, due=0.0), Job(10.0, due=0.033), Job(10.0, due=0.066)]
+    stacks, alone = plan(thirds[:1], thirds, 0.0, limit=8)
+    assert stacks == [] and alone == thirds[:1] and thirds[1].pace.due == 0.0
+    assert plan(thirds[1:2], thirds, 0.001, limit=8)[1] == [thirds[1]]  # due now: its turn
+    for job in thirds[:2]:  # both trained this interval
+        job.pace.begin(0.001)
+        job.pace.epoch_done()
+    # ... so the next turn, the third finds both within its window: one stack of three.
+    stacks, alone = plan(thirds[2:], thirds, 0.066, limit=8)
+    assert stacks == [[thirds[2], thirds[0], thirds[1]]] and alone == []
 
 
 def test_a_real_worker_process_trains_compatible_paced_runs_stacked(tmp_path):
     settings = Settings(workers=1, persist_runs=False, state_dir=tmp_path)
-    epochs: dict[str, list[int]] = {"x": [], "y": []}
+    epochs: dict[str, list[int]] = {"x": [], "y": [], "z": []}
 
     async def main():
         done = asyncio.Event()
@@ -164,6 +177,6 @@ def test_a_real_worker_process_trains_compatible_paced_runs_stacked(tmp_path):
             await pool.stop()
 
     stacked = asyncio.run(main())
-    assert stacked >= 40  # of the 80+ epochs, most trained two at a time
+    assert stacked >= 60  # of the 120+ epochs, most trained three at a time
     for got in epochs.values():
         assert got[:40] == list(range(1, 41))
