@@ -33,6 +33,27 @@ server's workers happened to get on the shared machine, not the tree.
 At 4.1 ms a spiral epoch with its frame, 20 epochs/s is 0.082 of a core: two free cores hold
 about 24 such runs; training alone (1.8-1.9 ms an epoch, the compiled fast path) bounds it at
 about 50, so N = 200 at 20 epochs/s would need epochs 10x cheaper, not only frames.
+
+Stacked epochs (engine/fastpath/stacked.py, runs/stacking.py: a worker's due spiral runs train
+as one computation), `--baseline <main 744b398> --cnn-every 0 --sizes 25,50,100,200 --all
+--seconds 8`, load average 3-5 (CPU per epoch delivered; median run's pace):
+  N=25   main 4.69 ms worker + 0.93 ms server, 0.40x;  this 1.63 + 0.47 ms, 0.53x
+  N=50   main 4.63 + 1.04 ms, 0.19x;                   this 1.05 + 0.26 ms, 0.62x
+  N=100  main 4.47 + 0.99 ms, 0.08x;                   this 1.02 + 0.33 ms, 0.35x
+  N=200  main 4.01 + 0.75 ms, 0.07x;                   this 1.23 + 0.37 ms, 0.16x
+so the class delivered 3.3-4.4x the epochs per second of main on the same machine (N=200: 640
+against 280), at about a quarter of the worker CPU per epoch; still no N held for either (an
+earlier run at load 3.6 held N=25 on this tree at 0.91x but for the API's p99, 145 ms; main
+0.44x). Frames are now most of a watched epoch's cost: training 0.7-1.0 ms per run-epoch
+stacked (bench/stacked.py) against a probe of 1.25-1.8 ms plus 0.39 ms encoding
+(bench/probe_cost.py), about 70% when every epoch gets its frame; here the frames came from
+the workers' probe share (frames.py) at 0.2-0.3 per delivered epoch (main: ~1), which is
+most of the drop in CPU per epoch beyond the ~2.8x of training. The workers used only
+0.33-0.39 of a core each while their runs were behind pace (main's 0.31-0.54), so they
+waited on something other than CPU (not found yet: the stacked tail sends a burst of records
+and snapshots into a pipe of 64 KB, which may block on a server scheduled late).
+Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
+their runs read 0.00x (both trees).
 """
 
 from __future__ import annotations
