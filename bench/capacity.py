@@ -49,9 +49,10 @@ stacked (bench/stacked.py) against a probe of 1.25-1.8 ms plus 0.39 ms encoding
 (bench/probe_cost.py), about 70% when every epoch gets its frame; here the frames came from
 the workers' probe share (frames.py) at 0.2-0.3 per delivered epoch (main: ~1), which is
 most of the drop in CPU per epoch beyond the ~2.8x of training. The workers used only
-0.33-0.39 of a core each while their runs were behind pace (main's 0.31-0.54), so they
-waited on something other than CPU (not found yet: the stacked tail sends a burst of records
-and snapshots into a pipe of 64 KB, which may block on a server scheduled late).
+0.33-0.39 of a core each while their runs were behind pace, yet they did not wait: sampled
+during `--sizes 50 --seconds 15 --settle 5` (25/50 at pace, worst 0.80x, median 0.86x, at
+load 2.8), one worker's /proc state was R (running or runnable) in 148 of 150 samples, twice
+in a pipe write; the cores went to the other sessions' servers and tests.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
 """
