@@ -405,8 +405,12 @@ class Worker:
         self.stacked_epochs += len(jobs)
         if self.beat is not None:
             self.beat.stacked(self.stacked_epochs)
-        for job, result in zip(jobs, results, strict=True):
-            self._turn(job, result)
+        # The run whose last frame is oldest goes first: after a long stack the tail's runs
+        # are late, and their frames come only from the probe share (frames.py), so a fixed
+        # order would leave the same runs without frames every interval.
+        order = sorted(range(len(jobs)), key=lambda i: jobs[i].frames.last)
+        for i in order:
+            self._turn(jobs[i], results[i])
 
     def _turn(self, job: Job, result: Any = None) -> None:
         """A run's turn: `advance` it (None), or end its stacked epoch (a record or the error

@@ -64,6 +64,8 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     ids = ["a", "b", "c", "d"]  # a stack needs three (stacking.STACK_MIN): one can pause
     for i, run_id in enumerate(ids):
         harness.send("start", run_id, spiral(seed=i, lr=0.01 * (i + 2)), False)
+    for run_id in ids:  # each with a viewer: every stacked run gets its frames
+        harness.send("control", None, run_id, "watch", True)
     # A run of another shape beside them trains alone, as before.
     harness.send("start", "other", spiral(seed=9, batch_size=25), False)
     for run_id in [*ids, "other"]:
@@ -76,7 +78,10 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
         assert all(isinstance(r["time"], float) for r in got)
         times = [r["time"] for r in got]
         assert times == sorted(times)
-    # Their own learning rates and weights: three different runs, not one copied.
+    for run_id in ids:
+        shots = [m for m in harness.messages if m[0] == "snapshot" and m[1] == run_id]
+        assert len(shots) >= 3, run_id
+    # Their own learning rates and weights: four different runs, not one copied.
     assert {records(harness, r)[0]["lr"] for r in ids} == {0.02, 0.03, 0.04, 0.05}
     assert len({records(harness, r)[9]["loss"] for r in ids}) == 4
 
