@@ -35,8 +35,14 @@ about 24 such runs; training alone (1.8-1.9 ms an epoch, the compiled fast path)
 about 50, so N = 200 at 20 epochs/s would need epochs 10x cheaper, not only frames.
 
 Stacked epochs (engine/fastpath/stacked.py, runs/stacking.py: a worker's due spiral runs train
-as one computation), `--baseline <main 744b398> --cnn-every 0 --sizes 25,50,100,200 --all
---seconds 8`, load average 3-5 (CPU per epoch delivered; median run's pace):
+as one computation), with the stack's tail probing the longest-unframed run first,
+`--baseline <main 744b398> --cnn-every 0 --sizes 25,50 --all --seconds 8`, load average 4:
+  N=25  main: 0/25 at pace (median 0.39x), 4.46 ms worker + 0.95 ms server per epoch,
+        179 snapshots/s; this: 25/25 at pace (worst 0.99x), API p99 51 ms, 1.73 + 0.33 ms,
+        213 snapshots/s: holds
+  N=50  main 0.15x median, 4.06 + 0.79 ms; this 0.80x (worst 0.79x), 0.99 + 0.24 ms, p99 109 ms
+  largest N that held: main none, this 25 (an earlier `--sizes 25,50` alone: the same).
+The same before the tail's frame order, `--sizes 25,50,100,200`, load average 3-5:
   N=25   main 4.69 ms worker + 0.93 ms server, 0.40x;  this 1.63 + 0.47 ms, 0.53x
   N=50   main 4.63 + 1.04 ms, 0.19x;                   this 1.05 + 0.26 ms, 0.62x
   N=100  main 4.47 + 0.99 ms, 0.08x;                   this 1.02 + 0.33 ms, 0.35x
