@@ -37,7 +37,7 @@ _ACTIVATION_NAMES = {code: name for name, code in ACTIVATION_CODES.items()}
 def key(trainer) -> tuple | None:
     """What must match for runs to train as one stack; None when `trainer` cannot stack
     (eager, or mid-epoch: a stacked call trains whole epochs)."""
-    fast = trainer._fast
+    fast = getattr(trainer, "_fast", None)  # None too for other trainers (tests' fakes)
     if fast is None or trainer._batch != 0:
         return None
     s = fast.state
