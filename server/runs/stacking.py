@@ -37,7 +37,10 @@ def stack_key(job: Any) -> tuple | None:
         return None
     from server.engine.fastpath.stacked import key
 
-    return key(job.trainer)
+    shape = key(job.trainer)
+    # One pace a stack: `align` moves a joiner's schedule to the stack's, which must not
+    # speed up a run paced slower than the others.
+    return None if shape is None else (job.pace.rate, shape)
 
 
 def stackable(job: Any) -> bool:

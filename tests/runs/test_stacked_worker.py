@@ -66,10 +66,17 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
         harness.send("start", run_id, spiral(seed=i, lr=0.01 * (i + 2)), False)
     for run_id in ids:  # each with a viewer: every stacked run gets its frames
         harness.send("control", None, run_id, "watch", True)
-    # A run of another shape beside them trains alone, as before.
+    # A run of another shape beside them trains alone, as before; so does one of this shape
+    # at another pace (a stack keeps one schedule).
     harness.send("start", "other", spiral(seed=9, batch_size=25), False)
+    harness.send("start", "slower", spiral(seed=8, pace=20.0), False)
     for run_id in [*ids, "other"]:
         until_epoch(harness, run_id, 30)
+    # Paced at a fifth of the others: never pulled along to their rate (a loaded machine can
+    # only slow it: its mean interval is at least its pace's, less the times' ms rounding).
+    until_epoch(harness, "slower", 6)
+    times = [r["time"] for r in records(harness, "slower")][1:]
+    assert (times[-1] - times[0]) / (len(times) - 1) >= 1 / 20.0 - 0.002
     worker = harness.worker
     assert worker.stacked_epochs >= 40  # most of the four runs' epochs were stacked
     for run_id in [*ids, "other"]:
@@ -110,7 +117,7 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     harness.read_until(learned, timeout=300)
     first = records(harness, "c")[0]["loss"]
     assert first > 0.5
-    for run_id in ("b", "c", "d", "other"):
+    for run_id in ("b", "c", "d", "other", "slower"):
         harness.send("control", None, run_id, "stop", None)
         harness.read_until(harness.status(run_id, "stopped"))
 
