@@ -33,6 +33,34 @@ server's workers happened to get on the shared machine, not the tree.
 At 4.1 ms a spiral epoch with its frame, 20 epochs/s is 0.082 of a core: two free cores hold
 about 24 such runs; training alone (1.8-1.9 ms an epoch, the compiled fast path) bounds it at
 about 50, so N = 200 at 20 epochs/s would need epochs 10x cheaper, not only frames.
+
+Stacked epochs (engine/fastpath/stacked.py, runs/stacking.py: a worker's due spiral runs train
+as one computation), with the stack's tail probing the longest-unframed run first,
+`--baseline <main 744b398> --cnn-every 0 --sizes 25,50 --all --seconds 8`, load average 4:
+  N=25  main: 0/25 at pace (median 0.39x), 4.46 ms worker + 0.95 ms server per epoch,
+        179 snapshots/s; this: 25/25 at pace (worst 0.99x), API p99 51 ms, 1.73 + 0.33 ms,
+        213 snapshots/s: holds
+  N=50  main 0.15x median, 4.06 + 0.79 ms; this 0.80x (worst 0.79x), 0.99 + 0.24 ms, p99 109 ms
+  largest N that held: main none, this 25 (an earlier `--sizes 25,50` alone: the same).
+The same before the tail's frame order, `--sizes 25,50,100,200`, load average 3-5:
+  N=25   main 4.69 ms worker + 0.93 ms server, 0.40x;  this 1.63 + 0.47 ms, 0.53x
+  N=50   main 4.63 + 1.04 ms, 0.19x;                   this 1.05 + 0.26 ms, 0.62x
+  N=100  main 4.47 + 0.99 ms, 0.08x;                   this 1.02 + 0.33 ms, 0.35x
+  N=200  main 4.01 + 0.75 ms, 0.07x;                   this 1.23 + 0.37 ms, 0.16x
+so the class delivered 3.3-4.4x the epochs per second of main on the same machine (N=200: 640
+against 280), at about a quarter of the worker CPU per epoch; still no N held for either (an
+earlier run at load 3.6 held N=25 on this tree at 0.91x but for the API's p99, 145 ms; main
+0.44x). Frames are now most of a watched epoch's cost: training 0.7-1.0 ms per run-epoch
+stacked (bench/stacked.py) against a probe of 1.25-1.8 ms plus 0.39 ms encoding
+(bench/probe_cost.py), about 70% when every epoch gets its frame; here the frames came from
+the workers' probe share (frames.py) at 0.2-0.3 per delivered epoch (main: ~1), which is
+most of the drop in CPU per epoch beyond the ~2.8x of training. The workers used only
+0.33-0.39 of a core each while their runs were behind pace, yet they did not wait: sampled
+during `--sizes 50 --seconds 15 --settle 5` (25/50 at pace, worst 0.80x, median 0.86x, at
+load 2.8), one worker's /proc state was R (running or runnable) in 148 of 150 samples, twice
+in a pipe write; the cores went to the other sessions' servers and tests.
+Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
+their runs read 0.00x (both trees).
 """
 
 from __future__ import annotations
@@ -113,6 +141,7 @@ async def level(
     pids: list[int],
     cnn_every: int = 5,
     label: str = "",
+    settle: float = SETTLE_S,
 ) -> bool:
     ws_base = base.replace("http", "ws")
     async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) as http:
@@ -127,7 +156,7 @@ async def level(
             asyncio.create_task(view(f"{ws_base}/ws/runs/{run['id']}", watch, stop))
             for (run, _), watch in zip(runs, watches, strict=True)
         ]
-        await asyncio.sleep(SETTLE_S)
+        await asyncio.sleep(settle)
         latencies: list[float] = []
         tasks.append(asyncio.create_task(probe(http, latencies, stop)))
         cpu0, t0, shots0 = (
@@ -190,6 +219,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,25,50,100,150,200")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--settle", type=float, default=SETTLE_S, help="seconds from the last POST to measuring"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--baseline",
@@ -207,13 +239,17 @@ def main() -> None:
     trees = {"": None} if args.baseline is None else {"baseline ": args.baseline, "this ": None}
     best: dict[str, int] = dict.fromkeys(trees, 0)
     for n in (int(s) for s in args.sizes.split(",")):
-        limits = {"max_runs": n + 8, "max_runs_per_client": n + 8}
+        # One viewer a run, all from this address: the per-address socket cap must not refuse
+        # them (refused viewers saw no epochs: 0.00x).
+        limits = {"max_runs": n + 8, "max_runs_per_client": n + 8, "max_ws_per_client": n + 8}
         for label, src in trees.items():
             if not args.all and best[label] < previous(args.sizes, n):
                 continue  # this tree already failed a smaller N
             with server(workers=args.workers, device=args.device, src=src, **limits) as base:
                 pids = server_pids(base)
-                run = level(base, n, args.seconds, args.device, pids, args.cnn_every, label)
+                run = level(
+                    base, n, args.seconds, args.device, pids, args.cnn_every, label, args.settle
+                )
                 if asyncio.run(run):
                     best[label] = n
         if not args.all and all(best[label] < n for label in trees):

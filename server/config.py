@@ -255,6 +255,14 @@ class Settings(BaseSettings):
         part="workers",
         description="and with the compiled kernel (numba; ~140 MB more per worker) once loaded",
     )
+    stack_max: int = setting(
+        256,
+        ge=1,
+        le=4096,
+        part="workers",
+        description="most same-shape paced runs a worker trains as one stacked computation "
+        "per turn (engine/fastpath/stacked.py); below 3: each run alone",
+    )
 
     # -- Store: the database of runs, epoch records, exports, designs and uploads ----------
     persist_runs: bool = setting(

@@ -384,10 +384,12 @@ class Trainer:
             "try a smaller learning rate"
         )
 
-    def _end_epoch(self) -> dict:
+    def _end_epoch(self, val_outputs: Tensor | None = None) -> dict:
+        """The ended epoch's record; `val_outputs`: the validation outputs when already
+        computed (a stacked epoch computes many runs' at once: fastpath/stacked.py)."""
         n_epoch = self.epoch + 1
         train_loss = self._loss_sum / self.batches_per_epoch
-        val = self.evaluate()
+        val = self.evaluate(val_outputs)
         if val["val_loss"] is None:
             raise Diverged(
                 f"validation loss became NaN or infinite at epoch {n_epoch}: "
@@ -446,10 +448,11 @@ class Trainer:
         """Raw model outputs for the whole validation set, in eval mode."""
         return self._outputs(self.x_val)
 
-    def evaluate(self) -> dict:
-        """val_loss and the validation metrics (rounded; None where not finite)."""
+    def evaluate(self, outputs: Tensor | None = None) -> dict:
+        """val_loss and the validation metrics (rounded; None where not finite), from the raw
+        validation `outputs` when given, else computed now."""
         y = self.y_val
-        out = self._outputs_as_targets(self.val_outputs(), y)
+        out = self._outputs_as_targets(self.val_outputs() if outputs is None else outputs, y)
         # Mean reduction over the whole set = the loss the chunks would average to.
         res: dict[str, float | None] = {"val_loss": rounded(self._loss_fn(out, y).item())}
         if self.plan.task == "classification":

@@ -16,13 +16,14 @@ RUN_ID_BYTES = 64
 
 
 class Beat:
-    """Three shared values, written by one worker process and read by the pool."""
+    """Four shared values, written by one worker process and read by the pool."""
 
     def __init__(self, ctx: BaseContext):
         now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
         self._stamp = ctx.Value("d", now, lock=False)  # one aligned double: written whole
         self._since = ctx.Value("d", 0.0, lock=False)  # 0: the main loop is between runs
         self._run = ctx.Array("c", RUN_ID_BYTES)  # locked: a string is not written whole
+        self._stacked = ctx.Value("q", 0, lock=False)  # epochs trained in stacked calls
 
     # -- the worker's side ----------------------------------------------------------------
     def alive(self) -> None:
@@ -36,10 +37,18 @@ class Beat:
     def idle(self) -> None:
         self._since.value = 0.0
 
+    def stacked(self, epochs: int) -> None:
+        """How many epochs the worker has trained in stacked calls (runs/stacking.py)."""
+        self._stacked.value = epochs
+
     # -- the pool's side ------------------------------------------------------------------
     @property
     def stamp(self) -> float:
         return self._stamp.value
+
+    @property
+    def stacked_epochs(self) -> int:
+        return self._stacked.value
 
     def current(self) -> tuple[str | None, float]:
         """The run the main loop is in, and for how many seconds (None, 0 when between)."""

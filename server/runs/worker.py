@@ -52,6 +52,7 @@ from .failures import explain_failure
 from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
+from .stacking import STACK_MIN, align, plan, stackable
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 
@@ -104,6 +105,7 @@ class Worker:
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
         self.checkpoints = Checkpointer(settings)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
+        self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -341,20 +343,21 @@ class Worker:
             if not active:
                 self.drain(block=not self.asks, timeout=sleep)
                 continue
+            # Due runs of one shape train their epochs as one computation (stacking.py).
+            stacks, active = plan(
+                active, self.jobs.values(), time.monotonic(), self.settings.stack_max
+            )
+            for stack in stacks:
+                self.drain(block=False)
+                if not self.running:
+                    return
+                self.advance_stacked(stack)
             for job in active:
                 self.drain(block=False)
                 if not self.running:
                     return
                 if self.jobs.get(job.run_id) is job and job.active:
-                    # The run the main loop is in (building, training a slice, probing): the
-                    # pool ends a step that holds the worker hostage, and blames this run.
-                    if self.beat is not None:
-                        self.beat.busy(job.run_id)
-                    try:
-                        self.advance(job)
-                    finally:
-                        if self.beat is not None:
-                            self.beat.idle()
+                    self._turn(job)
 
     def advance(self, job: Job) -> None:
         """One turn of one run: build its trainer, or train for one time slice."""
@@ -371,24 +374,82 @@ class Worker:
                 self.maybe_probe(job)
                 return
             job.pace.epoch_done()
-            # When the epoch ended (Unix s), on the trainer's own record: a checkpoint's history
-            # (what a takeover resumes with past the database's rows) equals the stream's.
-            record.setdefault("time", round(time.time(), 3))
-            record = json_safe(record)
-            self.send("epoch", job.run_id, record)
-            self.checkpoints.maybe_save(job.run_id, job.trainer)
-            if job.trainer.finished:
-                self.probe(job)
-                self.finish(job)
-            elif job.step_pending:
-                job.step_pending = False
-                if job.watched:
-                    self.probe(job)
-                self.status(job, "paused")
-            else:
-                self.maybe_probe(job, epoch_ended=True)
+            self.epoch_ended(job, record)
         except Exception as err:  # noqa: BLE001 - a run's failure must not end the worker
             self.fail(job, err)
+
+    def advance_stacked(self, jobs: list[Job]) -> None:
+        """One epoch of each of `jobs` (paced, running, one stack key: stacking.py) as one
+        stacked computation, then for each what `advance` does after an epoch."""
+        from server.engine.fastpath.stacked import train_epochs
+
+        # Commands drained since the plan may have paused, stopped or stepped some.
+        jobs = [j for j in jobs if self.jobs.get(j.run_id) is j and stackable(j)]
+        if len(jobs) < STACK_MIN:
+            for job in jobs:
+                self._turn(job)
+            return
+        align(jobs)  # from now on they fall due together: one stack per interval
+        now = time.monotonic()
+        for job in jobs:
+            job.pace.begin(now)
+        if self.beat is not None:  # the watchdog blames the stack's first run for a hang
+            self.beat.busy(jobs[0].run_id)
+        try:
+            results = train_epochs([job.trainer for job in jobs])
+        except Exception as err:  # noqa: BLE001 - never the worker: the stack's runs end
+            results = [err] * len(jobs)
+        finally:
+            if self.beat is not None:
+                self.beat.idle()
+        self.stacked_epochs += len(jobs)
+        if self.beat is not None:
+            self.beat.stacked(self.stacked_epochs)
+        # The run whose last frame is oldest goes first: after a long stack the tail's runs
+        # are late, and their frames come only from the probe share (frames.py), so a fixed
+        # order would leave the same runs without frames every interval.
+        order = sorted(range(len(jobs)), key=lambda i: jobs[i].frames.last)
+        for i in order:
+            self._turn(jobs[i], results[i])
+
+    def _turn(self, job: Job, result: Any = None) -> None:
+        """A run's turn: `advance` it (None), or end its stacked epoch (a record or the error
+        that ended it). Under its busy mark: the pool ends a turn that holds the worker
+        hostage (building, training, probing), and blames this run."""
+        if self.beat is not None:
+            self.beat.busy(job.run_id)
+        try:
+            if result is None:
+                self.advance(job)
+            elif isinstance(result, BaseException):
+                self.fail(job, result)
+            else:
+                job.pace.epoch_done()
+                self.epoch_ended(job, result)
+        except Exception as err:  # noqa: BLE001 - a run's failure must not end the worker
+            self.fail(job, err)
+        finally:
+            if self.beat is not None:
+                self.beat.idle()
+
+    def epoch_ended(self, job: Job, record: dict) -> None:
+        """Stream an ended epoch's record, checkpoint, then finish, pause or probe the run."""
+        # When the epoch ended (Unix s), on the trainer's own record: a checkpoint's history
+        # (what a takeover resumes with past the database's rows) equals the stream's.
+        record.setdefault("time", round(time.time(), 3))
+        record = json_safe(record)
+        self.send("epoch", job.run_id, record)
+        self.checkpoints.maybe_save(job.run_id, job.trainer)
+        if job.trainer.finished:
+            self.probe(job)
+            self.finish(job)
+        elif job.step_pending:
+            job.step_pending = False
+            if job.watched:
+                self.probe(job)
+            self.status(job, "paused")
+        else:
+            self.maybe_probe(job, epoch_ended=True)
 
     def build(self, job: Job) -> None:
         from server.engine.model import parse_experiment

@@ -8,6 +8,9 @@ eager step read and continue the very same tensors. No compiler is involved: the
 ready when the trainer is, and the first epoch is not delayed. Everything else trains eagerly.
 
     attach(trainer) -> FastPath | str   (the fast loop, or why the run trains eagerly)
+
+Many covered runs of one shape (a class on one starter) train one epoch each as one batched
+computation: `stacked.train_epochs` (the worker groups them: runs/stacking.py).
 """
 
 from __future__ import annotations

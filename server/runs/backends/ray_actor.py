@@ -103,6 +103,7 @@ class ThreadBeat:
         self._stamp = time.monotonic()
         self._since = 0.0
         self._run: str | None = None
+        self._stacked = 0  # epochs trained in stacked calls (runs/stacking.py)
 
     def alive(self) -> None:
         self._stamp = time.monotonic()
@@ -115,6 +116,9 @@ class ThreadBeat:
     def idle(self) -> None:
         self._since = 0.0
 
+    def stacked(self, epochs: int) -> None:
+        self._stacked = epochs
+
     def report(self) -> dict:
         """Seconds since the last stamp, and the run the loop is in for how long (as of now:
         the server adds the time since it received this)."""
@@ -123,6 +127,7 @@ class ThreadBeat:
             "stamp_age": now - self._stamp,
             "busy_run": run if since else None,
             "busy_s": now - since if since else 0.0,
+            "stacked": self._stacked,
         }
 
 
