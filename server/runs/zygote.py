@@ -18,14 +18,14 @@ import torch
 from server.config import Settings
 from server.engine import fastpath  # noqa: F401 - imported to be shared
 from server.engine.fastpath import compiler
-from server.runs import worker
+from server.runs import worker, worker_process
 
 torch.set_num_threads(1)
 compiler.warm()
 compiler.wait()
 # The engine's lazy imports and first-call setup, once; on the CPU whatever the machine, so
 # that no CUDA driver is initialised before the fork.
-worker.warm_up(worker.DEFAULT_TRAINER, Settings(device="cpu"))
+worker_process.warm_up(worker.DEFAULT_TRAINER, Settings(device="cpu"))
 # Keep the collector away from everything imported so far: a collection writes to every
 # object's header, which would copy each shared page into every worker.
 gc.freeze()

@@ -23,7 +23,7 @@ from typing import ClassVar
 
 from ..beat import Beat
 from ..protocol import decode
-from ..worker import worker_main
+from ..worker_process import worker_main
 from .base import WorkerBase, WorkerSet
 
 NODE = socket.gethostname()

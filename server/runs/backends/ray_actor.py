@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Callable
 
 from ...config import Settings
-from ..worker import DEFAULT_TRAINER, Worker, _load, _warm_up
+from ..worker import DEFAULT_TRAINER, Worker
+from ..worker_process import load_factory, warm_factory
 
 POLL_BATCH = 2000  # messages per poll reply at most (a reply stays a few MB even with snapshots)
 POLL_LINGER_S = 0.02  # after the first message, a poll waits this long for more to batch
@@ -190,8 +191,8 @@ class WorkerActor:
 
                 compiler.warm()
                 compiler.wait(KERNEL_WAIT_S)
-            trainer_factory = _load(factory)
-            _warm_up(trainer_factory, self.settings)
+            trainer_factory = load_factory(factory)
+            warm_factory(trainer_factory, self.settings)
             worker = Worker(self.settings, self.inbox, self.outbox, trainer_factory, self.beat)
             worker.send("ready", os.getpid())
             threading.Thread(
