@@ -12,7 +12,13 @@ between the two setups, measured in the same run, and the CPU per message are th
 read.
 
     python -m bench.lecture [--viewers 1000] [--replicas 3] [--epochs 200] [--clients 2]
-                            [--pace 20]
+                            [--pace 20] [--baseline DIR] [--only replicas|one]
+
+Each setup also prints where the seconds went (bench/lecture_split.py): the replicas write
+timing stamps (`LAYERLAB_STREAM_STAMPS`) matched with each arrival, so a record's delay splits
+into worker -> hub, hub -> Redis -> mirror, the viewer's queue, the send and the client's read.
+`--baseline DIR`: the same setups first with another source tree's server (`git archive REV |
+tar -x -C DIR`), in the same run (a tree without stamps prints no split).
 
 Measured on this project's 2-core machine, shared with other sessions' test runs (its load
 average, printed, was 10-20 during these runs), each line one run of
@@ -56,6 +62,7 @@ import httpx
 
 from bench import lecture_viewers
 from bench.common import example, percentile
+from bench.lecture_split import print_split, split
 from tests import servers
 from tests.replicas.redis_server import RedisServer
 from tests.store.pg_cluster import Cluster
@@ -71,11 +78,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def replicas(count: int, shared: bool) -> Iterator[list[servers.ServerProcess]]:
-    """`count` replicas (shared: one Redis and one PostgreSQL; else one plain process)."""
+def replicas(
+    count: int, shared: bool, stamps: Path, src: Path | None = None
+) -> Iterator[list[servers.ServerProcess]]:
+    """`count` replicas (shared: one Redis and one PostgreSQL; else one plain process), their
+    timing stamps in `stamps`; `src`: another source tree's server (a baseline)."""
     with contextlib.ExitStack() as stack:
         state = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        env = {"max_ws_per_client": 5000, "max_runs_per_client": 64}
+        env: dict = {"max_ws_per_client": 5000, "max_runs_per_client": 64}
+        env["stream_stamps"] = stamps
         if shared:
             redis = RedisServer()
             stack.callback(redis.stop)
@@ -85,7 +96,12 @@ def replicas(count: int, shared: bool) -> Iterator[list[servers.ServerProcess]]:
         started = []
         for i in range(count):
             environ = servers.layerlab_env(**env, state_dir=state / f"r{i}", replica_id=f"r{i}")
-            process = servers.ServerProcess(env=environ, workers=1, log=state / f"r{i}.log")
+            where = {} if src is None else {"cwd": src}
+            if src is not None:
+                environ["PYTHONPATH"] = str(src)
+            process = servers.ServerProcess(
+                env=environ, workers=1, log=state / f"r{i}.log", **where
+            )
             stack.callback(process.stop)
             started.append(process)
         yield started
@@ -137,6 +153,7 @@ async def lecture(
                     process.kill()
     return {
         "delays": [d for r in results for d in r["delays"]],
+        "arrivals": [a for r in results for a in r["arrivals"]],
         "seen": [n for r in results for n in r["seen"]],
         "wall": wall,
         "cpu": cpu,
@@ -170,7 +187,22 @@ def report(name: str, result: dict, viewers: int, epochs: int) -> float:
         f"all viewers: {(v['snapshot_chars'] + v['other_chars']) / wall / 2**20:.0f} MiB/s"
     )
     print(f"  p99 / target ({TARGET_P99_S * 1e3:.0f} ms) = {p99 / TARGET_P99_S:.2f}")
+    if "split" in result:
+        print_split(result["split"])
     return p99
+
+
+def measure(count: int, shared: bool, args: argparse.Namespace, src: Path | None) -> dict:
+    """One setup's lecture, with its split (where the stamps were written)."""
+    with tempfile.TemporaryDirectory() as folder:
+        stamps = Path(folder)
+        with replicas(count, shared, stamps, src) as group:
+            ports = {f"r{i}": p.port for i, p in enumerate(group)}
+            owner = group[0].port
+            result = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients, args.pace))
+        # The replicas stopped (their stamp files flushed and closed): match the arrivals.
+        result["split"] = split(result.pop("arrivals"), stamps, ports, owner)
+    return result
 
 
 def main() -> None:
@@ -186,14 +218,31 @@ def main() -> None:
     parser.add_argument(
         "--pace", type=float, default=None, help="epochs a second (default: full speed)"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a source tree whose server is measured first (git archive REV | tar -x -C DIR)",
+    )
+    parser.add_argument("--only", choices=("replicas", "one"), default=None, help="one setup only")
     args = parser.parse_args()
-    with replicas(args.replicas, shared=True) as group:
-        spread = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients, args.pace))
-    with replicas(1, shared=False) as group:
-        alone = asyncio.run(lecture(group, args.viewers, args.epochs, args.clients, args.pace))
-    p_spread = report(f"{args.replicas} replicas", spread, args.viewers, args.epochs)
-    p_alone = report("one replica", alone, args.viewers, args.epochs)
-    print(f"p99 over replicas / p99 on one = {p_spread / p_alone:.2f}", flush=True)
+    trees = {"": None} if args.baseline is None else {"baseline ": args.baseline, "this ": None}
+    setups = {f"{args.replicas} replicas": (args.replicas, True), "one replica": (1, False)}
+    if args.only is not None:
+        setups = dict([list(setups.items())[0 if args.only == "replicas" else 1]])
+    p99s: dict[tuple[str, str], float] = {}
+    for setup, (count, shared) in setups.items():  # the trees one after the other, per setup
+        for tree, src in trees.items():
+            result = measure(count, shared, args, src)
+            p99s[tree, setup] = report(f"{tree}{setup}", result, args.viewers, args.epochs)
+    for tree in trees:
+        if len(setups) == 2:
+            spread, alone = (p99s[tree, s] for s in setups)
+            print(f"{tree}p99 over replicas / p99 on one = {spread / alone:.2f}")
+    if args.baseline is not None:
+        for setup in setups:
+            ratio = p99s["this ", setup] / p99s["baseline ", setup]
+            print(f"{setup}: p99 this / baseline = {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ following its share of the viewers, so the client's own CPU (every message read 
 
 Each process reports through its pipe: `("ready", None)` once every one of its viewers has
 its hello, then `("done", result)` with the delays (seconds from the record's `time` to its
-arrival), the records each viewer saw, and the process's CPU seconds over the run.
+arrival), each arrival as `(server port, client port, epoch, arrival time, record time)` (for
+bench/lecture_split.py, which matches them with the server's stamps), the records each viewer
+saw, and the process's CPU seconds over the run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ SNAPSHOT_PREFIX = '{"type":"snapshot"'
 VOLUME = ("snapshot_messages", "snapshot_chars", "other_messages", "other_chars")
 
 
-async def follow(url: str, delays: list[float], ready: asyncio.Event, volume: dict) -> int:
+async def follow(
+    url: str, delays: list[float], arrivals: list[tuple], ready: asyncio.Event, volume: dict
+) -> int:
     """One viewer to the run's end; the records it saw. `volume`: messages and characters
     received, by type (snapshot or other), added to."""
     count = 0
@@ -31,6 +35,7 @@ async def follow(url: str, delays: list[float], ready: asyncio.Event, volume: di
         async with connect(
             url, max_size=None, compression=None, proxy=None, open_timeout=None
         ) as ws:
+            server, port = ws.remote_address[1], ws.local_address[1]
             async for text in ws:
                 now = time.time()
                 kind = "snapshot" if text.startswith(SNAPSHOT_PREFIX) else "other"
@@ -45,6 +50,7 @@ async def follow(url: str, delays: list[float], ready: asyncio.Event, volume: di
                 elif message["type"] == "epoch":
                     for record in message["records"]:
                         delays.append(now - record["time"])
+                        arrivals.append((server, port, record["epoch"], now, record["time"]))
                         count += 1
                 elif message["type"] == "status" and message["status"] in {"finished", "failed"}:
                     break
@@ -57,10 +63,12 @@ async def follow(url: str, delays: list[float], ready: asyncio.Event, volume: di
 
 async def viewers(urls: list[str], pipe: Connection) -> None:
     delays: list[float] = []
+    arrivals: list[tuple] = []
     volume: dict[str, int] = dict.fromkeys(VOLUME, 0)
     events = [asyncio.Event() for _ in urls]
     tasks = [
-        asyncio.create_task(follow(u, delays, e, volume)) for u, e in zip(urls, events, strict=True)
+        asyncio.create_task(follow(u, delays, arrivals, e, volume))
+        for u, e in zip(urls, events, strict=True)
     ]
     await asyncio.gather(*(e.wait() for e in events))
     cpu = time.process_time()
@@ -68,7 +76,12 @@ async def viewers(urls: list[str], pipe: Connection) -> None:
     pipe.send(("ready", None))
     seen = await asyncio.gather(*tasks)
     cpu = time.process_time() - cpu
-    pipe.send(("done", {"delays": delays, "seen": seen, "cpu": cpu, "volume": volume}))
+    pipe.send(
+        (
+            "done",
+            {"delays": delays, "arrivals": arrivals, "seen": seen, "cpu": cpu, "volume": volume},
+        )
+    )
 
 
 def main(urls: list[str], pipe: Connection) -> None:

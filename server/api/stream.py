@@ -86,7 +86,11 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     manager = get_manager(websocket)
     _bound_send_buffer(websocket)
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
-    viewer = manager.hub.join(run_id, websocket.send_text, sees_examples(websocket, run_id))
+    # Its client port names it in the timing stamps (bench/lecture.py), only where they are on.
+    label = str(websocket.client.port) if manager.hub.stamps.on and websocket.client else ""
+    viewer = manager.hub.join(
+        run_id, websocket.send_text, sees_examples(websocket, run_id), label=label
+    )
     if viewer is None:  # removed between the two lines above: cannot happen without an await
         await websocket.close(CLOSE_NO_RUN)
         return

@@ -29,6 +29,7 @@ from .messages import (
     json_safe,
     status_message,
 )
+from .stamps import Stamps
 
 Send = Callable[[str], Awaitable[Any]]
 SWEEP_S = 0.5
@@ -43,7 +44,15 @@ RECORD, TEXT, STATUS = 0, 1, 2
 class Viewer:
     """One viewer: its ordered queue, its pending snapshot, and its sender loop."""
 
-    def __init__(self, channel: RunChannel, send: Send, settings: Settings, examples: bool = True):
+    def __init__(
+        self,
+        channel: RunChannel,
+        send: Send,
+        settings: Settings,
+        examples: bool = True,
+        stamps: Stamps | None = None,
+        label: str = "",
+    ):
         self.channel = channel
         # Whether this viewer may see the run's examples (traces, sample images): false for
         # someone other than its owner watching a run on an uploaded dataset.
@@ -64,11 +73,17 @@ class Viewer:
         self.send_started: float | None = None
         self.dropped: str | None = None
         self.sent_messages = 0
+        # Timing stamps (stamps.py), only where on: the epoch of each queued record, in order.
+        self._stamps = stamps if stamps is not None and stamps.on else None
+        self._epochs: deque[int] = deque()
+        self.label = label
 
     # -- producer side (never blocks) ---------------------------------------------------
-    def push(self, kind: int, text: str) -> None:
+    def push(self, kind: int, text: str, epoch: int = 0) -> None:
         if self.dropped is not None or self._final:
             return
+        if kind == RECORD and self._stamps is not None:
+            self._epochs.append(epoch)
         self._items.append((kind, text))
         self._pushed += 1
         self._pending_bytes += len(text)
@@ -108,7 +123,12 @@ class Viewer:
                 if kind == STATUS and self._snapshot_due_before_status():
                     await self._send_snapshot(loop)
                 elif kind == RECORD:
-                    await self._deliver(self.channel.epoch_batch(self._take_records()))
+                    records = self._take_records()
+                    message = self.channel.epoch_batch(records)
+                    if self._stamps is None:
+                        await self._deliver(message)
+                    else:
+                        await self._deliver_stamped(message, len(records))
                 else:
                     text = self._items.popleft()[1]
                     self._taken += 1
@@ -116,6 +136,8 @@ class Viewer:
                     await self._deliver(text)
                 continue
             if self._final:
+                if self._stamps is not None:
+                    self._stamps.flush()
                 return
             if self._snapshot is not None:
                 wait = self._last_snapshot + self._interval - loop.time()
@@ -155,6 +177,15 @@ class Viewer:
         self._last_snapshot = loop.time()
         if text is not None:
             await self._deliver(text)
+
+    async def _deliver_stamped(self, message: str, count: int) -> None:
+        assert self._stamps is not None
+        first = self._epochs[0]
+        for _ in range(count):
+            self._epochs.popleft()
+        start = time.time()
+        await self._deliver(message)
+        self._stamps.sent(self.label, first, count, start, time.time())
 
     async def _deliver(self, text: str) -> None:
         self.send_started = time.monotonic()
@@ -214,6 +245,7 @@ class Hub:
         self.settings = settings
         self.channels: dict[str, RunChannel] = {}
         self.on_watch = on_watch
+        self.stamps = Stamps(settings.stream_stamps, settings.replica_id)
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -227,6 +259,7 @@ class Hub:
         for channel in self.channels.values():
             for viewer in list(channel.viewers):
                 viewer.drop("server shutting down")
+        self.stamps.close()
 
     def open(self, run_id: str, info: dict) -> RunChannel:
         channel = self.channels[run_id] = RunChannel(run_id, info)
@@ -250,8 +283,10 @@ class Hub:
         channel.history.append(json_safe(record))
         channel.history_json.append(text)
         channel.epoch = int(record.get("epoch", channel.epoch + 1))
+        if self.stamps.on:
+            self.stamps.published(run_id, channel.epoch, time.time())
         for viewer in channel.viewers:
-            viewer.push(RECORD, text)
+            viewer.push(RECORD, text, channel.epoch)
 
     def publish_snapshot(
         self, run_id: str, epoch: int, text: str, layers: str | None = None
@@ -307,14 +342,17 @@ class Hub:
             viewer.push_status(text, terminal)
 
     # -- viewers ------------------------------------------------------------------------
-    def join(self, run_id: str, send: Send, examples: bool = True) -> Viewer | None:
+    def join(
+        self, run_id: str, send: Send, examples: bool = True, label: str = ""
+    ) -> Viewer | None:
         """A new viewer: hello with the history so far, then the live stream (no await here,
         so nothing can slip between the history and the first live record). `examples`:
-        whether it may see a private run's examples (its owner)."""
+        whether it may see a private run's examples (its owner); `label`: its name in the
+        timing stamps (stamps.py)."""
         channel = self.channels.get(run_id)
         if channel is None:
             return None
-        viewer = Viewer(channel, send, self.settings, examples)
+        viewer = Viewer(channel, send, self.settings, examples, self.stamps, label)
         history, rest, size = [], [], 0
         for i, text in enumerate(channel.history_json):
             size += len(text)
@@ -323,8 +361,8 @@ class Hub:
                 break
             history.append(text)
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
-        for text in rest:
-            viewer.push(RECORD, text)
+        for text in rest:  # (their epochs matter to the stamps only)
+            viewer.push(RECORD, text, json.loads(text).get("epoch", 0) if self.stamps.on else 0)
         if channel.trace is not None and viewer.examples:  # a class joining mid-lesson
             viewer.push(TEXT, '{"type":"trace","trace":' + channel.trace + "}")
         if channel.snapshot is not None:
