@@ -180,6 +180,15 @@ def report(name: str, result: dict, viewers: int, epochs: int) -> float:
         f"  replicas' CPU per message sent: {sum(result['cpu']) / max(1, sent) * 1e6:.0f} us "
         f"({sent:,} messages); load average {result['load'][0]:.1f} -> {result['load'][1]:.1f}"
     )
+    # Per record delivered to a viewer (its share of the snapshots included): a lagging
+    # viewer's records come batched in fewer messages, so this compares runs that lagged
+    # differently, which the CPU per message does not.
+    delivered = viewers * epochs
+    print(
+        f"  replicas' CPU per record delivered to a viewer: "
+        f"{sum(result['cpu']) / delivered * 1e6:.1f} us; the viewers': "
+        f"{sum(result['client_cpu']) / delivered * 1e6:.1f} us"
+    )
     print(
         f"  received per viewer and second: {v['other_messages'] / viewers / wall:.1f} epoch and "
         f"status messages, {v['snapshot_messages'] / viewers / wall:.1f} snapshots "

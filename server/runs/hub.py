@@ -7,7 +7,12 @@ queue passes `viewer_buffer_bytes` or one send has been blocked for `viewer_time
 Per viewer, in order: `hello` (the run and its history), then every epoch record exactly once
 (consecutive records batched into one `epoch` message), and status changes where they happened.
 Snapshots are latest-wins: one pending slot per viewer, sent at most `snapshot_rate` per second,
-and always flushed before a status message (so the final state precedes `finished`).
+and always flushed before a status message (so the final state precedes `finished`). A viewer
+whose records waited longer than `LAG_S` in its queue (its replica is behind: a lecture's
+thousand viewers, a loaded machine) gets its snapshots less often, down to one each
+`SLOWEST_SNAPSHOT_S`, and back to the full rate once its records go out promptly again: the
+snapshot bytes (tens of KiB each, against a few hundred for a record) give way to the records,
+and each viewer still gets the newest snapshot.
 """
 
 from __future__ import annotations
@@ -38,7 +43,11 @@ LAYER_HISTORY = 240  # per-layer summaries kept per run; the older half is thinn
 BATCH_BYTES = 256 * 1024
 BATCHES_KEPT = 8  # epoch messages cached per run for the viewers sending the same batch
 
+LAG_S = 0.05  # a record that waited this long in a viewer's queue: its snapshots thin out
+SLOWEST_SNAPSHOT_S = 1.0  # ... to one a second at most
+
 RECORD, TEXT, STATUS = 0, 1, 2
+clock = time.monotonic  # the records' waits (a test's own clock replaces it)
 
 
 class Viewer:
@@ -65,7 +74,9 @@ class Viewer:
         self._snapshot: str | None = None
         self._snapshot_after = 0  # the snapshot follows this many items
         self._last_snapshot = -1e9
-        self._interval = 1.0 / settings.snapshot_rate
+        self._fastest = 1.0 / settings.snapshot_rate
+        self.snapshot_interval = self._fastest  # longer while its records wait (`_pace`)
+        self._records_since: float | None = None  # when its oldest queued record came
         self._limit = settings.viewer_buffer_bytes
         self._wake = asyncio.Event()
         self._final = False
@@ -82,8 +93,11 @@ class Viewer:
     def push(self, kind: int, text: str, epoch: int = 0) -> None:
         if self.dropped is not None or self._final:
             return
-        if kind == RECORD and self._stamps is not None:
-            self._epochs.append(epoch)
+        if kind == RECORD:
+            if self._records_since is None:
+                self._records_since = clock()
+            if self._stamps is not None:
+                self._epochs.append(epoch)
         self._items.append((kind, text))
         self._pushed += 1
         self._pending_bytes += len(text)
@@ -123,6 +137,7 @@ class Viewer:
                 if kind == STATUS and self._snapshot_due_before_status():
                     await self._send_snapshot(loop)
                 elif kind == RECORD:
+                    self._pace()
                     records = self._take_records()
                     message = self.channel.epoch_batch(records)
                     if self._stamps is None:
@@ -140,7 +155,7 @@ class Viewer:
                     self._stamps.flush()
                 return
             if self._snapshot is not None:
-                wait = self._last_snapshot + self._interval - loop.time()
+                wait = self._last_snapshot + self.snapshot_interval - loop.time()
                 if wait <= 0:
                     await self._send_snapshot(loop)
                     continue
@@ -154,6 +169,17 @@ class Viewer:
                 continue
             await self._wake.wait()
 
+    def _pace(self) -> None:
+        """Thin this viewer's snapshots while its records wait past `LAG_S` (doubling the
+        interval, up to `SLOWEST_SNAPSHOT_S`), and restore them as the waits shrink."""
+        if self._records_since is None:
+            return
+        waited = clock() - self._records_since
+        if waited > LAG_S:
+            self.snapshot_interval = min(SLOWEST_SNAPSHOT_S, self.snapshot_interval * 2)
+        elif waited < LAG_S / 2:
+            self.snapshot_interval = max(self._fastest, self.snapshot_interval / 2)
+
     def _take_records(self) -> list[str]:
         batch: list[str] = []
         size = 0
@@ -166,6 +192,9 @@ class Viewer:
             size += len(text)
         self._taken += len(batch)
         self._pending_bytes -= size
+        # Records left (past BATCH_BYTES) count as waiting from now on.
+        more = bool(self._items) and self._items[0][0] == RECORD
+        self._records_since = clock() if more else None
         return batch
 
     def _snapshot_due_before_status(self) -> bool:
