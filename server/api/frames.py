@@ -13,7 +13,6 @@ protocol (the test client, another ASGI server), a viewer's send is Starlette's 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import WebSocket
@@ -59,17 +58,40 @@ def direct_protocol(websocket: WebSocket) -> Any | None:
     return protocol
 
 
-def frame_sender(websocket: WebSocket, cache: FrameCache) -> Callable[[str], Awaitable[None]]:
-    """The send the hub calls for this viewer: a shared frame written to its transport, or
-    Starlette's `send_text` where that cannot be done."""
-    protocol = direct_protocol(websocket)
-    if protocol is None:
-        return websocket.send_text
+class FrameSender:
+    """One viewer's sends: `send` (awaited by its sender task, with back-pressure) and
+    `write_now` (the hub's fast path: a caught-up viewer's message written at once, no task
+    woken), both writing the shared frame to its transport."""
 
-    async def send(text: str) -> None:
-        await protocol.writable.wait()  # past the high-water mark: until it drained
-        if protocol.disconnected or protocol.close_sent or protocol.conn.state is not State.OPEN:
+    def __init__(self, protocol: Any, cache: FrameCache):
+        self.protocol = protocol
+        self.cache = cache
+
+    def _open(self) -> bool:
+        protocol = self.protocol
+        return not (
+            protocol.disconnected
+            or protocol.close_sent
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        )
+
+    async def send(self, text: str) -> None:
+        await self.protocol.writable.wait()  # past the high-water mark: until it drained
+        if not self._open():
             raise ConnectionResetError("the viewer's connection is closing")
-        protocol.transport.write(cache.frame(text))
+        self.protocol.transport.write(self.cache.frame(text))
 
-    return send
+    def write_now(self, text: str) -> bool:
+        """Written at once, or False (the transport is full or closing: queue it instead)."""
+        if not self.protocol.writable.is_set() or not self._open():
+            return False
+        self.protocol.transport.write(self.cache.frame(text))
+        return True
+
+
+def frame_sender(websocket: WebSocket, cache: FrameCache) -> FrameSender | None:
+    """This viewer's frame sender, or None where frames cannot be written directly (then its
+    sends are Starlette's `send_text`)."""
+    protocol = direct_protocol(websocket)
+    return None if protocol is None else FrameSender(protocol, cache)

@@ -89,8 +89,11 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     # Its client port names it in the timing stamps (bench/lecture.py), only where they are on.
     label = str(websocket.client.port) if manager.hub.stamps.on and websocket.client else ""
-    send = frame_sender(websocket, frame_cache(websocket))
-    viewer = manager.hub.join(run_id, send, sees_examples(websocket, run_id), label=label)
+    frames = frame_sender(websocket, frame_cache(websocket))
+    send = websocket.send_text if frames is None else frames.send
+    write_now = None if frames is None else frames.write_now
+    examples = sees_examples(websocket, run_id)
+    viewer = manager.hub.join(run_id, send, examples, label=label, write_now=write_now)
     if viewer is None:  # removed between the two lines above: cannot happen without an await
         await websocket.close(CLOSE_NO_RUN)
         return

@@ -37,6 +37,7 @@ from .messages import (
 from .stamps import Stamps
 
 Send = Callable[[str], Awaitable[Any]]
+WriteNow = Callable[[str], bool]  # written at once (True), or not at all (False)
 SWEEP_S = 0.5
 HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
 LAYER_HISTORY = 240  # per-layer summaries kept per run; the older half is thinned beyond it
@@ -61,6 +62,7 @@ class Viewer:
         examples: bool = True,
         stamps: Stamps | None = None,
         label: str = "",
+        write_now: WriteNow | None = None,
     ):
         self.channel = channel
         # Whether this viewer may see the run's examples (traces, sample images): false for
@@ -84,14 +86,22 @@ class Viewer:
         self.send_started: float | None = None
         self.dropped: str | None = None
         self.sent_messages = 0
+        self.written_now = 0  # records written by the publisher (`_write`)
         # Timing stamps (stamps.py), only where on: the epoch of each queued record, in order.
         self._stamps = stamps if stamps is not None and stamps.on else None
         self._epochs: deque[int] = deque()
         self.label = label
+        # The fast path (stream.py's frames): a caught-up viewer's record or due snapshot is
+        # written by the publisher at once, with no task woken per viewer and message.
+        self._write_now = write_now
+        # Its sender waits (for work or a snapshot's time): nothing queued, no send under way.
+        self._idle = False
 
     # -- producer side (never blocks) ---------------------------------------------------
     def push(self, kind: int, text: str, epoch: int = 0) -> None:
         if self.dropped is not None or self._final:
+            return
+        if kind == RECORD and self._idle and not self._items and self._write(text, epoch):
             return
         if kind == RECORD:
             if self._records_since is None:
@@ -112,9 +122,39 @@ class Viewer:
 
     def push_snapshot(self, text: str | None) -> None:
         if self.dropped is None and text:
+            if self._idle and not self._items and self._write_snapshot(text):
+                return
             self._snapshot = text
             self._snapshot_after = self._pushed
             self._wake.set()
+
+    def _write(self, text: str, epoch: int) -> bool:
+        """A record for a caught-up viewer, as a one-record `epoch` message written now."""
+        if self._write_now is None:
+            return False
+        start = time.time() if self._stamps is not None else 0.0
+        if not self._write_now(self.channel.epoch_batch([text])):
+            return False
+        self._taken += 1
+        self._pushed += 1
+        self.sent_messages += 1
+        self.written_now += 1
+        self.snapshot_interval = max(self._fastest, self.snapshot_interval / 2)  # no wait
+        if self._stamps is not None:
+            self._stamps.sent(self.label, epoch, 1, start, time.time())
+        return True
+
+    def _write_snapshot(self, text: str) -> bool:
+        """A snapshot for a caught-up viewer, written now where it is due."""
+        if self._write_now is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        if now < self._last_snapshot + self.snapshot_interval or not self._write_now(text):
+            return False
+        self._snapshot = None
+        self._last_snapshot = now
+        self.sent_messages += 1
+        return True
 
     def drop(self, reason: str) -> None:
         """Stop serving this viewer (its sender task is cancelled)."""
@@ -162,12 +202,18 @@ class Viewer:
                 # Woken by the next item or when the snapshot falls due: a timer, not
                 # wait_for, whose task per call cost ~13% of a lecture replica's loop (py-spy).
                 timer = loop.call_later(wait, self._wake.set)
+                self._idle = True
                 try:
                     await self._wake.wait()
                 finally:
+                    self._idle = False
                     timer.cancel()
                 continue
-            await self._wake.wait()
+            self._idle = True
+            try:
+                await self._wake.wait()
+            finally:
+                self._idle = False
 
     def _pace(self) -> None:
         """Thin this viewer's snapshots while its records wait past `LAG_S` (doubling the
@@ -372,16 +418,21 @@ class Hub:
 
     # -- viewers ------------------------------------------------------------------------
     def join(
-        self, run_id: str, send: Send, examples: bool = True, label: str = ""
+        self,
+        run_id: str,
+        send: Send,
+        examples: bool = True,
+        label: str = "",
+        write_now: WriteNow | None = None,
     ) -> Viewer | None:
         """A new viewer: hello with the history so far, then the live stream (no await here,
         so nothing can slip between the history and the first live record). `examples`:
         whether it may see a private run's examples (its owner); `label`: its name in the
-        timing stamps (stamps.py)."""
+        timing stamps (stamps.py); `write_now`: its fast path, where it has one (`Viewer`)."""
         channel = self.channels.get(run_id)
         if channel is None:
             return None
-        viewer = Viewer(channel, send, self.settings, examples, self.stamps, label)
+        viewer = Viewer(channel, send, self.settings, examples, self.stamps, label, write_now)
         history, rest, size = [], [], 0
         for i, text in enumerate(channel.history_json):
             size += len(text)

@@ -43,13 +43,17 @@ def test_viewers_of_a_run_are_sent_one_frame_of_each_message(live: Live):
     try:
         for viewer in viewers:
             assert viewer.read()["type"] == "hello"
-        cache: FrameCache = live.server.config.app.state.frame_cache
+        state = live.server.config.app.state
+        cache: FrameCache = state.frame_cache
         shared = cache.shared
         assert live.control(run, "step").status_code == 200
-        for viewer in viewers:  # each viewer's queue held the one record: the same batch
+        for viewer in viewers:  # each viewer caught up: the one record, the same message
             epoch = viewer.read_until(lambda m: m["type"] == "epoch")
             assert [r["epoch"] for r in epoch["records"]] == [1]
         assert cache.shared - shared >= 2  # the 2nd and 3rd viewer wrote the 1st's frame
+        # Caught up (hello sent, nothing queued): written by the publisher, no task woken.
+        watching = state.manager.hub.channels[run["id"]].viewers
+        assert sorted(v.written_now for v in watching) == [1, 1, 1]
         assert live.control(run, "resume").status_code == 200
         for viewer in viewers:
             messages = viewer.read_to_end()
