@@ -4,8 +4,9 @@ import asyncio
 import json
 
 from server.config import Settings
-from server.runs import hub as hub_module
-from server.runs.hub import LAG_S, SLOWEST_SNAPSHOT_S, Hub
+from server.runs import viewer as viewer_module
+from server.runs.hub import Hub
+from server.runs.viewer import LAG_S, SLOWEST_SNAPSHOT_S
 
 
 class Collector:
@@ -29,7 +30,7 @@ async def until(sock: Collector, check) -> None:
 
 def test_snapshots_thin_while_records_wait_and_recover(monkeypatch):
     now = [100.0]
-    monkeypatch.setattr(hub_module, "clock", lambda: now[0])
+    monkeypatch.setattr(viewer_module, "clock", lambda: now[0])
 
     async def main():
         hub = Hub(Settings(snapshot_rate=20.0, persist_runs=False))
