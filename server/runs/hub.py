@@ -1,7 +1,7 @@
 """Fan-out: each run's stream to its viewers, one queue and one sender per viewer.
 
 The hub never waits on a viewer. Publishing appends to each viewer's own queue and wakes its
-sender task; a viewer that stops reading only grows its own queue, and is dropped when its
+sender task (or writes at once to a caught-up viewer's transport: viewer.py); a viewer that stops reading only grows its own queue, and is dropped when its
 queue passes `viewer_buffer_bytes` or one send has been blocked for `viewer_timeout_s`.
 
 Per viewer, in order: `hello` (the run and its history), then every epoch record exactly once
@@ -29,7 +29,7 @@ from .messages import (
     status_message,
 )
 from .stamps import Stamps
-from .viewer import RECORD, TEXT, Send, Viewer, WriteNow
+from .viewer import LAG_S, RECORD, TEXT, Send, Viewer, WriteNow
 
 SWEEP_S = 0.5
 HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
@@ -89,6 +89,7 @@ class Hub:
         self.channels: dict[str, RunChannel] = {}
         self.on_watch = on_watch
         self.stamps = Stamps(settings.stream_stamps, settings.replica_id)
+        self._least_delay: dict[str, float] = {}  # run id -> its promptest record's delay
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -110,6 +111,7 @@ class Hub:
 
     def remove(self, run_id: str) -> None:
         channel = self.channels.pop(run_id, None)
+        self._least_delay.pop(run_id, None)
         if channel is not None:
             for viewer in list(channel.viewers):
                 viewer.drop("run removed")
@@ -128,8 +130,19 @@ class Hub:
         channel.epoch = int(record.get("epoch", channel.epoch + 1))
         if self.stamps.on:
             self.stamps.published(run_id, channel.epoch, time.time())
+        late = bool(channel.viewers) and self._published_late(run_id, record.get("time"))
         for viewer in channel.viewers:
-            viewer.push(RECORD, text, channel.epoch)
+            viewer.push(RECORD, text, channel.epoch, late)
+
+    def _published_late(self, run_id: str, made: object) -> bool:
+        """Whether this record reached the hub `LAG_S` later than the promptest of its run did
+        (this process is behind: its snapshots give way, viewer.py). Measured against the
+        promptest, so a worker's clock set apart from this machine's does not count."""
+        if not isinstance(made, int | float):
+            return False
+        delay = time.time() - made
+        least = self._least_delay[run_id] = min(self._least_delay.get(run_id, delay), delay)
+        return delay - least > LAG_S
 
     def publish_snapshot(
         self, run_id: str, epoch: int, text: str, layers: str | None = None

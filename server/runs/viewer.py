@@ -7,8 +7,9 @@ fast path (server/api/frames.py: the message's shared frame written to its trans
 the record or due snapshot at once, with no task woken per viewer and message; a viewer whose
 transport is full is queued as before.
 
-A viewer whose records waited longer than `LAG_S` in its queue (its replica is behind: a
-lecture's thousand viewers, a loaded machine) gets its snapshots less often, down to one each
+A viewer whose records waited longer than `LAG_S` in its queue, or reached the hub that much
+late (its replica is behind: a lecture's thousand viewers, a loaded machine; `Hub`'s
+`_published_late`), gets its snapshots less often, down to one each
 `SLOWEST_SNAPSHOT_S`, and back to the full rate once its records go out promptly again: the
 snapshot bytes (tens of KiB each, against a few hundred for a record) give way to the records,
 and each viewer still gets the newest snapshot.
@@ -74,6 +75,7 @@ class Viewer:
         self._fastest = 1.0 / settings.snapshot_rate
         self.snapshot_interval = self._fastest  # longer while its records wait (`_pace`)
         self._records_since: float | None = None  # when its oldest queued record came
+        self._late = False  # a queued record reached the hub late
         self._limit = settings.viewer_buffer_bytes
         self._wake = asyncio.Event()
         self._final = False
@@ -93,12 +95,16 @@ class Viewer:
         self._idle = False
 
     # -- producer side (never blocks) ---------------------------------------------------
-    def push(self, kind: int, text: str, epoch: int = 0) -> None:
+    def push(self, kind: int, text: str, epoch: int = 0, late: bool = False) -> None:
+        """`late`: the record reached the hub late (its replica is behind: `_pace`)."""
         if self.dropped is not None or self._final:
             return
-        if kind == RECORD and self._idle and not self._items and self._write(text, epoch):
+        if kind == RECORD and late:
+            self._slower()
+        if kind == RECORD and self._idle and not self._items and self._write(text, epoch, late):
             return
         if kind == RECORD:
+            self._late = self._late or late
             if self._records_since is None:
                 self._records_since = clock()
             if self._stamps is not None:
@@ -123,7 +129,7 @@ class Viewer:
             self._snapshot_after = self._pushed
             self._wake.set()
 
-    def _write(self, text: str, epoch: int) -> bool:
+    def _write(self, text: str, epoch: int, late: bool) -> bool:
         """A record for a caught-up viewer, as a one-record `epoch` message written now."""
         if self._write_now is None:
             return False
@@ -134,7 +140,8 @@ class Viewer:
         self._pushed += 1
         self.sent_messages += 1
         self.written_now += 1
-        self.snapshot_interval = max(self._fastest, self.snapshot_interval / 2)  # no wait
+        if not late:  # prompt all the way: the snapshots come back
+            self._faster()
         if self._stamps is not None:
             self._stamps.sent(self.label, epoch, 1, start, time.time())
         return True
@@ -217,9 +224,16 @@ class Viewer:
             return
         waited = clock() - self._records_since
         if waited > LAG_S:
-            self.snapshot_interval = min(SLOWEST_SNAPSHOT_S, self.snapshot_interval * 2)
-        elif waited < LAG_S / 2:
-            self.snapshot_interval = max(self._fastest, self.snapshot_interval / 2)
+            self._slower()
+        elif waited < LAG_S / 2 and not self._late:
+            self._faster()
+        self._late = False
+
+    def _slower(self) -> None:
+        self.snapshot_interval = min(SLOWEST_SNAPSHOT_S, self.snapshot_interval * 2)
+
+    def _faster(self) -> None:
+        self.snapshot_interval = max(self._fastest, self.snapshot_interval / 2)
 
     def _take_records(self) -> list[str]:
         batch: list[str] = []

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 from server.config import Settings
 from server.runs import viewer as viewer_module
@@ -80,3 +81,32 @@ def test_snapshots_thin_while_records_wait_and_recover(monkeypatch):
     assert sock.messages[-1]["type"] == "status"
     epochs = [r["epoch"] for m in sock.of_type("epoch") for r in m["records"]]
     assert epochs == list(range(1, 12))
+
+
+def test_records_that_reach_the_hub_late_thin_the_snapshots(monkeypatch):
+    monkeypatch.setattr(viewer_module, "clock", lambda: 100.0)  # no wait in the queue
+
+    async def main():
+        hub = Hub(Settings(snapshot_rate=20.0, persist_runs=False))
+        hub.open("r", {"id": "r", "experiment": {}, "check": {}})
+        sock = Collector()
+        viewer = hub.join("r", sock.send)
+        task = asyncio.create_task(viewer.run())
+        await until(sock, lambda: sock.of_type("hello"))
+        fastest = viewer.snapshot_interval
+        made = time.time()
+        # The first record sets the run's promptest delay; one made 3 x LAG_S earlier than
+        # its turn reached the hub late (the worker's clock may be set apart: only the
+        # difference counts).
+        hub.publish_epoch("r", {"epoch": 1, "time": made - 100})
+        hub.publish_epoch("r", {"epoch": 2, "time": made - 100 - 3 * LAG_S})
+        assert viewer.snapshot_interval == 2 * fastest
+        await until(sock, lambda: sum(len(m["records"]) for m in sock.of_type("epoch")) == 2)
+        assert viewer.snapshot_interval == 2 * fastest  # taken at once, yet it came late
+        hub.publish_epoch("r", {"epoch": 3, "time": time.time() - 100})  # prompt again
+        await until(sock, lambda: sum(len(m["records"]) for m in sock.of_type("epoch")) == 3)
+        assert viewer.snapshot_interval == fastest
+        hub.publish_status("r", "stopped")
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
