@@ -21,27 +21,51 @@ into worker -> hub, hub -> Redis -> mirror, the viewer's queue, the send and the
 tar -x -C DIR`), in the same run (a tree without stamps prints no split).
 
 Measured on this project's 2-core machine, shared with other sessions' test runs (its load
-average, printed, was 10-20 during these runs), each line one run of
-`--viewers 1000 --replicas 3 --epochs 200 --clients 2`, p99 of 3 replicas / one replica and
-the replicas' CPU per message sent:
+average, printed, was 2-20 during these runs), `--viewers 1000 --replicas 3 --epochs 200
+--clients 2`, p99 of 3 replicas / one replica and the replicas' CPU per message sent:
 
-- before (main at e490b8c's server, this bench): 4,747 / 2,713 ms, 54 / 61 us (load 11-12);
-  again: 5,221 / 3,138 ms, 51 / 51 us (load 14 / 11); again: 3,589 / 2,812 ms, 41 / 61 us
-  (load 6 / 7).
-- after (a record encoded once, an epoch batch shared by the viewers sending it): 5,752 /
-  3,305 ms, 38 / 61 us (load 19 / 15); with the snapshot timer instead of wait_for: 5,645 /
-  5,560 ms, 40 / 79 us (load 17 / 19); again: 6,723 / 3,303 ms, 50 / 46 us (load 10 / 8).
-- 100 viewers (before, load 11-14): p50 22-25 ms, p99 135-757 ms.
+- main at e490b8c: 4,747 / 2,713 ms, 54 / 61 us (load 11-12); again: 5,221 / 3,138 ms,
+  51 / 51 us (load 14 / 11); 3,589 / 2,812 ms, 41 / 61 us (load 6 / 7). A record encoded
+  once and an epoch batch shared by the viewers sending it: 5,752 / 3,305 ms, 38 / 61 us (load
+  19 / 15); 6,723 / 3,303 ms, 50 / 46 us (load 10 / 8). 100 viewers: p99 135-757 ms.
 
-Every process used 5-19% of a core while the records waited seconds: at these loads each
-runnable process gets about that share, so the delays move with the load more than with the
-change: these runs show no gain in p99 from it, and they do not yet say where the seconds are
-spent (the next measurement: stamp each record when the hub publishes it and when a viewer's
-send starts, to split server queueing from the client's). The fan-out costs 40-80
-us of a replica's CPU per message sent (a transport write per viewer and message dominates in
-py-spy); 1,000 viewers at 20 epoch messages and 20 snapshots a second each would need 1.6-3.2
-cores of fan-out, spread over the replicas. The goal (p99 <= 100 ms at 1,000 viewers) is not
-met on this machine.
+Where the seconds went (the split, before the cuts below: main's sending with the stamps,
+full speed, load 9-10), p50 / p99 ms: worker -> hub 285 / 1,309, hub -> Redis -> mirror
+322 / 2,725, queue 99 / 992, send 0 / 8, client read 3,405 / 7,208. Every process got 8-18%
+of a core; the viewers' own read (1,000 websockets clients in two processes on the same two
+cores, ~100 us of CPU per message) held the records longest, then the replicas' event loops
+(late to read the worker's pipe and Redis), not the sends themselves.
+
+The cuts (server/api/frames.py, server/runs/viewer.py):
+- one frame per message: the frame of an `epoch` batch, a snapshot or a status is built once
+  and its bytes written to each viewer's transport (uvicorn's back-pressure kept), instead of
+  each viewer's send going down Starlette's and uvicorn's send and encoding the message anew;
+- a caught-up viewer's record or due snapshot is written by the publisher at once: no sender
+  task woken per viewer and message (a lagging viewer is queued and batched as before);
+- snapshots thin out (down to one a second) for a viewer whose records wait in its queue or
+  reach the hub late, and come back when they are prompt: records first, latest wins.
+The wsproto / websockets implementation no longer matters for the stream's sends (frames go
+to the transport); it still does for the fallback (Starlette's `send_text`).
+
+Before / after in the same run (`--baseline` = main at 64eae8d), `--pace 20` (a lecture's
+pace), p50 / p99 ms, the replica's CPU per message sent:
+- 1,000 viewers, 3 replicas: 3,355 / 5,548 ms, 83 us -> 4,580 / 9,712 ms, 32 us (load 2-3);
+  one replica: 760 / 3,547 ms, 52 us -> 15,617 / 28,045 ms, 28 us (load 4-8; 3 viewers
+  dropped for not reading for 10 s: the clients, sent every record as its own message, fell
+  behind; the snapshots did not yet thin out for records reaching the hub late).
+- 300 viewers, one replica: 225 / 1,031 ms, 32 us -> 114 / 844 ms, 19 us (load 6-8); with
+  the late-record thinning: 69 / 204 ms, 30 us -> 45 / 251 ms, 24 us (load 4). There, the
+  replica's stages stayed within p99 78 ms (worker -> hub) and 25 ms (queue), sends 0.1 ms;
+  the client read was 210 ms of the p99.
+
+So the fan-out now costs 19-32 us of a replica's CPU per message sent, against 30-83 us
+before; the viewers were sent more messages (fewer records batched, as records go out at
+once), which costs this bench's own clients more on the same two cores. The goal (p99 <= 100
+ms at 1,000 viewers) is not met on this machine: with the viewers' clients on the same two
+cores, p99 <= 100 ms held up to about 50-100 viewers at loads 4-11 (50 viewers, one replica:
+p99 99 ms at load 11), the replica's own stages up to about 300. 1,000 real viewers (browsers
+on their own machines) at 20 records and up to 20 snapshots a second need ~40,000 messages a
+second: ~1 core of fan-out at 24 us each, spread over the replicas.
 """
 
 from __future__ import annotations

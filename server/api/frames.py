@@ -20,16 +20,19 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 PROTOCOL_KEY = "layerlab.ws_protocol"  # set by stream.py's TransportMiddleware
-FRAMES_KEPT = 64  # frames of the latest messages kept (a snapshot's is ~24 KiB: ~1.5 MiB)
+FRAMES_KEPT = 64  # frames of the latest messages kept, at most ...
+FRAMES_BYTES = 8 << 20  # ... and at most this many bytes (a hello with a long history is big)
 
 
 class FrameCache:
     """Frames of the latest messages, by message object (kept alive here, so an id is never
     another message's)."""
 
-    def __init__(self, size: int = FRAMES_KEPT):
+    def __init__(self, size: int = FRAMES_KEPT, max_bytes: int = FRAMES_BYTES):
         self.size = size
+        self.max_bytes = max_bytes
         self._frames: dict[int, tuple[str, bytes]] = {}
+        self._bytes = 0
         self.built = 0  # frames built so far
         self.shared = 0  # sends that found their frame built (by another viewer's send)
 
@@ -39,9 +42,11 @@ class FrameCache:
             self.shared += 1
             return kept[1]
         frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
-        if len(self._frames) >= self.size:
-            self._frames.clear()
+        if len(self._frames) >= self.size or self._bytes + len(frame) > self.max_bytes:
+            self._frames.clear()  # started over: bounded, and the newest are the shared ones
+            self._bytes = 0
         self._frames[id(text)] = (text, frame)
+        self._bytes += len(frame)
         self.built += 1
         return frame
 

@@ -34,6 +34,10 @@ def test_a_message_is_framed_once_per_object():
     assert parse(cache.frame(equal)).data.decode() == small
     assert cache.built == 3  # and the cache was full: it started over, bounded
     assert len(cache._frames) == 1
+    small_only = FrameCache(size=64, max_bytes=1000)  # bounded in bytes too
+    small_only.frame(small)
+    small_only.frame(large)
+    assert len(small_only._frames) == 1 and small_only.frame(large) is small_only.frame(large)
 
 
 def test_viewers_of_a_run_are_sent_one_frame_of_each_message(live: Live):
