@@ -57,15 +57,27 @@ pace), p50 / p99 ms, the replica's CPU per message sent:
   the late-record thinning: 69 / 204 ms, 30 us -> 45 / 251 ms, 24 us (load 4). There, the
   replica's stages stayed within p99 78 ms (worker -> hub) and 25 ms (queue), sends 0.1 ms;
   the client read was 210 ms of the p99.
+- all of it, 1,000 viewers (load 3-5): 3 replicas 3,342 / 5,978 ms, 63 us -> 3,026 / 5,335
+  ms, 32 us (p99 0.89x); one replica 1,210 / 2,361 ms, 27 us -> 449 / 1,067 ms, 17 us (p99
+  0.45x), the replica sending 1.5x the messages (780 MiB/s to the viewers against 547) for
+  the same CPU (6.4 s against 6.9). Split after, one replica, p50 / p99 ms: worker -> hub 16 /
+  109, queue 9 / 30, send 0 / 0, client read 409 / 1,028; 3 replicas: worker -> hub 4 / 360,
+  hub -> mirror 15 / 525, queue 2 / 1,047, send 0 / 263, client read 2,873 / 5,213.
 
-So the fan-out now costs 19-32 us of a replica's CPU per message sent, against 30-83 us
+So the fan-out now costs 17-32 us of a replica's CPU per message sent, against 27-83 us
 before; the viewers were sent more messages (fewer records batched, as records go out at
 once), which costs this bench's own clients more on the same two cores. The goal (p99 <= 100
 ms at 1,000 viewers) is not met on this machine: with the viewers' clients on the same two
 cores, p99 <= 100 ms held up to about 50-100 viewers at loads 4-11 (50 viewers, one replica:
-p99 99 ms at load 11), the replica's own stages up to about 300. 1,000 real viewers (browsers
+p99 99 ms at load 11). The replica's own stages came near it at 1,000 viewers on one replica
+at load 3 (p99 worker -> hub 109 ms, queue 30 ms, send 0), not over 3 replicas (the mirrors
+and the owner's loop: p99 360-1,047 ms per stage, with the clients' CPU beside them). 1,000
+real viewers (browsers
 on their own machines) at 20 records and up to 20 snapshots a second need ~40,000 messages a
-second: ~1 core of fan-out at 24 us each, spread over the replicas.
+second: ~1 core of fan-out at 17-32 us each, spread over the replicas. In every run the
+largest share of the p99 was the viewers' own read (the bench's clients, ~40-100 us of CPU per
+message, on the replicas' cores); a bench whose clients run on other machines would measure
+the replicas alone.
 """
 
 from __future__ import annotations
