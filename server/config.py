@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         part="runs",
         description="unsent stream bytes a viewer may owe before it is dropped",
     )
+    stream_stamps: str = setting(
+        "",
+        part="runs",
+        description="a folder where the hub writes timing stamps of every record it publishes "
+        "and every epoch message it sends (bench/lecture.py reads them); empty: none",
+    )
     # Owner presence (server/runs/presence.py): a run nobody watches over pauses, then stops.
     owner_idle_pause_s: float = setting(
         60.0,

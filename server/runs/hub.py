@@ -1,13 +1,14 @@
 """Fan-out: each run's stream to its viewers, one queue and one sender per viewer.
 
 The hub never waits on a viewer. Publishing appends to each viewer's own queue and wakes its
-sender task; a viewer that stops reading only grows its own queue, and is dropped when its
+sender task (or writes at once to a caught-up viewer's transport: viewer.py); a viewer that stops reading only grows its own queue, and is dropped when its
 queue passes `viewer_buffer_bytes` or one send has been blocked for `viewer_timeout_s`.
 
 Per viewer, in order: `hello` (the run and its history), then every epoch record exactly once
 (consecutive records batched into one `epoch` message), and status changes where they happened.
-Snapshots are latest-wins: one pending slot per viewer, sent at most `snapshot_rate` per second,
-and always flushed before a status message (so the final state precedes `finished`).
+Snapshots are latest-wins: one pending slot per viewer, sent at most `snapshot_rate` per second
+(less often while the viewer lags: viewer.py), and always flushed before a status message (so
+the final state precedes `finished`). Each viewer's queue and sender: viewer.py.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from ..config import Settings
 from .history import History
@@ -30,138 +29,13 @@ from .messages import (
     json_safe,
     status_message,
 )
+from .stamps import Stamps
+from .viewer import LAG_S, RECORD, TEXT, Send, Viewer, WriteNow
 
-Send = Callable[[str], Awaitable[Any]]
 SWEEP_S = 0.5
 HELLO_HISTORY_BYTES = 256 * 1024  # history beyond this follows the hello as epoch messages
 LAYER_HISTORY = 240  # per-layer summaries kept per run; the older half is thinned beyond it
-BATCH_BYTES = 256 * 1024
 BATCHES_KEPT = 8  # epoch messages cached per run for the viewers sending the same batch
-
-RECORD, TEXT, STATUS = 0, 1, 2
-
-
-class Viewer:
-    """One viewer: its ordered queue, its pending snapshot, and its sender loop."""
-
-    def __init__(self, channel: RunChannel, send: Send, settings: Settings, examples: bool = True):
-        self.channel = channel
-        # Whether this viewer may see the run's examples (traces, sample images): false for
-        # someone other than its owner watching a run on an uploaded dataset.
-        self.examples = examples or not channel.private
-        self._send = send
-        self._items: deque[tuple[int, str]] = deque()
-        self._pending_bytes = 0
-        self._pushed = 0  # items queued so far
-        self._taken = 0  # items taken off the queue so far
-        self._snapshot: str | None = None
-        self._snapshot_after = 0  # the snapshot follows this many items
-        self._last_snapshot = -1e9
-        self._interval = 1.0 / settings.snapshot_rate
-        self._limit = settings.viewer_buffer_bytes
-        self._wake = asyncio.Event()
-        self._final = False
-        self._task: asyncio.Task | None = None
-        self.send_started: float | None = None
-        self.dropped: str | None = None
-        self.sent_messages = 0
-
-    # -- producer side (never blocks) ---------------------------------------------------
-    def push(self, kind: int, text: str) -> None:
-        if self.dropped is not None or self._final:
-            return
-        self._items.append((kind, text))
-        self._pushed += 1
-        self._pending_bytes += len(text)
-        if self._pending_bytes > self._limit:
-            self.drop(f"viewer fell {self._pending_bytes:,} bytes behind; reconnect to resume")
-            return
-        self._wake.set()
-
-    def push_status(self, text: str, terminal: bool) -> None:
-        self.push(STATUS, text)
-        self._final = self._final or terminal
-
-    def push_snapshot(self, text: str | None) -> None:
-        if self.dropped is None and text:
-            self._snapshot = text
-            self._snapshot_after = self._pushed
-            self._wake.set()
-
-    def drop(self, reason: str) -> None:
-        """Stop serving this viewer (its sender task is cancelled)."""
-        if self.dropped is None:
-            self.dropped = reason
-            self._items.clear()
-            self._snapshot = None
-            if self._task is not None and self._task is not asyncio.current_task():
-                self._task.cancel()
-
-    # -- sender side --------------------------------------------------------------------
-    async def run(self) -> None:
-        """Send until the run's final status went out (returns) or the viewer is dropped."""
-        self._task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        while self.dropped is None:
-            self._wake.clear()
-            if self._items:
-                kind = self._items[0][0]
-                if kind == STATUS and self._snapshot_due_before_status():
-                    await self._send_snapshot(loop)
-                elif kind == RECORD:
-                    await self._deliver(self.channel.epoch_batch(self._take_records()))
-                else:
-                    text = self._items.popleft()[1]
-                    self._taken += 1
-                    self._pending_bytes -= len(text)
-                    await self._deliver(text)
-                continue
-            if self._final:
-                return
-            if self._snapshot is not None:
-                wait = self._last_snapshot + self._interval - loop.time()
-                if wait <= 0:
-                    await self._send_snapshot(loop)
-                    continue
-                # Woken by the next item or when the snapshot falls due: a timer, not
-                # wait_for, whose task per call cost ~13% of a lecture replica's loop (py-spy).
-                timer = loop.call_later(wait, self._wake.set)
-                try:
-                    await self._wake.wait()
-                finally:
-                    timer.cancel()
-                continue
-            await self._wake.wait()
-
-    def _take_records(self) -> list[str]:
-        batch: list[str] = []
-        size = 0
-        while self._items and self._items[0][0] == RECORD:
-            text = self._items[0][1]
-            if batch and size + len(text) > BATCH_BYTES:
-                break
-            self._items.popleft()
-            batch.append(text)
-            size += len(text)
-        self._taken += len(batch)
-        self._pending_bytes -= size
-        return batch
-
-    def _snapshot_due_before_status(self) -> bool:
-        """A snapshot taken before this status change goes out first (e.g. the final one)."""
-        return self._snapshot is not None and self._taken >= self._snapshot_after
-
-    async def _send_snapshot(self, loop: asyncio.AbstractEventLoop) -> None:
-        text, self._snapshot = self._snapshot, None
-        self._last_snapshot = loop.time()
-        if text is not None:
-            await self._deliver(text)
-
-    async def _deliver(self, text: str) -> None:
-        self.send_started = time.monotonic()
-        await self._send(text)
-        self.send_started = None
-        self.sent_messages += 1
 
 
 class RunChannel:
@@ -214,6 +88,8 @@ class Hub:
         self.settings = settings
         self.channels: dict[str, RunChannel] = {}
         self.on_watch = on_watch
+        self.stamps = Stamps(settings.stream_stamps, settings.replica_id)
+        self._least_delay: dict[str, float] = {}  # run id -> its promptest record's delay
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -227,6 +103,7 @@ class Hub:
         for channel in self.channels.values():
             for viewer in list(channel.viewers):
                 viewer.drop("server shutting down")
+        self.stamps.close()
 
     def open(self, run_id: str, info: dict) -> RunChannel:
         channel = self.channels[run_id] = RunChannel(run_id, info)
@@ -234,6 +111,7 @@ class Hub:
 
     def remove(self, run_id: str) -> None:
         channel = self.channels.pop(run_id, None)
+        self._least_delay.pop(run_id, None)
         if channel is not None:
             for viewer in list(channel.viewers):
                 viewer.drop("run removed")
@@ -249,8 +127,21 @@ class Hub:
             text = dumps(record)
         channel.history.append(json_safe(record), text)
         channel.epoch = int(record.get("epoch", channel.epoch + 1))
+        if self.stamps.on:
+            self.stamps.published(run_id, channel.epoch, time.time())
+        late = bool(channel.viewers) and self._published_late(run_id, record.get("time"))
         for viewer in channel.viewers:
-            viewer.push(RECORD, text)
+            viewer.push(RECORD, text, channel.epoch, late)
+
+    def _published_late(self, run_id: str, made: object) -> bool:
+        """Whether this record reached the hub `LAG_S` later than the promptest of its run did
+        (this process is behind: its snapshots give way, viewer.py). Measured against the
+        promptest, so a worker's clock set apart from this machine's does not count."""
+        if not isinstance(made, int | float):
+            return False
+        delay = time.time() - made
+        least = self._least_delay[run_id] = min(self._least_delay.get(run_id, delay), delay)
+        return delay - least > LAG_S
 
     def publish_snapshot(
         self, run_id: str, epoch: int, text: str, layers: str | None = None
@@ -306,14 +197,22 @@ class Hub:
             viewer.push_status(text, terminal)
 
     # -- viewers ------------------------------------------------------------------------
-    def join(self, run_id: str, send: Send, examples: bool = True) -> Viewer | None:
+    def join(
+        self,
+        run_id: str,
+        send: Send,
+        examples: bool = True,
+        label: str = "",
+        write_now: WriteNow | None = None,
+    ) -> Viewer | None:
         """A new viewer: hello with the history so far, then the live stream (no await here,
         so nothing can slip between the history and the first live record). `examples`:
-        whether it may see a private run's examples (its owner)."""
+        whether it may see a private run's examples (its owner); `label`: its name in the
+        timing stamps (stamps.py); `write_now`: its fast path, where it has one (`Viewer`)."""
         channel = self.channels.get(run_id)
         if channel is None:
             return None
-        viewer = Viewer(channel, send, self.settings, examples)
+        viewer = Viewer(channel, send, self.settings, examples, self.stamps, label, write_now)
         history, rest, size = [], [], 0
         texts = channel.history.texts
         for i, text in enumerate(texts):
@@ -323,8 +222,8 @@ class Hub:
                 break
             history.append(text)
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
-        for text in rest:
-            viewer.push(RECORD, text)
+        for text in rest:  # (their epochs matter to the stamps only)
+            viewer.push(RECORD, text, json.loads(text).get("epoch", 0) if self.stamps.on else 0)
         if channel.trace is not None and viewer.examples:  # a class joining mid-lesson
             viewer.push(TEXT, '{"type":"trace","trace":' + channel.trace + "}")
         if channel.snapshot is not None:
