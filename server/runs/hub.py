@@ -222,8 +222,9 @@ class Hub:
                 break
             history.append(text)
         viewer.push(TEXT, hello_message(channel.describe(), history, channel.layer_history))
-        for text in rest:  # (their epochs matter to the stamps only)
-            viewer.push(RECORD, text, json.loads(text).get("epoch", 0) if self.stamps.on else 0)
+        epochs = channel.history.epochs  # (they matter to the stamps only)
+        for i, text in enumerate(rest, start=len(history)):
+            viewer.push(RECORD, text, epochs[i])
         if channel.trace is not None and viewer.examples:  # a class joining mid-lesson
             viewer.push(TEXT, '{"type":"trace","trace":' + channel.trace + "}")
         if channel.snapshot is not None:
