@@ -23,6 +23,17 @@ class Collector:
         return [m for m in self.messages if m["type"] == kind]
 
 
+async def watched():
+    """A hub at 20 snapshots a second, one run, and one viewer that has had its hello."""
+    hub = Hub(Settings(snapshot_rate=20.0, persist_runs=False))
+    hub.open("r", {"id": "r", "experiment": {}, "check": {}})
+    sock = Collector()
+    viewer = hub.join("r", sock.send)
+    task = asyncio.create_task(viewer.run())
+    await until(sock, lambda: sock.of_type("hello"))
+    return hub, sock, viewer, task
+
+
 async def until(sock: Collector, check) -> None:
     while not check():
         sock.got.clear()
@@ -34,12 +45,7 @@ def test_snapshots_thin_while_records_wait_and_recover(monkeypatch):
     monkeypatch.setattr(viewer_module, "clock", lambda: now[0])
 
     async def main():
-        hub = Hub(Settings(snapshot_rate=20.0, persist_runs=False))
-        hub.open("r", {"id": "r", "experiment": {}, "check": {}})
-        sock = Collector()
-        viewer = hub.join("r", sock.send)
-        task = asyncio.create_task(viewer.run())
-        await until(sock, lambda: sock.of_type("hello"))
+        hub, sock, viewer, task = await watched()
         fastest = viewer.snapshot_interval
         assert fastest == 1 / 20
         intervals = []
@@ -87,12 +93,7 @@ def test_records_that_reach_the_hub_late_thin_the_snapshots(monkeypatch):
     monkeypatch.setattr(viewer_module, "clock", lambda: 100.0)  # no wait in the queue
 
     async def main():
-        hub = Hub(Settings(snapshot_rate=20.0, persist_runs=False))
-        hub.open("r", {"id": "r", "experiment": {}, "check": {}})
-        sock = Collector()
-        viewer = hub.join("r", sock.send)
-        task = asyncio.create_task(viewer.run())
-        await until(sock, lambda: sock.of_type("hello"))
+        hub, sock, viewer, task = await watched()
         fastest = viewer.snapshot_interval
         made = time.time()
         # The first record sets the run's promptest delay; one made 3 x LAG_S earlier than
