@@ -196,6 +196,10 @@ class RedisBus(RunBus):
         while self._lease_jobs:
             job, run_id = self._lease_jobs[0]
             if job == "take":
+                # Its row before its lease, and so before the 201 (`claimed`): another replica
+                # finds a run by its row, and a GET through it right after the 201 answered 404
+                # while the row still waited in this replica's writer.
+                await asyncio.to_thread(self.store.flush)
                 until = time.time() + self.settings.lease_s
                 await asyncio.to_thread(self.store.write, leases.take, run_id, self.replica, until)
                 if (taking := self._taking.pop(run_id, None)) is not None:

@@ -126,6 +126,11 @@ def test_controls_through_another_replica_say_what_happened(replicas):
     created = b.http.post("/api/runs", json=spiral(None, pace=20))  # until stopped
     assert created.status_code == 201, created.text
     run = created.json()
+    # Found through any replica as soon as the 201 came (its row was still in b's writer:
+    # a 404 from the others, once in a fresh clone's run).
+    for other in (a, c):
+        found = other.http.get(f"/api/runs/{run['id']}")
+        assert found.status_code == 200, found.text
     viewer = Viewer(a, run["id"])
     assert viewer.hello.wait(HELLO_TIMEOUT_S) and viewer.error is None
 
