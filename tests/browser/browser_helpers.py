@@ -162,3 +162,19 @@ class PageWatch:
         self.page.evaluate("window.scrollTo(0, 0)")  # the run bar is sticky
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+class CspBypassingBrowser:
+    """The browser, whose contexts bypass the page's Content-Security-Policy unless asked not
+    to: Playwright evaluates string predicates (`wait_for_function("...")`) with eval, which
+    the CSP refuses. The CSP itself is tested without the bypass (test_security_page.py)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)

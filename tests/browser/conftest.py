@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import servers
-from browser_helpers import PageWatch
+from browser_helpers import CspBypassingBrowser, PageWatch
 from servers import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -62,22 +62,6 @@ def browser():
             yield CspBypassingBrowser(b)
         finally:
             b.close()
-
-
-class CspBypassingBrowser:
-    """The browser, whose contexts bypass the page's Content-Security-Policy unless asked not
-    to: Playwright evaluates string predicates (`wait_for_function("...")`) with eval, which
-    the CSP refuses. The CSP itself is tested without the bypass (test_security_page.py)."""
-
-    def __init__(self, browser):
-        self._browser = browser
-
-    def new_context(self, **options):
-        options.setdefault("bypass_csp", True)
-        return self._browser.new_context(**options)
-
-    def __getattr__(self, name):
-        return getattr(self._browser, name)
 
 
 @pytest.fixture

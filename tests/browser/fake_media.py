@@ -7,23 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_helpers import CspBypassingBrowser
 from servers import CHROMIUM, CHROMIUM_ARGS
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-class CspBypass:
-    """The browser, whose contexts bypass the CSP (Playwright's string predicates use eval)."""
-
-    def __init__(self, browser):
-        self._browser = browser
-
-    def new_context(self, **options):
-        options.setdefault("bypass_csp", True)
-        return self._browser.new_context(**options)
-
-    def __getattr__(self, name):
-        return getattr(self._browser, name)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +23,6 @@ def browser():
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_MEDIA)
         try:
-            yield CspBypass(b)
+            yield CspBypassingBrowser(b)
         finally:
             b.close()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from replica_fixtures import stop_run
 
 pytest_plugins = ["replica_fixtures"]
 
@@ -58,15 +59,6 @@ def trained_then_paused(server, doc: dict, epochs: int) -> dict:
     return run
 
 
-def stop(server, run: dict) -> None:
-    stopped = server.http.post(
-        f"/api/runs/{run['id']}/control",
-        json={"action": "stop"},
-        headers={"X-Run-Token": run["token"]},
-    )
-    assert stopped.status_code == 200, stopped.text
-
-
 def test_recommendations_and_projection_of_a_run_elsewhere_come_from_its_owner(pair):
     a, b = pair.servers[:2]
     run = trained_then_paused(a, example("ratings_recommender", epochs=None), epochs=2)
@@ -96,7 +88,7 @@ def test_recommendations_and_projection_of_a_run_elsewhere_come_from_its_owner(p
     assert bad_there.json()["detail"][0]["loc"][-1] == "user"
 
     # Once stopped, its saved weights answer, on either replica.
-    stop(b, run)
+    stop_run(b, run)
     until(lambda: a.http.get(f"/api/runs/{run['id']}").json()["status"] == "stopped", "stopped")
     ended = b.http.get(url, params=params, timeout=120)
     assert ended.status_code == 200, ended.text
@@ -128,4 +120,4 @@ def test_words_and_projection_of_a_sentiment_run_elsewhere_come_from_its_owner(p
     bad = b.http.get(url, params={"layer": 9})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "layer", bad.text
     assert bad.json() == a.http.get(url, params={"layer": 9}).json()
-    stop(a, run)
+    stop_run(a, run)

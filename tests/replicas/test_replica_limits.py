@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from replica_fixtures import stop_run
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -210,12 +211,7 @@ def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
         won += 1
         name, created = next((n, r) for n, r in answers.items() if r.status_code == 201)
         winner, server = created.json(), {"a": a, "b": b}[name]
-        stopped = server.http.post(
-            f"/api/runs/{winner['id']}/control",
-            json={"action": "stop"},
-            headers={"X-Run-Token": winner["token"]},
-        )
-        assert stopped.status_code == 200, stopped.text
+        stop_run(server, winner)
 
 
 def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
