@@ -141,13 +141,3 @@ def make_replicas(tmp_path_factory, redis_url, pg) -> Iterator:
     finally:
         for group in groups:
             group.stop()
-
-
-def stop_run(server, run: dict) -> None:
-    """Stop `run` (as its owner) through `server`, which answers 200."""
-    stopped = server.http.post(
-        f"/api/runs/{run['id']}/control",
-        json={"action": "stop"},
-        headers={"X-Run-Token": run["token"]},
-    )
-    assert stopped.status_code == 200, stopped.text

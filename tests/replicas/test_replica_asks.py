@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from replica_fixtures import stop_run
+from replica_calls import stop_run
 
 pytest_plugins = ["replica_fixtures"]
 

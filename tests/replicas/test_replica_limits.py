@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from replica_fixtures import stop_run
+from replica_calls import stop_run
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
