@@ -42,6 +42,7 @@ from . import (
     stream,
 )
 from .errors import install_error_handlers
+from .frames import FrameCache
 from .limits import BodyLimitMiddleware
 from .openapi import install_openapi
 from .routes_docs import install_docs
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.manager = manager
         app.state.offline = OfflineJobs(settings)
+        app.state.frame_cache = FrameCache()  # the streams' frames, built once (frames.py)
         app.state.classes = Classes(
             settings, manager, store, cluster
         )  # classes, students, spotlight

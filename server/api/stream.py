@@ -25,7 +25,7 @@ from ..store.store import Store, StoreUnavailable
 from ..web.owner import OwnerToken
 from .class_access import chosen_subprotocol, may_watch, stream_key, subprotocol_tokens
 from .deps import get_client, get_manager
-from .frames import PROTOCOL_KEY, FrameCache, frame_sender
+from .frames import PROTOCOL_KEY, frame_sender
 from .relayed import cluster_of
 from .sockets import close_socket, read_until_closed, refuse_socket
 
@@ -89,7 +89,7 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     await websocket.accept(subprotocol=chosen_subprotocol(websocket))
     # Its client port names it in the timing stamps (bench/lecture.py), only where they are on.
     label = str(websocket.client.port) if manager.hub.stamps.on and websocket.client else ""
-    frames = frame_sender(websocket, frame_cache(websocket))
+    frames = frame_sender(websocket, websocket.app.state.frame_cache)
     send = websocket.send_text if frames is None else frames.send
     write_now = None if frames is None else frames.write_now
     examples = sees_examples(websocket, run_id)
@@ -114,14 +114,6 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
         abort_transport(websocket)
     else:
         await close_socket(websocket, 1000, "run ended")
-
-
-def frame_cache(websocket: WebSocket) -> FrameCache:
-    """The process's frames of the latest messages (frames.py), kept on the app."""
-    state = websocket.app.state
-    if not hasattr(state, "frame_cache"):
-        state.frame_cache = FrameCache()
-    return state.frame_cache
 
 
 def sees_examples(websocket: WebSocket, run_id: str) -> bool:
