@@ -90,6 +90,12 @@ def test_workers_are_ray_actors_on_the_node(ray_live: Live):
     assert health["backend"] == "ray" and health["workers_ready"] == 2
 
 
+def test_actors_train_at_the_local_pools_priority_not_rays_nice_15(ray_live: Live):
+    # Ray's default (nice 15) starved the actors beside two busy processes: not ready in 240 s.
+    for worker in _workers(ray_live):
+        assert os.getpriority(os.PRIO_PROCESS, worker["pid"]) == 0, worker
+
+
 def test_a_run_streams_every_epoch_once_in_order_with_snapshots(ray_live: Live):
     ray_live.wait_idle()
     run = ray_live.start(spiral(epochs=60, samples=200))

@@ -42,6 +42,11 @@ with warnings.catch_warnings():  # Ray's own imports may warn (deprecations of i
 POLL_S = 0.25  # an idle actor answers its poll this often: the server's heartbeat
 GET_TIMEOUT_S = 1.0  # the reader looks up from a poll this often (to notice closing)
 ACTOR_CONCURRENCY = 4  # the loop's thread aside: poll, command, where, join at once
+# Ray starts its worker processes at nice 15 (so they yield to its own daemons). A LayerLab
+# actor trains a person's run while they watch: it runs at the local pool's priority, 0. At
+# nice 15 beside two busy normal processes each actor got ~5% of a core, and two of them had
+# not warmed up after 240 s (tests/api/test_ray_backend.py beside two `while 1: pass`).
+ACTOR_ENV = {"RAY_worker_niceness": "0"}
 
 
 @dataclass(eq=False, kw_only=True)
@@ -115,6 +120,7 @@ class RayBackend(WorkerSet):
             "max_concurrency": ACTOR_CONCURRENCY,
             "max_restarts": 0,  # a dead actor's runs are lost anyway: the backend replaces it
             "scheduling_strategy": "SPREAD",  # across the cluster's nodes
+            "runtime_env": {"env_vars": ACTOR_ENV},
         }
 
     def _spawn(self, wid: int) -> ActorHandle:
