@@ -78,6 +78,7 @@ class ServerProcess:
             **os.environ,
             "NO_PROXY": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONFAULTHANDLER": "1",  # a hung server's SIGABRT (stop) prints every stack
             **(env or {}),
         }
         argv = [*(command or [sys.executable, "-m", "server.cli"]), "serve"]
@@ -140,9 +141,13 @@ class ServerProcess:
             self.process.terminate()
             try:
                 self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+            except subprocess.TimeoutExpired:  # hung: every thread's stack into its log first
+                self.process.send_signal(signal.SIGABRT)
+                try:
+                    self.process.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(30)
         self._cleanup()
 
     def _cleanup(self) -> None:

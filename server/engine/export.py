@@ -24,7 +24,7 @@ from . import attention
 from . import layers as layer_registry
 from .export_graph import graph_class_source
 from .export_preprocess import preprocess_section, shape_literal
-from .model import Network, Plan, build_head, build_model
+from .model import TORCH_STATE, Network, Plan, build_head, build_model
 from .module_code import LINE, OWN_CLASSES, ExportError, module_code, py_literal
 from .schema import Experiment
 
@@ -254,7 +254,7 @@ def export_script(experiment: Experiment, plan: Plan, note: str | None = None) -
     """The standalone script for `plan` (with its data loaded: the trainer's plan), which
     rebuilds exactly the module tree of `build_model(plan)`. `note` goes in its title."""
     # The module tree to print, on the meta device: nothing allocated, the global RNG kept.
-    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+    with TORCH_STATE, torch.random.fork_rng(devices=[]), torch.device("meta"):
         net = build_model(plan)
     preprocess, example, example_text = preprocess_section(experiment, plan)
     imports = _IMPORTS

@@ -8,6 +8,7 @@ the meta device, so a hostile design is refused before a single weight is alloca
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,15 @@ def _count(module: nn.Module) -> int:
     return sum(t.numel() for t in module.parameters())
 
 
+# `check` runs in the API's threads, and its torch part touches state of the whole process:
+# fork_rng saves and restores the global RNG (two at once can restore each other's), and
+# FlopCounterMode names each FLOP's module through torch's global module hooks
+# (torch.utils.module_tracker), so two counts at once count each other's modules: under 24
+# concurrent checks a spiral's first layer showed 4,608 FLOPs instead of 256. One check's torch
+# part at a time (24 starters' checks take about a second in all, alone or together).
+TORCH_STATE = threading.Lock()
+
+
 def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict:
     """Per-layer output shapes and parameter counts, the head and the total, or ExperimentError."""
     if data is not None:
@@ -233,7 +243,7 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
         shapes = dataset_shapes(exp.dataset.model_dump(), settings)
         p = Plan(shapes, *_walk(exp, settings, shapes))
     # Meta tensors still draw from the global RNG when initialised: keep it untouched.
-    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+    with TORCH_STATE, torch.random.fork_rng(devices=[]), torch.device("meta"):
         net = build_model(p)
         _, head_text = build_head(p)
     counts = [_count(m) for m in net.body]
@@ -253,7 +263,7 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
             f"{settings.max_params:,} (LAYERLAB_MAX_PARAMS){where}",
             "limit",
         )
-    with torch.random.fork_rng(devices=[]):
+    with TORCH_STATE, torch.random.fork_rng(devices=[]):
         flops = count_flops(
             net, tuple(p.shapes.input_shape), p.shapes.vocab_size is not None, _rules(p)
         )
