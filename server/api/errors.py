@@ -20,7 +20,10 @@ async def _experiment_error(request: Request, err: Exception) -> JSONResponse:
 
 
 async def _limit_reached(request: Request, err: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(err)}, status_code=429, headers={"Retry-After": "5"})
+    retry_after = getattr(err, "retry_after", 5)
+    return JSONResponse(
+        {"detail": str(err)}, status_code=429, headers={"Retry-After": str(retry_after)}
+    )
 
 
 async def _control_refused(request: Request, err: Exception) -> JSONResponse:

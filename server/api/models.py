@@ -159,9 +159,7 @@ class WorkerInfo(BaseModel):
     silent_s: float = Field(description="seconds since its last heartbeat")
     busy_run: str | None = Field(None, description="the run its training loop is in right now")
     busy_s: float = Field(0.0, description="for how long, as of its last heartbeat")
-    calls_waiting: int = Field(
-        0, description="controls and asks sent to it and not answered yet"
-    )
+    calls_waiting: int = Field(0, description="controls and asks sent to it and not answered yet")
     backend: Literal["local", "ray"] = Field(
         "local", description="which backend serves it (LAYERLAB_BACKEND)"
     )

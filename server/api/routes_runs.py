@@ -99,9 +99,10 @@ async def create_run(
             ],
         )
     student = who.student
+    quotas = []
     if student is not None:
         try:
-            classes.admit(student, experiment)  # no await from here to create: no race
+            quotas = classes.admit(student, experiment)  # no await from here to create
         except ClassRefused as err:
             raise HTTPException(err.status, err.message, err.headers) from None
     run = manager.create(
@@ -113,6 +114,7 @@ async def create_run(
         design_id=design,
         class_code=student.code if student else None,
         student=student.id if student else None,
+        quotas=quotas,
     )
     if student is not None:
         member = classes.registry.add_member(run.id, student)

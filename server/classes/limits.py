@@ -40,6 +40,7 @@ from collections.abc import Iterable
 
 from ..cluster.shared_limits import SharedLimits, SharedUnavailable
 from ..config import Settings
+from ..runs.model import Quota
 from .errors import ClassRefused
 from .registry import Classroom
 from .throttle import Throttle, client_key
@@ -139,35 +140,59 @@ class ClassLimits:
         return cap if room.max_runs is None else min(room.max_runs, cap)
 
     # -- runs ------------------------------------------------------------------------------
-    def check_runs(self, room: Classroom, of_class: int, of_address: int, of_classes: int) -> None:
-        """A new run of `room`, given the active runs of the class, of every class its
-        address opened, and of all classes on the server."""
+    def run_quotas(self, room: Classroom, student_id: str) -> list[Quota]:
+        """The counts a new run of `room`'s student must fit, in the order they are checked:
+        the student's runs, the class's budget, the runs of every class its teacher's address
+        opened, and the class runs of the whole server (which leave `class_runs_reserved` of
+        `max_runs` to everyone else). Replicas take them in Redis in one step (server/cluster/
+        admission.py); `check_runs` holds them against the counts this process knows."""
         s = self.settings
-        budget = self.class_budget(room)
-        if of_class >= budget:
-            raise ClassRefused(
-                429,
-                f"class {room.code} already has {of_class} active runs, its budget (set by its "
-                "teacher within LAYERLAB_MAX_RUNS_PER_CLASS); ask the teacher to pause some",
+        quotas = [
+            Quota(
+                f"student:{room.code}:{student_id}",
+                s.max_runs_per_student,
+                f"you already have {s.max_runs_per_student} active runs, the limit per student "
+                "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
                 RUNS_RETRY_S,
-            )
-        if room.client is not None and of_address >= s.max_class_runs_per_client:
-            raise ClassRefused(
-                429,
-                f"the classes opened from your teacher's address already have {of_address} "
-                "active runs, the limit (LAYERLAB_MAX_CLASS_RUNS_PER_CLIENT); ask the "
+            ),
+            Quota(
+                f"class:{room.code}",
+                self.class_budget(room),
+                f"class {room.code} already has {self.class_budget(room)} active runs, its "
+                "budget (set by its teacher within LAYERLAB_MAX_RUNS_PER_CLASS); ask the "
                 "teacher to pause some",
                 RUNS_RETRY_S,
+            ),
+        ]
+        if room.client is not None:
+            quotas.append(
+                Quota(
+                    f"class-address:{room.client}",
+                    s.max_class_runs_per_client,
+                    "the classes opened from your teacher's address already have "
+                    f"{s.max_class_runs_per_client} active runs, the limit "
+                    "(LAYERLAB_MAX_CLASS_RUNS_PER_CLIENT); ask the teacher to pause some",
+                    RUNS_RETRY_S,
+                )
             )
         shared = max(0, s.max_runs - s.class_runs_reserved)
-        if of_classes >= shared:
-            raise ClassRefused(
-                429,
-                f"classes already hold {of_classes} of the server's {s.max_runs} run slots; "
+        quotas.append(
+            Quota(
+                "classes",
+                shared,
+                f"classes already hold {shared} of the server's {s.max_runs} run slots; "
                 f"{s.class_runs_reserved} stay free for everyone else "
                 "(LAYERLAB_MAX_RUNS, LAYERLAB_CLASS_RUNS_RESERVED); try again when one ends",
                 RUNS_RETRY_S,
             )
+        )
+        return quotas
+
+    def check_runs(self, quotas: list[Quota], active: list[int]) -> None:
+        """Raise the first quota's refusal whose count (`active`, in the same order) is full."""
+        for quota, count in zip(quotas, active, strict=True):
+            if count >= quota.limit:
+                raise ClassRefused(429, quota.refusal, quota.retry_after)
 
     # -- class sockets ---------------------------------------------------------------------
     def open_socket(self, client: str, member: str, code: str | None = None) -> None:

@@ -17,7 +17,7 @@ import logging
 
 from ..cluster import Cluster
 from ..config import Settings
-from ..runs.manager import ControlRefused, Run, RunManager
+from ..runs.manager import ControlRefused, Quota, Run, RunManager
 from ..store import queries
 from ..store.store import Store
 from .dashboard import RunView, dashboard_message
@@ -25,7 +25,7 @@ from .errors import ClassRefused
 from .experiments import Experiments
 from .help_flags import HelpFlags
 from .hub import ClassHub
-from .limits import RUNS_RETRY_S, ClassLimits
+from .limits import ClassLimits
 from .predictions import Predictions
 from .race import RaceBoard
 from .registry import Classroom, Registry, Student
@@ -76,9 +76,11 @@ class Classes:
         await self.hub.stop()
 
     # -- runs ----------------------------------------------------------------------------
-    def admit(self, student: Student, experiment: dict) -> None:
-        """Whether this student may start this run now (raises ClassRefused). Call it right
-        before `manager.create`, with no await between, so two requests cannot both pass."""
+    def admit(self, student: Student, experiment: dict) -> list[Quota]:
+        """Whether this student may start this run now (raises ClassRefused), and the class's
+        quotas to hand to `manager.create` (replicas take them in Redis, atomically with the
+        server's). Call it right before `manager.create`, with no await between, so two
+        requests to this process cannot both pass."""
         room = self.registry.classes[student.code]
         if room.closed is not None:
             raise ClassRefused(409, f"class {room.code} has been closed by its teacher")
@@ -89,19 +91,11 @@ class Classes:
                 + ("train the design they pushed" if room.push else "wait until they unlock it"),
             )
         self.experiments.admit(room, student, experiment)
-        s = self.settings
         # Replicas: the class runs other replicas hold count too (server/cluster/census.py).
         elsewhere = list(self.cluster.census.entries()) if self.cluster is not None else []
         mine = len(self.active_runs(room.code, student.id)) + sum(
             code == room.code and who == student.id for _, code, who in elsewhere
         )
-        if mine >= s.max_runs_per_student:
-            raise ClassRefused(
-                429,
-                f"you already have {mine} active runs, the limit per student "
-                "(LAYERLAB_MAX_RUNS_PER_STUDENT); stop one first",
-                RUNS_RETRY_S,
-            )
         of_class = of_address = of_classes = 0
         rooms = self.registry.classes
         here = [r.class_code for r in self.manager.runs.values() if r.active]
@@ -114,7 +108,10 @@ class Classes:
             of_address += (
                 room.client is not None and owner is not None and owner.client == room.client
             )
-        self.limits.check_runs(room, of_class, of_address, of_classes)
+        quotas = self.limits.run_quotas(room, student.id)
+        counts = [mine, of_class, *([of_address] if room.client is not None else []), of_classes]
+        self.limits.check_runs(quotas, counts)
+        return quotas
 
     def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
         members = self.registry.members

@@ -1,20 +1,22 @@
 """A new run admitted against the run limits of the whole LayerLab in one atomic step.
 
 The census (census.py) tells every replica the others' active runs a write later, so two
-replicas asked for the last slot of LAYERLAB_MAX_RUNS (or of an address's
-LAYERLAB_MAX_RUNS_PER_CLIENT) in the same few milliseconds could both admit a run. Here each
-admission is also one Lua script in Redis over the run slots of the whole LayerLab:
+replicas asked for the last slot of a limit in the same few milliseconds could both admit a
+run. Here each admission is also one Lua script in Redis over every count the run must fit:
 
-- `layerlab:slots` (keys.slots) holds one member per active run of every replica, scored by when
-  it lapses; `layerlab:slots:client:<address>` the same for one address's runs outside classes;
-- the script drops the lapsed slots, refuses if a set is at its limit (a run already there, a run
-  taken over, is not counted twice), else adds the run to both: atomically, so of two requests
-  for the last slot exactly one gets it;
-- the census writer renews its replica's runs' slots every third of LAYERLAB_LEASE_S and removes
-  those that ended, so a dead replica's slots lapse a lease later, as its census does.
+- a count is a sorted set (keys.slots): `all` holds one member per active run of every replica,
+  `client:<address>` one address's runs outside classes, and a class run's counts are its
+  student's, its class's, its teacher's address's classes' and all classes' (server/classes
+  names them, with their limits: `Quota`); each member is scored by when it lapses;
+- the script drops the lapsed members, refuses if a count is at its limit (a run already
+  there, a run taken over, is not counted twice), else adds the run to every count:
+  atomically, so of two requests for the last slot of any count exactly one gets it;
+- the census writer renews its replica's runs in their counts every third of LAYERLAB_LEASE_S
+  and removes those that ended, so a dead replica's slots lapse a lease later, as its census
+  does.
 
 The check runs where the manager checks its limits (synchronous, on the event loop: one loopback
-round trip, at most TIMEOUT_S); with Redis unreachable the census's count alone decides, as
+round trip, at most TIMEOUT_S); with Redis unreachable the census's counts alone decide, as
 before.
 """
 
@@ -22,63 +24,60 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..runs.model import Quota
 from . import keys
 
 log = logging.getLogger("layerlab.cluster")
 
 WARN_EVERY_S = 10.0
 
-# KEYS[1]: every run's slots; KEYS[2]: the address's (KEYS[1] again for a class run).
-# ARGV: the run, seconds its slot lives unrenewed, max runs, max per address (0: not counted
-# per address). Returns 0 (admitted), 1 (the LayerLab is full), 2 (the address is).
+# KEYS: the counts; ARGV: the run, seconds its slot lives unrenewed, then each count's limit.
+# Returns 0 (admitted in every count) or i, the first count (1-based) at its limit.
 ADMIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local run, ttl = ARGV[1], tonumber(ARGV[2])
-local most, mine = tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], run) and redis.call('ZCARD', KEYS[1]) >= most then
-  return 1
-end
-if mine > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if not redis.call('ZSCORE', KEYS[2], run) and redis.call('ZCARD', KEYS[2]) >= mine then
-    return 2
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if not redis.call('ZSCORE', KEYS[i], run) and redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i + 2]) then
+    return i
   end
-  redis.call('ZADD', KEYS[2], now + ttl, run)
-  redis.call('EXPIRE', KEYS[2], math.ceil(ttl) + 1)
 end
-redis.call('ZADD', KEYS[1], now + ttl, run)
-redis.call('EXPIRE', KEYS[1], math.ceil(ttl) + 1)
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, run)
+  redis.call('EXPIRE', KEYS[i], math.ceil(ttl) + 1)
+end
 return 0
 """
 
-# KEYS[1]: every run's slots; KEYS[i] (i >= 2): the address's set of run ARGV[i] (KEYS[1]
-# again for a class run); ARGV[1]: seconds the slots live. Each run's slot moves on, in both.
+# KEYS: counts; ARGV[1]: seconds the slots live, ARGV[i + 1]: the run held in count KEYS[i]
+# (a run in several counts appears once per count). Each run's slot moves on.
 RENEW = """
 local t = redis.call('TIME')
 local ttl = tonumber(ARGV[1])
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + ttl
-local all = KEYS[1]
-for i = 2, #KEYS do
-  redis.call('ZADD', all, until_, ARGV[i])
-  if KEYS[i] ~= all then
-    redis.call('ZADD', KEYS[i], until_, ARGV[i])
-    redis.call('EXPIRE', KEYS[i], math.ceil(ttl) + 1)
-  end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], until_, ARGV[i + 1])
+  redis.call('EXPIRE', KEYS[i], math.ceil(ttl) + 1)
 end
-redis.call('EXPIRE', all, math.ceil(ttl) + 1)
-return #KEYS - 1
+return #KEYS
 """
+
 
 Slot = tuple[str, str | None]  # a run, and its address (None: a class run, not per address)
 
 
+def default_counts(client: str | None) -> list[str]:
+    """The counts of a run this replica holds but did not admit here (Redis was away): the
+    LayerLab's, and its address's unless it is a class run (None)."""
+    return ["all"] if client is None else ["all", f"client:{client}"]
+
+
 class Admission:
-    """The run slots of the LayerLab in Redis: `admit` (sync), `renew` (async, the census's)."""
+    """The run counts of the LayerLab in Redis: `admit` (sync), `renew` (async, the census's)."""
 
     def __init__(self, sync_redis: Any, async_redis: Any, lease_s: float, errors: type):
         self.lease_s = lease_s
@@ -87,35 +86,51 @@ class Admission:
         self.redis = async_redis
         self._errors = errors
         self._warned = float("-inf")
+        # run id -> when it was admitted here, and its counts; kept while the census holds it
+        self.counts: dict[str, tuple[float, list[str]]] = {}
 
-    def admit(self, run_id: str, client: str | None, max_runs: int, max_per_client: int) -> int:
-        """Take a slot for `run_id` (of `client`, None for a class run): 0 when taken, 1 when
-        the LayerLab has `max_runs` active runs, 2 when the address has `max_per_client`;
-        0 too when Redis does not answer (the census's count has passed the run already)."""
-        per_client = client is not None
-        names = [keys.slots(), keys.client_slots(client) if per_client else keys.slots()]
-        args = [run_id, self.lease_s, max_runs, max_per_client if per_client else 0]
+    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+        """Take a slot for `run_id` in every quota's count: None when taken, else the first
+        quota at its limit; None too when Redis does not answer (the census's counts have
+        passed the run already, and the next renewal puts it in its counts)."""
+        names = [keys.slots(q.count) for q in quotas]
         try:
-            return int(self._admit(keys=names, args=args))
+            limits = [q.limit for q in quotas]
+            full = int(self._admit(keys=names, args=[run_id, self.lease_s, *limits]))
         except self._errors as err:
             now = time.monotonic()
             if now - self._warned >= WARN_EVERY_S:
                 self._warned = now
                 log.warning("runs admitted on this replica's census only (Redis: %s)", err)
-            return 0
+            full = 0
+        if full:
+            return quotas[full - 1]
+        self.counts[run_id] = (time.monotonic(), [q.count for q in quotas])
+        return None
+
+    def _counts(self, run_id: str, client: str | None) -> list[str]:
+        known = self.counts.get(run_id)
+        return known[1] if known is not None else default_counts(client)
 
     async def renew(self, held: Iterable[Slot], gone: Iterable[Slot]) -> None:
-        """Move the slots of the runs held here a lease on; free those that ended here."""
+        """Move the slots of the runs held here a lease on, in the counts they were admitted
+        to; free those that ended here from theirs."""
         held, gone = list(held), list(gone)
-        if held:
-            names = [keys.client_slots(c) if c is not None else keys.slots() for _, c in held]
-            await self._renew(
-                keys=[keys.slots(), *names], args=[self.lease_s, *(run_id for run_id, _ in held)]
-            )
+        names: list[str] = []
+        runs: list[str] = []
+        for run_id, client in held:
+            for count in self._counts(run_id, client):
+                names.append(keys.slots(count))
+                runs.append(run_id)
+        if names:
+            await self._renew(keys=names, args=[self.lease_s, *runs])
         if gone:
             pipe = self.redis.pipeline(transaction=False)
             for run_id, client in gone:
-                pipe.zrem(keys.slots(), run_id)
-                if client is not None:
-                    pipe.zrem(keys.client_slots(client), run_id)
+                for count in self._counts(run_id, client):
+                    pipe.zrem(keys.slots(count), run_id)
             await pipe.execute()
+        # Forget the runs no longer held: those that ended, and any admitted a lease ago that
+        # never became active (a resume refused right after its admission).
+        ids, stale = {run_id for run_id, _ in held}, time.monotonic() - self.lease_s
+        self.counts = {r: c for r, c in self.counts.items() if r in ids or c[0] > stale}

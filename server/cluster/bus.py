@@ -25,12 +25,14 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from ..config import Settings
 from ..core.statuses import TERMINAL
 from ..runs import checkpoints
 from ..runs.bus import RunBus
+from ..runs.model import Quota
 from ..store import leases
 from ..store.store import Store
 from . import keys
@@ -112,11 +114,11 @@ class RedisBus(RunBus):
     def active_elsewhere(self, client: str | None = None) -> int:
         return self.census.active(client) if self.census is not None else 0
 
-    def admit(self, run_id: str, client: str | None, max_runs: int, max_per_client: int) -> int:
-        """The run's slot in Redis (admission.py): two replicas never both take the last."""
+    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+        """The run's slots in Redis (admission.py): two replicas never both take the last."""
         if self.census is None or self.census.admission is None:
-            return 0
-        return self.census.admission.admit(run_id, client, max_runs, max_per_client)
+            return None
+        return self.census.admission.admit(run_id, quotas)
 
     async def claimed(self, run_id: str) -> None:
         """Until `run_id`'s lease is written (another replica relays its controls here only

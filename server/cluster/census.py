@@ -25,7 +25,7 @@ from typing import Any
 
 from ..runs.manager import RunManager
 from . import keys
-from .admission import Admission
+from .admission import Admission, Slot
 
 log = logging.getLogger("layerlab.cluster")
 
@@ -169,7 +169,7 @@ class Census:
             self.others[replica] = _entries(text)
 
 
-def _slot(run: list) -> tuple[str, str | None]:
+def _slot(run: list) -> Slot:
     """A census row's run slot: its id, and its address unless it is a student's run."""
     run_id, client, _, student = run
     return run_id, client if student is None else None

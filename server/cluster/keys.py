@@ -68,11 +68,8 @@ def sockets(count: str) -> str:
     return f"{PREFIX}sockets:{count}"
 
 
-def slots() -> str:
-    """Every active run of the LayerLab, scored by when its slot lapses (admission.py)."""
-    return f"{PREFIX}slots"
-
-
-def client_slots(client: str) -> str:
-    """One address's active runs outside classes, scored the same (admission.py)."""
-    return f"{PREFIX}slots:client:{client}"
+def slots(count: str) -> str:
+    """The active runs of one count of the run limits ("all", "client:<address>",
+    "class:<code>", ...: `runs.model.Quota`), each scored by when its slot lapses
+    (admission.py)."""
+    return f"{PREFIX}slots:{count}"

@@ -10,6 +10,10 @@ by the route that answers a new run's 201).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from .model import Quota
+
 
 class RunBus:
     """The interface (and the one-process implementation: nothing leaves this process)."""
@@ -37,12 +41,11 @@ class RunBus:
         limits count the whole LayerLab). One process: none."""
         return 0
 
-    def admit(self, run_id: str, client: str | None, max_runs: int, max_per_client: int) -> int:
-        """Count a new run (of `client`; None for a class run, not counted per address) in the
-        run limits of the whole LayerLab in one atomic step, once this process's count has
-        passed it: 0 admitted, 1 LAYERLAB_MAX_RUNS is reached, 2 the address's
-        LAYERLAB_MAX_RUNS_PER_CLIENT. One process: 0 (its own count decides)."""
-        return 0
+    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+        """Count a new run in every quota's count of the whole LayerLab in one atomic step,
+        once this process's counts have passed it: None when admitted, else the first quota
+        at its limit. One process: None (its own counts decide)."""
+        return None
 
     async def claimed(self, run_id: str) -> None:
         """Returns once other replicas can find this one as `run_id`'s owner (its lease is

@@ -16,20 +16,21 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import Settings
 from ..store import queries
 from ..store.rows import StoredRun
 from ..store.store import Store
+from . import run_limits
 from .ask_gate import AskGate
 from .backends import COMMAND_QUEUE, Backend, make_backend
 from .bus import RunBus
 from .calls import Calls
 from .hub import Hub
 from .messages import TERMINAL
-from .model import BadInput, ControlRefused, LimitReached, Run, RunView
+from .model import BadInput, ControlRefused, LimitReached, Quota, Run, RunView
 from .placement import Placement
 from .presence import OwnerPresence
 from .protocol import (
@@ -52,7 +53,7 @@ from .records import Records
 from .resume import check_resumable, resume_point
 from .stage import STAGE_ACTIONS, control_argument, edit_refused, keep_pace
 
-__all__ = ["BadInput", "ControlRefused", "LimitReached", "Run", "RunManager", "RunView"]
+__all__ = ["BadInput", "ControlRefused", "LimitReached", "Quota", "Run", "RunManager", "RunView"]
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch", *STAGE_ACTIONS)
 ACK_TIMEOUT_S = 5.0
@@ -208,15 +209,17 @@ class RunManager:
         design_id: str | None = None,
         class_code: str | None = None,
         student: str | None = None,
+        quotas: Sequence[Quota] = (),
     ) -> Run:
         """Register a checked experiment and send it to a worker (raises LimitReached).
 
         A run created `paused` waits for `step` or `resume` before its first epoch. `owner`
         is the hash of the creator's owner token; `design_id` the saved design it came from.
         A class run (`class_code`, `student`) is not counted against its address: a class
-        shares one behind a school's NAT, and server/classes limits it per student instead."""
+        shares one behind a school's NAT, and server/classes limits it per student instead,
+        with `quotas` (its counts, which replicas take in Redis with the server's)."""
         run_id = self._new_id()
-        self._check_limits(client, per_client=student is None, run_id=run_id)
+        self._check_limits(client, per_client=student is None, run_id=run_id, quotas=quotas)
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
         if paused:
@@ -230,29 +233,30 @@ class RunManager:
         self.placement.place(run)
         return run
 
-    def _check_limits(self, client: str, per_client: bool = True, run_id: str = "") -> None:
+    def _check_limits(
+        self,
+        client: str,
+        per_client: bool = True,
+        run_id: str = "",
+        quotas: Sequence[Quota] = (),
+    ) -> None:
         """Raise LimitReached unless `run_id` fits the run limits: this process's count and
-        the other replicas' census, then (replicas) its slot taken atomically in Redis."""
+        the other replicas' census, then (replicas) its slots taken atomically in Redis, in
+        the server's counts and `quotas` (a class run's, already checked by the census)."""
         s = self.settings
+        everyone, mine = run_limits.everyone(s), run_limits.per_address(s, client)
+        full: Quota | None = None
         if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
-            full = 1
+            full = everyone
         elif per_client and (
             self.active_count(client) + self.bus.active_elsewhere(client) >= s.max_runs_per_client
         ):
-            full = 2
+            full = mine
         else:
-            who = client if per_client else None
-            full = self.bus.admit(run_id, who, s.max_runs, s.max_runs_per_client)
-        if full == 1:
-            raise LimitReached(
-                f"the server already has {s.max_runs} active runs, its limit "
-                "(LAYERLAB_MAX_RUNS); wait for one to finish or stop one"
-            )
-        if full == 2:
-            raise LimitReached(
-                f"you already have {s.max_runs_per_client} active runs, the limit per client "
-                "(LAYERLAB_MAX_RUNS_PER_CLIENT); stop one first"
-            )
+            counts = [everyone, mine] if per_client else [everyone]
+            full = self.bus.admit(run_id, [*counts, *quotas])
+        if full is not None:
+            raise LimitReached(full.refusal, full.retry_after)
 
     async def resume(self, stored: StoredRun, token: str, paused: bool = False) -> Run:
         """Bring an interrupted run back from its last checkpoint (its owner's token proven

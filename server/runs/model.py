@@ -21,7 +21,23 @@ from .protocol import Control
 
 
 class LimitReached(Exception):
-    """Too many runs, in all or for one client (HTTP 429)."""
+    """Too many runs, in all or for one client (HTTP 429, `Retry-After: retry_after`)."""
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One count a new run must fit: its name among the LayerLab's run counts ("all",
+    "client:<address>", or a class's, which server/classes names), the most active runs it
+    may hold, and what a run refused by it is told (LimitReached)."""
+
+    count: str
+    limit: int
+    refusal: str
+    retry_after: int = 5
 
 
 class ControlRefused(Exception):

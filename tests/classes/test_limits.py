@@ -44,16 +44,27 @@ def test_run_budgets_name_their_setting():
     assert limits.class_budget(small) == 3
     small.max_runs = 50
     assert limits.class_budget(small) == 10, "never past LAYERLAB_MAX_RUNS_PER_CLASS"
+    quotas = limits.run_quotas(small, "s1")
+    assert [q.count for q in quotas] == [
+        "student:A:s1",
+        "class:A",
+        "class-address:10.0.0.1",
+        "classes",
+    ], "the counts replicas take in Redis (server/cluster/admission.py)"
+    assert [q.limit for q in quotas] == [2, 10, 60, 16]
     cases = [
-        ((10, 10, 10), "LAYERLAB_MAX_RUNS_PER_CLASS"),
-        ((1, 60, 10), "LAYERLAB_MAX_CLASS_RUNS_PER_CLIENT"),
-        ((1, 1, 16), "LAYERLAB_CLASS_RUNS_RESERVED"),
+        ((2, 1, 1, 1), "LAYERLAB_MAX_RUNS_PER_STUDENT"),
+        ((1, 10, 10, 10), "LAYERLAB_MAX_RUNS_PER_CLASS"),
+        ((1, 1, 60, 10), "LAYERLAB_MAX_CLASS_RUNS_PER_CLIENT"),
+        ((1, 1, 1, 16), "LAYERLAB_CLASS_RUNS_RESERVED"),
     ]
     for counts, setting in cases:
         with pytest.raises(ClassRefused) as refused:
-            limits.check_runs(small, *counts)
+            limits.check_runs(quotas, list(counts))
         assert refused.value.status == 429 and setting in refused.value.message
         assert refused.value.retry_after
-    limits.check_runs(small, 9, 59, 15)
+    limits.check_runs(quotas, [1, 9, 59, 15])
     restored = room("B", None)  # from before a restart: no address to count against
-    limits.check_runs(restored, 0, 500, 0)
+    kept = limits.run_quotas(restored, "s1")
+    assert [q.count for q in kept] == ["student:B:s1", "class:B", "classes"]
+    limits.check_runs(kept, [0, 0, 0])

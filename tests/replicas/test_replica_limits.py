@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 from server.api.models import SPIRAL_EXAMPLE
 from server.cluster.admission import Admission
 from server.cluster.shared_limits import SharedLimits
+from server.runs.model import Quota
 
 pytest_plugins = ["replica_fixtures"]
 
@@ -175,14 +176,16 @@ def spiral() -> dict:
     return doc
 
 
-def race(a, b) -> dict[str, object]:
-    """POST /api/runs through a and b at the same moment: their answers by replica."""
+def race(a, b, as_a: dict | None = None, as_b: dict | None = None) -> dict[str, object]:
+    """POST /api/runs through a and b at the same moment (with headers `as_a`, `as_b`):
+    their answers by replica."""
     gate = threading.Barrier(2)
     answers: dict[str, object] = {}
+    headers = {"a": as_a or {}, "b": as_b or {}}
 
     def start(name: str, server) -> None:
         gate.wait()
-        answers[name] = server.http.post("/api/runs", json=spiral())
+        answers[name] = server.http.post("/api/runs", json=spiral(), headers=headers[name])
 
     threads = [threading.Thread(target=start, args=p) for p in (("a", a), ("b", b))]
     for thread in threads:
@@ -192,19 +195,22 @@ def race(a, b) -> dict[str, object]:
     return answers
 
 
-def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
-    a, b = pair.servers[:2]
+def races_go_to_one(
+    a, b, setting: str, as_a: dict | None = None, as_b: dict | None = None, retry: str = ""
+) -> None:
+    """Six races for the last slot of `setting`'s limit through a and b: each won by one."""
     won = 0
     deadline = time.monotonic() + 4 * WAIT_S
-    while won < 6:  # six races, each won by one replica
+    while won < 6:
         assert time.monotonic() < deadline, f"only {won} races decided"
-        answers = race(a, b)
+        answers = race(a, b, as_a, as_b)
         codes = sorted(r.status_code for r in answers.values())
-        assert codes != [201, 201], "both replicas admitted a run past LAYERLAB_MAX_RUNS=1"
+        assert codes != [201, 201], f"both replicas admitted a run past {setting}"
         assert set(codes) <= {201, 429}, [r.text for r in answers.values()]
         for refused in (r for r in answers.values() if r.status_code == 429):
-            assert "LAYERLAB_MAX_RUNS" in refused.text, refused.text
+            assert setting in refused.text, refused.text
             assert refused.headers.get("Retry-After"), refused.headers
+            assert not retry or refused.headers["Retry-After"] == retry, refused.headers
         if codes == [429, 429]:  # the last race's run is still counted somewhere: again
             time.sleep(0.05)
             continue
@@ -214,6 +220,58 @@ def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
         stop_run(server, winner)
 
 
+def test_the_last_run_slot_asked_for_on_two_replicas_at_once_goes_to_one(pair):
+    a, b = pair.servers[:2]
+    races_go_to_one(a, b, "LAYERLAB_MAX_RUNS")
+
+
+@pytest.fixture(scope="module")
+def roomy(make_replicas):
+    """Two replicas where the server has room and classes are what limits runs."""
+    return make_replicas(2, "class-slots", redis_db=6, max_runs_per_student=1)
+
+
+def students_known(server, code: str, teacher: str, count: int) -> None:
+    """Wait until `server` knows `count` students of the class (joins elsewhere included)."""
+
+    def known() -> bool:
+        got = server.http.get(f"/api/classes/{code}", headers={"X-Teacher-Token": teacher})
+        return got.status_code == 200 and len(got.json()["students_list"]) == count
+
+    until(known, f"{count} students of {code} known on {server.base}")
+
+
+def test_a_class_runs_last_slot_asked_for_on_two_replicas_at_once_goes_to_one(roomy):
+    """The class's budget (two students, one on each replica) and one student's limit (the
+    same student on both) hold as the server's does: taken in Redis in one step with it."""
+    a, b = roomy.servers[:2]
+    opened = a.http.post("/api/classes", json={"name": "Budget 101", "max_runs": 1})
+    assert opened.status_code == 201, opened.text
+    code, teacher = opened.json()["code"], opened.json()["teacher_token"]
+    known_on(b, code, teacher)
+    ada, bo = (
+        server.http.post(f"/api/classes/{code}/join", json={"name": name}).json()
+        for server, name in ((a, "Ada"), (b, "Bo"))
+    )
+    for server in (a, b):
+        students_known(server, code, teacher, 2)
+    as_ada = {"X-Student-Token": ada["student_token"]}
+    as_bo = {"X-Student-Token": bo["student_token"]}
+    races_go_to_one(a, b, "LAYERLAB_MAX_RUNS_PER_CLASS", as_ada, as_bo, retry="10")
+
+    roomier, teacher2 = open_class(b)  # the class's default budget; one student's limit of 1
+    known_on(a, roomier, teacher2)
+    cy = b.http.post(f"/api/classes/{roomier}/join", json={"name": "Cy"})
+    assert cy.status_code == 201, cy.text
+    students_known(a, roomier, teacher2, 1)
+    as_cy = {"X-Student-Token": cy.json()["student_token"]}
+    races_go_to_one(a, b, "LAYERLAB_MAX_RUNS_PER_STUDENT", as_cy, as_cy, retry="10")
+
+
+def quota(count: str, limit: int) -> Quota:
+    return Quota(count, limit, f"{count} is full")
+
+
 def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
     """The admission script alone (server/cluster/admission.py), on a real Redis."""
     import redis
@@ -221,25 +279,83 @@ def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
 
     url = redis_url.rsplit("/", 1)[0] + "/5"
 
+    def counts(client: str | None, most: int = 2, per_address: int = 1) -> list[Quota]:
+        everyone = quota("all", most)
+        return [everyone] if client is None else [everyone, quota(f"client:{client}", per_address)]
+
     async def check() -> None:
         sync = redis.Redis.from_url(url, decode_responses=True)
         lasting = aioredis.Redis.from_url(url, decode_responses=True)
         slots = Admission(sync, lasting, 1.0, redis.RedisError)
         try:
-            assert slots.admit("r1", "10.0.0.1", 2, 1) == 0
-            assert slots.admit("r1", "10.0.0.1", 2, 1) == 0  # the same run (taken over): once
-            assert slots.admit("r2", "10.0.0.1", 2, 1) == 2  # the address's one slot is taken
-            assert slots.admit("r2", None, 2, 1) == 0  # a class run: not counted per address
-            assert slots.admit("r3", "10.0.0.2", 2, 1) == 1  # the LayerLab's two are taken
+            assert slots.admit("r1", counts("10.0.0.1")) is None
+            assert slots.admit("r1", counts("10.0.0.1")) is None  # the same run (taken over)
+            full = slots.admit("r2", counts("10.0.0.1"))  # the address's one slot is taken
+            assert full is not None and full.count == "client:10.0.0.1"
+            assert slots.admit("r2", counts(None)) is None  # a class run: not per address
+            full = slots.admit("r3", counts("10.0.0.2"))  # the LayerLab's two are taken
+            assert full is not None and full.count == "all"
             await slots.renew([("r2", None)], [("r1", "10.0.0.1")])  # r1 ended, r2 goes on
-            assert slots.admit("r3", "10.0.0.2", 2, 1) == 0
-            assert slots.admit("r4", "10.0.0.1", 3, 1) == 0  # r1's address slot was freed too
+            assert slots.admit("r3", counts("10.0.0.2")) is None
+            assert slots.admit("r4", counts("10.0.0.1", most=3)) is None  # r1's address freed
             # Nobody renews them (their replica died): they lapse a lease (1 s) later.
             deadline = time.monotonic() + WAIT_S
-            while slots.admit("r5", "10.0.0.3", 2, 1) != 0:
+            while slots.admit("r5", counts("10.0.0.3")) is not None:
                 assert time.monotonic() < deadline, "the slots never lapsed"
                 await asyncio.sleep(0.05)
         finally:
+            sync.close()
+            await lasting.aclose()
+
+    asyncio.run(check())
+
+
+def test_a_class_runs_counts_are_taken_together_renewed_and_freed(redis_url):
+    """A class run's quotas (student, class, teacher's address, classes) with the server's: a
+    run refused by one count takes a slot in none; renewal keeps every count it was admitted
+    to (not only the server's), and its end frees them all."""
+    import redis
+    import redis.asyncio as aioredis
+
+    url = redis_url.rsplit("/", 1)[0] + "/5"
+
+    def class_run(student: str, budget: int = 2) -> list[Quota]:
+        return [
+            quota("all", 10),
+            quota(f"student:K:{student}", 1),
+            quota("class:K", budget),
+            quota("classes", 10),
+        ]
+
+    async def check() -> None:
+        sync = redis.Redis.from_url(url, decode_responses=True)
+        lasting = aioredis.Redis.from_url(url, decode_responses=True)
+        slots = Admission(sync, lasting, 1.0, redis.RedisError)
+        try:
+            sync.flushdb()
+            assert slots.admit("c1", class_run("ada")) is None
+            full = slots.admit("c2", class_run("ada"))
+            assert full is not None and full.count == "student:K:ada"
+            assert sync.zcard("layerlab:slots:class:K") == 1, "a refused run took a slot"
+            assert sync.zcard("layerlab:slots:all") == 1
+            assert slots.admit("c2", class_run("bo")) is None
+            full = slots.admit("c3", class_run("cy"))
+            assert full is not None and full.count == "class:K"
+            # Renewed past the lease (1 s): still counted in every count they were admitted to.
+            for _ in range(4):
+                await asyncio.sleep(0.5)
+                await slots.renew([("c1", None), ("c2", None)], [])
+            assert sync.zcard("layerlab:slots:class:K") == 2
+            assert sync.zcard("layerlab:slots:student:K:bo") == 1
+            full = slots.admit("c3", class_run("cy"))
+            assert full is not None and full.count == "class:K"
+            await slots.renew([("c2", None)], [("c1", None)])  # c1 ended: every count freed
+            assert sync.zcard("layerlab:slots:student:K:ada") == 0
+            assert sync.zcard("layerlab:slots:classes") == 1
+            assert slots.admit("c3", class_run("cy")) is None
+            assert set(slots.counts) == {"c2", "c3"}
+        finally:
+            sync.flushdb()
             sync.close()
             await lasting.aclose()
 
