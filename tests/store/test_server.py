@@ -22,9 +22,14 @@ pytestmark = pytest.mark.slow
 
 
 def spiral(epochs: int | None) -> dict:
+    """A small spiral; `epochs=None` trains until stopped, paced at 20 epochs a second: an
+    open-ended run still ends at LAYERLAB_MAX_EPOCHS (10,000), which an unpaced one reached
+    within one test here on a quiet machine; paced, it takes 500 s, longer than any test."""
     doc = copy.deepcopy(SPIRAL_EXAMPLE)
     doc["dataset"]["samples"] = 100
     doc["training"].update(epochs=epochs, batch_size=50)
+    if epochs is None:
+        doc["training"]["pace"] = 20
     return doc
 
 
@@ -88,7 +93,7 @@ def test_kill_9_loses_nothing_committed_and_active_runs_come_back_interrupted(se
     try:
         done = start(server, 3)
         read_to_end(server, done["id"])
-        run = start(server, None)  # until stopped: active whatever the speed
+        run = start(server, None)  # until stopped (paced): active whatever the speed
         seen = records_until(server, run["id"], 21)
         assert [r["epoch"] for r in seen] == list(range(1, len(seen) + 1))
         deadline = time.monotonic() + 120
@@ -133,7 +138,7 @@ def test_kill_9_loses_nothing_committed_and_active_runs_come_back_interrupted(se
 def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(settings):
     server = ServerProcess(settings)
     try:
-        run = start(server, None)  # until stopped: active whatever the speed
+        run = start(server, None)  # until stopped (paced): active whatever the speed
         # Epochs 3-5 are paged below: wait for them, not for 2 s (fewer on a loaded machine).
         records_until(server, run["id"], 6)
     finally:
@@ -180,7 +185,7 @@ def test_a_graceful_restart_keeps_history_and_corrupt_rows_cost_only_themselves(
 def test_a_database_that_cannot_be_written_degrades_health_and_loses_nothing(settings):
     server = ServerProcess(settings)
     try:
-        run = start(server, None)  # trains until stopped: still running whatever the speed
+        run = start(server, None)  # until stopped (paced): still running whatever the speed
         watch(server, run["id"], 1.0)
         with write_lock(settings):
             deadline = time.monotonic() + 30
@@ -263,7 +268,7 @@ def test_exports_are_added_to_never_replaced_in_any_order_across_a_restart(setti
 def test_an_interrupted_run_resumes_from_its_checkpoint_for_its_owner_only(settings):
     server = ServerProcess(settings, checkpoint_interval_s=0.5)
     try:
-        run = start(server, None)  # until stopped: active whatever the speed
+        run = start(server, None)  # until stopped (paced): active whatever the speed
         done = start(server, 2)
         watch(server, run["id"], 3.0)
         read_to_end(server, done["id"])
@@ -389,7 +394,7 @@ def test_a_postgresql_schema_error_is_kept_and_retried_not_dropped_as_refused(pg
     settings = pg_settings
     server = ServerProcess(settings)
     try:
-        run = start(server, None)  # trains until stopped: running whatever the speed
+        run = start(server, None)  # until stopped (paced): running whatever the speed
         records_until(server, run["id"], 5)
         sql(settings, "ALTER TABLE epochs RENAME TO epochs_away")
         try:
