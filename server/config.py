@@ -363,6 +363,14 @@ class Settings(BaseSettings):
     )
 
     # -- Hardening: what no single socket or header may take from a shared server ---------
+    loop_stall_s: float = setting(
+        5.0,
+        gt=0,
+        le=300,
+        part="hardening",
+        description="the server's event loop answering its watchdog this late is a stall: "
+        "logged with the loop's stack, counted in /api/health",
+    )
     max_ws_per_client: int = setting(
         32, ge=1, part="hardening", description="open WebSocket streams per client address"
     )

@@ -44,6 +44,7 @@ from . import (
 from .errors import install_error_handlers
 from .frames import FrameCache
 from .limits import BodyLimitMiddleware
+from .loop_watch import LoopWatch
 from .openapi import install_openapi
 from .routes_docs import install_docs
 from .security import RequestGuardMiddleware
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.loop_watch = loop_watch = LoopWatch(settings.loop_stall_s)
+        loop_watch.start()  # first: a stall while starting is seen too
         # The database first: every part that keeps something gets it from here.
         store = Store(settings)
         await asyncio.to_thread(store.open)
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if cluster is not None:
                 await cluster.stop()
             await asyncio.to_thread(store.close)
+            loop_watch.stop()
 
     app = FastAPI(
         title="LayerLab",

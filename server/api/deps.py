@@ -21,10 +21,12 @@ from ..web.deps import (
     get_manager,
 )
 from .class_access import guard_run
+from .loop_watch import LoopWatch
 
 __all__ = [
     "ClientDep",
     "JsonBody",
+    "LoopWatchDep",
     "ManagerDep",
     "OfflineDep",
     "RunDep",
@@ -43,6 +45,13 @@ def get_offline(conn: HTTPConnection) -> OfflineJobs:
 
 
 OfflineDep = Annotated[OfflineJobs, Depends(get_offline)]  # ended runs: ONNX, predictions
+
+
+def get_loop_watch(conn: HTTPConnection) -> LoopWatch:
+    return conn.app.state.loop_watch
+
+
+LoopWatchDep = Annotated[LoopWatch, Depends(get_loop_watch)]  # the event loop's own watchdog
 
 
 TokenDep = Annotated[

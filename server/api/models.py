@@ -193,6 +193,23 @@ class DatabaseHealth(BaseModel):
     )
 
 
+class LoopStall(BaseModel):
+    """One stall of the server's event loop (server/api/loop_watch.py)."""
+
+    began: float = Field(description="Unix time it began")
+    seconds: float = Field(description="how long it lasted (so far, while it lasts)")
+    where: str = Field(description="where the loop was when it was noticed: file:line function")
+
+
+class LoopHealth(BaseModel):
+    """The server's event loop, as its watchdog sees it."""
+
+    lag_ms: float = Field(description="how long the last probe waited for the loop")
+    stall_s: float = Field(description="a wait this long is a stall (LAYERLAB_LOOP_STALL_S)")
+    stalls: int = Field(description="stalls since the server started")
+    last_stall: LoopStall | None = None
+
+
 class Health(BaseModel):
     """`degraded` while fewer workers than configured are ready and responsive."""
 
@@ -213,4 +230,5 @@ class Health(BaseModel):
     )
     runs: int = Field(description="runs held in memory (active, and a few ended ones)")
     database: DatabaseHealth
+    loop: LoopHealth
     reasons: list[str] = Field(default_factory=list, description="why it is degraded")

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import __version__
-from .deps import ManagerDep, SettingsDep, StoreDep
+from .deps import LoopWatchDep, ManagerDep, SettingsDep, StoreDep
 from .models import Health, WorkerInfo
 
 router = APIRouter(prefix="/api", tags=["server"])
 
 
 @router.get("/health")
-def get_health(manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> Health:
+def get_health(
+    manager: ManagerDep, store: StoreDep, settings: SettingsDep, loop: LoopWatchDep
+) -> Health:
     """Whether the workers are up and the database can be written, and how many runs are
     active; `degraded` with `reasons` otherwise."""
     workers = manager.pool.describe()
@@ -40,6 +42,7 @@ def get_health(manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> H
         active_elsewhere=manager.bus.active_elsewhere(),
         runs=len(manager.runs),
         database=database,
+        loop=loop.describe(),
         reasons=reasons,
     )
 
