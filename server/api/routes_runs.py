@@ -20,6 +20,7 @@ from ..runs.model import RunView
 from ..store.queries import RunFilter
 from ..store.store import Store
 from ..web.owner import MaybeOwner
+from ..web.paging import MAX_OFFSET
 from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
 from .control_values import check_edit, control_value
 from .deps import (
@@ -146,7 +147,7 @@ def list_runs(
     limit: Annotated[
         int, Query(ge=1, description="at most this many (LAYERLAB_MAX_HISTORY_RUNS)")
     ] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[RunSummary]:
     """Runs, newest first, one page at a time (`limit`, `offset`; the header `X-Total-Count`
     says how many match), filtered by owner, status, dataset, design and text."""
