@@ -20,7 +20,13 @@ from ..runs.model import RunView
 from ..store.queries import RunFilter
 from ..store.store import Store
 from ..web.owner import MaybeOwner
-from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
+from .class_access import (
+    ClassesDep,
+    StudentTokenDep,
+    WhoDep,
+    list_filter,
+    student_owns,
+)
 from .control_values import check_edit, control_value
 from .deps import (
     ClientDep,
@@ -102,10 +108,10 @@ async def create_run(
     quotas = []
     if student is not None:
         try:
-            quotas = classes.admit(student, experiment)  # no await from here to create
+            quotas = classes.admit(student, experiment)  # no await from here to create's seat
         except ClassRefused as err:
             raise HTTPException(err.status, err.message, err.headers) from None
-    run = manager.create(
+    run = await manager.create(
         experiment,
         result,
         client,

@@ -83,9 +83,7 @@ class Cluster:
         self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
         self._follows: set[asyncio.Task] = set()
         self.limits = SharedLimits(settings.redis_url, self.replica, settings.lease_s)
-        self.census.admission = Admission(
-            self.limits.redis, self.redis, settings.lease_s, self.limits.errors
-        )
+        self.census.admission = Admission(self.redis, settings.lease_s, self.limits.errors)
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
