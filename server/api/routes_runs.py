@@ -24,6 +24,7 @@ from .class_access import (
     ClassesDep,
     StudentTokenDep,
     WhoDep,
+    get_classes,
     list_filter,
     student_owns,
 )
@@ -273,7 +274,11 @@ async def control_run(
         if not run.owns(token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
         if body.action == "resume" and run.status == "interrupted":
-            return RunSummary(**(await manager.resume(run, token)).summary())
+            code, student, quotas = get_classes(request).class_of(run.id) or (None, None, [])
+            resumed = await manager.resume(
+                run, token, class_code=code, student=student, quotas=quotas
+            )
+            return RunSummary(**resumed.summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not (live.owns(token) or student_owns(request, run.id)):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")

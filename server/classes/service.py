@@ -70,6 +70,8 @@ class Classes:
         await asyncio.to_thread(self.registry.load)
         if self.cluster is not None:
             self.cluster.class_events.start(self._apply)
+            if self.cluster.takeover is not None:  # a class run taken over stays the class's
+                self.cluster.takeover.class_of = self.class_of
         self.hub.start()
 
     async def stop(self) -> None:
@@ -112,6 +114,16 @@ class Classes:
         counts = [mine, of_class, *([of_address] if room.client is not None else []), of_classes]
         self.limits.check_runs(quotas, counts)
         return quotas
+
+    def class_of(self, run_id: str) -> tuple[str, str, list[Quota]] | None:
+        """A run's class, student and quotas (as `admit` gives them), or None outside classes
+        (or a class this replica does not know): how a run resumed or taken over from the
+        database, which does not say, comes back as its student's (server/cluster/takeover)."""
+        member = self.registry.members.get(run_id)
+        room = self.registry.classes.get(member.code) if member is not None else None
+        if member is None or room is None:
+            return None
+        return room.code, member.student_id, self.limits.run_quotas(room, member.student_id)
 
     def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
         members = self.registry.members

@@ -286,17 +286,26 @@ class RunManager:
         if full is not None:
             raise LimitReached(full.refusal, full.retry_after)
 
-    async def resume(self, stored: StoredRun, token: str, paused: bool = False) -> Run:
+    async def resume(
+        self,
+        stored: StoredRun,
+        token: str,
+        paused: bool = False,
+        class_code: str | None = None,
+        student: str | None = None,
+        quotas: Sequence[Quota] = (),
+    ) -> Run:
         """Bring an interrupted run back from its last checkpoint (its owner's token proven
         by the caller): the history up to the checkpoint is kept, later records are dropped,
         and it trains on in a worker, under the same id and token (`paused`: it waits for a
-        resume or a step)."""
+        resume or a step). A class run comes back as one (`class_code`, `student`, `quotas`
+        as `create` takes them: the database's row does not know its class)."""
         check_resumable(stored, self._held(stored.id))
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
         # Resumed by another request meanwhile? Checked with no await before its seat is
         # held: a second resume of the run now finds the seat (`_held`) and is refused.
         check_resumable(stored, self._held(stored.id))
-        await self._admit(Seat(stored.id, stored.client))
+        await self._admit(Seat(stored.id, stored.client, class_code, student), quotas)
         info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
         channel = self.hub.open(stored.id, info)
         run = Run(
@@ -310,6 +319,7 @@ class RunManager:
             owner=stored.owner,
             design_id=stored.design_id,
         )
+        run.class_code, run.student = class_code, student
         self.runs[run.id] = run
         self.records.resumed(run, point)
         if paused:  # replicas: a paused run taken over stays paused (server/cluster/takeover.py)
