@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, manager, store, cluster
         )  # classes, students, spotlight
         await app.state.classes.start()
+        if cluster is not None:  # after the classes: a class run taken over keeps its class
+            cluster.watch_lapsed()
         await restore_upload_files(store, settings)
         try:
             yield

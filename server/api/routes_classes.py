@@ -102,7 +102,11 @@ def lookup_guard(request: Request, answer_tells: bool = False) -> None:
     """429 while the address has spent its guesses at codes and tokens. A request that proves
     a class token passes where the answer is the same for an unknown code and a refused token
     (it learns nothing, and a teacher or student behind the same school NAT as a guesser keeps
-    working); where the answer tells a code exists (`answer_tells`: a join), none passes."""
+    working); where the answer tells a code exists (`answer_tells`: a join), none passes.
+
+    Replicas count guesses in Redis (a blocking call): sync dependencies call this as is (in
+    a thread), coroutines through `run_in_threadpool`, as every call into `classes.limits`
+    that may reach Redis (`miss`, `check_join`, `open_socket`, ...)."""
     if not answer_tells and not who_of(request).anonymous:
         return
     try:
@@ -186,21 +190,19 @@ async def join_class(
     code: str, body: StudentJoin, classes: ClassesDep, client: ClientDep, request: Request
 ) -> Joined:
     """Join a class with a display name: a student token (keep it in the browser)."""
-    lookup_guard(request, answer_tells=True)
+    await run_in_threadpool(lookup_guard, request, True)
     room = classes.registry.get(code)
     if room is None:
-        classes.limits.miss(client)
+        await run_in_threadpool(classes.limits.miss, client)
         raise HTTPException(
             404, f"no class with code {codes.normalize(code)[:16]!r}: check the code"
         )
-    if room.closed is not None:
-        raise HTTPException(410, f"class {room.code} has been closed by its teacher")
-    if any(s.name.casefold() == body.name.casefold() for s in room.students.values()):
-        raise HTTPException(
-            409, f"someone in class {room.code} is already called {body.name!r}: add an initial"
-        )
     try:
-        classes.limits.check_join(client, room)
+        _joinable(classes, room, body.name)
+        await run_in_threadpool(classes.limits.spend_join, client)
+        # Checked again with no await before the join: another join may have taken the name
+        # or the last place while this one waited for its turn (Redis, in a thread).
+        _joinable(classes, room, body.name)
     except ClassRefused as err:
         raise _refusal(err) from None
     student, token = classes.registry.join(room, body.name)
@@ -208,6 +210,17 @@ async def join_class(
     return Joined.model_validate(
         {"student_token": token, "student": _student(student), "class": room.state()}
     )
+
+
+def _joinable(classes: Classes, room: Classroom, name: str) -> None:
+    """Whether `name` may join `room` now: open, the name free, a place left (memory only)."""
+    if room.closed is not None:
+        raise ClassRefused(410, f"class {room.code} has been closed by its teacher")
+    if any(s.name.casefold() == name.casefold() for s in room.students.values()):
+        raise ClassRefused(
+            409, f"someone in class {room.code} is already called {name!r}: add an initial"
+        )
+    classes.limits.check_room(room)
 
 
 @router.get("/api/classes/{code}", responses=TEACHER_ONLY)
@@ -332,7 +345,7 @@ async def share_run(
 ) -> dict:
     """Share one of your class runs (X-Student-Token): anyone with its link may then watch it
     and download its export (it stays off other people's run lists)."""
-    lookup_guard(request)
+    await run_in_threadpool(lookup_guard, request)
     registry = classes.registry
     member = registry.members.get(run_id)
     if (
@@ -340,7 +353,7 @@ async def share_run(
         or member.code != codes.normalize(code)
         or not registry.owns(run_id, who_of(request))
     ):
-        classes.limits.miss(get_client(request))
+        await run_in_threadpool(classes.limits.miss, get_client(request))
         raise HTTPException(403, "only the student who started this run may share it")
     member.shared = body.shared
     registry.save_share(member)
@@ -353,9 +366,9 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
     classes = get_classes(websocket)
     client = get_client(websocket)
     who = who_of(websocket)
-    try:
+    try:  # every call into classes.limits here may wait on Redis: in a thread
         if who.anonymous:
-            classes.limits.check_lookup(client)
+            await run_in_threadpool(classes.limits.check_lookup, client)
     except ClassRefused as err:
         await refuse_socket(websocket, 429, 4429, err.message)
         return
@@ -367,19 +380,19 @@ async def stream_class(websocket: WebSocket, code: str) -> None:
         else None
     )
     if room is None or (not teacher and student is None):  # an unknown code looks the same
-        classes.limits.miss(client)
+        await run_in_threadpool(classes.limits.miss, client)
         await refuse_socket(websocket, 403, 4403, NEEDS_TOKEN)
         return
     member = f"student:{student.id}" if student is not None else f"teacher:{room.code}"
     try:
-        classes.limits.open_socket(client, member, room.code)
+        await run_in_threadpool(classes.limits.open_socket, client, member, room.code)
     except ClassRefused as err:
         await refuse_socket(websocket, 429, 4429, err.message)
         return
     try:
         await _serve_class(websocket, classes, room, teacher, student)
-    finally:
-        classes.limits.close_socket(client, member, room.code)
+    finally:  # anyio lets the thread finish even if this task is being cancelled
+        await run_in_threadpool(classes.limits.close_socket, client, member, room.code)
 
 
 NEEDS_TOKEN = (

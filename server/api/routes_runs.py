@@ -21,7 +21,14 @@ from ..store.queries import RunFilter
 from ..store.store import Store
 from ..web.owner import MaybeOwner
 from ..web.paging import MAX_OFFSET
-from .class_access import ClassesDep, StudentTokenDep, WhoDep, list_filter, student_owns
+from .class_access import (
+    ClassesDep,
+    StudentTokenDep,
+    WhoDep,
+    get_classes,
+    list_filter,
+    student_owns,
+)
 from .control_values import check_edit, control_value
 from .deps import (
     ClientDep,
@@ -103,10 +110,10 @@ async def create_run(
     quotas = []
     if student is not None:
         try:
-            quotas = classes.admit(student, experiment)  # no await from here to create
+            quotas = classes.admit(student, experiment)  # no await from here to create's seat
         except ClassRefused as err:
             raise HTTPException(err.status, err.message, err.headers) from None
-    run = manager.create(
+    run = await manager.create(
         experiment,
         result,
         client,
@@ -268,7 +275,11 @@ async def control_run(
         if not run.owns(token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
         if body.action == "resume" and run.status == "interrupted":
-            return RunSummary(**(await manager.resume(run, token)).summary())
+            code, student, quotas = get_classes(request).class_of(run.id) or (None, None, [])
+            resumed = await manager.resume(
+                run, token, class_code=code, student=student, quotas=quotas
+            )
+            return RunSummary(**resumed.summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")
     if not (live.owns(token) or student_owns(request, run.id)):
         raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")

@@ -28,12 +28,16 @@ memory and start afresh: a restart drops every socket anyway, and a window is at
 Replicas (`shared`, server/cluster/shared_limits.py): the per-minute windows and the socket
 counts are kept in Redis instead, so they hold across every replica, refused with the same
 status and message; this process's own counts are kept too, and used while Redis is away.
+Those calls block (a Redis round trip, at most its short timeout), so a coroutine calls them
+in a thread (`run_in_threadpool`), never on the event loop: a Redis that hangs would stall
+every request of the replica. Sync routes and dependencies run in threads already. So the
+methods here are thread-safe: this process's socket counts are changed under a lock.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -55,21 +59,23 @@ class ClassLimits:
         self.shared = shared  # replicas: the windows and socket counts in Redis
         self._throttles: dict[str, Throttle] = {}
         self.sockets: Counter[str] = Counter()  # "addr:<key>" and "member:<key>" -> open
+        self._lock = threading.Lock()  # the socket counts: changed from threads
 
     def throttle(self, setting: str) -> Throttle:
         """The limiter of one `*_per_minute` setting (rebuilt if the setting changes)."""
         per_minute = getattr(self.settings, setting)
-        found = self._throttles.get(setting)
-        if (
-            found is None
-            or found.capacity != per_minute
-            or found.max_clients != self.settings.rate_limit_clients
-        ):
-            found = Throttle(
-                per_minute, self.settings.rate_limit_clients, shared=self.shared, name=setting
-            )
-            self._throttles[setting] = found
-        return found
+        with self._lock:  # threads ask too: one limiter per setting
+            found = self._throttles.get(setting)
+            if (
+                found is None
+                or found.capacity != per_minute
+                or found.max_clients != self.settings.rate_limit_clients
+            ):
+                found = Throttle(
+                    per_minute, self.settings.rate_limit_clients, shared=self.shared, name=setting
+                )
+                self._throttles[setting] = found
+            return found
 
     # -- looking classes up --------------------------------------------------------------
     def check_lookup(self, client: str) -> None:
@@ -116,6 +122,12 @@ class ClassLimits:
 
     def check_join(self, client: str, room: Classroom) -> None:
         """Room in the class, then a join from this address this minute (spent here)."""
+        self.check_room(room)
+        self.spend_join(client)
+
+    def check_room(self, room: Classroom) -> None:
+        """409 when the class is full (memory only: a coroutine checks it again after it
+        awaited `spend_join` in a thread, with no await before the join)."""
         limit = self.settings.class_max_students
         if len(room.students) >= limit:
             raise ClassRefused(
@@ -123,6 +135,9 @@ class ClassLimits:
                 f"class {room.code} is full: {limit} students, the limit per class "
                 "(LAYERLAB_CLASS_MAX_STUDENTS)",
             )
+
+    def spend_join(self, client: str) -> None:
+        """A join from this address this minute, spent here (429 when none is left)."""
         throttle = self.throttle("class_joins_per_minute")
         if not throttle.spend(client):
             wait = throttle.retry_after(client)
@@ -217,21 +232,37 @@ class ClassLimits:
             ),
         ][3 - len(counts) :]  # no class: the address and the token only
         limits = [limit for limit, _ in refusals]
-        full = next((i for i, c in enumerate(counts) if self.sockets[c] >= limits[i]), -1)
+        # This process's counts decide alone without Redis; checked and taken in one step,
+        # so two threads cannot both take the last place (given back if Redis refuses).
+        with self._lock:
+            full = next((i for i, c in enumerate(counts) if self.sockets[c] >= limits[i]), -1)
+            if full < 0:
+                self._count(counts, 1)
         if self.shared is not None:
-            with contextlib.suppress(SharedUnavailable):  # else this process's counts
-                full = self.shared.open_socket(counts, limits)
+            try:
+                shared = self.shared.open_socket(counts, limits)
+            except SharedUnavailable:  # this process's counts decided
+                shared = full
+            with self._lock:  # this process counts every socket open here, as Redis does
+                if full < 0 <= shared:
+                    self._count(counts, -1)
+                elif shared < 0 <= full:
+                    self._count(counts, 1)
+            full = shared
         if full >= 0:
             raise ClassRefused(429, refusals[full][1], RUNS_RETRY_S)
-        for count in counts:
-            self.sockets[count] += 1
 
     def close_socket(self, client: str, member: str, code: str | None = None) -> None:
         counts = self._socket_counts(client, member, code)
         if self.shared is not None:
             self.shared.close_socket(counts)
+        with self._lock:
+            self._count(counts, -1)
+
+    def _count(self, counts: list[str], step: int) -> None:
+        """Add `step` to each of this process's `counts` (under the lock)."""
         for key in counts:
-            self.sockets[key] -= 1
+            self.sockets[key] += step
             if self.sockets[key] <= 0:
                 del self.sockets[key]
 

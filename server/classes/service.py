@@ -70,6 +70,8 @@ class Classes:
         await asyncio.to_thread(self.registry.load)
         if self.cluster is not None:
             self.cluster.class_events.start(self._apply)
+            if self.cluster.takeover is not None:  # a class run taken over stays the class's
+                self.cluster.takeover.class_of = self.class_of
         self.hub.start()
 
     async def stop(self) -> None:
@@ -79,8 +81,10 @@ class Classes:
     def admit(self, student: Student, experiment: dict) -> list[Quota]:
         """Whether this student may start this run now (raises ClassRefused), and the class's
         quotas to hand to `manager.create` (replicas take them in Redis, atomically with the
-        server's). Call it right before `manager.create`, with no await between, so two
-        requests to this process cannot both pass."""
+        server's). Call it right before `manager.create`, with no await between: the runs
+        counted here are the manager's seats (its active runs and those being admitted), and
+        `create` holds its run's seat before its first await, so two requests to this process
+        cannot both pass."""
         room = self.registry.classes[student.code]
         if room.closed is not None:
             raise ClassRefused(409, f"class {room.code} has been closed by its teacher")
@@ -93,17 +97,15 @@ class Classes:
         self.experiments.admit(room, student, experiment)
         # Replicas: the class runs other replicas hold count too (server/cluster/census.py).
         elsewhere = list(self.cluster.census.entries()) if self.cluster is not None else []
-        mine = len(self.active_runs(room.code, student.id)) + sum(
-            code == room.code and who == student.id for _, code, who in elsewhere
-        )
-        of_class = of_address = of_classes = 0
+        here = [(seat.class_code, seat.student) for seat in self.manager.seats()]
+        mine = of_class = of_address = of_classes = 0
         rooms = self.registry.classes
-        here = [r.class_code for r in self.manager.runs.values() if r.active]
-        for code in here + [code for _, code, _ in elsewhere]:
+        for code, who in here + [(code, who) for _, code, who in elsewhere]:
             if code is None:
                 continue
             of_classes += 1
             of_class += code == room.code
+            mine += code == room.code and who == student.id
             owner = rooms.get(code)
             of_address += (
                 room.client is not None and owner is not None and owner.client == room.client
@@ -112,6 +114,16 @@ class Classes:
         counts = [mine, of_class, *([of_address] if room.client is not None else []), of_classes]
         self.limits.check_runs(quotas, counts)
         return quotas
+
+    def class_of(self, run_id: str) -> tuple[str, str, list[Quota]] | None:
+        """A run's class, student and quotas (as `admit` gives them), or None outside classes
+        (or a class this replica does not know): how a run resumed or taken over from the
+        database, which does not say, comes back as its student's (server/cluster/takeover)."""
+        member = self.registry.members.get(run_id)
+        room = self.registry.classes.get(member.code) if member is not None else None
+        if member is None or room is None:
+            return None
+        return room.code, member.student_id, self.limits.run_quotas(room, member.student_id)
 
     def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
         members = self.registry.members

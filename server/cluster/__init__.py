@@ -79,13 +79,12 @@ class Cluster:
         self._waiting: dict[str, asyncio.Future] = {}  # run id -> the wait for it in Redis
         self._takeover: asyncio.Task | None = None
         self.takeover: Takeover | None = None
+        self._manager: RunManager | None = None
         self.class_events = ClassEvents(self.redis, self.replica, settings.redis_stream_max)
         self._looked: dict[str, float] = {}  # run id -> when `follow` last looked for it
         self._follows: set[asyncio.Task] = set()
         self.limits = SharedLimits(settings.redis_url, self.replica, settings.lease_s)
-        self.census.admission = Admission(
-            self.limits.redis, self.redis, settings.lease_s, self.limits.errors
-        )
+        self.census.admission = Admission(self.redis, settings.lease_s, self.limits.errors)
 
     async def start(self, manager: RunManager) -> None:
         """Begin once the manager (handed `self.bus`) exists: mirrors feed its hub."""
@@ -97,7 +96,14 @@ class Cluster:
         await self.limits.start()
         self.watch.start(manager.hub, self.mirrors, lambda run_id: run_id in manager.runs)
         self.takeover = Takeover(self.settings, manager.store, self.bus, self.mirrors)
-        self._takeover = asyncio.create_task(self.takeover.watch(manager))
+        self._manager = manager
+
+    def watch_lapsed(self) -> None:
+        """Begin taking over the runs of replicas that died. Called once the classes have
+        loaded and installed `takeover.class_of`: a class run taken over before then would
+        come back as nobody's (counted per address, off its class's dashboard counts)."""
+        assert self.takeover is not None and self._manager is not None, "start() first"
+        self._takeover = asyncio.create_task(self.takeover.watch(self._manager))
 
     async def stop(self) -> None:
         if self._takeover is not None:

@@ -15,13 +15,17 @@ run. Here each admission is also one Lua script in Redis over every count the ru
   and removes those that ended, so a dead replica's slots lapse a lease later, as its census
   does.
 
-The check runs where the manager checks its limits (synchronous, on the event loop: one loopback
-round trip, at most TIMEOUT_S); with Redis unreachable the census's counts alone decide, as
+The check runs where the manager checks its limits, awaited on the cluster's async client (one
+loopback round trip) and given up after TIMEOUT_S: the event loop never waits on Redis, so a
+Redis that hangs (stopped, its socket full) slows a new run by TIMEOUT_S and nothing else. The
+manager holds the run's seat while it waits (server/runs/seats.py), so this process's own
+counts still see it. With Redis unreachable or slow the census's counts alone decide, as
 before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -33,6 +37,7 @@ from . import keys
 log = logging.getLogger("layerlab.cluster")
 
 WARN_EVERY_S = 10.0
+TIMEOUT_S = 0.5  # a new run waits this long for Redis, then the census's counts decide
 
 # KEYS: the counts; ARGV: the run, seconds its slot lives unrenewed, then each count's limit.
 # Returns 0 (admitted in every count) or i, the first count (1-based) at its limit.
@@ -77,11 +82,15 @@ def default_counts(client: str | None) -> list[str]:
 
 
 class Admission:
-    """The run counts of the LayerLab in Redis: `admit` (sync), `renew` (async, the census's)."""
+    """The run counts of the LayerLab in Redis: `admit` (a new run's) and `renew` (the
+    census's), both on the cluster's async client."""
 
-    def __init__(self, sync_redis: Any, async_redis: Any, lease_s: float, errors: type):
+    def __init__(
+        self, async_redis: Any, lease_s: float, errors: type, timeout_s: float = TIMEOUT_S
+    ):
         self.lease_s = lease_s
-        self._admit = sync_redis.register_script(ADMIT)
+        self.timeout_s = timeout_s
+        self._admit = async_redis.register_script(ADMIT)
         self._renew = async_redis.register_script(RENEW)
         self.redis = async_redis
         self._errors = errors
@@ -89,19 +98,22 @@ class Admission:
         # run id -> when it was admitted here, and its counts; kept while the census holds it
         self.counts: dict[str, tuple[float, list[str]]] = {}
 
-    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+    async def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
         """Take a slot for `run_id` in every quota's count: None when taken, else the first
-        quota at its limit; None too when Redis does not answer (the census's counts have
-        passed the run already, and the next renewal puts it in its counts)."""
+        quota at its limit; None too when Redis does not answer within `timeout_s` (the
+        census's counts have passed the run already, and the next renewal puts it in its
+        counts)."""
         names = [keys.slots(q.count) for q in quotas]
+        limits = [q.limit for q in quotas]
         try:
-            limits = [q.limit for q in quotas]
-            full = int(self._admit(keys=names, args=[run_id, self.lease_s, *limits]))
-        except self._errors as err:
+            script = self._admit(keys=names, args=[run_id, self.lease_s, *limits])
+            full = int(await asyncio.wait_for(script, self.timeout_s))
+        except (self._errors, TimeoutError, asyncio.TimeoutError) as err:
             now = time.monotonic()
             if now - self._warned >= WARN_EVERY_S:
                 self._warned = now
-                log.warning("runs admitted on this replica's census only (Redis: %s)", err)
+                why = str(err) or f"no answer within {self.timeout_s:g} s"
+                log.warning("runs admitted on this replica's census only (Redis: %s)", why)
             full = 0
         if full:
             return quotas[full - 1]

@@ -77,7 +77,7 @@ class RedisBus(RunBus):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # -- from the manager (event loop, never blocks) --------------------------------------
+    # -- from the manager (event loop, never blocks; `admit` is awaited) --------------------------------------
     def owned(self, run_id: str, info: dict) -> None:
         generation = max(int(time.time() * 1000), self.generations.get(run_id, 0) + 1)
         self.generations[run_id] = generation
@@ -114,11 +114,11 @@ class RedisBus(RunBus):
     def active_elsewhere(self, client: str | None = None) -> int:
         return self.census.active(client) if self.census is not None else 0
 
-    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+    async def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
         """The run's slots in Redis (admission.py): two replicas never both take the last."""
         if self.census is None or self.census.admission is None:
             return None
-        return self.census.admission.admit(run_id, quotas)
+        return await self.census.admission.admit(run_id, quotas)
 
     async def claimed(self, run_id: str) -> None:
         """Until `run_id`'s lease is written (another replica relays its controls here only

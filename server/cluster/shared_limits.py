@@ -13,9 +13,10 @@ status and message:
   the socket to all of them, or to none. This replica renews its sockets every third of
   `LAYERLAB_LEASE_S`, so those of a replica that died stop counting a lease later.
 
-The calls are synchronous (the limits are checked in sync dependencies and in handlers alike)
-on their own small connection pool with short timeouts: a loopback round trip is a fraction of
-a millisecond. With Redis unreachable each call raises `SharedUnavailable` and the caller falls
+The calls are synchronous, on their own small connection pool with short timeouts (a loopback
+round trip is a fraction of a millisecond; a Redis that hangs costs TIMEOUT_S): they are made
+in threads only, by sync dependencies and routes, and by coroutines through `run_in_threadpool`
+(server/api/routes_classes.py), never on the event loop, which a hung Redis would stall. With Redis unreachable each call raises `SharedUnavailable` and the caller falls
 back to its own process's counts (a replica then limits as one process does).
 """
 
@@ -34,7 +35,7 @@ from . import keys
 log = logging.getLogger("layerlab.cluster")
 
 TIMEOUT_S = 0.5  # a limit check waits at most this long for Redis, then counts locally
-POOL_SIZE = 16  # sync connections: the thread pool's checks and the event loop's
+POOL_SIZE = 16  # sync connections: the thread pool's checks
 WARN_EVERY_S = 10.0  # Redis down: one warning this often, not one per request
 
 # KEYS[1]: the bucket; ARGV: capacity, tokens back per second, tokens to take (0: look only).

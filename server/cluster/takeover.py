@@ -8,6 +8,11 @@ owner token still works: the run keeps the stored hash. A lapsed run without a c
 ends `interrupted`, with a message that says why. A replica that stops gracefully hands its
 runs over (Cluster.hand_over): their leases lapse at once and it wakes the others (`wake`),
 so they are taken over within moments, from a checkpoint saved as they left.
+
+A class run stays its class's: the database's row does not say whose it is, so `class_of`
+(installed by server/classes at its start; this package does not import it) names a run's
+class, student and quotas, and the run is resumed as that student's run, counted per student
+and in its class's budgets (in this replica's census and in Redis), not per address.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from ..config import Settings
 from ..runs import checkpoints
 from ..runs.manager import RunManager
-from ..runs.model import ControlRefused, LimitReached
+from ..runs.model import ControlRefused, LimitReached, Quota
 from ..store import leases
 from ..store.store import Store
 from .bus import RedisBus
@@ -34,6 +40,10 @@ NO_CHECKPOINT = (
     "over; its history is kept"
 )
 
+# A run's class identity: (class code, student id, the quotas its runs must fit), or None for
+# a run outside classes (server/classes/service.py's `class_of`).
+ClassOf = Callable[[str], tuple[str, str, list[Quota]] | None]
+
 
 class Takeover:
     def __init__(self, settings: Settings, store: Store, bus: RedisBus, mirrors: Mirrors):
@@ -42,6 +52,7 @@ class Takeover:
         self.bus = bus
         self.mirrors = mirrors
         self.wake = asyncio.Event()  # a replica handed its runs over: look now
+        self.class_of: ClassOf | None = None  # set by server/classes at its start
 
     async def watch(self, manager: RunManager) -> None:
         every = self.settings.lease_s / 3
@@ -78,9 +89,18 @@ class Takeover:
         self.mirrors.adopt(run_id)  # viewers here reconnect to the run's new history
         self.bus.leased.add(run_id)  # renewed from now on (resume takes it again, too)
         lapsed = stored.model_copy(update={"status": "interrupted"})
+        identity = self.class_of(run_id) if self.class_of is not None else None
+        code, student, quotas = identity if identity is not None else (None, None, [])
         try:
             paused = stored.status == "paused"  # paused by its owner or teacher: it stays so
-            run = await manager.resume(lapsed, secrets.token_urlsafe(24), paused=paused)
+            run = await manager.resume(
+                lapsed,
+                secrets.token_urlsafe(24),
+                paused=paused,
+                class_code=code,
+                student=student,
+                quotas=quotas,
+            )
         except (ControlRefused, LimitReached) as err:  # its lease lapses again for another
             self.bus.leased.discard(run_id)
             log.warning("run %s could not be taken over: %s", run_id, err)

@@ -4,8 +4,9 @@ One process (no `LAYERLAB_REDIS_URL`) uses `LocalBus`, which does nothing: the h
 whole stream. Replicas use server/cluster's Redis bus, which copies each record, status and
 snapshot of the runs this replica owns into Redis (a stream per run, in order), so viewers on
 other replicas get them, and holds each run's lease while it lives. The manager calls it from
-the event loop and never waits on it: every method returns at once (`claimed` aside, awaited
-by the route that answers a new run's 201).
+the event loop and never waits on it: every method returns at once, but for the two that
+are awaited: `admit` (by the manager, for a new run's slots; at once in one process) and
+`claimed` (by the route that answers a new run's 201).
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ class RunBus:
         limits count the whole LayerLab). One process: none."""
         return 0
 
-    def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
+    async def admit(self, run_id: str, quotas: Sequence[Quota]) -> Quota | None:
         """Count a new run in every quota's count of the whole LayerLab in one atomic step,
         once this process's counts have passed it: None when admitted, else the first quota
-        at its limit. One process: None (its own counts decide)."""
+        at its limit. One process: None (its own counts decide), without suspending, so a
+        run is checked and created here in one step of the event loop."""
         return None
 
     async def claimed(self, run_id: str) -> None:

@@ -51,9 +51,19 @@ from .protocol import (
 from .reads import RunReads
 from .records import Records
 from .resume import check_resumable, resume_point
+from .seats import Reservations, Seat
 from .stage import STAGE_ACTIONS, control_argument, edit_refused, keep_pace
 
-__all__ = ["BadInput", "ControlRefused", "LimitReached", "Quota", "Run", "RunManager", "RunView"]
+__all__ = [
+    "BadInput",
+    "ControlRefused",
+    "LimitReached",
+    "Quota",
+    "Run",
+    "RunManager",
+    "RunView",
+    "Seat",
+]
 
 ACTIONS = ("pause", "resume", "step", "stop", "set_lr", "step_batch", *STAGE_ACTIONS)
 ACK_TIMEOUT_S = 5.0
@@ -85,6 +95,7 @@ class RunManager:
         # The workers' backend (LAYERLAB_BACKEND: local processes or Ray actors, one interface).
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
         self.runs: dict[str, Run] = {}  # active runs, then the ended ones still cached
+        self.reserved = Reservations()  # runs whose admission is awaited (seats.py)
         self.calls = Calls()
         self.asks = AskGate(settings)  # predictions in flight, per run and per client
         self.placement = Placement(self.pool, self.calls)
@@ -162,12 +173,22 @@ class RunManager:
     def list(self) -> list[Run]:
         return list(self.runs.values())
 
+    def seats(self) -> list[Seat]:
+        """Every run this process counts against the run limits: its active runs and those
+        being admitted now (seats.py). The classes count their runs here, reservations
+        included, so two requests cannot both take a class's last slot either."""
+        active = [
+            Seat(r.id, r.client, r.class_code, r.student) for r in self.runs.values() if r.active
+        ]
+        return [*active, *self.reserved]
+
     def active_count(self, client: str | None = None) -> int:
-        """Active runs in all, or of one address (a class's runs are counted per student)."""
+        """Active runs in all, or of one address (a class's runs are counted per student),
+        the runs being admitted now included."""
         return sum(
             1
-            for r in self.runs.values()
-            if r.active and (client is None or (r.client == client and r.student is None))
+            for seat in self.seats()
+            if client is None or (seat.client == client and seat.student is None)
         )
 
     # Blocking reads (the database): call them from a thread, never the event loop.
@@ -199,7 +220,7 @@ class RunManager:
             self.dataset_guard(experiments, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def create(
+    async def create(
         self,
         experiment: dict,
         check: dict,
@@ -217,9 +238,13 @@ class RunManager:
         is the hash of the creator's owner token; `design_id` the saved design it came from.
         A class run (`class_code`, `student`) is not counted against its address: a class
         shares one behind a school's NAT, and server/classes limits it per student instead,
-        with `quotas` (its counts, which replicas take in Redis with the server's)."""
+        with `quotas` (its counts, which replicas take in Redis with the server's).
+
+        One process: it never suspends (nothing is awaited that waits), so a caller's own
+        checks just before it (server/classes' `admit`) hold for it. Replicas: it awaits the
+        run's slots in Redis, its seat reserved meanwhile (`seats`)."""
         run_id = self._new_id()
-        self._check_limits(client, per_client=student is None, run_id=run_id, quotas=quotas)
+        await self._admit(Seat(run_id, client, class_code, student), quotas)
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
         if paused:
@@ -233,40 +258,54 @@ class RunManager:
         self.placement.place(run)
         return run
 
-    def _check_limits(
-        self,
-        client: str,
-        per_client: bool = True,
-        run_id: str = "",
-        quotas: Sequence[Quota] = (),
-    ) -> None:
-        """Raise LimitReached unless `run_id` fits the run limits: this process's count and
-        the other replicas' census, then (replicas) its slots taken atomically in Redis, in
-        the server's counts and `quotas` (a class run's, already checked by the census)."""
+    async def _admit(self, seat: Seat, quotas: Sequence[Quota] = ()) -> None:
+        """Raise LimitReached unless the run fits the run limits: this process's counts and
+        the other replicas' census, checked with no await; then (replicas) its slots taken
+        atomically in Redis, in the server's counts and `quotas` (a class run's, already
+        checked by the classes against the same counts), its seat reserved while that is
+        awaited. Returns with the seat free again: the caller registers the run before it
+        awaits anything, so it is counted throughout."""
         s = self.settings
-        everyone, mine = run_limits.everyone(s), run_limits.per_address(s, client)
+        per_client = seat.student is None
+        everyone, mine = run_limits.everyone(s), run_limits.per_address(s, seat.client)
         full: Quota | None = None
         if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
             full = everyone
         elif per_client and (
-            self.active_count(client) + self.bus.active_elsewhere(client) >= s.max_runs_per_client
+            self.active_count(seat.client) + self.bus.active_elsewhere(seat.client)
+            >= s.max_runs_per_client
         ):
             full = mine
         else:
             counts = [everyone, mine] if per_client else [everyone]
-            full = self.bus.admit(run_id, [*counts, *quotas])
+            self.reserved.hold(seat)
+            try:
+                full = await self.bus.admit(seat.run_id, [*counts, *quotas])
+            finally:
+                self.reserved.free(seat.run_id)
         if full is not None:
             raise LimitReached(full.refusal, full.retry_after)
 
-    async def resume(self, stored: StoredRun, token: str, paused: bool = False) -> Run:
+    async def resume(
+        self,
+        stored: StoredRun,
+        token: str,
+        paused: bool = False,
+        class_code: str | None = None,
+        student: str | None = None,
+        quotas: Sequence[Quota] = (),
+    ) -> Run:
         """Bring an interrupted run back from its last checkpoint (its owner's token proven
         by the caller): the history up to the checkpoint is kept, later records are dropped,
         and it trains on in a worker, under the same id and token (`paused`: it waits for a
-        resume or a step)."""
-        check_resumable(stored, stored.id in self.runs)
+        resume or a step). A class run comes back as one (`class_code`, `student`, `quotas`
+        as `create` takes them: the database's row does not know its class)."""
+        check_resumable(stored, self._held(stored.id))
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
-        self._check_limits(stored.client, run_id=stored.id)
-        check_resumable(stored, stored.id in self.runs)  # resumed by another request meanwhile
+        # Resumed by another request meanwhile? Checked with no await before its seat is
+        # held: a second resume of the run now finds the seat (`_held`) and is refused.
+        check_resumable(stored, self._held(stored.id))
+        await self._admit(Seat(stored.id, stored.client, class_code, student), quotas)
         info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
         channel = self.hub.open(stored.id, info)
         run = Run(
@@ -280,6 +319,7 @@ class RunManager:
             owner=stored.owner,
             design_id=stored.design_id,
         )
+        run.class_code, run.student = class_code, student
         self.runs[run.id] = run
         self.records.resumed(run, point)
         if paused:  # replicas: a paused run taken over stays paused (server/cluster/takeover.py)
@@ -544,5 +584,9 @@ class RunManager:
         memory only, and a collision with a stored run merged the new run into the old row)."""
         while True:
             run_id = secrets.token_hex(ID_BYTES)
-            if run_id not in self.runs:
+            if not self._held(run_id):
                 return run_id
+
+    def _held(self, run_id: str) -> bool:
+        """Whether `run_id` is in memory here, or being admitted (its seat reserved)."""
+        return run_id in self.runs or run_id in self.reserved

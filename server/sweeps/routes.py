@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ..core.ids import new_id
-from ..runs.manager import ControlRefused, LimitReached, RunManager
+from ..runs.manager import ControlRefused, LimitReached, Run, RunManager
 from ..store.store import StoreUnavailable
 from ..web.deps import ClientDep, ManagerDep, SettingsDep, StoreDep
 from ..web.owner import MaybeOwner, Owner, OwnerToken, owns
@@ -81,8 +81,16 @@ async def create_sweep(
         raise HTTPException(422, err.errors) from None
     await run_in_threadpool(manager.check_datasets, [v.experiment for v in variants], owner.hash)
     _room(manager, client, len(variants))
-    # No await from the limit check to the last create: the sweep starts whole or not at all.
-    runs = [manager.create(v.experiment, v.check, client, owner=owner.hash) for v in variants]
+    # The sweep starts whole or not at all: a variant refused after the room was checked (a
+    # replica's create awaits Redis, and another request may take a slot meanwhile) stops
+    # the variants created before it, and the 429 stands for the whole sweep.
+    runs: list[Run] = []
+    try:
+        for v in variants:
+            runs.append(await manager.create(v.experiment, v.check, client, owner=owner.hash))
+    except LimitReached:
+        await _stop_all(manager, runs)
+        raise
     sweep_id = new_id()
     axes = [a.model_dump() for a in body.axes]
     try:

@@ -29,13 +29,19 @@ def _needed(what: str, err: Exception) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_server() -> Iterator[RedisServer]:
+    """The tests' Redis (its process too: a test may stop it for a moment, SIGSTOP)."""
     try:
         server = RedisServer()
     except FileNotFoundError as err:
         _needed("redis-server", err)
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

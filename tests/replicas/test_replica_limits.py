@@ -286,21 +286,21 @@ def test_run_slots_count_each_run_once_per_address_and_lapse(redis_url):
     async def check() -> None:
         sync = redis.Redis.from_url(url, decode_responses=True)
         lasting = aioredis.Redis.from_url(url, decode_responses=True)
-        slots = Admission(sync, lasting, 1.0, redis.RedisError)
+        slots = Admission(lasting, 1.0, redis.RedisError)
         try:
-            assert slots.admit("r1", counts("10.0.0.1")) is None
-            assert slots.admit("r1", counts("10.0.0.1")) is None  # the same run (taken over)
-            full = slots.admit("r2", counts("10.0.0.1"))  # the address's one slot is taken
+            assert await slots.admit("r1", counts("10.0.0.1")) is None
+            assert await slots.admit("r1", counts("10.0.0.1")) is None  # the same run (taken over)
+            full = await slots.admit("r2", counts("10.0.0.1"))  # the address's one slot is taken
             assert full is not None and full.count == "client:10.0.0.1"
-            assert slots.admit("r2", counts(None)) is None  # a class run: not per address
-            full = slots.admit("r3", counts("10.0.0.2"))  # the LayerLab's two are taken
+            assert await slots.admit("r2", counts(None)) is None  # a class run: not per address
+            full = await slots.admit("r3", counts("10.0.0.2"))  # the LayerLab's two are taken
             assert full is not None and full.count == "all"
             await slots.renew([("r2", None)], [("r1", "10.0.0.1")])  # r1 ended, r2 goes on
-            assert slots.admit("r3", counts("10.0.0.2")) is None
-            assert slots.admit("r4", counts("10.0.0.1", most=3)) is None  # r1's address freed
+            assert await slots.admit("r3", counts("10.0.0.2")) is None
+            assert await slots.admit("r4", counts("10.0.0.1", most=3)) is None  # r1's address freed
             # Nobody renews them (their replica died): they lapse a lease (1 s) later.
             deadline = time.monotonic() + WAIT_S
-            while slots.admit("r5", counts("10.0.0.3")) is not None:
+            while await slots.admit("r5", counts("10.0.0.3")) is not None:
                 assert time.monotonic() < deadline, "the slots never lapsed"
                 await asyncio.sleep(0.05)
         finally:
@@ -330,16 +330,16 @@ def test_a_class_runs_counts_are_taken_together_renewed_and_freed(redis_url):
     async def check() -> None:
         sync = redis.Redis.from_url(url, decode_responses=True)
         lasting = aioredis.Redis.from_url(url, decode_responses=True)
-        slots = Admission(sync, lasting, 1.0, redis.RedisError)
+        slots = Admission(lasting, 1.0, redis.RedisError)
         try:
             sync.flushdb()
-            assert slots.admit("c1", class_run("ada")) is None
-            full = slots.admit("c2", class_run("ada"))
+            assert await slots.admit("c1", class_run("ada")) is None
+            full = await slots.admit("c2", class_run("ada"))
             assert full is not None and full.count == "student:K:ada"
             assert sync.zcard("layerlab:slots:class:K") == 1, "a refused run took a slot"
             assert sync.zcard("layerlab:slots:all") == 1
-            assert slots.admit("c2", class_run("bo")) is None
-            full = slots.admit("c3", class_run("cy"))
+            assert await slots.admit("c2", class_run("bo")) is None
+            full = await slots.admit("c3", class_run("cy"))
             assert full is not None and full.count == "class:K"
             # Renewed past the lease (1 s): still counted in every count they were admitted to.
             for _ in range(4):
@@ -347,12 +347,12 @@ def test_a_class_runs_counts_are_taken_together_renewed_and_freed(redis_url):
                 await slots.renew([("c1", None), ("c2", None)], [])
             assert sync.zcard("layerlab:slots:class:K") == 2
             assert sync.zcard("layerlab:slots:student:K:bo") == 1
-            full = slots.admit("c3", class_run("cy"))
+            full = await slots.admit("c3", class_run("cy"))
             assert full is not None and full.count == "class:K"
             await slots.renew([("c2", None)], [("c1", None)])  # c1 ended: every count freed
             assert sync.zcard("layerlab:slots:student:K:ada") == 0
             assert sync.zcard("layerlab:slots:classes") == 1
-            assert slots.admit("c3", class_run("cy")) is None
+            assert await slots.admit("c3", class_run("cy")) is None
             assert set(slots.counts) == {"c2", "c3"}
         finally:
             sync.flushdb()

@@ -9,7 +9,8 @@ import pytest
 
 from server.config import Settings
 from server.runs import manager as manager_module
-from server.runs.manager import ControlRefused, LimitReached, RunManager
+from server.runs.bus import RunBus
+from server.runs.manager import ControlRefused, LimitReached, Quota, RunManager
 from server.runs.protocol import decode
 
 CHECK = {"input_shape": [2], "layers": [], "head": {"output_shape": [2]}, "total_params": 6}
@@ -78,33 +79,39 @@ def make(tmp_path, **kw) -> RunManager:
 
 
 def test_limits_per_client_and_in_all(tmp_path):
-    manager = make(tmp_path, max_runs=3, max_runs_per_client=2)
-    manager.create(EXPERIMENT, CHECK, "alice")
-    manager.create(EXPERIMENT, CHECK, "alice")
-    with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS_PER_CLIENT"):
-        manager.create(EXPERIMENT, CHECK, "alice")
-    manager.create(EXPERIMENT, CHECK, "bob")
-    with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS"):
-        manager.create(EXPERIMENT, CHECK, "carol")
+    async def main():
+        manager = make(tmp_path, max_runs=3, max_runs_per_client=2)
+        await manager.create(EXPERIMENT, CHECK, "alice")
+        await manager.create(EXPERIMENT, CHECK, "alice")
+        with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS_PER_CLIENT"):
+            await manager.create(EXPERIMENT, CHECK, "alice")
+        await manager.create(EXPERIMENT, CHECK, "bob")
+        with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS"):
+            await manager.create(EXPERIMENT, CHECK, "carol")
+
+    asyncio.run(main())
 
 
 def test_runs_go_to_the_least_loaded_worker_and_die_only_with_theirs(tmp_path):
-    manager = make(tmp_path)
-    runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
-    assert [r.worker.id for r in runs] == [0, 1, 0, 1]
-    for run in runs:
-        manager.pool.on_message(run.worker, ("accepted", run.id))
-    assert manager.owns(runs[0], runs[0].token) and not manager.owns(runs[0], "nope")
-    assert not manager.owns(runs[0], None)
-    manager.pool.on_exit(manager.pool.workers[0], "worker process died (signal 9, SIGKILL)")
-    assert [r.status for r in runs] == ["failed", "queued", "failed", "queued"]
-    assert runs[0].channel.message == "worker process died (signal 9, SIGKILL)"
+    async def main():
+        manager = make(tmp_path)
+        runs = [await manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+        assert [r.worker.id for r in runs] == [0, 1, 0, 1]
+        for run in runs:
+            manager.pool.on_message(run.worker, ("accepted", run.id))
+        assert manager.owns(runs[0], runs[0].token) and not manager.owns(runs[0], "nope")
+        assert not manager.owns(runs[0], None)
+        manager.pool.on_exit(manager.pool.workers[0], "worker process died (signal 9, SIGKILL)")
+        assert [r.status for r in runs] == ["failed", "queued", "failed", "queued"]
+        assert runs[0].channel.message == "worker process died (signal 9, SIGKILL)"
+
+    asyncio.run(main())
 
 
 def test_controls_on_live_and_ended_runs(tmp_path):
     async def main():
         manager = make(tmp_path)
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         await manager.control(run, "pause")
         sent = manager.pool.sent[-1][1]
         assert sent[0] == "control" and sent[2:] == (run.id, "pause", None)
@@ -119,7 +126,7 @@ def test_ended_runs_are_stored_and_read_back_after_a_restart(tmp_path):
     async def main():
         manager = make(tmp_path, persist_runs=True)
         await manager.start()
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         worker = run.worker
         for epoch in (1, 2, 3):
             manager.pool.on_message(worker, ("epoch", run.id, {"epoch": epoch, "loss": 0.5}))
@@ -143,7 +150,7 @@ def test_runs_active_at_a_crash_come_back_interrupted(tmp_path):
     async def main():
         manager = make(tmp_path, persist_runs=True)
         await manager.start()
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         for epoch in (1, 2):
             manager.pool.on_message(run.worker, ("epoch", run.id, {"epoch": epoch}))
         assert await asyncio.to_thread(manager.store.writer.flush)
@@ -162,11 +169,11 @@ def test_only_a_few_ended_runs_stay_in_memory(tmp_path):
     async def main():
         manager = make(tmp_path, cache_runs=2)
         await manager.start()
-        runs = [manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
+        runs = [await manager.create(EXPERIMENT, CHECK, "c") for _ in range(4)]
         for run in runs:
             manager.pool.on_message(run.worker, ("status", run.id, "finished", None, 3))
         assert await asyncio.to_thread(manager.store.writer.flush)
-        manager.create(EXPERIMENT, CHECK, "c")
+        await manager.create(EXPERIMENT, CHECK, "c")
         assert [r.id for r in runs if manager.get(r.id)] == [r.id for r in runs[2:]]
         for run in runs[:2]:  # forgotten by memory, not by the database
             assert (await asyncio.to_thread(manager.find, run.id)).status == "finished"
@@ -177,33 +184,40 @@ def test_only_a_few_ended_runs_stay_in_memory(tmp_path):
 
 def test_runs_a_dead_worker_never_took_go_to_a_live_one(tmp_path):
     """Issue 7.3: a run created just after a worker died was failed with "worker process died"."""
-    manager = make(tmp_path)
-    taken = manager.create(EXPERIMENT, CHECK, "c")
-    manager.pool.on_message(taken.worker, ("accepted", taken.id))
-    dead = taken.worker
-    late = manager.create(EXPERIMENT, CHECK, "c")  # goes to worker 1 (least loaded)
-    also_late = manager.create(EXPERIMENT, CHECK, "c")  # worker 0, which is dying
-    assert also_late.worker is dead
-    dead.alive = False
-    manager.pool.on_exit(dead, "worker process died (signal 9, SIGKILL)")
-    assert taken.status == "failed"
-    assert also_late.status == "queued" and also_late.worker.id == 1
-    assert late.status == "queued"
-    assert manager.pool.sent[-1] == (1, ("start", also_late.id, EXPERIMENT, False))
+
+    async def main():
+        manager = make(tmp_path)
+        taken = await manager.create(EXPERIMENT, CHECK, "c")
+        manager.pool.on_message(taken.worker, ("accepted", taken.id))
+        dead = taken.worker
+        late = await manager.create(EXPERIMENT, CHECK, "c")  # goes to worker 1 (least loaded)
+        also_late = await manager.create(EXPERIMENT, CHECK, "c")  # worker 0, which is dying
+        assert also_late.worker is dead
+        dead.alive = False
+        manager.pool.on_exit(dead, "worker process died (signal 9, SIGKILL)")
+        assert taken.status == "failed"
+        assert also_late.status == "queued" and also_late.worker.id == 1
+        assert late.status == "queued"
+        assert manager.pool.sent[-1] == (1, ("start", also_late.id, EXPERIMENT, False))
+
+    asyncio.run(main())
 
 
 def test_runs_wait_for_a_usable_worker_instead_of_a_dead_one(tmp_path):
-    manager = make(tmp_path)
-    for worker in manager.pool.workers.values():
-        worker.ready = False  # both starting (or replaced and warming up)
-    run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
-    assert run.worker is None and list(manager.pending) == [run]
-    assert not manager.pool.sent
-    fresh = manager.pool.workers[1]
-    fresh.ready = True
-    manager.pool.on_ready(fresh)
-    assert run.worker is fresh and not manager.pending
-    assert manager.pool.sent == [(1, ("start", run.id, EXPERIMENT, True))]
+    async def main():
+        manager = make(tmp_path)
+        for worker in manager.pool.workers.values():
+            worker.ready = False  # both starting (or replaced and warming up)
+        run = await manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        assert run.worker is None and list(manager.pending) == [run]
+        assert not manager.pool.sent
+        fresh = manager.pool.workers[1]
+        fresh.ready = True
+        manager.pool.on_ready(fresh)
+        assert run.worker is fresh and not manager.pending
+        assert manager.pool.sent == [(1, ("start", run.id, EXPERIMENT, True))]
+
+    asyncio.run(main())
 
 
 def test_a_run_stopped_while_it_waits_for_a_worker_ends_at_once(tmp_path):
@@ -211,7 +225,7 @@ def test_a_run_stopped_while_it_waits_for_a_worker_ends_at_once(tmp_path):
         manager = make(tmp_path)
         for worker in manager.pool.workers.values():
             worker.alive = False
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         await manager.control(run, "stop")
         assert run.status == "stopped" and not manager.pending
 
@@ -226,7 +240,7 @@ def test_a_queued_paused_run_takes_resume_and_starts_running(tmp_path):
         manager = make(tmp_path)
         for worker in manager.pool.workers.values():
             worker.ready = False
-        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        run = await manager.create(EXPERIMENT, CHECK, "c", paused=True)
         assert run.status == "paused" and list(manager.pending) == [run]
         await manager.control(run, "resume")
         assert run.status == "queued"
@@ -242,20 +256,23 @@ def test_a_queued_paused_run_takes_resume_and_starts_running(tmp_path):
 
 
 def test_the_run_a_worker_was_killed_for_says_what_to_change(tmp_path):
-    manager = make(tmp_path, max_step_s=3)
-    heavy, light = (manager.create(EXPERIMENT, CHECK, "c") for _ in range(2))
-    light.worker = heavy.worker
-    heavy.worker.runs.add(light.id)
-    for run in (heavy, light):
-        manager.pool.on_message(run.worker, ("accepted", run.id))
-    worker = heavy.worker
-    worker.culprit = heavy.id
-    worker.alive = False
-    manager.pool.on_exit(worker, "a run on this worker held it ... (LAYERLAB_MAX_STEP_S)")
-    assert heavy.status == "failed"
-    assert "one training step of this design took over 3 s" in heavy.channel.message
-    assert "smaller batch size" in heavy.channel.message
-    assert light.status == "failed" and "LAYERLAB_MAX_STEP_S" in light.channel.message
+    async def main():
+        manager = make(tmp_path, max_step_s=3)
+        heavy, light = [await manager.create(EXPERIMENT, CHECK, "c") for _ in range(2)]
+        light.worker = heavy.worker
+        heavy.worker.runs.add(light.id)
+        for run in (heavy, light):
+            manager.pool.on_message(run.worker, ("accepted", run.id))
+        worker = heavy.worker
+        worker.culprit = heavy.id
+        worker.alive = False
+        manager.pool.on_exit(worker, "a run on this worker held it ... (LAYERLAB_MAX_STEP_S)")
+        assert heavy.status == "failed"
+        assert "one training step of this design took over 3 s" in heavy.channel.message
+        assert "smaller batch size" in heavy.channel.message
+        assert light.status == "failed" and "LAYERLAB_MAX_STEP_S" in light.channel.message
+
+    asyncio.run(main())
 
 
 def test_a_dead_worker_answers_only_its_own_pending_calls(tmp_path):
@@ -265,7 +282,7 @@ def test_a_dead_worker_answers_only_its_own_pending_calls(tmp_path):
     async def main():
         manager = make(tmp_path)
         manager.pool.ack = False  # workers busy: nothing is acknowledged yet
-        dying, healthy = (manager.create(EXPERIMENT, CHECK, "c") for _ in range(2))
+        dying, healthy = [await manager.create(EXPERIMENT, CHECK, "c") for _ in range(2)]
         assert dying.worker is not healthy.worker
         control = asyncio.create_task(manager.control(healthy, "set_lr", learning_rate=0.1))
         ask = asyncio.create_task(manager.ask(healthy, [0.1, 0.2], False, None))
@@ -295,7 +312,7 @@ def test_a_control_on_a_run_waiting_for_a_worker_follows_its_start(tmp_path):
         manager = make(tmp_path)
         for worker in manager.pool.workers.values():
             worker.ready = False
-        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        run = await manager.create(EXPERIMENT, CHECK, "c", paused=True)
         asked = asyncio.create_task(manager.control(run, "step_batch", sample=3))
         await asyncio.sleep(0.05)
         assert not asked.done() and not manager.pool.sent
@@ -312,9 +329,13 @@ def test_a_control_on_a_run_waiting_for_a_worker_follows_its_start(tmp_path):
 
 def test_run_ids_are_long_and_random(tmp_path):
     """Issue 20: 32-bit ids checked only against memory collided with stored runs."""
-    manager = make(tmp_path)
-    ids = {manager.create(EXPERIMENT, CHECK, f"c{i}").id for i in range(3)}
-    assert len(ids) == 3 and all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+
+    async def main():
+        manager = make(tmp_path)
+        ids = {(await manager.create(EXPERIMENT, CHECK, f"c{i}")).id for i in range(3)}
+        assert len(ids) == 3 and all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+
+    asyncio.run(main())
 
 
 def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_path):
@@ -322,7 +343,7 @@ def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_pat
         manager = make(tmp_path)
         for worker in manager.pool.workers.values():
             worker.ready = False
-        run = manager.create(EXPERIMENT, CHECK, "c", paused=True)
+        run = await manager.create(EXPERIMENT, CHECK, "c", paused=True)
         step = asyncio.create_task(manager.control(run, "step"))
         await asyncio.sleep(0.05)
         await manager.control(run, "stop")
@@ -335,7 +356,7 @@ def test_a_run_stopped_while_its_queued_control_waits_answers_it_at_once(tmp_pat
 def test_a_worker_that_takes_no_commands_gets_a_clear_refusal_and_a_stop_still_stops(tmp_path):
     async def main():
         manager = make(tmp_path)
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         manager.pool.send = lambda worker, command: False  # its queue is full
         with pytest.raises(ControlRefused, match="commands waiting"):
             await manager.control(run, "pause")
@@ -361,7 +382,7 @@ def test_a_stop_waits_for_a_slow_worker_that_is_taking_it_and_kills_only_a_stuck
     async def main():
         manager = make(tmp_path)
         manager.pool.ack = False
-        slow = manager.create(EXPERIMENT, CHECK, "c")
+        slow = await manager.create(EXPERIMENT, CHECK, "c")
         loop = asyncio.get_running_loop()
         answered = asyncio.Event()
 
@@ -376,7 +397,7 @@ def test_a_stop_waits_for_a_slow_worker_that_is_taking_it_and_kills_only_a_stuck
         assert answered.is_set() and slow.status == "stopped"
         assert manager.pool.killed == []  # taking its time is not hanging
 
-        stuck = manager.create(EXPERIMENT, CHECK, "c")
+        stuck = await manager.create(EXPERIMENT, CHECK, "c")
         stuck.worker.busy = (stuck.id, 30.0)  # one step for 30 s, heartbeat still fresh
         await manager.control(stuck, "stop")
         assert stuck.status == "stopped"
@@ -384,9 +405,71 @@ def test_a_stop_waits_for_a_slow_worker_that_is_taking_it_and_kills_only_a_stuck
             f"run {stuck.id} was stopped while its worker was busy"
         ]
 
-        silent = manager.create(EXPERIMENT, CHECK, "c")
+        silent = await manager.create(EXPERIMENT, CHECK, "c")
         silent.worker.busy, silent.worker.responsive = (None, 0.0), False  # SIGSTOP
         await manager.control(silent, "stop")
         assert silent.status == "stopped" and len(manager.pool.killed) == 2
+
+    asyncio.run(main())
+
+
+def test_one_process_creates_a_run_without_suspending(tmp_path):
+    """Without replicas nothing in `create` waits: driven by hand, its coroutine finishes at
+    its first step, so checks made just before it (the classes') hold for it."""
+    manager = make(tmp_path, max_runs=1)
+    step = manager.create(EXPERIMENT, CHECK, "c")
+    with pytest.raises(StopIteration) as done:
+        step.send(None)
+    assert manager.get(done.value.value.id) is done.value.value
+    refused = manager.create(EXPERIMENT, CHECK, "c")
+    with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS"):
+        refused.send(None)
+
+
+class SlowBus(RunBus):
+    """A replica's bus whose Redis answers only when told to (`answer`)."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, list[Quota]]] = []
+        self.answers: asyncio.Queue = asyncio.Queue()
+
+    async def admit(self, run_id, quotas):
+        self.asked.append((run_id, list(quotas)))
+        return await self.answers.get()
+
+
+def test_a_run_waiting_for_its_slots_in_redis_holds_its_seat(tmp_path):
+    """While a replica awaits Redis for one run, the others see it: counted in all, for its
+    address, and (a class run) for its class and student, through `seats`; refused in Redis,
+    its seat goes and nothing is registered."""
+
+    async def main():
+        settings = Settings(state_dir=tmp_path, persist_runs=False, max_runs=3)
+        bus = SlowBus()
+        manager = RunManager(settings, pool_factory=FakePool, bus=bus)
+        first = asyncio.create_task(manager.create(EXPERIMENT, CHECK, "alice"))
+        student = asyncio.create_task(
+            manager.create(EXPERIMENT, CHECK, "alice", class_code="K", student="s1")
+        )
+        await asyncio.sleep(0)
+        assert len(bus.asked) == 2 and not manager.runs  # both waiting for Redis
+        assert manager.active_count() == 2 and manager.active_count("alice") == 1
+        seats = {(s.client, s.class_code, s.student) for s in manager.seats()}
+        assert seats == {("alice", None, None), ("alice", "K", "s1")}
+        third = asyncio.create_task(manager.create(EXPERIMENT, CHECK, "bob"))
+        await asyncio.sleep(0)
+        with pytest.raises(LimitReached, match="LAYERLAB_MAX_RUNS"):  # the seats count
+            await manager.create(EXPERIMENT, CHECK, "carol")
+        full = Quota("student:K:s1", 1, "the student is full")
+        for answer in (None, full, None):
+            bus.answers.put_nowait(answer)
+        run = await first
+        with pytest.raises(LimitReached, match="the student is full"):
+            await student
+        await third
+        assert set(manager.runs) == {run.id, third.result().id}
+        assert len(manager.reserved) == 0 and manager.active_count() == 2
+        assert bus.asked[0][1][1].count == "client:alice"  # a run outside classes: per address
+        assert [q.count for q in bus.asked[1][1]] == ["all"]  # a class run: per student
 
     asyncio.run(main())

@@ -58,7 +58,7 @@ def test_an_abandoned_run_pauses_then_stops_on_a_real_worker(tmp_path):
         await manager.start()
         try:
             assert await manager.pool.wait_ready(120)
-            run = manager.create(UNTIL_PAUSED, CHECK, "owner")
+            run = await manager.create(UNTIL_PAUSED, CHECK, "owner")
             manager.heartbeat(run)
             # While the owner's page beats, the run goes on past the pause delay.
             for _ in range(10):

@@ -28,7 +28,7 @@ def test_a_pace_for_a_run_waiting_for_a_worker_goes_with_its_start(tmp_path):
         for worker in manager.pool.workers.values():
             worker.ready = False  # no usable worker: the run waits in `pending`
         original = copy.deepcopy(EXPERIMENT)
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         sock = Collector()
         viewer = manager.hub.join(run.id, sock)
         task = asyncio.create_task(viewer.run())
@@ -57,7 +57,7 @@ def test_a_pace_for_a_run_waiting_for_a_worker_goes_with_its_start(tmp_path):
 def test_set_weight_needs_a_paused_run_and_carries_the_edit(tmp_path):
     async def main():
         manager = make(tmp_path)
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         edit = {"layer": "head", "to": 1, "bias": 0.5}
         with pytest.raises(ControlRefused, match="paused"):
             await manager.control(run, "set_weight", value=edit)
@@ -71,7 +71,7 @@ def test_set_weight_needs_a_paused_run_and_carries_the_edit(tmp_path):
 def test_early_stopping_puts_the_best_epoch_on_the_final_status(tmp_path):
     async def main():
         manager = make(tmp_path)
-        run = manager.create(EXPERIMENT, CHECK, "c")
+        run = await manager.create(EXPERIMENT, CHECK, "c")
         sock = Collector()
         task = asyncio.create_task(manager.hub.join(run.id, sock).run())
         text = "stopped early at epoch 9: the validation loss was lowest at epoch 4; ..."
