@@ -9,6 +9,7 @@ records, and the runs are paced (they must be to stack) and train until paused o
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import torch
@@ -91,6 +92,16 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     for run_id in ids:
         shots = [m for m in harness.messages if m[0] == "snapshot" and m[1] == run_id]
         assert len(shots) >= 3, run_id
+        # Each frame follows its epoch's record (computed after the stacked epoch, sent at
+        # the run's turn), and shows that epoch.
+        for shot in shots:
+            at = harness.messages.index(shot)
+            before = [m[2]["epoch"] for m in harness.messages[:at] if m[:2] == ("epoch", run_id)]
+            assert before and before[-1] == shot[2] == json.loads(shot[3])["snapshot"]["epoch"], (
+                run_id
+            )
+    # Their frames were computed together, one pass a stack (engine/fastpath/stacked_probes.py).
+    assert worker.stacked_snapshots >= 20
     # Their own learning rates and weights: four different runs, not one copied.
     assert {records(harness, r)[0]["lr"] for r in ids} == {0.02, 0.03, 0.04, 0.05}
     assert len({records(harness, r)[9]["loss"] for r in ids}) == 4
