@@ -46,7 +46,7 @@ from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
+from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit, StackTurns
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stacking import STACK_MIN, align, plan, stackable
@@ -115,6 +115,9 @@ class Worker:
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
         self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
         self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames)
+        self.stack_turns = StackTurns()  # what a stack's turns and frames cost (frames.py)
+        self.frame_clock = 0.0  # seconds spent on frames (probe, encode, send), and how many
+        self.frame_count = 0
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -414,34 +417,44 @@ class Worker:
         self.stacked_epochs += len(jobs)
         if self.beat is not None:
             self.beat.stacked(self.stacked_epochs)
-        # The frames the stack's runs are due after this epoch, computed together (one pass
-        # per resolution and probe key); the others are decided at their turn as before.
-        frames = self.stacked_frames(jobs, results)
         # The run whose last frame is oldest goes first: after a long stack the tail's runs
         # are late, and their frames come only from the probe share (frames.py), so a fixed
         # order would leave the same runs without frames every interval.
         order = sorted(range(len(jobs)), key=lambda i: jobs[i].frames.last)
+        start, clock, count = time.perf_counter(), self.frame_clock, self.frame_count
+        # The frames the stack's runs are due after this epoch, computed together (one pass
+        # per resolution and probe key); the others are decided at their turn as before.
+        frames = self.stacked_frames([jobs[i] for i in order], [results[i] for i in order])
         for i in order:
             self._turn(jobs[i], results[i], frames.get(jobs[i].run_id))
+        frame_time = self.frame_clock - clock
+        turn_time = time.perf_counter() - start - frame_time
+        self.stack_turns.measured(len(order), turn_time, self.frame_count - count, frame_time)
 
     def stacked_frames(self, jobs: list[Job], results: list) -> dict[str, Frame]:
-        """The frames due to a stack's runs after their stacked epoch (decided at once, as
-        `maybe_probe` decides each: frames.py), with the snapshots of runs of one probe key
-        (engine/fastpath/stacked_probes.py) computed as one pass, each charged its share of
-        it. -> {run_id: Frame}: a frame due, with its snapshot when it was computed stacked
-        (a run of no key, or a lone one, is probed alone at its turn)."""
+        """The frames due to a stack's runs (in their turns' order) after their stacked
+        epoch, decided at once as `maybe_probe` decides each at its turn, with the time the
+        turns ahead of it will take (frames.StackTurns); the snapshots of runs of one probe
+        key (engine/fastpath/stacked_probes.py) computed as one pass, each charged its share
+        of it. -> {run_id: Frame}: a frame due, with its snapshot when it was computed
+        stacked (a run of no key, or a lone one, is probed alone at its turn)."""
         from server.engine.fastpath.stacked_probes import key, snapshots
         from server.engine.probes import GRID_RES
 
         due: dict[tuple, list[Job]] = {}
         frames: dict[str, Frame] = {}
+        costs = self.stack_turns
+        ahead = pending = 0.0  # estimated seconds of the turns before, of the frames granted
         for job, result in zip(jobs, results, strict=True):
             if not isinstance(result, dict) or job.trainer.finished:
                 continue  # an ended run's last frame is its own (epoch_ended)
             job.pace.epoch_done()  # now, not at its turn (then a no-op): its slack is to
-            allowed, resolution = self.frame_due(job, epoch_ended=True)  # its next epoch
+            allowed, resolution = self.frame_due(job, True, ahead, pending)  # its next epoch
+            ahead += costs.turn_s
             if not allowed:
                 continue
+            ahead += costs.frame_s
+            pending += costs.frame_s
             frames[job.run_id] = Frame(resolution)
             k = key(job.trainer, resolution or GRID_RES)
             if k is not None:
@@ -555,15 +568,19 @@ class Worker:
         if allowed:
             self.probe(job, resolution)
 
-    def frame_due(self, job: Job, epoch_ended: bool = False) -> tuple[bool, int | None]:
-        """Whether `job` is due a frame now, and its boundary side (None: the full grid)."""
+    def frame_due(
+        self, job: Job, epoch_ended: bool = False, ahead: float = 0.0, pending: float = 0.0
+    ) -> tuple[bool, int | None]:
+        """Whether `job` is due a frame now, and its boundary side (None: the full grid).
+        `ahead`: its turn is expected that many seconds from now; `pending`: seconds of
+        frames decided before it, not yet run (a stack's: stacked_frames)."""
         if not job.watched:
             return False, None
         rate = job.pace.rate
         slow = rate is not None and rate <= self.settings.snapshot_rate
-        slack = job.pace.wait(time.monotonic()) if epoch_ended and slow else None
+        slack = job.pace.wait(time.monotonic() + ahead) if epoch_ended and slow else None
         now = time.perf_counter()
-        if not job.frames.allows(now, slack):
+        if not job.frames.allows(now, slack, pending):
             return False, None
         full = slow and not self.load.saturated(now)
         return True, None if full else MOVING_RESOLUTION
@@ -589,3 +606,5 @@ class Worker:
         layers_text = dumps({"epoch": job.epoch, "layers": layers}) if layers else None
         job.frames.spent(start, time.perf_counter(), surface="boundary" in snapshot)
         self.send("snapshot", job.run_id, job.epoch, text, layers_text)
+        self.frame_clock += time.perf_counter() - start
+        self.frame_count += 1
