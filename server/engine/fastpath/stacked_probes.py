@@ -137,10 +137,8 @@ def _norm(data: np.ndarray, woff: int, wsize: int, boff: int, bsize: int) -> np.
 def _thumbnails(act: np.ndarray, res: int) -> np.ndarray:
     """probes._thumbnails for every run: (R, G, n) activations -> (R, n, res/2, res/2)."""
     r, _, n = act.shape
-    pool = probes.THUMB_POOL
-    side = res // pool
-    grids = act.transpose(0, 2, 1).reshape(r, n, res, res)[:, :, : side * pool, : side * pool]
-    return grids.reshape(r, n, side, pool, side, pool).mean(axis=(3, 5))
+    pooled = probes.pool_grids(act.reshape(r, res, res, n), axis=1)  # (R, side, side, n)
+    return pooled.transpose(0, 3, 1, 2)
 
 
 def _rounded_rows(a: np.ndarray) -> list[list]:
