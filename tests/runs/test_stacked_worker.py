@@ -92,14 +92,14 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     for run_id in ids:
         shots = [m for m in harness.messages if m[0] == "snapshot" and m[1] == run_id]
         assert len(shots) >= 3, run_id
-        # Each frame follows its epoch's record (computed after the stacked epoch, sent at
-        # the run's turn), and shows that epoch.
+        # Each frame shows the epoch of the run's last record before it (computed after the
+        # stacked epoch, sent at the run's turn after its record; epoch 0 when it began
+        # being watched before its first).
         for shot in shots:
             at = harness.messages.index(shot)
             before = [m[2]["epoch"] for m in harness.messages[:at] if m[:2] == ("epoch", run_id)]
-            assert before and before[-1] == shot[2] == json.loads(shot[3])["snapshot"]["epoch"], (
-                run_id
-            )
+            shown = json.loads(shot[3])["snapshot"]["epoch"]
+            assert shot[2] == shown == (before[-1] if before else 0), run_id
     # Their frames were computed together, one pass a stack (engine/fastpath/stacked_probes.py).
     assert worker.stacked_snapshots >= 20
     # Their own learning rates and weights: four different runs, not one copied.
