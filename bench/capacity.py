@@ -59,6 +59,20 @@ most of the drop in CPU per epoch beyond the ~2.8x of training. The workers used
 during `--sizes 50 --seconds 15 --settle 5` (25/50 at pace, worst 0.80x, median 0.86x, at
 load 2.8), one worker's /proc state was R (running or runnable) in 148 of 150 samples, twice
 in a pipe write; the cores went to the other sessions' servers and tests.
+Stacked probes (engine/fastpath/stacked_probes.py: after a stacked epoch, the frames due are
+computed as one pass; runs/frames.StackTurns counts each run's slack from its expected turn),
+`--baseline <main 58bf863> --cnn-every 0 --sizes 25,50,100 --all --seconds 8`, load 1.5-2.1:
+  N=25   main 2.10 ms worker + 0.39 ms server per epoch, 414 snapshots/s, holds;
+         this 1.81 + 0.34 ms, 493/s, holds
+  N=50   main 1.51 + 0.28 ms, 568/s, p99 38 ms, holds; this 1.31 + 0.28 ms, 904/s, p99 25 ms,
+         holds
+  N=100  main 0.72 + 0.17 ms, 248/s, 1.00x, holds; this 0.71 + 0.19 ms, 421/s, 0.97x, holds
+  largest N that held: main 100, this 100. Then `--sizes 150,200` (load 1.9-2.3): neither
+  holds, both alike (N=150 0.69x / 0.68x, N=200 0.53x / 0.53x; this 262 and 280 snapshots/s
+  against 202 and 198): the workers' 0.65-0.68 ms per epoch there is stacked training, with
+  a frame for one epoch in 7-8; two workers and the server took ~1.8 of the 2 cores.
+  Earlier the same session, busier (load 2.8-4.5, another session's tests): main held 25 and
+  not 50 (p99 119 ms), this 50 (469 snapshots/s against 298), N=100 this 0.91x, main 0.50x.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
 """

@@ -62,6 +62,7 @@ def byte_grids(
     flat = a.reshape(k, -1)  # (K, D)
     finite = np.isfinite(flat)
     all_finite = bool(finite.all())
+    own_range = lo is None and hi is None  # each row (or all) over its own min and max
     if lo is None or hi is None:
         if not flat.shape[1]:
             mins = maxs = np.zeros(k, np.float32)
@@ -86,20 +87,26 @@ def byte_grids(
     span = (maxs - mins)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = np.where(span > 0, np.float32(255.0) / span, np.float32(0.0))
-        q = np.clip(np.round((flat - mins[:, None]) * scale), 0, 255)
+        q = flat - mins[:, None]
+        q *= scale
+        np.rint(q, out=q)  # np.round's rule (half to even)
+        # Each row over its own finite min and max already lies in [0, 255]: no clip.
+        if not (own_range and all_finite):
+            np.clip(q, 0, 255, out=q)
     if not all_finite:
         q = np.where(finite, q, 0)
     q = q.astype(np.uint8)
     shape = list(a.shape[1:])
     los, his = mins.tolist(), maxs.tolist()
+    if np.isfinite(mins).all() and np.isfinite(maxs).all():  # rounded(v, 7), inline
+        fmt = "{:.7g}".format
+        los, his = [float(fmt(v)) for v in los], [float(fmt(v)) for v in his]
+    else:
+        los, his = [rounded(v, 7) for v in los], [rounded(v, 7) for v in his]
+    b64 = base64.b64encode
     return [
-        {
-            "shape": shape,
-            "lo": rounded(los[i], 7),
-            "hi": rounded(his[i], 7),
-            "b64": base64.b64encode(q[i].tobytes()).decode("ascii"),
-        }
-        for i in range(k)
+        {"shape": shape, "lo": lo_i, "hi": hi_i, "b64": b64(row.tobytes()).decode("ascii")}
+        for lo_i, hi_i, row in zip(los, his, q, strict=True)
     ]
 
 

@@ -264,9 +264,30 @@ def _thumbnails(act: Tensor, res: int) -> np.ndarray:
     cheaper than avg_pool2d's dispatch at these sizes; an odd last row/column is dropped as
     avg_pool2d drops it)."""
     grids = act.detach().to("cpu", torch.float32).numpy().T.reshape(-1, res, res)
-    side = res // THUMB_POOL
-    cut = grids[:, : side * THUMB_POOL, : side * THUMB_POOL]
-    return cut.reshape(-1, side, THUMB_POOL, side, THUMB_POOL).mean(axis=(2, 4))
+    return pool_grids(grids)
+
+
+def pool_grids(grids: np.ndarray, axis: int = -2) -> np.ndarray:
+    """Average-pool axes (axis, axis + 1) of `grids`, (res, res) there, to res/THUMB_POOL
+    each: every cell the mean of its THUMB_POOL x THUMB_POOL block, summed in row-major
+    order (the stacked probes pool many runs' grids, laid out otherwise, with this same
+    arithmetic). Strided adds: a third of a 6-D mean's time."""
+    p = THUMB_POOL
+    ax = axis % grids.ndim
+    side = grids.shape[ax] // p
+
+    def block(i: int, j: int) -> np.ndarray:
+        index = [slice(None)] * grids.ndim
+        index[ax], index[ax + 1] = slice(i, side * p, p), slice(j, side * p, p)
+        return grids[tuple(index)]
+
+    out = block(0, 0).astype(np.float32)  # a copy
+    for i in range(p):
+        for j in range(p):
+            if i or j:
+                out += block(i, j)
+    out /= np.float32(p * p)
+    return out
 
 
 def _dense_weight(m: nn.Module) -> Tensor | None:

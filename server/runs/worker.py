@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -45,12 +46,23 @@ from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
-from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
+from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit, StackTurns
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
 from .stacking import STACK_MIN, align, plan, stackable
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
+
+
+@dataclass
+class Frame:
+    """A frame a run is due: its boundary side (None: the full grid) and, when it was
+    computed with its stack's (engine/fastpath/stacked_probes.py), the snapshot and the
+    seconds of that pass it is charged."""
+
+    resolution: int | None
+    snapshot: dict | None = None
+    cost: float = 0.0
 
 
 class Job:
@@ -102,6 +114,10 @@ class Worker:
         self.checkpoints = Checkpointer(settings)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
         self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
+        self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames)
+        self.stack_turns = StackTurns()  # what a stack's turns and frames cost (frames.py)
+        self.frame_clock = 0.0  # seconds spent on frames (probe, encode, send), and how many
+        self.frame_count = 0
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
@@ -405,13 +421,69 @@ class Worker:
         # are late, and their frames come only from the probe share (frames.py), so a fixed
         # order would leave the same runs without frames every interval.
         order = sorted(range(len(jobs)), key=lambda i: jobs[i].frames.last)
+        start, clock, count = time.perf_counter(), self.frame_clock, self.frame_count
+        # The frames the stack's runs are due after this epoch, computed together (one pass
+        # per resolution and probe key); the others are decided at their turn as before.
+        frames = self.stacked_frames([jobs[i] for i in order], [results[i] for i in order])
         for i in order:
-            self._turn(jobs[i], results[i])
+            self._turn(jobs[i], results[i], frames.get(jobs[i].run_id))
+        frame_time = self.frame_clock - clock
+        turn_time = time.perf_counter() - start - frame_time
+        self.stack_turns.measured(len(order), turn_time, self.frame_count - count, frame_time)
 
-    def _turn(self, job: Job, result: Any = None) -> None:
+    def stacked_frames(self, jobs: list[Job], results: list) -> dict[str, Frame]:
+        """The frames due to a stack's runs (in their turns' order) after their stacked
+        epoch, decided at once as `maybe_probe` decides each at its turn, with the time the
+        turns ahead of it will take (frames.StackTurns); the snapshots of runs of one probe
+        key (engine/fastpath/stacked_probes.py) computed as one pass, each charged its share
+        of it. -> {run_id: Frame}: a frame due, with its snapshot when it was computed
+        stacked (a run of no key, or a lone one, is probed alone at its turn)."""
+        from server.engine.fastpath.stacked_probes import key, snapshots
+        from server.engine.probes import GRID_RES
+
+        due: dict[tuple, list[Job]] = {}
+        frames: dict[str, Frame] = {}
+        costs = self.stack_turns
+        ahead = pending = 0.0  # estimated seconds of the turns before, of the frames granted
+        for job, result in zip(jobs, results, strict=True):
+            if not isinstance(result, dict) or job.trainer.finished:
+                continue  # an ended run's last frame is its own (epoch_ended)
+            job.pace.epoch_done()  # now, not at its turn (then a no-op): its slack is to
+            allowed, resolution = self.frame_due(job, True, ahead, pending)  # its next epoch
+            ahead += costs.turn_s
+            if not allowed:
+                continue
+            ahead += costs.frame_s
+            pending += costs.frame_s
+            frames[job.run_id] = Frame(resolution)
+            k = key(job.trainer, resolution or GRID_RES)
+            if k is not None:
+                due.setdefault((resolution, k), []).append(job)
+        for (resolution, _), group in due.items():
+            if len(group) < 2:
+                continue
+            if self.beat is not None:  # the watchdog blames the group's first run for a hang
+                self.beat.busy(group[0].run_id)
+            start = time.perf_counter()
+            try:
+                snaps = snapshots([job.trainer for job in group], resolution or GRID_RES)
+            except Exception:  # noqa: BLE001 - never the runs: each is probed alone instead
+                traceback.print_exc(file=sys.stderr)
+                continue
+            finally:
+                if self.beat is not None:
+                    self.beat.idle()
+            share = (time.perf_counter() - start) / len(group)
+            self.stacked_snapshots += len(group)
+            for job, snap in zip(group, snaps, strict=True):
+                frames[job.run_id] = Frame(resolution, snap, share)
+        return frames
+
+    def _turn(self, job: Job, result: Any = None, frame: Frame | None = None) -> None:
         """A run's turn: `advance` it (None), or end its stacked epoch (a record or the error
-        that ended it). Under its busy mark: the pool ends a turn that holds the worker
-        hostage (building, training, probing), and blames this run."""
+        that ended it; `frame`: the frame it is due after it, decided with its stack's).
+        Under its busy mark: the pool ends a turn that holds the worker hostage (building,
+        training, probing), and blames this run."""
         if self.beat is not None:
             self.beat.busy(job.run_id)
         try:
@@ -421,15 +493,16 @@ class Worker:
                 self.fail(job, result)
             else:
                 job.pace.epoch_done()
-                self.epoch_ended(job, result)
+                self.epoch_ended(job, result, frame)
         except Exception as err:  # noqa: BLE001 - a run's failure must not end the worker
             self.fail(job, err)
         finally:
             if self.beat is not None:
                 self.beat.idle()
 
-    def epoch_ended(self, job: Job, record: dict) -> None:
-        """Stream an ended epoch's record, checkpoint, then finish, pause or probe the run."""
+    def epoch_ended(self, job: Job, record: dict, frame: Frame | None = None) -> None:
+        """Stream an ended epoch's record, checkpoint, then finish, pause or probe the run
+        (`frame`: decided already, after a stacked epoch)."""
         # When the epoch ended (Unix s), on the trainer's own record: a checkpoint's history
         # (what a takeover resumes with past the database's rows) equals the stream's.
         record.setdefault("time", round(time.time(), 3))
@@ -444,6 +517,8 @@ class Worker:
             if job.watched:
                 self.probe(job)
             self.status(job, "paused")
+        elif frame is not None:
+            self.probe(job, frame.resolution, frame.snapshot, frame.cost)
         else:
             self.maybe_probe(job, epoch_ended=True)
 
@@ -489,21 +564,41 @@ class Worker:
         wall time (frames.py); after every epoch of a run paced at or below that rate that
         ended on time (its pace comes first), on the full grid unless the worker is
         saturated (frames.Load)."""
+        allowed, resolution = self.frame_due(job, epoch_ended)
+        if allowed:
+            self.probe(job, resolution)
+
+    def frame_due(
+        self, job: Job, epoch_ended: bool = False, ahead: float = 0.0, pending: float = 0.0
+    ) -> tuple[bool, int | None]:
+        """Whether `job` is due a frame now, and its boundary side (None: the full grid).
+        `ahead`: its turn is expected that many seconds from now; `pending`: seconds of
+        frames decided before it, not yet run (a stack's: stacked_frames)."""
         if not job.watched:
-            return
+            return False, None
         rate = job.pace.rate
         slow = rate is not None and rate <= self.settings.snapshot_rate
-        slack = job.pace.wait(time.monotonic()) if epoch_ended and slow else None
+        slack = job.pace.wait(time.monotonic() + ahead) if epoch_ended and slow else None
         now = time.perf_counter()
-        if job.frames.allows(now, slack):
-            full = slow and not self.load.saturated(now)
-            self.probe(job, None if full else MOVING_RESOLUTION)
+        if not job.frames.allows(now, slack, pending):
+            return False, None
+        full = slow and not self.load.saturated(now)
+        return True, None if full else MOVING_RESOLUTION
 
-    def probe(self, job: Job, resolution: int | None = None) -> None:
+    def probe(
+        self,
+        job: Job,
+        resolution: int | None = None,
+        snapshot: dict | None = None,
+        cost: float = 0.0,
+    ) -> None:
+        """Send the run's snapshot (`snapshot`: computed already, in `cost` seconds of a
+        stacked pass, else its trainer's probe now), charged to its frame budget."""
         if job.trainer is None:
             return
-        start = time.perf_counter()
-        snapshot = job.trainer.probe(resolution=resolution)
+        start = time.perf_counter() - cost
+        if snapshot is None:
+            snapshot = job.trainer.probe(resolution=resolution)
         text = snapshot_message(snapshot)
         # The per-layer part (a few hundred bytes) is kept by the hub for viewers who join
         # later: the norms and histograms over time need every snapshot's, not only the last.
@@ -511,3 +606,5 @@ class Worker:
         layers_text = dumps({"epoch": job.epoch, "layers": layers}) if layers else None
         job.frames.spent(start, time.perf_counter(), surface="boundary" in snapshot)
         self.send("snapshot", job.run_id, job.epoch, text, layers_text)
+        self.frame_clock += time.perf_counter() - start
+        self.frame_count += 1

@@ -9,16 +9,24 @@ records, and the runs are paced (they must be to stack) and train until paused o
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 
 import pytest
 import torch
 from test_worker import Harness
 
 from server.config import Settings
+from server.engine.fastpath.stacked import train_epochs
+from server.engine.model import parse_experiment
+from server.engine.trainer import Trainer
 from server.runs.backends.local import WorkerPool
+from server.runs.frames import FrameBudget, StackTurns
 from server.runs.pace import Pace
 from server.runs.protocol import Epoch, Start
 from server.runs.stacking import EARLY, STACK_MIN, plan
+from server.runs.worker import Job as WorkerJob
+from server.runs.worker import Worker
 
 
 def spiral(seed: int, lr: float = 0.03, pace: float | None = 100.0, **training) -> dict:
@@ -91,6 +99,16 @@ def test_paced_runs_of_one_shape_train_stacked_and_stream_their_own_ordered_epoc
     for run_id in ids:
         shots = [m for m in harness.messages if m[0] == "snapshot" and m[1] == run_id]
         assert len(shots) >= 3, run_id
+        # Each frame shows the epoch of the run's last record before it (computed after the
+        # stacked epoch, sent at the run's turn after its record; epoch 0 when it began
+        # being watched before its first).
+        for shot in shots:
+            at = harness.messages.index(shot)
+            before = [m[2]["epoch"] for m in harness.messages[:at] if m[:2] == ("epoch", run_id)]
+            shown = json.loads(shot[3])["snapshot"]["epoch"]
+            assert shot[2] == shown == (before[-1] if before else 0), run_id
+    # Their frames were computed together, one pass a stack (engine/fastpath/stacked_probes.py).
+    assert worker.stacked_snapshots >= 20
     # Their own learning rates and weights: four different runs, not one copied.
     assert {records(harness, r)[0]["lr"] for r in ids} == {0.02, 0.03, 0.04, 0.05}
     assert len({records(harness, r)[9]["loss"] for r in ids}) == 4
@@ -195,3 +213,32 @@ def test_a_real_worker_process_trains_compatible_paced_runs_stacked(tmp_path):
     assert stacked >= 60  # of the 120+ epochs, most trained three at a time
     for got in epochs.values():
         assert got[:40] == list(range(1, 41))
+
+
+def test_a_stacks_frames_are_decided_with_the_time_the_turns_ahead_of_each_take():
+    """After a stacked epoch the frames are decided at once (their snapshots computed as one
+    pass), each run's slack counted from its expected turn: runs whose turn would come after
+    their next epoch is due get no frame (here no budget either), as one by one."""
+    settings = Settings(persist_runs=False, fast_path_compiled=False)
+    worker = Worker(settings, None, None, Trainer)  # never looping: no pipes needed
+    jobs = []
+    for i in range(4):
+        doc = spiral(seed=i, pace=20.0)  # at or below the snapshot rate: a frame per epoch
+        job = WorkerJob(str(i), doc, FrameBudget(settings.snapshot_rate, worker.probe_credit))
+        job.trainer, job.watched = Trainer(parse_experiment(doc, settings), settings), True
+        jobs.append(job)
+    results = train_epochs([job.trainer for job in jobs])
+    worker.stack_turns = StackTurns(turn_s=0.0, frame_s=0.1)  # each frame: 100 ms
+    worker.probe_credit.credit = -1.0  # no budget: frames only within the slack
+    now = time.monotonic()
+    for job in jobs:  # the epoch began now, on time: the next is due in 250 ms
+        job.pace.started, job.pace.due = now, now + 0.2
+    frames = worker.stacked_frames(jobs, results)
+    # Slack at each one's expected turn: 250, 150, 50 ms, then -50 ms: three frames.
+    assert sorted(frames) == ["0", "1", "2"]
+    for run_id in frames:
+        frame = frames[run_id]
+        assert frame.resolution is None and frame.cost > 0  # the full grid, a share of a pass
+        assert frame.snapshot["epoch"] == 1 and "boundary" in frame.snapshot
+    assert worker.stacked_snapshots == 3
+    assert all(job.pace.started is None for job in jobs)  # their epochs ended on their pace
