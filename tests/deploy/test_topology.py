@@ -138,6 +138,8 @@ def ray_nodes(venv: Path) -> Iterator[dict]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture
