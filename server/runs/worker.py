@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,20 +48,10 @@ from .failures import explain_failure
 from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit, StackTurns
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
+from .stacked_frames import Frame, stacked_frames
 from .stacking import STACK_MIN, align, plan, stackable
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
-
-
-@dataclass
-class Frame:
-    """A frame a run is due: its boundary side (None: the full grid) and, when it was
-    computed with its stack's (engine/fastpath/stacked_probes.py), the snapshot and the
-    seconds of that pass it is charged."""
-
-    resolution: int | None
-    snapshot: dict | None = None
-    cost: float = 0.0
 
 
 class Job:
@@ -114,7 +103,7 @@ class Worker:
         self.checkpoints = Checkpointer(settings)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
         self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
-        self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames)
+        self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames.py)
         self.stack_turns = StackTurns()  # what a stack's turns and frames cost (frames.py)
         self.frame_clock = 0.0  # seconds spent on frames (probe, encode, send), and how many
         self.frame_count = 0
@@ -424,60 +413,12 @@ class Worker:
         start, clock, count = time.perf_counter(), self.frame_clock, self.frame_count
         # The frames the stack's runs are due after this epoch, computed together (one pass
         # per resolution and probe key); the others are decided at their turn as before.
-        frames = self.stacked_frames([jobs[i] for i in order], [results[i] for i in order])
+        frames = stacked_frames(self, [jobs[i] for i in order], [results[i] for i in order])
         for i in order:
             self._turn(jobs[i], results[i], frames.get(jobs[i].run_id))
         frame_time = self.frame_clock - clock
         turn_time = time.perf_counter() - start - frame_time
         self.stack_turns.measured(len(order), turn_time, self.frame_count - count, frame_time)
-
-    def stacked_frames(self, jobs: list[Job], results: list) -> dict[str, Frame]:
-        """The frames due to a stack's runs (in their turns' order) after their stacked
-        epoch, decided at once as `maybe_probe` decides each at its turn, with the time the
-        turns ahead of it will take (frames.StackTurns); the snapshots of runs of one probe
-        key (engine/fastpath/stacked_probes.py) computed as one pass, each charged its share
-        of it. -> {run_id: Frame}: a frame due, with its snapshot when it was computed
-        stacked (a run of no key, or a lone one, is probed alone at its turn)."""
-        from server.engine.fastpath.stacked_probes import key, snapshots
-        from server.engine.probes import GRID_RES
-
-        due: dict[tuple, list[Job]] = {}
-        frames: dict[str, Frame] = {}
-        costs = self.stack_turns
-        ahead = pending = 0.0  # estimated seconds of the turns before, of the frames granted
-        for job, result in zip(jobs, results, strict=True):
-            if not isinstance(result, dict) or job.trainer.finished:
-                continue  # an ended run's last frame is its own (epoch_ended)
-            job.pace.epoch_done()  # now, not at its turn (then a no-op): its slack is to
-            allowed, resolution = self.frame_due(job, True, ahead, pending)  # its next epoch
-            ahead += costs.turn_s
-            if not allowed:
-                continue
-            ahead += costs.frame_s
-            pending += costs.frame_s
-            frames[job.run_id] = Frame(resolution)
-            k = key(job.trainer, resolution or GRID_RES)
-            if k is not None:
-                due.setdefault((resolution, k), []).append(job)
-        for (resolution, _), group in due.items():
-            if len(group) < 2:
-                continue
-            if self.beat is not None:  # the watchdog blames the group's first run for a hang
-                self.beat.busy(group[0].run_id)
-            start = time.perf_counter()
-            try:
-                snaps = snapshots([job.trainer for job in group], resolution or GRID_RES)
-            except Exception:  # noqa: BLE001 - never the runs: each is probed alone instead
-                traceback.print_exc(file=sys.stderr)
-                continue
-            finally:
-                if self.beat is not None:
-                    self.beat.idle()
-            share = (time.perf_counter() - start) / len(group)
-            self.stacked_snapshots += len(group)
-            for job, snap in zip(group, snaps, strict=True):
-                frames[job.run_id] = Frame(resolution, snap, share)
-        return frames
 
     def _turn(self, job: Job, result: Any = None, frame: Frame | None = None) -> None:
         """A run's turn: `advance` it (None), or end its stacked epoch (a record or the error
@@ -573,7 +514,7 @@ class Worker:
     ) -> tuple[bool, int | None]:
         """Whether `job` is due a frame now, and its boundary side (None: the full grid).
         `ahead`: its turn is expected that many seconds from now; `pending`: seconds of
-        frames decided before it, not yet run (a stack's: stacked_frames)."""
+        frames decided before it, not yet run (a stack's: stacked_frames.py)."""
         if not job.watched:
             return False, None
         rate = job.pace.rate

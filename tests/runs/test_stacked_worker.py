@@ -24,6 +24,7 @@ from server.runs.backends.local import WorkerPool
 from server.runs.frames import FrameBudget, StackTurns
 from server.runs.pace import Pace
 from server.runs.protocol import Epoch, Start
+from server.runs.stacked_frames import stacked_frames
 from server.runs.stacking import EARLY, STACK_MIN, plan
 from server.runs.worker import Job as WorkerJob
 from server.runs.worker import Worker
@@ -233,7 +234,7 @@ def test_a_stacks_frames_are_decided_with_the_time_the_turns_ahead_of_each_take(
     now = time.monotonic()
     for job in jobs:  # the epoch began now, on time: the next is due in 250 ms
         job.pace.started, job.pace.due = now, now + 0.2
-    frames = worker.stacked_frames(jobs, results)
+    frames = stacked_frames(worker, jobs, results)
     # Slack at each one's expected turn: 250, 150, 50 ms, then -50 ms: three frames.
     assert sorted(frames) == ["0", "1", "2"]
     for run_id in frames:
