@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,13 @@ def _restore_optimizer(trainer: Any, tensors: dict, scalars: dict) -> None:
 class Checkpointer:
     """Per job in a worker: save now and then, restore on resume, forget at the end."""
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self, settings: Settings, on_change: Callable[[str, Path | None], None] | None = None
+    ):
         self.settings = settings
+        # Told of every checkpoint written (its path) or forgotten (None): a worker with a
+        # folder of its own sends it to the server (runs/files.py).
+        self.on_change = on_change
         self.enabled = settings.persist_runs
         self.interval = settings.checkpoint_interval_s
         self._last: dict[str, float] = {}
@@ -136,6 +142,8 @@ class Checkpointer:
             meta[OPTIMIZER] = _optimizer_state(trainer, state)
             save_file(state, str(tmp), metadata=meta)
             os.replace(tmp, path)
+            if self.on_change is not None:
+                self.on_change(run_id, path)
 
     def restore(self, trainer: Any, resume: dict) -> None:
         """Load a checkpoint's weights and the history up to it into a fresh trainer."""
@@ -154,3 +162,5 @@ class Checkpointer:
         self._last.pop(run_id, None)
         with contextlib.suppress(OSError):
             path_for(self.settings, run_id).unlink(missing_ok=True)
+        if self.enabled and self.on_change is not None:
+            self.on_change(run_id, None)

@@ -175,7 +175,17 @@ class Reply:
     answer: str | None
 
 
-Message = Ready | Accepted | Epoch | Snapshot | Status | Trace | EarlyStopped | Ack | Reply
+@dataclass(frozen=True, slots=True)
+class File:
+    """Files the worker wrote in a folder of its own that the server keeps (a Ray actor:
+    runs/files.py): `kind` "checkpoint" or "export", `files` {name: bytes}, None: removed."""
+
+    run_id: str
+    kind: str
+    files: dict | None
+
+
+Message = Ready | Accepted | Epoch | Snapshot | Status | Trace | EarlyStopped | Ack | Reply | File
 
 _KINDS: dict[str, type] = {
     "ready": Ready,
@@ -186,6 +196,7 @@ _KINDS: dict[str, type] = {
     "trace": Trace,
     "early_stopped": EarlyStopped,
     "ack": Ack,
+    "file": File,
 }
 
 

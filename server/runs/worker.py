@@ -25,6 +25,8 @@ Messages (worker -> server):
   ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
   ("trace", run_id, json_text)          the trace of one step_batch (engine/trace.py)
   ("early_stopped", run_id, best_epoch)  before its finished status: the weights kept
+  ("file", run_id, kind, files)         a worker with a folder of its own (a Ray actor):
+                                        a checkpoint or export it wrote (files.py)
   ("ack", seq, run_id, error)           error: None or why the command was refused
   ("reply", seq, run_id, error, json_text)   the answer to an "ask"; error: None or
                                               ("input"|"refused", why), json_text then None
@@ -45,6 +47,7 @@ from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
 from .failures import explain_failure
+from .files import ship
 from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit, StackTurns
 from .messages import dumps, json_safe, snapshot_message
 from .pace import MIN_SLICE_S, Pace, schedule, slice_for
@@ -100,7 +103,10 @@ class Worker:
         self.probe_credit = ProbeCredit()  # all its runs' probes: a share of wall time
         self.load = Load()  # its busy share of wall time: paced frames coarser when saturated
         self._send_lock = threading.Lock()  # one message at a time on the pipe, from any thread
-        self.checkpoints = Checkpointer(settings)
+        # A folder the server cannot see (a Ray actor's): the checkpoints and exports it
+        # writes go to the server as "file" messages too (files.py).
+        self.own_folder = False
+        self.checkpoints = Checkpointer(settings, self._checkpoint_changed)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
         self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
         self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames.py)
@@ -143,10 +149,24 @@ class Worker:
             from server.store.spool import ExportSpool
 
             files = export_trainer(job.trainer, run_id=job.run_id)
-            ExportSpool(self.settings.state_dir / "exports").write(job.run_id, files)
+            if self.own_folder:  # before the final status, on the same channel
+                ship(self.send, job.run_id, "export", files)
+            else:
+                ExportSpool(self.settings.state_dir / "exports").write(job.run_id, files)
         except Exception:  # noqa: BLE001 - the export is optional; the run has ended well
             print(f"layerlab worker: could not export run {job.run_id}:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
+
+    def _checkpoint_changed(self, run_id: str, path: Any) -> None:
+        """A checkpoint was written (`path`) or forgotten (None): send it when the server
+        cannot read this worker's folder."""
+        if not self.own_folder:
+            return
+        try:
+            files = None if path is None else {path.name: path.read_bytes()}
+        except OSError:
+            return
+        ship(self.send, run_id, "checkpoint", files)
 
     # -- commands -------------------------------------------------------------------------
     def drain(self, block: bool, timeout: float | None = None) -> None:

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...config import Settings
-from ..protocol import Command, Message, Ready, Shutdown
+from .. import files
+from ..protocol import Command, File, Message, Ready, Shutdown
 from ..worker import DEFAULT_TRAINER
 
 log = logging.getLogger("layerlab.workers")
@@ -295,7 +296,15 @@ class WorkerSet(ABC):
                 return
 
     def _deliver(self, worker: Any, messages: list[Message]) -> None:
-        """From the reader thread: hand a batch of messages to the loop, in order."""
+        """From the reader thread: hand a batch of messages to the loop, in order. The files
+        a worker with its own folder sent (a Ray actor: runs/files.py) are written here
+        first, so they are on disk before any later message of theirs is handled (an export
+        before its run's final status) and without blocking the loop."""
+        if any(isinstance(m, File) for m in messages):
+            for message in messages:
+                if isinstance(message, File):
+                    files.receive(self.settings, message)
+            messages = [m for m in messages if not isinstance(m, File)]
         if messages:
             self._call(self._dispatch, worker, messages)
 
