@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from ...config import Settings
 from ..beat import HEARTBEAT_S
+from ..files import needed
 from ..protocol import decode
 from .base import WorkerBase, WorkerSet
 from .ray_actor import WorkerActor
@@ -41,6 +42,7 @@ with warnings.catch_warnings():  # Ray's own imports may warn (deprecations of i
 
 POLL_S = 0.25  # an idle actor answers its poll this often: the server's heartbeat
 GET_TIMEOUT_S = 1.0  # the reader looks up from a poll this often (to notice closing)
+READ_LAST_S = 2.0  # at stop, an ended actor's last messages are read within this
 ACTOR_CONCURRENCY = 4  # the loop's thread aside: poll, command, where, join at once
 # Ray starts its worker processes at nice 15 (so they yield to its own daemons). A LayerLab
 # actor trains a person's run while they watch: it runs at the local pool's priority, 0. At
@@ -131,8 +133,10 @@ class RayBackend(WorkerSet):
         return ActorHandle(wid, actor=actor, name=name)
 
     def _write(self, worker: ActorHandle, seq: int, message: tuple) -> None:
+        # The actor cannot read this server's folder: a start's files go with it.
+        message, files = needed(self.settings, message)
         try:
-            worker.actor.command.remote(seq, message)
+            worker.actor.command.remote(seq, message, files or None)
         except RayError as err:
             raise OSError(f"Ray: {type(err).__name__}") from None  # gone: its reader says so
 
@@ -187,6 +191,11 @@ class RayBackend(WorkerSet):
         joins = [w.actor.join.remote(timeout) for w in workers if w.alive]
         with contextlib.suppress(RayError, GetTimeoutError):
             ray.wait(joins, num_returns=len(joins), timeout=timeout + 1)
+        # An ended loop's last messages (the checkpoints of its runs, written at shutdown)
+        # are read by its reader before the actor goes: they live only in its memory.
+        deadline = time.monotonic() + min(timeout, READ_LAST_S)
+        while any(w.alive for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.02)
         for worker in workers:
             worker.alive = False
             self._terminate(worker)
@@ -213,7 +222,9 @@ def connect(settings: Settings) -> bool:
 
 def actor_settings(settings: Settings) -> dict:
     """The settings an actor gets: the server's, with its folders made absolute (an actor's
-    working directory is Ray's, not the server's; on a cluster they are shared storage)."""
+    working directory is Ray's, not the server's). The actor's `state_dir` is its own
+    (ray_actor.py): no folder is shared; `data_dir` and `cache_dir` (datasets put there by
+    hand, downloads) are read on the actor's node if present there."""
     doc = settings.model_dump(mode="json")
     for name in ("state_dir", "data_dir", "cache_dir"):
         doc[name] = str(Path(doc[name]).expanduser().absolute())

@@ -9,11 +9,18 @@ A threaded actor may run two calls out of their submission order, so commands ca
 sequence number the server gave them and the inbox releases them strictly in that order. The
 server keeps one poll in flight per actor, so messages leave in the order the loop wrote them.
 Nothing here imports Ray at module level: the actor class is wrapped by `ray.py`.
+
+An actor shares no folder with its server (they may be on different machines): it writes in
+a temporary folder of its own on its node (`state_dir` there), sends the checkpoints and export
+files it writes back as "file" messages on the same channel as the rest, and gets the files a
+start reads (a resume's checkpoint, an uploaded dataset) with the command (runs/files.py).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -21,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ...config import Settings
+from ..files import place
 from ..worker import DEFAULT_TRAINER, Worker
 from ..worker_process import load_factory, warm_factory
 
@@ -169,7 +177,9 @@ class WorkerActor:
     """One worker as a Ray actor: `Worker.loop()` in a thread, fed through queues."""
 
     def __init__(self, settings_doc: dict, factory: str = DEFAULT_TRAINER):
-        self.settings = Settings(**settings_doc)
+        # A folder of its own on this node, never the server's (removed when the loop ends).
+        self.folder = tempfile.mkdtemp(prefix="layerlab-actor-")
+        self.settings = Settings(**{**settings_doc, "state_dir": self.folder})
         self.watch = PollWatch(self.settings.ray_orphan_s)
         self.inbox, self.outbox, self.beat = Inbox(), Outbox(), ThreadBeat()
         self.done = threading.Event()
@@ -194,6 +204,7 @@ class WorkerActor:
             trainer_factory = load_factory(factory)
             warm_factory(trainer_factory, self.settings)
             worker = Worker(self.settings, self.inbox, self.outbox, trainer_factory, self.beat)
+            worker.own_folder = True
             worker.send("ready", os.getpid())
             threading.Thread(
                 target=worker.heartbeat, name="layerlab-heartbeat", daemon=True
@@ -206,6 +217,7 @@ class WorkerActor:
             traceback.print_exc()
         finally:
             self.outbox.close()
+            shutil.rmtree(self.folder, ignore_errors=True)  # what the server needs was sent
             self.done.set()
 
     # -- called by the server (Ray threads) ----------------------------------------------
@@ -219,9 +231,14 @@ class WorkerActor:
             "node": ray.util.get_node_ip_address(),
             "actor_id": context.get_actor_id(),
             "pid": os.getpid(),
+            "state_dir": self.folder,
         }
 
-    def command(self, seq: int, command: tuple) -> None:
+    def command(self, seq: int, command: tuple, files: dict[str, bytes] | None = None) -> None:
+        """Command number `seq`; `files` (relative to the state folder) are written in this
+        actor's folder first (a resume's checkpoint, an uploaded dataset)."""
+        if files or command[0] == "start":
+            command = place(self.settings.state_dir, command, files)
         self.inbox.put(seq, command)
 
     def poll(self, timeout: float) -> tuple[list[tuple], dict]:
