@@ -33,20 +33,11 @@ import time
 
 import torch
 
-from bench.common import example
+from bench.stacked import trainers
 from server.config import Settings
 from server.engine.fastpath import stacked, stacked_probes
-from server.engine.model import parse_experiment
 from server.engine.trainer import Trainer
 from server.runs.messages import snapshot_message
-
-
-def trainers(r: int, settings: Settings) -> list[Trainer]:
-    out = []
-    for i in range(r):
-        doc = example("spiral_mlp", epochs=None, seed=i, learning_rate=0.01 * (1 + i % 5))
-        out.append(Trainer(parse_experiment(doc, settings), settings))
-    return out
 
 
 def alone(runs: list[Trainer], res: int, rounds: int) -> float:

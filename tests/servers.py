@@ -19,8 +19,10 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import uvicorn
@@ -42,6 +44,22 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120.0
+
+
+def ray_or_skip() -> ModuleType:
+    """`ray`, for a test module of the Ray backend: without the extra (`pip install -e
+    '.[ray]'`) the module skips, except under CI=true, where Ray is required."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Ray's own imports may warn
+            import ray
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        import pytest
+
+        pytest.skip("ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
+    return ray
 
 
 def free_port() -> int:

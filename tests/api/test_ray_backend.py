@@ -20,16 +20,9 @@ import pytest
 import servers
 from live_server import Live, spiral
 
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import ray
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
-
 from server.config import Settings
+
+ray = servers.ray_or_skip()
 
 RUNS = 30
 EPOCHS = 20

@@ -9,7 +9,6 @@ open-ended one interrupted at shutdown; the second resumes that one from its che
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,16 +19,9 @@ import pytest
 import servers
 from live_server import Live, spiral
 
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import ray
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
-
 from server.config import Settings
+
+ray = servers.ray_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -30,16 +30,9 @@ from collections.abc import Iterator
 import pytest
 import servers
 
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import ray
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
-
 from server.api.models import SPIRAL_EXAMPLE
+
+ray = servers.ray_or_skip()
 
 pytestmark = pytest.mark.slow
 

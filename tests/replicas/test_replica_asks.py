@@ -7,12 +7,12 @@ on either replica."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 from replica_calls import stop_run
+from replica_calls import until as wait_until
 
 pytest_plugins = ["replica_fixtures"]
 
@@ -28,14 +28,7 @@ def pair(make_replicas):
     return make_replicas(2, "asks", redis_db=2)
 
 
-def until(check: Callable[[], object], what: str, timeout: float = WAIT_S) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+until = partial(wait_until, timeout=WAIT_S)  # recurrent epochs may take seconds here
 
 
 def example(name: str, **training) -> dict:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import copy
 import json
-import time
-from collections.abc import Callable
 
 import pytest
+from replica_calls import until
 from websockets.sync.client import connect
 
 from server.api.models import SPIRAL_EXAMPLE
@@ -45,16 +44,6 @@ def spiral() -> dict:
     doc["dataset"]["samples"] = 100
     doc["training"].update(epochs=None, batch_size=50, pace=PACE)
     return doc
-
-
-def until(check: Callable[[], object], what: str, timeout: float = WAIT_S) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def census_row(redis_url: str, replica: str, run_id: str) -> list | None:

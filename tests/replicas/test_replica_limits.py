@@ -11,10 +11,9 @@ import contextlib
 import copy
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
-from replica_calls import stop_run
+from replica_calls import stop_run, until
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -44,16 +43,6 @@ def pair(make_replicas):
         max_runs=1,
         class_runs_reserved=0,
     )
-
-
-def until(check: Callable[[], object], what: str, timeout: float = WAIT_S) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_class(server) -> tuple[str, str]:
