@@ -106,7 +106,7 @@ def lookup_guard(request: Request, answer_tells: bool = False) -> None:
 
     Replicas count guesses in Redis (a blocking call): sync dependencies call this as is (in
     a thread), coroutines through `run_in_threadpool`, as every call into `classes.limits`
-    that may reach Redis (`miss`, `check_join`, `open_socket`, ...)."""
+    that may reach Redis (`miss`, `spend_join`, `open_socket`, ...)."""
     if not answer_tells and not who_of(request).anonymous:
         return
     try:

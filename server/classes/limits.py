@@ -120,11 +120,6 @@ class ClassLimits:
                 wait,
             )
 
-    def check_join(self, client: str, room: Classroom) -> None:
-        """Room in the class, then a join from this address this minute (spent here)."""
-        self.check_room(room)
-        self.spend_join(client)
-
     def check_room(self, room: Classroom) -> None:
         """409 when the class is full (memory only: a coroutine checks it again after it
         awaited `spend_join` in a thread, with no await before the join)."""

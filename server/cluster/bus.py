@@ -77,7 +77,7 @@ class RedisBus(RunBus):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # -- from the manager (event loop, never blocks; `admit` is awaited) --------------------------------------
+    # -- from the manager (event loop, never blocks; `admit` is awaited) ---------------------
     def owned(self, run_id: str, info: dict) -> None:
         generation = max(int(time.time() * 1000), self.generations.get(run_id, 0) + 1)
         self.generations[run_id] = generation

@@ -16,8 +16,9 @@ status and message:
 The calls are synchronous, on their own small connection pool with short timeouts (a loopback
 round trip is a fraction of a millisecond; a Redis that hangs costs TIMEOUT_S): they are made
 in threads only, by sync dependencies and routes, and by coroutines through `run_in_threadpool`
-(server/api/routes_classes.py), never on the event loop, which a hung Redis would stall. With Redis unreachable each call raises `SharedUnavailable` and the caller falls
-back to its own process's counts (a replica then limits as one process does).
+(server/api/routes_classes.py), never on the event loop, which a hung Redis would stall. With
+Redis unreachable each call raises `SharedUnavailable` and the caller falls back to its own
+process's counts (a replica then limits as one process does).
 """
 
 from __future__ import annotations

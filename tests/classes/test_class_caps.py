@@ -33,10 +33,10 @@ def test_students_per_class_are_capped():
     room, _ = reg.open_class("9B")
     limits = ClassLimits(Settings(class_max_students=2))
     for name in ("a", "b"):
-        limits.check_join("10.0.0.1", room)
+        limits.check_room(room)
         reg.join(room, name)
     with pytest.raises(ClassRefused) as refused:
-        limits.check_join("10.0.0.1", room)
+        limits.check_room(room)
     assert refused.value.status == 409 and "LAYERLAB_CLASS_MAX_STUDENTS" in refused.value.message
     aliases = [s.alias for s in room.students.values()]
     assert len(set(aliases)) == 2 and all(a for a in aliases)
