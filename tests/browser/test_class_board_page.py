@@ -73,6 +73,9 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         # Joining comes first: Train on the class link without a name starts nothing.
         cy.page.goto(f"{server_url}/#class={code}")
         cy.page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+        # After the design's check: a check that lands later clears the page's error status
+        # (design-flow.js), and with it this message (one loaded fresh-clone run).
+        cy.page.wait_for_selector("body[data-check='ok']")
         cy.page.click("#train")
         cy.page.wait_for_function(
             "() => document.getElementById('run-status')?.textContent.includes('Join the class')"

@@ -133,6 +133,10 @@ def test_a_second_page_watches_the_run_live_and_read_only(lab, browser):
         assert page.evaluate("window.layerlab.session.records.map((r) => r.epoch)") == list(
             range(1, final + 1)
         )
+        # The chart draws on its next frame, not with the record: wait for that frame.
+        page.wait_for_function(
+            f"Number(document.getElementById('loss-chart').dataset.points) >= {final}"
+        )
         assert loss_points(page) == final
         # Norms and histograms over time reach back before the watcher joined (the hello
         # carries every snapshot's per-layer summary): the same first epoch as the owner's.
