@@ -42,7 +42,9 @@ def test_spiral_run_streams_every_epoch_once_then_finished(live: Live):
 
 
 def test_late_and_reconnecting_viewers_get_the_full_history(live: Live):
-    run = live.start(spiral(epochs=40))
+    # Paced (4 s in all): still running when the pause arrives, however fast the machine (at
+    # full speed it had finished its 40 epochs first on a quiet one: a 409).
+    run = live.start(spiral(epochs=40, pace=10))
     first = live.stream(run["id"])
     first.read_until(lambda m: m["type"] == "epoch" and m["records"][-1]["epoch"] >= 3)
     assert live.control(run, "pause").json()["status"] == "paused"  # certainly mid-run
