@@ -55,7 +55,8 @@ export const TERMINAL = new Set(['finished', 'stopped', 'failed', 'diverged', 'i
  * connection leaves no gap.
  *
  * handlers: onHello(msg), onEpoch(records), onSnapshot(snapshot), onTrace(trace), onPace(value), onStatus(msg),
- *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed'), and
+ *           onConnection(state: 'connecting' | 'open' | 'reconnecting' | 'closed'),
+ *           onRefused(why): the server no longer lets this page watch the run (a 403), and
  *           goneMessage: the words of the `failed` status when the server lost the run.
  */
 export class RunSocket {
@@ -96,13 +97,21 @@ export class RunSocket {
         this.emitConnection('closed');
         return;
       }
-      // 4404, or a refused handshake for a run the server no longer knows (it restarted):
-      // say so instead of retrying for ever.
-      if (event.code === 4404 || (!opened && (await this.runIsGone()))) {
+      // 4404, or a refused handshake for a run the server no longer knows (it restarted) or
+      // no longer lets this page watch (a spotlight that ended): say so, never retry for ever.
+      const refusal = event.code === 4404 ? { gone: true } : !opened ? await this.refusal() : null;
+      if (this.closed) return;
+      if (refusal?.gone) {
         this.terminal = true;
         this.emitConnection('closed');
         const message = this.handlers.goneMessage || 'The server no longer has this run (it may have restarted). Press Train to start again.';
         this.handlers.onStatus?.({ type: 'status', status: 'failed', message });
+        return;
+      }
+      if (refusal?.forbidden) {
+        this.terminal = true;
+        this.emitConnection('closed');
+        this.handlers.onRefused?.(refusal.forbidden);
         return;
       }
       if (this.closed) return;
@@ -151,12 +160,16 @@ export class RunSocket {
     }
   }
 
-  async runIsGone() {
+  /** Why a refused handshake was refused: {gone: true} (404), {forbidden: why} (403), or null. */
+  async refusal() {
     try {
       await api.run(this.runId);
-      return false;
+      return null;
     } catch (err) {
-      return err instanceof ApiError && err.status === 404;
+      if (!(err instanceof ApiError)) return null;
+      if (err.status === 404) return { gone: true };
+      if (err.status === 403) return { forbidden: `This page may no longer watch run ${this.runId}: ${err.message}` };
+      return null;
     }
   }
 

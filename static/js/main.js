@@ -173,7 +173,8 @@ async function boot() {
   if (lesson) page.lessons.show(lesson.id); // before load(): the URL then names the lesson
   if (lesson?.sweep) page.sweeps.prefill(lesson.sweep);
   if (lesson?.capture === 'camera') page.uploads.openCamera();
-  if (!(state.watch && (await page.watchRun(state.watch)))) page.load(initial);
+  const shown = state.watch ? await page.watchRun(state.watch) : false; // null: superseded
+  if (shown === false) page.load(initial);
   page.updateRunParts(page.session);
   document.body.dataset.ready = 'true';
   // For the console and the browser tests: the live session and the current design.
@@ -190,6 +191,7 @@ async function boot() {
       return page.watching.runId;
     },
     classroom: page.classroom,
+    checked: () => page.checker.settled(), // the check of the current design, once it lands
   };
 }
 

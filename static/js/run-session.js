@@ -10,6 +10,10 @@
 
 import { api, RunSocket, TERMINAL, ApiError } from './api.js';
 
+/** How an `error` status about the design begins: a design check that passes clears it (and
+ * only it: "Join the class first" or a limit's 429 stay until the next Train). */
+export const DESIGN_ERROR = 'The design cannot run: ';
+
 const MAX_SNAPSHOT_HISTORY = 400;
 // The owner's heartbeat (POST /api/runs/{id}/presence): well inside the server's idle pause
 // (LAYERLAB_OWNER_IDLE_PAUSE_S, a minute by default), even in a throttled background tab.
@@ -38,6 +42,7 @@ export class RunSession {
     this.startedWith = null;
     this.check = null;
     this.connection = 'closed';
+    this.refused = null; // why the server stopped letting this page watch the run (a 403)
     this.pendingStep = false;
     this.pace = null; // epochs per second of the run (null: full speed), live
     this.bestEpoch = null; // early stopping: the epoch whose weights the run ended with
@@ -153,6 +158,10 @@ export class RunSession {
       onConnection: (state) => {
         this.connection = state;
         this.onChange('connection', this);
+      },
+      onRefused: (why) => {
+        this.refused = why;
+        this.onChange('refused', this);
       },
     });
   }
@@ -287,7 +296,7 @@ export class RunSession {
 function startError(err) {
   if (err instanceof ApiError) {
     if (err.status === 429) return `Limit reached: ${err.message}`;
-    if (err.status === 422) return `The design cannot run: ${err.message}`;
+    if (err.status === 422) return `${DESIGN_ERROR}${err.message}`;
     return err.message;
   }
   return String(err);

@@ -65,11 +65,11 @@ export function classFlow(page) {
         await page.watchRun(runId);
         return;
       }
-      if (!page.watching.runId) return;
-      page.stopWatching();
-      if (ownDesign) page.load(ownDesign);
+      const watched = Boolean(page.watching.runId);
+      page.stopWatching(); // also voids a spotlight's run still loading
+      if (watched && ownDesign) page.load(ownDesign);
       ownDesign = null;
-      applyClassLock();
+      if (watched) applyClassLock();
     },
     onPush: (pushed) => {
       if (page.watching.runId) {

@@ -7,6 +7,7 @@ import { createChecker } from '../checker.js';
 import { createStore, invalidate } from '../store.js';
 import { partialCheck, designKey, firstError } from '../design.js';
 import { api } from '../api.js';
+import { DESIGN_ERROR } from '../run-session.js';
 import { datasetPicker } from '../widgets/dataset-picker.js';
 import { layerStack } from '../widgets/layer-stack.js';
 import { networkEditor } from '../widgets/network-editor/index.js';
@@ -139,9 +140,10 @@ export function designFlow(page) {
     $('design-error').hidden = general.length === 0;
     $('design-error').textContent = general.join(' ');
     document.body.dataset.check = result.ok ? 'ok' : 'error';
-    // Train is disabled with the reason while the design cannot run; "could not start" goes.
+    // Train is disabled with the reason while the design cannot run; a design error goes.
     designBlocked = result.ok ? null : `Train is off until the design is fixed: ${firstError(result) || 'the design cannot run.'}`;
-    if (result.ok && page.session.status === 'error') page.session.setStatus('idle', null);
+    const session = page.session;
+    if (result.ok && session.status === 'error' && session.message?.startsWith(DESIGN_ERROR)) session.setStatus('idle', null);
     updateBlocked();
   });
   /** The reason Train cannot start: the check's, else a field typed invalid (its own words). */

@@ -5,6 +5,7 @@
 import { clone } from '../state.js';
 import { invalidate } from '../store.js';
 import { firstError } from '../design.js';
+import { DESIGN_ERROR } from '../run-session.js';
 import { trainingControls } from '../widgets/training-controls.js';
 import { liveShare } from '../widgets/live-share.js';
 import { exportLinks } from '../widgets/export-links.js';
@@ -63,7 +64,7 @@ export function runFlow(page) {
       session.setStatus('starting', null);
       const result = await page.checker.settled();
       if (!result.ok) {
-        session.setStatus('error', `The design cannot run: ${firstError(result) || 'see the marked field.'}`);
+        session.setStatus('error', `${DESIGN_ERROR}${firstError(result) || 'see the marked field.'}`);
         return;
       }
       page.views.reset();
@@ -85,6 +86,7 @@ export function runFlow(page) {
     if (kind === 'records') page.views.onRecords(s);
     else if (kind === 'snapshot' && !page.steps.holdSnapshot()) page.views.onSnapshot(s);
     else if (kind === 'trace') page.steps.onTrace(s.trace);
+    else if (kind === 'refused') page.showError(s.refused);
     else if (kind === 'reset') {
       page.views.reset();
       page.steps.reset();

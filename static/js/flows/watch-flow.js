@@ -24,13 +24,32 @@ export function watchFlow(page) {
     },
   });
 
-  /** Show run `id` read-only and follow it live; false (with the reason shown) when it cannot. */
+  // Each watchRun takes a ticket; stopWatching or a later watchRun voids the earlier ones, so a
+  // run whose GET answers after the spotlight moved on is never entered (its stream would be
+  // refused: the spotlight is what let this page watch it).
+  let ticket = 0;
+
+  /**
+   * Show run `id` read-only and follow it live; false (with the reason shown) when it cannot,
+   * null when a later watchRun or stopWatching superseded this one while it loaded.
+   * `data-watch-loads` on the body counts the loads that have returned (for tests).
+   */
   async function watchRun(id) {
+    try {
+      return await enterRun(id, ++ticket);
+    } finally {
+      document.body.dataset.watchLoads = String(Number(document.body.dataset.watchLoads || 0) + 1);
+    }
+  }
+
+  async function enterRun(id, mine) {
     let run;
     try {
       run = await api.run(id);
+      if (mine !== ticket) return null;
       if (!isExperiment(run?.experiment)) throw new Error('the server sent no design for it');
     } catch (err) {
+      if (mine !== ticket) return null;
       const why = err instanceof ApiError && err.status === 404
         ? `There is no run “${id}” on this server: it may have been removed, or the server restarted.`
         : `Run “${id}” could not be loaded (${err.message}).`;
@@ -47,6 +66,7 @@ export function watchFlow(page) {
 
   /** Back to the editable page: the watched run goes on for its owner, this page lets go of it. */
   function stopWatching() {
+    ticket += 1; // a watchRun still loading enters nothing
     if (!watching.runId) return;
     watching.leave();
     page.session.reset();
@@ -56,7 +76,7 @@ export function watchFlow(page) {
   window.addEventListener('hashchange', async () => {
     const state = readHash();
     if (state.watch) {
-      if (state.watch !== watching.runId && !(await watchRun(state.watch))) {
+      if (state.watch !== watching.runId && (await watchRun(state.watch)) === false) {
         stopWatching();
         writeHash(page.experiment()); // the page stays editable: its URL says so again
       }

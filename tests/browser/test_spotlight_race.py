@@ -1,0 +1,114 @@
+"""A spotlight that ends while a student's page is still loading its run: the page enters
+nothing (the spotlight was what let it watch that run, so its stream would be refused), and a
+stream the server refuses is not retried for ever. Both were seen as a CI failure: a student's
+page kept reconnecting to a spotlight run after the spotlight ended, logging a 403 each time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browser_helpers import experiment_hash, spiral, wait_status
+from class_pages import join, open_class, own_browser
+
+pytestmark = pytest.mark.browser
+
+
+def train_until_paused(student) -> str:
+    """Start a run that trains until stopped (`epochs: null`); its id."""
+    page = student.page
+    page.evaluate("(h) => { window.location.hash = h; }", experiment_hash(spiral(epochs=None)))
+    page.wait_for_function("() => window.layerlab.experiment.training.epochs == null")
+    page.click("#train")
+    wait_status(page, "running")
+    return page.evaluate("window.layerlab.session.runId")
+
+
+def held_until(held: list, page, deadline_s: float = 30) -> None:
+    """Until the page's route handler has held a request (Playwright dispatches the handler
+    while the page is being waited on)."""
+    deadline = time.monotonic() + deadline_s
+    while not held:
+        assert time.monotonic() < deadline, "the page never asked for the spotlight's run"
+        page.wait_for_timeout(50)
+
+
+def test_a_spotlight_that_ends_while_its_run_loads_is_never_entered(browser, server_url):
+    with (
+        own_browser(browser, server_url) as teacher,
+        own_browser(browser, server_url) as ada,
+        own_browser(browser, server_url) as bo,
+    ):
+        code = open_class(teacher, "Spotlight race")
+        join(bo, code, "Bo")
+        run_b = train_until_paused(bo)
+        join(ada, code, "Ada")
+        spot = f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button"
+        teacher.page.wait_for_selector(spot, timeout=60_000)
+
+        # Ada's page asks for Bo's run when the spotlight starts; the server answers at once
+        # (the spotlight is on), and the answer is held on its way to the page.
+        held: list = []
+        ada.page.route(f"**/api/runs/{run_b}", lambda route: held.append((route, route.fetch())))
+        teacher.page.click(spot)
+        held_until(held, ada.page)
+        # The spotlight ends before the answer arrives.
+        teacher.page.click("#end-spotlight")
+        ada.page.wait_for_function("() => !document.getElementById('class-spotlight')")
+        loads = ada.page.evaluate("document.body.dataset.watchLoads || '0'")
+        for route, answer in held:
+            assert answer.status == 200
+            route.fulfill(response=answer)
+        ada.page.wait_for_function(
+            "(n) => (document.body.dataset.watchLoads || '0') !== n", arg=loads
+        )
+        ada.page.unroute(f"**/api/runs/{run_b}")
+        assert ada.page.evaluate("window.layerlab.watching") is None
+        assert ada.page.evaluate("window.layerlab.session.runId") is None
+        assert ada.page.evaluate("document.getElementById('watch-banner').hidden")
+
+        # The next spotlight is entered as ever.
+        teacher.page.click(spot)
+        ada.page.wait_for_function(
+            "(id) => window.layerlab.watching === id", arg=run_b, timeout=20_000
+        )
+        teacher.page.click("#end-spotlight")
+        ada.page.wait_for_function("() => window.layerlab.watching === null")
+        teacher.page.on("dialog", lambda dialog: dialog.accept())  # "Stop every run?"
+        teacher.page.click("#stop-all")
+        teacher.page.wait_for_selector(
+            f"#dashboard-rows tr[data-run='{run_b}'][data-status='stopped']"
+        )
+
+
+def test_a_stream_the_server_refuses_is_not_retried(browser, server_url):
+    with (
+        own_browser(browser, server_url) as teacher,
+        own_browser(browser, server_url) as bo,
+        own_browser(browser, server_url) as stranger,
+    ):
+        code = open_class(teacher, "Refused stream")
+        join(bo, code, "Bo")
+        run_b = train_until_paused(bo)
+        stranger.open()
+        stranger.allow(r"403")  # the refused handshake and the GET that asks why
+        result = stranger.page.evaluate(
+            """async (id) => {
+                const {RunSocket} = await import('/static/js/api.js');
+                const states = [];
+                const why = await new Promise((resolve) => {
+                    const socket = new RunSocket(id, {
+                        onConnection: (state) => states.push(state),
+                        onRefused: resolve,
+                    });
+                    // A guard only: without the fix the socket retries for ever, never refused.
+                    setTimeout(() => { socket.close(); resolve(null); }, 20000);
+                });
+                return {why, states};
+            }""",
+            run_b,
+        )
+        assert result["why"] and run_b in result["why"] and code in result["why"], result
+        assert result["states"] == ["connecting", "closed"], result  # no reconnect
+        bo.page.click("#stop")
+        wait_status(bo.page, "stopped")
