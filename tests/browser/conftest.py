@@ -36,6 +36,9 @@ def server_url(tmp_path_factory):
         "LAYERLAB_MAX_PARAMS": "500000",
         "LAYERLAB_MAX_RUNS": "16",
         "LAYERLAB_MAX_RUNS_PER_CLIENT": "16",
+        # Every test's browser is one address (loopback) on this one server, and a class stays
+        # open for the day: more than the default 8 classes a test session opens are refused.
+        "LAYERLAB_MAX_CLASSES_PER_CLIENT": "100",
         # An owner's page that is gone pauses its run after 10 s (the page beats every 2.5 s),
         # so a test can see an abandoned run pause, and closed pages free the worker.
         "LAYERLAB_OWNER_IDLE_PAUSE_S": "10",
