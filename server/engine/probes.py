@@ -99,8 +99,9 @@ def take_snapshot(
     return snap  # every float went through rounded/rounded_list/byte_grid: JSON-safe
 
 
-def _cache(trainer: Trainer) -> dict:
-    # Fixed probe inputs, built once per trainer (the data never changes during a run).
+def probe_inputs(trainer: Trainer) -> dict:
+    """The trainer's probe cache, its fixed probe inputs `x` and `y` filled in: built once
+    per trainer (the data never changes during a run); grids are cached beside them."""
     cache = trainer.probe_cache
     if "x" not in cache:
         n = AE_SAMPLES if trainer.plan.task == "reconstruction" else STATS_SAMPLES
@@ -111,7 +112,7 @@ def _cache(trainer: Trainer) -> dict:
 
 def _fill(trainer: Trainer, want: set[str], snap: dict, resolution: int = GRID_RES) -> None:
     model, layers = trainer.model, trainer.plan.layers
-    cache = _cache(trainer)
+    cache = probe_inputs(trainer)
     x, y = cache["x"], cache["y"]
     types = [pl.kind.name for pl in layers]
 
@@ -161,7 +162,7 @@ def _forward(
     def make_hook(i: int):
         def hook(_mod, _inp, out):
             if stats:
-                layer_stats.append(_activation_stats(out[:STATS_SAMPLES]))
+                layer_stats.append(activation_stats(out[:STATS_SAMPLES]))
             if i in keep:
                 kept[i] = out
 
@@ -183,7 +184,7 @@ def _forward(
     return out, kept, layer_stats
 
 
-def _activation_stats(t: Tensor) -> dict:
+def activation_stats(t: Tensor) -> dict:
     """Mean, std and a HIST_BINS-bin histogram of a layer's output values.
 
     Min, max, mean and std in NumPy (a few small arrays per snapshot: torch's per-op dispatch
@@ -238,13 +239,13 @@ def _layers(trainer: Trainer, types: list[str], stats: list) -> list[dict]:
 # ---------------------------------------------------------------- 2D data
 
 
-def _grid_inputs(trainer: Trainer, res: int = GRID_RES) -> tuple[Tensor, Tensor]:
+def grid_inputs(trainer: Trainer, res: int = GRID_RES) -> tuple[Tensor, Tensor]:
     """The boundary grid's raw points (res*res, 2) and the model's features for them.
 
     Row-major, row 0 at the top (x2 = max) and column 0 at the left (x1 = min), so the page
     can paint it as an image. Raw points go through the dataset's own feature crosses.
     """
-    cache = _cache(trainer)
+    cache = probe_inputs(trainer)
     if ("grid", res) not in cache:
         x1min, x1max, x2min, x2max = (float(v) for v in trainer.data.meta["extent"])
         x1 = torch.linspace(x1min, x1max, res)
@@ -259,7 +260,7 @@ def _grid_inputs(trainer: Trainer, res: int = GRID_RES) -> tuple[Tensor, Tensor]
     return cache["grid", res]
 
 
-def _thumbnails(act: Tensor, res: int) -> np.ndarray:
+def thumbnails(act: Tensor, res: int) -> np.ndarray:
     """(res*res, n) activations over the grid -> (n, res/2, res/2), average-pooled (NumPy:
     cheaper than avg_pool2d's dispatch at these sizes; an odd last row/column is dropped as
     avg_pool2d drops it)."""
@@ -305,45 +306,43 @@ def _dense_bias(m: nn.Module, n: int) -> list:
 
 def _boundary(trainer: Trainer, types: list[str], res: int = GRID_RES) -> dict:
     model = trainer.model
-    _, feats = _grid_inputs(trainer, res)
+    _, feats = grid_inputs(trainer, res)
     dense = [i for i, t in enumerate(types) if t == "dense"]
     out, kept, _ = _forward(model, feats, set(dense), False, None)
 
     # Output surface. Binary: P(class 1). Multi-class: the predicted class index, with the
     # winning probability as "confidence". Regression: the prediction on the targets' scale.
-    section: dict = {"extent": [rounded(v) for v in trainer.data.meta["extent"]], "resolution": res}
-    task = trainer.plan.task
-    if task == "classification":
+    surface: dict
+    if trainer.plan.task == "classification":
         prob = torch.softmax(out.float(), dim=1)
         n = prob.shape[1]
         if n == 2:
-            section["kind"] = "probability"
-            section["output"] = byte_grid(prob[:, 1].reshape(res, res), 0.0, 1.0)
+            surface = {
+                "kind": "probability",
+                "output": byte_grid(prob[:, 1].reshape(res, res), 0.0, 1.0),
+            }
         else:
             conf, cls = prob.max(dim=1)
-            section["kind"] = "class"
-            section["classes"] = n
-            section["output"] = byte_grid(cls.float().reshape(res, res), 0.0, float(n - 1))
-            section["confidence"] = byte_grid(conf.reshape(res, res), 0.0, 1.0)
+            surface = {
+                "kind": "class",
+                "classes": n,
+                "output": byte_grid(cls.float().reshape(res, res), 0.0, float(n - 1)),
+                "confidence": byte_grid(conf.reshape(res, res), 0.0, 1.0),
+            }
     else:
         pred = trainer.predictions(out).reshape(res * res, -1)[:, 0]
         ys = trainer.y_train.reshape(trainer.y_train.shape[0], -1)[:, 0]
         lo, hi = torch.aminmax(ys)
-        section["kind"] = "value"
-        section["output"] = byte_grid(pred.reshape(res, res), lo.item(), hi.item())
+        surface = {
+            "kind": "value",
+            "output": byte_grid(pred.reshape(res, res), lo.item(), hi.item()),
+        }
 
     # Neuron heatmaps: the input features first (Playground's input nodes), then each dense
     # layer's neurons (up to MAX_NEURONS), each its own byte grid (res, res).
-    # The input features never change during a run: their grids are made once per resolution.
-    cache = _cache(trainer)
-    if ("feature_grids", res) not in cache:
-        cache["feature_grids", res] = byte_grids(_thumbnails(feats, res))
-    neurons = [cache["feature_grids", res]]  # F grids (NEURON_RES, NEURON_RES)
+    neurons = [feature_grids(trainer, res)]  # F grids (NEURON_RES, NEURON_RES)
     for i in dense:
-        neurons.append(byte_grids(_thumbnails(kept[i][:, :MAX_NEURONS], res)))
-    section["neurons"] = neurons
-    section["neuron_layers"] = [-1, *dense]
-    section["features"] = list(trainer.data.feature_names or [])
+        neurons.append(byte_grids(thumbnails(kept[i][:, :MAX_NEURONS], res)))
 
     # Weights (out x in) between consecutive neuron columns, the head's last; cut to the
     # neurons shown.
@@ -356,8 +355,38 @@ def _boundary(trainer: Trainer, types: list[str], res: int = GRID_RES) -> dict:
     if w is not None:
         weights.append(rounded_list(w[:, :MAX_NEURONS], 4))
         biases.append(_dense_bias(model.head, w.shape[0]))
+    return boundary_section(trainer, res, surface, neurons, dense, weights, biases)
+
+
+def feature_grids(trainer: Trainer, res: int) -> list:
+    """The input features' heatmaps over the grid, byte grids: made once per run and
+    resolution (the features never change during a run)."""
+    cache = probe_inputs(trainer)
+    if ("feature_grids", res) not in cache:
+        cache["feature_grids", res] = byte_grids(thumbnails(grid_inputs(trainer, res)[1], res))
+    return cache["feature_grids", res]
+
+
+def boundary_section(
+    trainer: Trainer,
+    res: int,
+    surface: dict,
+    neurons: list,
+    dense: list[int],
+    weights: list,
+    biases: list,
+) -> dict:
+    """The `boundary` section, its fields in their order: one place for both probe paths
+    (this file's, one run; fastpath/stacked_probes.py's, many runs in one pass). `surface`:
+    kind, output (and classes, confidence); `biases`: per link matrix, the bias of each of
+    its output neurons."""
+    section: dict = {"extent": [rounded(v) for v in trainer.data.meta["extent"]], "resolution": res}
+    section.update(surface)
+    section["neurons"] = neurons
+    section["neuron_layers"] = [-1, *dense]
+    section["features"] = list(trainer.data.feature_names or [])
     section["weights"] = weights
-    section["biases"] = biases  # per link matrix, the bias of each of its output neurons
+    section["biases"] = biases
     return section
 
 

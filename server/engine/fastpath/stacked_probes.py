@@ -69,7 +69,7 @@ def key(trainer, resolution: int = probes.GRID_RES) -> tuple | None:
         fast.layout.tobytes(),
         trainer.plan.task,
         trainer.plan.loss,
-        tuple(probes._cache(trainer)["x"].shape),
+        tuple(probes.probe_inputs(trainer)["x"].shape),
         int(resolution),
         tuple(float(v) for v in meta["extent"]),
         tuple(meta.get("crosses") or []),
@@ -104,10 +104,10 @@ def histc(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _stats(out: np.ndarray) -> list[dict]:
-    """probes._activation_stats of each run's rows (R, N, D) -> one dict per run."""
+    """probes.activation_stats of each run's rows (R, N, D) -> one dict per run."""
     a = out.reshape(out.shape[0], -1)  # (R, N*D)
     if not np.isfinite(a).all():  # a diverging run: the per-run rule drops non-finite values
-        return [probes._activation_stats(torch.from_numpy(row)) for row in a]
+        return [probes.activation_stats(torch.from_numpy(row)) for row in a]
     lo, hi = a.min(axis=1), a.max(axis=1)  # (R,) float32
     mean, std = a.mean(axis=1), a.std(axis=1)
     spread = hi > lo
@@ -135,7 +135,7 @@ def _norm(data: np.ndarray, woff: int, wsize: int, boff: int, bsize: int) -> np.
 
 
 def _thumbnails(act: np.ndarray, res: int) -> np.ndarray:
-    """probes._thumbnails for every run: (R, G, n) activations -> (R, n, res/2, res/2)."""
+    """probes.thumbnails for every run: (R, G, n) activations -> (R, n, res/2, res/2)."""
     r, _, n = act.shape
     pooled = probes.pool_grids(act.reshape(r, res, res, n), axis=1)  # (R, side, side, n)
     return pooled.transpose(0, 3, 1, 2)
@@ -182,7 +182,7 @@ def snapshots(trainers: list, resolution: int = probes.GRID_RES) -> list[dict]:
     """Each trainer's snapshot at boundary side `resolution`, as `trainer.probe` makes it, for
     runs of one `key` (checked by the caller): one pass for every CHUNK_ROWS rows of inputs."""
     res = int(resolution)
-    rows = probes._cache(trainers[0])["x"].shape[0] + res * res
+    rows = probes.probe_inputs(trainers[0])["x"].shape[0] + res * res
     size = max(1, CHUNK_ROWS // rows)
     with np.errstate(all="ignore"):  # a diverging run's inf/NaN: stored as its probe stores it
         return [
@@ -200,9 +200,9 @@ def _snapshots(trainers: list, res: int) -> list[dict]:
     types = [pl.kind.name for pl in first.plan.layers]
 
     # Inputs: each run's probe set (R, S, F), then the grid (G, F), the same for all runs.
-    x = np.stack([probes._cache(t)["x"].reshape(-1, layout[0, 0]).numpy() for t in trainers])
+    x = np.stack([probes.probe_inputs(t)["x"].reshape(-1, layout[0, 0]).numpy() for t in trainers])
     s_count = x.shape[1]
-    _, feats = probes._grid_inputs(first, res)  # (G, F)
+    _, feats = probes.grid_inputs(first, res)  # (G, F)
     g = feats.shape[0]
     inputs = np.empty((r, s_count + g, x.shape[2]), np.float32)  # (R, S + G, F)
     inputs[:, :s_count] = x
@@ -238,17 +238,11 @@ def _snapshots(trainers: list, res: int) -> list[dict]:
             biases.append(_rounded_rows(data[:, boff : boff + n]))
         else:
             biases.append([[0.0] * n for _ in range(r)])
-    extent = [rounded(v) for v in first.data.meta["extent"]]
     dense = [i for i, t in enumerate(types) if t == "dense"]
 
     snaps = []
     for k, t in enumerate(trainers):
-        cache = probes._cache(t)
-        if ("feature_grids", res) not in cache:  # made once per run, as probes.py does
-            cache["feature_grids", res] = byte_grids(
-                probes._thumbnails(probes._grid_inputs(t, res)[1], res)
-            )
-        neurons = [cache["feature_grids", res]]
+        neurons = [probes.feature_grids(t, res)]
         start = k * per_run
         for c in counts:
             neurons.append(flat[start : start + c])
@@ -259,13 +253,9 @@ def _snapshots(trainers: list, res: int) -> list[dict]:
             entry.update(stats[i][k])
             entry.update(weight_norm=rounded(norms[i][k]), grad_norm=rounded(grad_norms[i][k]))
             layers.append(entry)
-        section = {"extent": list(extent), "resolution": res}
-        section.update(surfaces[k])
-        section["neurons"] = neurons
-        section["neuron_layers"] = [-1, *dense]
-        section["features"] = list(t.data.feature_names or [])
-        section["weights"] = [w[k] for w in weights]
-        section["biases"] = [b[k] for b in biases]
+        section = probes.boundary_section(
+            t, res, surfaces[k], neurons, dense, [w[k] for w in weights], [b[k] for b in biases]
+        )
         snaps.append({"epoch": t.epoch, "layers": layers, "boundary": section})
     return snaps
 
