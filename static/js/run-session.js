@@ -29,6 +29,7 @@ export class RunSession {
   }
 
   clear() {
+    this.generation = (this.generation ?? 0) + 1; // a start answered after this follows nothing
     this.runId = null;
     this.token = null;
     this.status = 'idle';
@@ -69,15 +70,26 @@ export class RunSession {
     return dt > 0 ? (last.epoch - first.epoch) / dt : null;
   }
 
+  /**
+   * Start a run of `experiment` and follow it; the server's answer. When the page moved on
+   * while the run was being created (a spotlight it now watches, or a reset: a lesson chosen),
+   * the answer has `followed: false`: a reset stops the new run, a spotlight leaves it going on
+   * for its owner, as it leaves a run already going.
+   */
   async start(experiment, { paused = false, design = null } = {}) {
     this.reset({ silent: true });
     this.setStatus('starting', null);
+    const mine = this.generation;
     let created;
     try {
       created = await api.startRun(experiment, { paused, design });
     } catch (err) {
-      this.setStatus('error', startError(err));
+      if (mine === this.generation) this.setStatus('error', startError(err));
       throw err;
+    }
+    if (mine !== this.generation) {
+      if (this.resetSince(mine)) api.control(created.id, created.token, 'stop').catch(() => {});
+      return { ...created, followed: false };
     }
     this.runId = created.id;
     this.token = created.token;
@@ -89,7 +101,7 @@ export class RunSession {
     this.beatEvery = HEARTBEAT_MS;
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.beat();
-    return created;
+    return { ...created, followed: true };
   }
 
   /**
@@ -280,7 +292,13 @@ export class RunSession {
   reset({ silent = false } = {}) {
     if (this.active && this.token) this.control('stop');
     this.detach();
+    this.lastReset = this.generation;
     if (!silent) this.onChange('reset', this);
+  }
+
+  /** Whether a reset (not a spotlight's detach) came after generation `g`. */
+  resetSince(g) {
+    return (this.lastReset ?? 0) > g;
   }
 
   /** Stop following the run without touching it: it goes on for its owner and other viewers. */

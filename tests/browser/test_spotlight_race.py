@@ -1,7 +1,10 @@
-"""A spotlight that ends while a student's page is still loading its run: the page enters
-nothing (the spotlight was what let it watch that run, so its stream would be refused), and a
-stream the server refuses is not retried for ever. Both were seen as a CI failure: a student's
-page kept reconnecting to a spotlight run after the spotlight ended, logging a 403 each time."""
+"""A class's events racing a student's page: a spotlight that ends while the page is still
+loading its run (the page enters nothing: the spotlight was what let it watch that run, so its
+stream would be refused); a stream the server refuses (not retried for ever); Train pressed
+as a spotlight starts (the page stays on the spotlight, the new run goes on). The first two
+were seen as a CI failure: a student's page kept reconnecting to a spotlight run after the
+spotlight ended, logging a 403 each time. Answers are held on their way to the page with
+Playwright's routes, so each race happens in the same order on any machine."""
 
 from __future__ import annotations
 
@@ -79,6 +82,70 @@ def test_a_spotlight_that_ends_while_its_run_loads_is_never_entered(browser, ser
         teacher.page.wait_for_selector(
             f"#dashboard-rows tr[data-run='{run_b}'][data-status='stopped']"
         )
+
+
+def test_train_pressed_as_a_spotlight_starts_leaves_the_page_on_the_spotlight(browser, server_url):
+    """The student's new run is created while the page turns to the spotlight: the page stays
+    on the spotlight (it never follows the new run under the watched run's design), and the
+    new run goes on for its owner, as a run already going does."""
+    with (
+        own_browser(browser, server_url) as teacher,
+        own_browser(browser, server_url) as ada,
+        own_browser(browser, server_url) as bo,
+    ):
+        code = open_class(teacher, "Train and spotlight")
+        join(bo, code, "Bo")
+        run_b = train_until_paused(bo)
+        join(ada, code, "Ada")
+        spot = f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button"
+        teacher.page.wait_for_selector(spot, timeout=60_000)
+
+        # Ada presses Train: the server creates her run at once, its answer is held.
+        held: list = []
+
+        def hold_creation(route) -> None:
+            if route.request.method == "POST":
+                held.append((route, route.fetch()))
+            else:
+                route.continue_()
+
+        ada.page.route("**/api/runs", hold_creation)
+        ada.page.evaluate(
+            "(h) => { window.location.hash = h; }", experiment_hash(spiral(epochs=None))
+        )
+        ada.page.wait_for_function("() => window.layerlab.experiment.training.epochs == null")
+        ada.page.click("#train")
+        held_until(held, ada.page)
+        ((route, answer),) = held
+        assert answer.status == 201, answer.text()
+        run_a = answer.json()["id"]
+        # The spotlight starts before the answer reaches her page.
+        teacher.page.click(spot)
+        ada.page.wait_for_function(
+            "(id) => window.layerlab.watching === id", arg=run_b, timeout=20_000
+        )
+        route.fulfill(response=answer)
+        ada.page.wait_for_function(
+            "(id) => (localStorage.getItem('layerlab.myRuns') || '').includes(id)", arg=run_a
+        )  # the start has returned: "Compare runs" lists it as hers
+        ada.page.unroute("**/api/runs", hold_creation)
+        state = ada.page.evaluate(
+            "[window.layerlab.watching, window.layerlab.session.runId,"
+            " window.layerlab.session.token]"
+        )
+        assert state == [run_b, run_b, None], state  # still watching Bo's run, read-only
+        teacher.page.wait_for_selector(
+            f"#dashboard-rows tr[data-run='{run_a}'][data-status='running']", timeout=60_000
+        )  # her run goes on
+
+        teacher.page.click("#end-spotlight")
+        ada.page.wait_for_function("() => window.layerlab.watching === null")
+        teacher.page.on("dialog", lambda dialog: dialog.accept())  # "Stop every run?"
+        teacher.page.click("#stop-all")
+        for run in (run_a, run_b):
+            teacher.page.wait_for_selector(
+                f"#dashboard-rows tr[data-run='{run}'][data-status='stopped']"
+            )
 
 
 def test_a_stream_the_server_refuses_is_not_retried(browser, server_url):

@@ -68,12 +68,14 @@ export function runFlow(page) {
         return;
       }
       page.views.reset();
+      let created;
       try {
-        await session.start(clone(page.experiment()), { paused, design: page.openedDesign?.id });
+        created = await session.start(clone(page.experiment()), { paused, design: page.openedDesign?.id });
       } catch {
         return; // the session shows the error in words
       }
-      rememberMyRun(session.runId); // Compare runs lists this browser's runs first, as "mine"
+      rememberMyRun(created.id); // Compare runs lists this browser's runs first, as "mine"
+      if (!created.followed) return; // the page moved on meanwhile (a spotlight, a lesson)
       page.noteDesignChange();
       if (thenStep) await session.step(); // created paused: exactly one epoch
     } finally {
