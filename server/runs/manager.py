@@ -5,18 +5,18 @@ request, and ends `finished`, `stopped`, `failed` (with a reason, e.g. its worke
 `diverged`, or `interrupted` (the server stopped while it was active).
 
 The manager keeps the lifecycle only and hands the rest to one module each: `model.py` (the
-run), `placement.py` (which worker), `calls.py` (acks and replies), `admission.py` (the data
-and run limits a run must pass before it is registered), `records.py` (the hub and the store,
-written together), `reads.py` (memory, then the database), `resume.py` (from a checkpoint),
-`failures.py` (a failed run's words), `backends/` (where workers live), `protocol.py` (what
-they say). It is given the store that `create_app` built (and builds its own only when given
-none: tests and scripts).
+run), `admission.py` (the data and run limits a run must pass before it is registered),
+`placement.py` (which worker), `calls.py` (acks and replies), `questions.py` (predictions and
+other questions to a run's network), `records.py` (the hub and the store, written together),
+`reads.py` (memory, then the database), `resume.py` (from a checkpoint), `failures.py` (a
+failed run's words), `backends/` (where workers live), `protocol.py` (what they say). It is
+given the store that `create_app` built (and builds its own only when given none: tests and
+scripts).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,9 +27,9 @@ from ..store.rows import StoredRun
 from ..store.store import Store
 from .admission import Admission, DatasetGuard
 from .ask_gate import AskGate
-from .backends import COMMAND_QUEUE, Backend, make_backend
+from .backends import Backend, make_backend
 from .bus import RunBus
-from .calls import Calls
+from .calls import Calls, unreachable
 from .failures import overrun_message
 from .hub import Hub
 from .messages import TERMINAL
@@ -39,18 +39,16 @@ from .presence import OwnerPresence
 from .protocol import (
     Accepted,
     Ack,
-    Ask,
-    CancelAsk,
     Control,
     EarlyStopped,
     Epoch,
     Message,
-    Query,
     Reply,
     Snapshot,
     Status,
     Trace,
 )
+from .questions import Questions
 from .reads import RunReads
 from .records import Records
 from .resume import check_resumable, resume_point
@@ -73,7 +71,6 @@ ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop a silent or stuck worker has not acknowledged by then: ended here
 STOP_POLL_S = 0.1  # how often a waiting stop looks at its worker's heartbeat and busy mark
 EVICT_EVERY_S = 1.0
-ASK_TIMEOUT_S = 30.0  # a prediction with attributions: Captum's passes on the worker
 DEFERRED_MAX = 16  # controls a run waiting for a worker may hold
 ID_BYTES = 12  # run ids: 96 random bits, 24 hex digits (unique in the database, not only here)
 
@@ -100,6 +97,7 @@ class RunManager:
         self.runs: dict[str, Run] = {}  # active runs, then the ended ones still cached
         self.calls = Calls()
         self.asks = AskGate(settings)  # predictions in flight, per run and per client
+        self.questions = Questions(self.pool, self.calls, self.asks)  # predictions, projections
         self.placement = Placement(self.pool, self.calls)
         self.pool.on_ready = self.placement.on_ready
         self.reads = RunReads(self.store, self.runs)
@@ -347,7 +345,7 @@ class RunManager:
                 if action == "stop" and worker.alive:  # its queue is full: it takes nothing
                     self._stop_now(run, worker)
                     return
-                raise ControlRefused(self._unreachable(run, worker))
+                raise ControlRefused(unreachable(run.id, worker))
             if action == "stop":
                 error = await self._await_stop(run, future)
             else:
@@ -359,14 +357,6 @@ class RunManager:
             raise ControlRefused(error)
         if action == "pace" and not error:
             keep_pace(run, value, self.hub, self.store)
-
-    def _unreachable(self, run: Run, worker: Any) -> str:
-        if not worker.alive:
-            return f"run {run.id} has no live worker"
-        return (
-            f"run {run.id}'s worker has {COMMAND_QUEUE} commands waiting and takes no more "
-            "now (it is busy or not responding); try again in a moment"
-        )
 
     async def _await_stop(self, run: Run, future: asyncio.Future) -> str | None:
         """A stop's acknowledgement (the worker's error, or None). A worker that is taking it
@@ -419,55 +409,12 @@ class RunManager:
     async def ask(
         self, run: Run, raw: Any, explain: bool, target: int | None, client: str = ""
     ) -> dict:
-        """The run's prediction for one raw input, from the worker that holds its weights,
-        answered in the run's turn there (raises LimitReached past the asks in flight per run
-        or per `client`; ControlRefused with the reason: an ended run, a silent worker...;
-        BadInput for an input that does not fit). A caller who gives up (cancelled, timed
-        out) has its ask dropped from the worker's queue (CancelAsk)."""
-        return await self._question(
-            run, lambda seq: Ask(seq, run.id, raw, explain, target), client, "predictions"
-        )
+        """The run's prediction for one raw input, from its worker (questions.py)."""
+        return await self.questions.ask(run, raw, explain, target, client)
 
     async def query(self, run: Run, kind: str, params: dict, client: str = "") -> dict:
-        """Another question to the run's network (`kind` "project", "recommend": see
-        engine/queries.py), asked and bounded like a prediction (`ask`)."""
-        return await self._question(
-            run, lambda seq: Query(seq, run.id, kind, params), client, "projections"
-        )
-
-    async def _question(self, run: Run, command: Any, client: str, what: str) -> dict:
-        """Send `command(seq)` to the run's worker and wait for its Reply (see `ask`)."""
-        if not run.active:
-            raise ControlRefused(
-                f"run {run.id} has ended ({run.status}): {what} need a running or paused run "
-                "here; ask again and it answers from its saved weights"
-            )
-        worker = run.worker
-        if worker is None:
-            raise ControlRefused(f"run {run.id} is waiting for a worker; try again in a moment")
-        if worker.alive and not worker.responsive:
-            raise ControlRefused(
-                f"run {run.id}'s worker has not been heard from for {worker.silent_s:.0f} s; "
-                "try again in a moment"
-            )
-        with self.asks.enter(run.id, client), self.calls.open(worker) as (seq, future):
-            if not self.pool.send(worker, command(seq)):
-                raise ControlRefused(self._unreachable(run, worker))
-            try:
-                reply = await asyncio.wait_for(future, ASK_TIMEOUT_S)
-            except (TimeoutError, asyncio.TimeoutError):
-                self.pool.send(worker, CancelAsk(seq))
-                raise ControlRefused(
-                    f"run {run.id}'s worker did not answer within {ASK_TIMEOUT_S:g} s; try again"
-                ) from None
-            except asyncio.CancelledError:  # the caller went away: nobody wants the answer
-                self.pool.send(worker, CancelAsk(seq))
-                raise
-        if reply is None:
-            raise ControlRefused(f"run {run.id} ended before it could answer")
-        if reply.refusal is not None:
-            raise (BadInput if reply.refusal == "input" else ControlRefused)(reply.error)
-        return json.loads(reply.answer)
+        """Another question to the run's network, bounded like a prediction (questions.py)."""
+        return await self.questions.query(run, kind, params, client)
 
     def trace(self, run: RunView) -> str | None:
         """The latest step_batch trace of a run (JSON text), or None before any."""
