@@ -15,6 +15,7 @@ from ..classes.service import ClassRefused
 from ..core.statuses import ACTIVE
 from ..designs.repository import DESIGNS
 from ..engine.validation import validate_experiment
+from ..runs.admission import class_identity
 from ..runs.manager import RunManager
 from ..runs.model import RunView
 from ..store.queries import RunFilter
@@ -275,9 +276,13 @@ async def control_run(
         if not run.owns(token):
             raise HTTPException(403, "this run's owner token is needed (header X-Run-Token)")
         if body.action == "resume" and run.status == "interrupted":
-            code, student, quotas = get_classes(request).class_of(run.id) or (None, None, [])
+            identity = class_identity(get_classes(request).class_of, run.id)
             resumed = await manager.resume(
-                run, token, class_code=code, student=student, quotas=quotas
+                run,
+                token,
+                class_code=identity.class_code,
+                student=identity.student,
+                quotas=identity.quotas,
             )
             return RunSummary(**resumed.summary())
         raise HTTPException(409, f"run {run.id} has ended ({run.status}); it takes no controls")

@@ -17,6 +17,7 @@ import logging
 
 from ..cluster import Cluster
 from ..config import Settings
+from ..runs.admission import ClassIdentity
 from ..runs.manager import ControlRefused, Quota, Run, RunManager
 from ..store import queries
 from ..store.store import Store
@@ -115,7 +116,7 @@ class Classes:
         self.limits.check_runs(quotas, counts)
         return quotas
 
-    def class_of(self, run_id: str) -> tuple[str, str, list[Quota]] | None:
+    def class_of(self, run_id: str) -> ClassIdentity | None:
         """A run's class, student and quotas (as `admit` gives them), or None outside classes
         (or a class this replica does not know): how a run resumed or taken over from the
         database, which does not say, comes back as its student's (server/cluster/takeover)."""
@@ -123,7 +124,9 @@ class Classes:
         room = self.registry.classes.get(member.code) if member is not None else None
         if member is None or room is None:
             return None
-        return room.code, member.student_id, self.limits.run_quotas(room, member.student_id)
+        return ClassIdentity(
+            room.code, member.student_id, self.limits.run_quotas(room, member.student_id)
+        )
 
     def active_runs(self, code: str, student_id: str | None = None) -> list[Run]:
         members = self.registry.members

@@ -22,12 +22,12 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
 
 from ..config import Settings
 from ..runs import checkpoints
+from ..runs.admission import ClassOf, class_identity
 from ..runs.manager import RunManager
-from ..runs.model import ControlRefused, LimitReached, Quota
+from ..runs.model import ControlRefused, LimitReached
 from ..store import leases
 from ..store.store import Store
 from .bus import RedisBus
@@ -39,10 +39,6 @@ NO_CHECKPOINT = (
     "its replica stopped before the run's first checkpoint, so no other replica could take it "
     "over; its history is kept"
 )
-
-# A run's class identity: (class code, student id, the quotas its runs must fit), or None for
-# a run outside classes (server/classes/service.py's `class_of`).
-ClassOf = Callable[[str], tuple[str, str, list[Quota]] | None]
 
 
 class Takeover:
@@ -89,17 +85,16 @@ class Takeover:
         self.mirrors.adopt(run_id)  # viewers here reconnect to the run's new history
         self.bus.leased.add(run_id)  # renewed from now on (resume takes it again, too)
         lapsed = stored.model_copy(update={"status": "interrupted"})
-        identity = self.class_of(run_id) if self.class_of is not None else None
-        code, student, quotas = identity if identity is not None else (None, None, [])
+        identity = class_identity(self.class_of, run_id)
         try:
             paused = stored.status == "paused"  # paused by its owner or teacher: it stays so
             run = await manager.resume(
                 lapsed,
                 secrets.token_urlsafe(24),
                 paused=paused,
-                class_code=code,
-                student=student,
-                quotas=quotas,
+                class_code=identity.class_code,
+                student=identity.student,
+                quotas=identity.quotas,
             )
         except (ControlRefused, LimitReached) as err:  # its lease lapses again for another
             self.bus.leased.discard(run_id)

@@ -4,7 +4,7 @@ Each call gets a number (`seq`, sent with the command, returned with the answer)
 on the event loop, remembered with the worker it went to: when a worker dies, `lost(worker)`
 resolves only the calls that worker owed (with None: "no answer will come"), never those of a
 healthy worker (before, one worker's exit told every pending control "done" and failed every
-ask on every worker).
+ask on every worker). A call its worker could not take is refused in `unreachable`'s words.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from .backends.base import COMMAND_QUEUE
 
 
 class Calls:
@@ -63,3 +65,13 @@ class Calls:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+
+def unreachable(run_id: str, worker: Any) -> str:
+    """Why a command to run `run_id`'s worker was not sent: it is dead, or owes too many."""
+    if not worker.alive:
+        return f"run {run_id} has no live worker"
+    return (
+        f"run {run_id}'s worker has {COMMAND_QUEUE} commands waiting and takes no more "
+        "now (it is busy or not responding); try again in a moment"
+    )

@@ -57,3 +57,12 @@ def explain_failure(err: BaseException, epoch: int, memory_mb: int) -> str:
         if fragment in text:
             return words.format(memory_mb=memory_mb)
     return GENERIC.format(kind=type(err).__name__, epoch=epoch + 1)
+
+
+def overrun_message(max_step_s: float) -> str:
+    """A run's message when one training step took over `max_step_s` and its worker was killed."""
+    return (
+        f"one training step of this design took over {max_step_s:g} s "
+        "(LAYERLAB_MAX_STEP_S), so it was stopped to keep the server free for others: "
+        "use a smaller batch size, fewer filters or units, or a smaller input"
+    )

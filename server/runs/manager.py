@@ -1,20 +1,22 @@
-"""Run lifecycle: ids and owner tokens, limits, placement, controls, and outcomes.
+"""Run lifecycle: ids and owner tokens, admission, placement, controls, and outcomes.
 
 A run is `queued` when created, `running` once its worker has built its trainer, `paused` on
 request, and ends `finished`, `stopped`, `failed` (with a reason, e.g. its worker died),
 `diverged`, or `interrupted` (the server stopped while it was active).
 
 The manager keeps the lifecycle only and hands the rest to one module each: `model.py` (the
-run), `placement.py` (which worker), `calls.py` (acks and replies), `records.py` (the hub and
-the store, written together), `reads.py` (memory, then the database), `resume.py` (from a
-checkpoint), `backends/` (where workers live), `protocol.py` (what they say). It is given the
-store that `create_app` built (and builds its own only when given none: tests and scripts).
+run), `admission.py` (the data and run limits a run must pass before it is registered),
+`placement.py` (which worker), `calls.py` (acks and replies), `questions.py` (predictions and
+other questions to a run's network), `records.py` (the hub and the store, written together),
+`reads.py` (memory, then the database), `resume.py` (from a checkpoint), `failures.py` (a
+failed run's words), `backends/` (where workers live), `protocol.py` (what they say). It is
+given the store that `create_app` built (and builds its own only when given none: tests and
+scripts).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,11 +25,12 @@ from ..config import Settings
 from ..store import queries
 from ..store.rows import StoredRun
 from ..store.store import Store
-from . import run_limits
+from .admission import Admission, DatasetGuard
 from .ask_gate import AskGate
-from .backends import COMMAND_QUEUE, Backend, make_backend
+from .backends import Backend, make_backend
 from .bus import RunBus
-from .calls import Calls
+from .calls import Calls, unreachable
+from .failures import overrun_message
 from .hub import Hub
 from .messages import TERMINAL
 from .model import BadInput, ControlRefused, LimitReached, Quota, Run, RunView
@@ -36,22 +39,20 @@ from .presence import OwnerPresence
 from .protocol import (
     Accepted,
     Ack,
-    Ask,
-    CancelAsk,
     Control,
     EarlyStopped,
     Epoch,
     Message,
-    Query,
     Reply,
     Snapshot,
     Status,
     Trace,
 )
+from .questions import Questions
 from .reads import RunReads
 from .records import Records
 from .resume import check_resumable, resume_point
-from .seats import Reservations, Seat
+from .seats import Seat
 from .stage import STAGE_ACTIONS, control_argument, edit_refused, keep_pace
 
 __all__ = [
@@ -70,7 +71,6 @@ ACK_TIMEOUT_S = 5.0
 STOP_WAIT_S = 1.0  # a stop a silent or stuck worker has not acknowledged by then: ended here
 STOP_POLL_S = 0.1  # how often a waiting stop looks at its worker's heartbeat and busy mark
 EVICT_EVERY_S = 1.0
-ASK_TIMEOUT_S = 30.0  # a prediction with attributions: Captum's passes on the worker
 DEFERRED_MAX = 16  # controls a run waiting for a worker may hold
 ID_BYTES = 12  # run ids: 96 random bits, 24 hex digits (unique in the database, not only here)
 
@@ -95,21 +95,28 @@ class RunManager:
         # The workers' backend (LAYERLAB_BACKEND: local processes or Ray actors, one interface).
         self.pool = pool_factory(settings, self._on_message, self._on_exit)
         self.runs: dict[str, Run] = {}  # active runs, then the ended ones still cached
-        self.reserved = Reservations()  # runs whose admission is awaited (seats.py)
         self.calls = Calls()
         self.asks = AskGate(settings)  # predictions in flight, per run and per client
+        self.questions = Questions(self.pool, self.calls, self.asks)  # predictions, projections
         self.placement = Placement(self.pool, self.calls)
         self.pool.on_ready = self.placement.on_ready
         self.reads = RunReads(self.store, self.runs)
         self.bus = bus if bus is not None else RunBus()
+        self.admission = Admission(settings, self.runs, self.bus)  # limits, data (admission.py)
         self.records = Records(self.store, self.hub, self.runs, settings.cache_runs, self.bus)
         self._evictor: asyncio.Task | None = None
         # Owner heartbeats: a run whose owner's page is gone pauses, later stops (presence.py).
         self.presence = OwnerPresence(settings)
         self._presence_task: asyncio.Task | None = None
-        # Whether an owner may train on the data experiments name (uploads are their owner's):
-        # set by create_app (server/uploads/access.check_use); raises to refuse. None: all may.
-        self.dataset_guard: Callable[[list[dict], str | None], None] | None = None
+
+    @property
+    def dataset_guard(self) -> DatasetGuard | None:
+        """Whether an owner may train on the data experiments name (set by create_app)."""
+        return self.admission.dataset_guard
+
+    @dataset_guard.setter
+    def dataset_guard(self, guard: DatasetGuard | None) -> None:
+        self.admission.dataset_guard = guard
 
     @property
     def pending(self) -> Any:
@@ -177,19 +184,12 @@ class RunManager:
         """Every run this process counts against the run limits: its active runs and those
         being admitted now (seats.py). The classes count their runs here, reservations
         included, so two requests cannot both take a class's last slot either."""
-        active = [
-            Seat(r.id, r.client, r.class_code, r.student) for r in self.runs.values() if r.active
-        ]
-        return [*active, *self.reserved]
+        return self.admission.seats()
 
     def active_count(self, client: str | None = None) -> int:
         """Active runs in all, or of one address (a class's runs are counted per student),
         the runs being admitted now included."""
-        return sum(
-            1
-            for seat in self.seats()
-            if client is None or (seat.client == client and seat.student is None)
-        )
+        return self.admission.active_count(client)
 
     # Blocking reads (the database): call them from a thread, never the event loop.
     def find(self, run_id: str) -> Run | StoredRun | None:
@@ -216,8 +216,7 @@ class RunManager:
     def check_datasets(self, experiments: list[dict], owner: str | None) -> None:
         """Raise (the guard's NotOwner: 403) unless `owner` (a hash) may train on the data of
         every experiment; reads the database, so called off the event loop, before `create`."""
-        if self.dataset_guard is not None:
-            self.dataset_guard(experiments, owner)
+        self.admission.check_datasets(experiments, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def create(
@@ -244,7 +243,7 @@ class RunManager:
         checks just before it (server/classes' `admit`) hold for it. Replicas: it awaits the
         run's slots in Redis, its seat reserved meanwhile (`seats`)."""
         run_id = self._new_id()
-        await self._admit(Seat(run_id, client, class_code, student), quotas)
+        await self.admission.admit(Seat(run_id, client, class_code, student), quotas)
         info = {"id": run_id, "experiment": experiment, "check": check}
         channel = self.hub.open(run_id, info)
         if paused:
@@ -257,34 +256,6 @@ class RunManager:
         self.records.created(run)
         self.placement.place(run)
         return run
-
-    async def _admit(self, seat: Seat, quotas: Sequence[Quota] = ()) -> None:
-        """Raise LimitReached unless the run fits the run limits: this process's counts and
-        the other replicas' census, checked with no await; then (replicas) its slots taken
-        atomically in Redis, in the server's counts and `quotas` (a class run's, already
-        checked by the classes against the same counts), its seat reserved while that is
-        awaited. Returns with the seat free again: the caller registers the run before it
-        awaits anything, so it is counted throughout."""
-        s = self.settings
-        per_client = seat.student is None
-        everyone, mine = run_limits.everyone(s), run_limits.per_address(s, seat.client)
-        full: Quota | None = None
-        if self.active_count() + self.bus.active_elsewhere() >= s.max_runs:
-            full = everyone
-        elif per_client and (
-            self.active_count(seat.client) + self.bus.active_elsewhere(seat.client)
-            >= s.max_runs_per_client
-        ):
-            full = mine
-        else:
-            counts = [everyone, mine] if per_client else [everyone]
-            self.reserved.hold(seat)
-            try:
-                full = await self.bus.admit(seat.run_id, [*counts, *quotas])
-            finally:
-                self.reserved.free(seat.run_id)
-        if full is not None:
-            raise LimitReached(full.refusal, full.retry_after)
 
     async def resume(
         self,
@@ -300,12 +271,12 @@ class RunManager:
         and it trains on in a worker, under the same id and token (`paused`: it waits for a
         resume or a step). A class run comes back as one (`class_code`, `student`, `quotas`
         as `create` takes them: the database's row does not know its class)."""
-        check_resumable(stored, self._held(stored.id))
+        check_resumable(stored, self.admission.held(stored.id))
         point = await asyncio.to_thread(resume_point, self.settings, self.store, stored.id)
         # Resumed by another request meanwhile? Checked with no await before its seat is
-        # held: a second resume of the run now finds the seat (`_held`) and is refused.
-        check_resumable(stored, self._held(stored.id))
-        await self._admit(Seat(stored.id, stored.client, class_code, student), quotas)
+        # held: a second resume of the run now finds the seat (`Admission.held`) and is refused.
+        check_resumable(stored, self.admission.held(stored.id))
+        await self.admission.admit(Seat(stored.id, stored.client, class_code, student), quotas)
         info = {"id": stored.id, "experiment": stored.experiment, "check": stored.check}
         channel = self.hub.open(stored.id, info)
         run = Run(
@@ -374,7 +345,7 @@ class RunManager:
                 if action == "stop" and worker.alive:  # its queue is full: it takes nothing
                     self._stop_now(run, worker)
                     return
-                raise ControlRefused(self._unreachable(run, worker))
+                raise ControlRefused(unreachable(run.id, worker))
             if action == "stop":
                 error = await self._await_stop(run, future)
             else:
@@ -386,14 +357,6 @@ class RunManager:
             raise ControlRefused(error)
         if action == "pace" and not error:
             keep_pace(run, value, self.hub, self.store)
-
-    def _unreachable(self, run: Run, worker: Any) -> str:
-        if not worker.alive:
-            return f"run {run.id} has no live worker"
-        return (
-            f"run {run.id}'s worker has {COMMAND_QUEUE} commands waiting and takes no more "
-            "now (it is busy or not responding); try again in a moment"
-        )
 
     async def _await_stop(self, run: Run, future: asyncio.Future) -> str | None:
         """A stop's acknowledgement (the worker's error, or None). A worker that is taking it
@@ -446,55 +409,12 @@ class RunManager:
     async def ask(
         self, run: Run, raw: Any, explain: bool, target: int | None, client: str = ""
     ) -> dict:
-        """The run's prediction for one raw input, from the worker that holds its weights,
-        answered in the run's turn there (raises LimitReached past the asks in flight per run
-        or per `client`; ControlRefused with the reason: an ended run, a silent worker...;
-        BadInput for an input that does not fit). A caller who gives up (cancelled, timed
-        out) has its ask dropped from the worker's queue (CancelAsk)."""
-        return await self._question(
-            run, lambda seq: Ask(seq, run.id, raw, explain, target), client, "predictions"
-        )
+        """The run's prediction for one raw input, from its worker (questions.py)."""
+        return await self.questions.ask(run, raw, explain, target, client)
 
     async def query(self, run: Run, kind: str, params: dict, client: str = "") -> dict:
-        """Another question to the run's network (`kind` "project", "recommend": see
-        engine/queries.py), asked and bounded like a prediction (`ask`)."""
-        return await self._question(
-            run, lambda seq: Query(seq, run.id, kind, params), client, "projections"
-        )
-
-    async def _question(self, run: Run, command: Any, client: str, what: str) -> dict:
-        """Send `command(seq)` to the run's worker and wait for its Reply (see `ask`)."""
-        if not run.active:
-            raise ControlRefused(
-                f"run {run.id} has ended ({run.status}): {what} need a running or paused run "
-                "here; ask again and it answers from its saved weights"
-            )
-        worker = run.worker
-        if worker is None:
-            raise ControlRefused(f"run {run.id} is waiting for a worker; try again in a moment")
-        if worker.alive and not worker.responsive:
-            raise ControlRefused(
-                f"run {run.id}'s worker has not been heard from for {worker.silent_s:.0f} s; "
-                "try again in a moment"
-            )
-        with self.asks.enter(run.id, client), self.calls.open(worker) as (seq, future):
-            if not self.pool.send(worker, command(seq)):
-                raise ControlRefused(self._unreachable(run, worker))
-            try:
-                reply = await asyncio.wait_for(future, ASK_TIMEOUT_S)
-            except (TimeoutError, asyncio.TimeoutError):
-                self.pool.send(worker, CancelAsk(seq))
-                raise ControlRefused(
-                    f"run {run.id}'s worker did not answer within {ASK_TIMEOUT_S:g} s; try again"
-                ) from None
-            except asyncio.CancelledError:  # the caller went away: nobody wants the answer
-                self.pool.send(worker, CancelAsk(seq))
-                raise
-        if reply is None:
-            raise ControlRefused(f"run {run.id} ended before it could answer")
-        if reply.refusal is not None:
-            raise (BadInput if reply.refusal == "input" else ControlRefused)(reply.error)
-        return json.loads(reply.answer)
+        """Another question to the run's network, bounded like a prediction (questions.py)."""
+        return await self.questions.query(run, kind, params, client)
 
     def trace(self, run: RunView) -> str | None:
         """The latest step_batch trace of a run (JSON text), or None before any."""
@@ -543,7 +463,7 @@ class RunManager:
                 continue
             worker.runs.discard(run_id)
             if run_id == culprit:
-                self._end(run, "failed", self._overrun_message())
+                self._end(run, "failed", overrun_message(self.settings.max_step_s))
             elif run.accepted:
                 self._end(run, "failed", reason)
             else:
@@ -554,14 +474,6 @@ class RunManager:
         run = self.runs.get(run_id)
         if run is not None and run.active and run.worker is not None:
             self.pool.send(run.worker, Control(None, run_id, "watch", watched))
-
-    def _overrun_message(self) -> str:
-        s = self.settings
-        return (
-            f"one training step of this design took over {s.max_step_s:g} s "
-            "(LAYERLAB_MAX_STEP_S), so it was stopped to keep the server free for others: "
-            "use a smaller batch size, fewer filters or units, or a smaller input"
-        )
 
     # -- internals -----------------------------------------------------------------------
     def _end(self, run: Run, status: str, message: str | None, epoch: int | None = None) -> None:
@@ -584,9 +496,5 @@ class RunManager:
         memory only, and a collision with a stored run merged the new run into the old row)."""
         while True:
             run_id = secrets.token_hex(ID_BYTES)
-            if not self._held(run_id):
+            if not self.admission.held(run_id):
                 return run_id
-
-    def _held(self, run_id: str) -> bool:
-        """Whether `run_id` is in memory here, or being admitted (its seat reserved)."""
-        return run_id in self.runs or run_id in self.reserved

@@ -468,7 +468,7 @@ def test_a_run_waiting_for_its_slots_in_redis_holds_its_seat(tmp_path):
             await student
         await third
         assert set(manager.runs) == {run.id, third.result().id}
-        assert len(manager.reserved) == 0 and manager.active_count() == 2
+        assert len(manager.admission.reserved) == 0 and manager.active_count() == 2
         assert bus.asked[0][1][1].count == "client:alice"  # a run outside classes: per address
         assert [q.count for q in bus.asked[1][1]] == ["all"]  # a class run: per student
 
