@@ -1,8 +1,11 @@
 """Runs a class can watch: a starter trains until paused; editing the design during a run stops
 it and shows the new design at once (the learning rate applies live instead); a run whose
-owner's page is gone pauses, and watchers do not keep it alive."""
+owner's page is gone pauses, and watchers do not keep it alive; a lesson chosen while a run is
+being created stops that run."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
@@ -82,3 +85,41 @@ def test_an_abandoned_run_pauses_and_watchers_do_not_keep_it(lab, browser, serve
     assert "owner's page has been gone" in page.text_content("#run-message")
     run = httpx.get(f"{server_url}/api/runs/{run_id}").json()
     assert run["status"] == "paused"
+
+
+def test_a_lesson_chosen_while_the_run_is_created_stops_that_run(lab):
+    """Train, then a lesson chosen before the server's answer reaches the page: the page shows
+    the lesson's design and follows no run, and the run created meanwhile is stopped (a
+    reset stops this page's run; this one had no id on the page yet when it came)."""
+    page = lab.page
+    lab.open(experiment_hash(until_paused()))
+    page.wait_for_selector("body[data-check='ok']")
+    held: list = []
+
+    def hold_creation(route) -> None:
+        if route.request.method == "POST":
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route("**/api/runs", hold_creation)
+    page.click("#train")
+    deadline = time.monotonic() + 30
+    while not held:  # the server has created the run; its answer waits here
+        assert time.monotonic() < deadline, "Train sent no POST /api/runs"
+        page.wait_for_timeout(50)
+    ((route, answer),) = held
+    run_id = answer.json()["id"]
+    page.click("#lessons")
+    page.click("#lesson-gallery button[data-lesson='xor-mlp']")
+    page.wait_for_function("() => window.layerlab.session.status === 'idle'")
+    route.fulfill(response=answer)
+    page.wait_for_function(
+        "(id) => (localStorage.getItem('layerlab.myRuns') || '').includes(id)", arg=run_id
+    )  # the start has returned
+    page.unroute("**/api/runs", hold_creation)
+    assert page.evaluate("window.layerlab.session.runId") is None
+    page.wait_for_function(
+        "(id) => fetch('/api/runs/' + id).then((r) => r.json()).then((r) => r.status === 'stopped')",
+        arg=run_id,
+    )
