@@ -296,6 +296,46 @@ export class RunSession {
     if (!silent) this.onChange('reset', this);
   }
 
+  /**
+   * Let go of this page's own active run for a while (a class's spotlight shows another): its
+   * stream closes but its heartbeat goes on, so the server never pauses it as abandoned;
+   * `takeBack(held)` follows it again. Null (and nothing kept) when the page follows no active
+   * run of its own.
+   */
+  setAside() {
+    const held = this.token && this.active
+      ? { runId: this.runId, token: this.token, experiment: this.experiment, startedWith: this.startedWith,
+          check: this.check, pace: this.pace, status: this.status, every: this.beatEvery || HEARTBEAT_MS }
+      : null;
+    this.detach();
+    if (held) held.timer = setInterval(() => api.presence(held.runId, held.token).catch(() => {}), held.every);
+    return held;
+  }
+
+  /** Follow again the run `setAside` let go of: its stream's hello brings the whole history. */
+  takeBack(held) {
+    clearInterval(held.timer);
+    this.detach();
+    this.onChange('reset', this);
+    this.runId = held.runId;
+    this.token = held.token;
+    this.experiment = held.experiment;
+    this.startedWith = held.startedWith;
+    this.check = held.check;
+    this.pace = held.pace;
+    this.setStatus(held.status, null); // until the hello says what it is now
+    this.connect(held.runId);
+    this.beatEvery = held.every;
+    this.heartbeat = setInterval(() => this.beat(), held.every);
+    this.beat();
+  }
+
+  /** Stop the run `setAside` let go of, without following it again (its design was replaced). */
+  letGo(held) {
+    clearInterval(held.timer);
+    api.control(held.runId, held.token, 'stop').catch(() => {});
+  }
+
   /** Whether a reset (not a spotlight's detach) came after generation `g`. */
   resetSince(g) {
     return (this.lastReset ?? 0) > g;

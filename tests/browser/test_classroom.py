@@ -88,6 +88,13 @@ def test_teacher_and_two_students(browser, server_url):
             student.page.wait_for_selector("#class-spotlight")
             student.page.wait_for_selector("#watch-banner:not([hidden])")
             assert locked(student)
+        # Ada's own run goes on meanwhile: her page still beats for it (the server pauses a
+        # run whose owner's page went quiet), though it shows Bo's.
+        with ada.page.expect_request(
+            lambda r: r.method == "POST" and r.url.endswith(f"/api/runs/{run_a}/presence"),
+            timeout=30_000,
+        ):
+            pass
         # Ada's page follows Bo's run live.
         start = ada.page.evaluate("window.layerlab.session.epoch")
         ada.page.wait_for_function(
@@ -99,19 +106,28 @@ def test_teacher_and_two_students(browser, server_url):
             ada.screenshot(f"classroom-student-spotlight-{name}")
         ada.page.set_viewport_size({"width": 1280, "height": 720})
 
-        # The spotlight ends: each page is the student's own design again.
+        # The spotlight ends: each page is the student's own design again, following the
+        # student's own run, still running, its history whole.
         teacher.page.click("#end-spotlight")
-        for student, units in ((ada, 6), (bo, 5)):
+        for student, units, run in ((ada, 6, run_a), (bo, 5, run_b)):
             student.page.wait_for_function("() => window.layerlab.watching === null")
             student.page.wait_for_function(
                 "(u) => window.layerlab.experiment.model.layers[0].units === u", arg=units
             )
             assert not locked(student)
+            student.page.wait_for_function(
+                "(id) => window.layerlab.session.runId === id"
+                " && window.layerlab.session.status === 'running'"
+                " && window.layerlab.session.records.length > 0",
+                arg=run,
+            )
+            assert student.page.evaluate("Boolean(window.layerlab.session.token)")
 
-        # A push (asked first) loads Ada's design on Bo's page (his page left his run for the
-        # spotlight), with one click back; the lock disables editing there.
+        # A push (asked first) waits behind "Load it" on Bo's page while his run goes on; loaded,
+        # it is Ada's design (his run ends), with one click back; the lock disables editing there.
         teacher.page.on("dialog", lambda dialog: dialog.accept())
         teacher.page.click(f"#dashboard-rows tr[data-run='{run_a}'] .push-button")
+        bo.page.click("#push-load", timeout=20_000)
         bo.page.wait_for_function(
             "() => window.layerlab.experiment.model.layers[0].units === 6", timeout=20_000
         )
@@ -131,10 +147,8 @@ def test_teacher_and_two_students(browser, server_url):
         teacher.page.wait_for_function(
             "() => document.getElementById('teach-status').textContent.includes('paused')"
         )
-        teacher.page.wait_for_function(
-            """() => [...document.querySelectorAll('#dashboard-rows tr')]
-                .every((r) => r.dataset.status === 'paused')""",
-            timeout=30_000,
+        teacher.page.wait_for_selector(  # Bo's run ended when he loaded the pushed design
+            f"#dashboard-rows tr[data-run='{run_a}'][data-status='paused']", timeout=30_000
         )
         teacher.page.click("#stop-all")
         teacher.page.wait_for_function(
