@@ -26,9 +26,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
@@ -39,10 +41,11 @@ from bench.first_epoch import first_epoch_s
 WORKERS = 2
 
 
-def serve(backend: str) -> contextlib.AbstractContextManager[str]:
-    """A server on `backend` in a subprocess (Ray's start-up can take half a minute here);
-    stopped gracefully: the server shuts its own Ray down."""
-    return server(WORKERS, timeout=300, backend=backend, ray_address="")
+def serve(backend: str, src: Path | None = None) -> contextlib.AbstractContextManager[str]:
+    """A server on `backend` in a subprocess (Ray's start-up can take half a minute here),
+    from another source tree with `src`; stopped gracefully: the server shuts its own Ray
+    down."""
+    return server(WORKERS, timeout=300, src=src, backend=backend, ray_address="")
 
 
 def run_to_end(base: str, doc: dict) -> int:
@@ -65,10 +68,13 @@ def run_to_end(base: str, doc: dict) -> int:
 
 
 def measure(
-    backend: str, runs: int, epochs: int, first: int, rounds: int
+    backend: str, runs: int, epochs: int, first: int, rounds: int, src: Path | None = None
 ) -> tuple[list[float], list[float]]:
     doc = example("spiral_mlp", epochs=epochs)
-    with serve(backend) as base, httpx.Client(base_url=base, trust_env=False, timeout=60) as http:
+    with (
+        serve(backend, src) as base,
+        httpx.Client(base_url=base, trust_env=False, timeout=60) as http,
+    ):
         ws_base = base.replace("http", "ws")
         first_epoch_s(http, ws_base, example("spiral_mlp"))  # warm: the compiled kernel loads
         firsts = [first_epoch_s(http, ws_base, example("spiral_mlp")) for _ in range(first)]
@@ -86,27 +92,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--first", type=int, default=5, help="runs timed to their first epoch")
+    parser.add_argument("--first", type=int, default=9, help="runs timed to their first epoch")
     parser.add_argument("--rounds", type=int, default=3, help="batches of runs; the best counts")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree whose Ray backend is measured too (git archive REV | tar -x -C DIR)",
+    )
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    trees = [("local", "local", None), ("ray", "ray", None)]
+    if args.baseline is not None:  # between the two: the load drifts during a run
+        trees.insert(1, ("ray-base", "ray", args.baseline))
     results = {
-        b: measure(b, args.runs, args.epochs, args.first, args.rounds) for b in ("local", "ray")
+        label: measure(backend, args.runs, args.epochs, args.first, args.rounds, src)
+        for label, backend, src in trees
     }
     print(
         f"{args.runs} spiral runs x {args.epochs} epochs at once, {WORKERS} workers, "
-        f"every epoch streamed to a viewer (best of {args.rounds} rounds):"
+        f"every epoch streamed to a viewer (best of {args.rounds} rounds); load average after: "
+        f"{os.getloadavg()[0]:.2f}:"
     )
-    for backend, (walls, firsts) in results.items():
+    for label, (walls, firsts) in results.items():
         wall = min(walls)
+        rounds = ", ".join(f"{w:.2f}" for w in walls)
         print(
-            f"  {backend:5s}: {wall:6.2f} s (rounds {', '.join(f'{w:.2f}' for w in walls)}) ({args.runs * args.epochs / wall:,.0f} epochs/s); "
-            f"POST -> first epoch median {statistics.median(firsts) * 1e3:.0f} ms, "
-            f"max {percentile(firsts, 100) * 1e3:.0f} ms"
+            f"  {label:8s}: {wall:6.2f} s (rounds {rounds}) "
+            f"({args.runs * args.epochs / wall:,.0f} epochs/s); POST -> first epoch median "
+            f"{statistics.median(firsts) * 1e3:.0f} ms, max {percentile(firsts, 100) * 1e3:.0f} ms"
         )
-    local, ray_ = min(results["local"][0]), min(results["ray"][0])
-    print(f"  ray / local wall time = {ray_ / local:.2f}")
-    ratio = statistics.median(results["ray"][1]) / statistics.median(results["local"][1])
-    print(f"  ray / local POST -> first epoch (median) = {ratio:.2f}")
+    local_walls, local_firsts = results.pop("local")
+    for label, (walls, firsts) in results.items():
+        print(f"  {label} / local wall time = {min(walls) / min(local_walls):.2f}")
+        ratio = statistics.median(firsts) / statistics.median(local_firsts)
+        print(f"  {label} / local POST -> first epoch (median) = {ratio:.2f}")
 
 
 if __name__ == "__main__":
