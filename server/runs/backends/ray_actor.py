@@ -37,9 +37,9 @@ POLL_LINGER_S = 0.02  # after a run's streamed message, a poll waits this long f
 # A run's stream, batched by the linger: the epochs after its first, frames, traces, files. Any
 # other message is awaited by someone (a status, an ack, an answer, a run's first epoch since
 # its last status) and ends the linger: with every message lingering, a run's first epoch
-# waited for the 20 ms that its "accepted" or "running" had started, or for the next poll's
-# 20 ms when it came just after one (bench/ray_backend.py: POST -> first epoch 44 ms against
-# the local pool's 25, up to 82 ms).
+# waited out the 20 ms that its "accepted" had started, or a whole next linger when it came
+# just after one (from the actor's sending it to the server's receiving it: median 10.6 ms, up
+# to 129, against 2.1 after, at load average 12-22; bench/ray_backend.py's docstring).
 STREAM = frozenset({"epoch", "snapshot", "trace", "file"})
 # The compiled kernel is loaded before the actor says "ready", as the local pool's forkserver
 # does before forking (zygote.py): loaded lazily, its import held the GIL beside the first runs
