@@ -42,8 +42,11 @@ samples): first epoch 1.77x (ray 44 ms against 25, load 4.7), 1.34x (37 against 
 2.93x (128 against 44, load 11); after it in the same runs: 1.51x (66 ms), 1.33x (37 ms). With
 the two backends in turns (`--first 15 --baseline` = parent 069f34e, load 6-12): parent
 1.03x (ray 73 ms, p90 201, against local 71), this 0.89x (ray 44 ms, p90 111, against 49);
-wall time 0.57x and 0.89x. At that load both medians move by tens of ms between runs: the
-goal (1.5x) holds in these runs, but the machine's load, not the backend, sets the spread.
+wall time 0.57x and 0.89x. Again (load 16 -> 7 during the parent's pair, 7-8 during this
+one's): parent 1.21x (ray 71 ms, p90 225, max 255, against 59), this 1.02x (ray 41 ms, p90
+46, max 56, against 40); wall time 0.78x and 0.97x. At such loads both medians move by tens
+of ms between runs: the goal (1.5x) held in every run since the fix, but the machine's load,
+not the backend, now sets most of the spread.
 """
 
 from __future__ import annotations
