@@ -34,19 +34,22 @@ further stretched by the training thread holding the actor's GIL: the delay was 
 median of 5 fell on either mode. Timestamps in the actor and in the server (a throwaway script
 driving RayBackend directly, 20 runs one at a time, the parent commit then this one, load
 average 12-22): from the actor's sending the epoch to the server's receiving it, median
-10.6 ms (p90 30, max 129) before, 2.1 ms (p90 13, max 93) after; the rest of the first epoch
+10.6 ms (p90 29, max 129) before, 2.1 ms (p90 14, max 93) after; the rest of the first epoch
 (the command's Ray call, 1.5-2 ms against 0.5 ms for a pipe; building the trainer, 9-17 ms;
 its first slice) is the same work on both backends and varies with the machine's load.
-`--rounds 3` runs of this bench before the fix, one backend after the other (first 5, then 9
-samples): first epoch 1.77x (ray 44 ms against 25, load 4.7), 1.34x (37 against 28, load 3.6),
-2.93x (128 against 44, load 11); after it in the same runs: 1.51x (66 ms), 1.33x (37 ms). With
-the two backends in turns (`--first 15 --baseline` = parent 069f34e, load 6-12): parent
+`--rounds 3` runs of this bench with the backends one after the other (local, the parent
+069f34e's ray, this tree's ray, in one run): first epoch 2.93x -> 1.51x (ray 128 -> 66 ms
+against local 44, load 5-11, 9 samples), 1.34x -> 1.33x (37 -> 37 ms against 28, load
+3.6-5.7, 9 samples), 0.92x -> 0.98x (41 -> 44 ms against 45, p90 78 -> 81, load 3-10, 15
+samples); the parent alone: 1.77x (44 against 25, load 4.7, 5 samples, max 81). With the two
+backends in turns (`--first 15 --baseline` = parent 069f34e, load 6-12): parent
 1.03x (ray 73 ms, p90 201, against local 71), this 0.89x (ray 44 ms, p90 111, against 49);
 wall time 0.57x and 0.89x. Again (load 16 -> 7 during the parent's pair, 7-8 during this
 one's): parent 1.21x (ray 71 ms, p90 225, max 255, against 59), this 1.02x (ray 41 ms, p90
 46, max 56, against 40); wall time 0.78x and 0.97x. At such loads both medians move by tens
-of ms between runs: the goal (1.5x) held in every run since the fix, but the machine's load,
-not the backend, now sets most of the spread.
+of ms between runs: since the fix the goal (1.5x) held in every run but one (1.51x, the
+backends one after the other at load 11), and the machine's load, not the backend, sets most
+of the spread that is left.
 """
 
 from __future__ import annotations
