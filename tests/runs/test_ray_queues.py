@@ -44,6 +44,57 @@ def test_outbox_waits_for_a_message_and_hands_out_batches_in_order():
     assert outbox.take(1.0) == [("epoch", 3), ("epoch", 4)]
 
 
+LONG_S = 3600.0  # a linger or poll no test waits out: a take that returns did not wait
+
+
+def take_in_thread(outbox: Outbox, linger: float) -> tuple[threading.Event, list]:
+    """One poll with `linger` in a thread (as the actor's Ray thread takes it): set when it
+    returned, with what."""
+    returned, taken = threading.Event(), []
+
+    def poll() -> None:
+        taken.extend(outbox.take(LONG_S, linger=linger))
+        returned.set()
+
+    threading.Thread(target=poll, daemon=True).start()
+    return returned, taken
+
+
+def test_a_runs_first_epoch_ends_a_polls_linger():
+    """The linger batches a run's stream; a run's first epoch is awaited by its viewer (POST
+    -> first epoch): it ends the linger that an earlier message of the stream started. Before,
+    the first epoch waited out the linger (20 ms) that the run's frame had started."""
+    outbox = Outbox()
+    returned, taken = take_in_thread(outbox, linger=LONG_S)
+    outbox.send(("snapshot", "r1", 0, "{}", None))  # a frame: the poll may linger for more
+    outbox.send(("epoch", "r1", {"epoch": 1}))
+    assert returned.wait(60), "the poll lingered past the run's first epoch"
+    assert taken == [("snapshot", "r1", 0, "{}", None), ("epoch", "r1", {"epoch": 1})]
+
+
+def test_a_status_or_an_answer_ends_a_polls_linger_and_a_runs_later_epochs_do_not():
+    outbox = Outbox()
+    returned, taken = take_in_thread(outbox, linger=LONG_S)
+    outbox.send(("epoch", "r1", {"epoch": 1}))
+    assert returned.wait(60) and taken == [("epoch", "r1", {"epoch": 1})]
+    returned, taken = take_in_thread(outbox, linger=LONG_S)
+    outbox.send(("epoch", "r1", {"epoch": 2}))  # r1 streams: its later epochs batch
+    outbox.send(("epoch", "r1", {"epoch": 3}))
+    outbox.send(("snapshot", "r1", 3, "{}", None))
+    assert not returned.is_set()  # still lingering (an event, not a clock: it never returns)
+    outbox.send(("ack", 7, "r1", None))  # someone waits on this one
+    assert returned.wait(60)
+    assert [m[0] for m in taken] == ["epoch", "epoch", "snapshot", "ack"]
+    for awaited in [("status", "r1", "paused", None, 3), ("reply", 8, "r1", None, None, "{}")]:
+        returned, taken = take_in_thread(outbox, linger=LONG_S)
+        outbox.send(awaited)
+        assert returned.wait(60) and taken == [awaited]
+    # After a status, the run's next epoch is its first again (a resumed run's viewer).
+    returned, taken = take_in_thread(outbox, linger=LONG_S)
+    outbox.send(("epoch", "r1", {"epoch": 4}))
+    assert returned.wait(60) and taken == [("epoch", "r1", {"epoch": 4})]
+
+
 def test_the_worker_loop_trains_a_run_through_the_queues(tmp_path):
     settings = Settings(persist_runs=False, state_dir=tmp_path, fast_path_compiled=False)
     inbox, outbox, beat = Inbox(), Outbox(), ThreadBeat()

@@ -33,7 +33,14 @@ from ..worker import DEFAULT_TRAINER, Worker
 from ..worker_process import load_factory, warm_factory
 
 POLL_BATCH = 2000  # messages per poll reply at most (a reply stays a few MB even with snapshots)
-POLL_LINGER_S = 0.02  # after the first message, a poll waits this long for more to batch
+POLL_LINGER_S = 0.02  # after a run's streamed message, a poll waits this long for more
+# A run's stream, batched by the linger: the epochs after its first, frames, traces, files. Any
+# other message is awaited by someone (a status, an ack, an answer, a run's first epoch since
+# its last status) and ends the linger: with every message lingering, a run's first epoch
+# waited out the 20 ms that its "accepted" had started, or a whole next linger when it came
+# just after one (from the actor's sending it to the server's receiving it: median 10.6 ms, up
+# to 129, against 2.1 after, at load average 12-22; bench/ray_backend.py's docstring).
+STREAM = frozenset({"epoch", "snapshot", "trace", "file"})
 # The compiled kernel is loaded before the actor says "ready", as the local pool's forkserver
 # does before forking (zygote.py): loaded lazily, its import held the GIL beside the first runs
 # (bench/ray_backend.py at load average ~13: POST -> first epoch 423 ms against the local
@@ -83,21 +90,49 @@ class Outbox:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._items: deque[tuple] = deque()
+        self._awaited = False  # a message someone waits on is queued: a lingering poll ends
+        self._streaming: set[str] = set()  # runs whose first epoch since a status was sent
+        self._limit = POLL_BATCH  # the waiting poll's batch
         self.closed = False
 
     def send(self, message: tuple) -> None:
         with self._cond:
             self._items.append(message)
-            self._cond.notify_all()
+            awaited = self._awaits(message)
+            self._awaited = self._awaited or awaited
+            # Wakes a waiting poll only when it would return: the first message, one awaited,
+            # a full batch (each wake takes the GIL from the training thread).
+            if awaited or len(self._items) in (1, self._limit):
+                self._cond.notify_all()
+
+    def _awaits(self, message: tuple) -> bool:
+        """Whether someone waits on this message (it ends a poll's linger): anything but a
+        run's stream, and a run's first epoch since its last status (a new run's, a resumed
+        one's: its viewer waits for it)."""
+        kind = message[0]
+        if kind == "status":
+            self._streaming.discard(message[1])
+        elif kind == "epoch":
+            if message[1] in self._streaming:
+                return False
+            self._streaming.add(message[1])
+            return True
+        return kind not in STREAM
 
     def take(self, timeout: float, limit: int = POLL_BATCH, linger: float = 0.0) -> list[tuple]:
-        """Up to `limit` messages: waits up to `timeout` for the first, then up to `linger`
-        for more (fewer, larger replies: each poll costs a Ray call on both sides)."""
+        """Up to `limit` messages: waits up to `timeout` for the first, then, while they are
+        a run's stream, up to `linger` for more (fewer, larger replies: each poll costs a Ray
+        call on both sides); a message someone waits on ends the linger."""
         with self._cond:
+            self._limit = limit
             if self._cond.wait_for(lambda: bool(self._items) or self.closed, timeout) and linger:
-                self._cond.wait_for(lambda: len(self._items) >= limit or self.closed, linger)
+                self._cond.wait_for(
+                    lambda: self._awaited or len(self._items) >= limit or self.closed, linger
+                )
             count = min(limit, len(self._items))
-            return [self._items.popleft() for _ in range(count)]
+            taken = [self._items.popleft() for _ in range(count)]
+            self._awaited = self._awaited and bool(self._items)
+            return taken
 
     def close(self) -> None:
         with self._cond:
