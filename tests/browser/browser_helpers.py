@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 import re
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,3 +179,37 @@ class CspBypassingBrowser:
 
     def __getattr__(self, name):
         return getattr(self._browser, name)
+
+
+class HeldAnswers:
+    """The server's answers to `page`'s requests for `url` (a Playwright glob; only `method`
+    when given), held on their way to the page: each request reaches the server at once, and
+    its answer waits until `release()`. A race (the page's state changing before an answer
+    lands) then happens in the same order on any machine."""
+
+    def __init__(self, page, url: str, method: str | None = None):
+        self.page, self.url, self.method = page, url, method
+        self.held: list = []  # (route, the server's answer)
+        page.route(url, self._hold)
+
+    def _hold(self, route) -> None:
+        if self.method is None or route.request.method == self.method:
+            self.held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    def first(self, deadline_s: float = 30):
+        """The first held answer, once the page has asked (Playwright dispatches the route's
+        handler while the page is being waited on)."""
+        deadline = time.monotonic() + deadline_s
+        while not self.held:
+            assert time.monotonic() < deadline, f"the page never asked for {self.url}"
+            self.page.wait_for_timeout(50)
+        return self.held[0][1]
+
+    def release(self) -> None:
+        """Every held answer on to the page; later requests go through (unrouted after: an
+        unroute first would hand the held routes on)."""
+        for route, answer in self.held:
+            route.fulfill(response=answer)
+        self.page.unroute(self.url, self._hold)

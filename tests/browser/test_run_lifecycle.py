@@ -5,11 +5,9 @@ being created stops that run."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
-from browser_helpers import epoch, experiment_hash, spiral, wait_status
+from browser_helpers import HeldAnswers, epoch, experiment_hash, spiral, wait_status
 
 pytestmark = pytest.mark.browser
 
@@ -94,30 +92,16 @@ def test_a_lesson_chosen_while_the_run_is_created_stops_that_run(lab):
     page = lab.page
     lab.open(experiment_hash(until_paused()))
     page.wait_for_selector("body[data-check='ok']")
-    held: list = []
-
-    def hold_creation(route) -> None:
-        if route.request.method == "POST":
-            held.append((route, route.fetch()))
-        else:
-            route.continue_()
-
-    page.route("**/api/runs", hold_creation)
+    answers = HeldAnswers(page, "**/api/runs", method="POST")
     page.click("#train")
-    deadline = time.monotonic() + 30
-    while not held:  # the server has created the run; its answer waits here
-        assert time.monotonic() < deadline, "Train sent no POST /api/runs"
-        page.wait_for_timeout(50)
-    ((route, answer),) = held
-    run_id = answer.json()["id"]
+    run_id = answers.first().json()["id"]  # the server has created the run; its answer waits
     page.click("#lessons")
     page.click("#lesson-gallery button[data-lesson='xor-mlp']")
     page.wait_for_function("() => window.layerlab.session.status === 'idle'")
-    route.fulfill(response=answer)
+    answers.release()
     page.wait_for_function(
         "(id) => (localStorage.getItem('layerlab.myRuns') || '').includes(id)", arg=run_id
     )  # the start has returned
-    page.unroute("**/api/runs", hold_creation)
     assert page.evaluate("window.layerlab.session.runId") is None
     page.wait_for_function(
         "(id) => fetch('/api/runs/' + id).then((r) => r.json()).then((r) => r.status === 'stopped')",

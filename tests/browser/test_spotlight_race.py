@@ -8,10 +8,8 @@ Playwright's routes, so each race happens in the same order on any machine."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from browser_helpers import experiment_hash, spiral, wait_status
+from browser_helpers import HeldAnswers, experiment_hash, spiral, wait_status
 from class_pages import join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
@@ -27,13 +25,16 @@ def train_until_paused(student) -> str:
     return page.evaluate("window.layerlab.session.runId")
 
 
-def held_until(held: list, page, deadline_s: float = 30) -> None:
-    """Until the page's route handler has held a request (Playwright dispatches the handler
-    while the page is being waited on)."""
-    deadline = time.monotonic() + deadline_s
-    while not held:
-        assert time.monotonic() < deadline, "the page never asked for the spotlight's run"
-        page.wait_for_timeout(50)
+def class_with_a_run(teacher, ada, bo, title: str) -> tuple[str, str]:
+    """A class where Bo trains until stopped and Ada has joined: Bo's run and the selector of
+    its Spotlight button on the teacher's dashboard."""
+    code = open_class(teacher, title)
+    join(bo, code, "Bo")
+    run_b = train_until_paused(bo)
+    join(ada, code, "Ada")
+    spot = f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button"
+    teacher.page.wait_for_selector(spot, timeout=60_000)
+    return run_b, spot
 
 
 def test_a_spotlight_that_ends_while_its_run_loads_is_never_entered(browser, server_url):
@@ -42,30 +43,21 @@ def test_a_spotlight_that_ends_while_its_run_loads_is_never_entered(browser, ser
         own_browser(browser, server_url) as ada,
         own_browser(browser, server_url) as bo,
     ):
-        code = open_class(teacher, "Spotlight race")
-        join(bo, code, "Bo")
-        run_b = train_until_paused(bo)
-        join(ada, code, "Ada")
-        spot = f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button"
-        teacher.page.wait_for_selector(spot, timeout=60_000)
+        run_b, spot = class_with_a_run(teacher, ada, bo, "Spotlight race")
 
         # Ada's page asks for Bo's run when the spotlight starts; the server answers at once
         # (the spotlight is on), and the answer is held on its way to the page.
-        held: list = []
-        ada.page.route(f"**/api/runs/{run_b}", lambda route: held.append((route, route.fetch())))
+        answers = HeldAnswers(ada.page, f"**/api/runs/{run_b}")
         teacher.page.click(spot)
-        held_until(held, ada.page)
+        assert answers.first().status == 200
         # The spotlight ends before the answer arrives.
         teacher.page.click("#end-spotlight")
         ada.page.wait_for_function("() => !document.getElementById('class-spotlight')")
         loads = ada.page.evaluate("document.body.dataset.watchLoads || '0'")
-        for route, answer in held:
-            assert answer.status == 200
-            route.fulfill(response=answer)
+        answers.release()
         ada.page.wait_for_function(
             "(n) => (document.body.dataset.watchLoads || '0') !== n", arg=loads
         )
-        ada.page.unroute(f"**/api/runs/{run_b}")
         assert ada.page.evaluate("window.layerlab.watching") is None
         assert ada.page.evaluate("window.layerlab.session.runId") is None
         assert ada.page.evaluate("document.getElementById('watch-banner').hidden")
@@ -93,30 +85,16 @@ def test_train_pressed_as_a_spotlight_starts_leaves_the_page_on_the_spotlight(br
         own_browser(browser, server_url) as ada,
         own_browser(browser, server_url) as bo,
     ):
-        code = open_class(teacher, "Train and spotlight")
-        join(bo, code, "Bo")
-        run_b = train_until_paused(bo)
-        join(ada, code, "Ada")
-        spot = f"#dashboard-rows tr[data-run='{run_b}'] .spotlight-button"
-        teacher.page.wait_for_selector(spot, timeout=60_000)
+        run_b, spot = class_with_a_run(teacher, ada, bo, "Train and spotlight")
 
         # Ada presses Train: the server creates her run at once, its answer is held.
-        held: list = []
-
-        def hold_creation(route) -> None:
-            if route.request.method == "POST":
-                held.append((route, route.fetch()))
-            else:
-                route.continue_()
-
-        ada.page.route("**/api/runs", hold_creation)
+        answers = HeldAnswers(ada.page, "**/api/runs", method="POST")
         ada.page.evaluate(
             "(h) => { window.location.hash = h; }", experiment_hash(spiral(epochs=None))
         )
         ada.page.wait_for_function("() => window.layerlab.experiment.training.epochs == null")
         ada.page.click("#train")
-        held_until(held, ada.page)
-        ((route, answer),) = held
+        answer = answers.first()
         assert answer.status == 201, answer.text()
         run_a = answer.json()["id"]
         # The spotlight starts before the answer reaches her page.
@@ -124,11 +102,10 @@ def test_train_pressed_as_a_spotlight_starts_leaves_the_page_on_the_spotlight(br
         ada.page.wait_for_function(
             "(id) => window.layerlab.watching === id", arg=run_b, timeout=20_000
         )
-        route.fulfill(response=answer)
+        answers.release()
         ada.page.wait_for_function(
             "(id) => (localStorage.getItem('layerlab.myRuns') || '').includes(id)", arg=run_a
         )  # the start has returned: "Compare runs" lists it as hers
-        ada.page.unroute("**/api/runs", hold_creation)
         state = ada.page.evaluate(
             "[window.layerlab.watching, window.layerlab.session.runId,"
             " window.layerlab.session.token]"
