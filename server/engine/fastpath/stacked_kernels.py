@@ -97,8 +97,17 @@ class Hyper:
     lr64: Array  # (R,) float64: Adam's step size is computed in double, as optim.py does
     beta1_64: Array
     beta2_64: Array
-    any_wd: bool
-    any_momentum: bool
+    any_wd: bool  # the switches hold for the whole stack, chunks included: a run with
+    any_momentum: bool  # weight decay 0 computes g + 0 * w whenever any run has some
+    any_l1: bool
+
+    def rows(self, lo: int, hi: int) -> Hyper:
+        """Runs lo:hi's parameters, with the whole stack's switches."""
+        fields = {
+            name: value[lo:hi] if isinstance(value, np.ndarray) else value
+            for name, value in vars(self).items()
+        }
+        return Hyper(**fields)
 
 
 def _decayed_grad(a: Arena, h: Hyper) -> Array:
