@@ -109,19 +109,24 @@ class _Net:
             if name == "linear":
                 f = df = None
             self.layers.append((w, b, gw, gb, f, df))
+        # What forward reads, viewed once: W^T (R, in, out) and b (R, 1, out).
+        self._forward = [
+            (w.transpose(0, 2, 1), None if b is None else b[:, None, :], f)
+            for w, b, _, _, f, _ in self.layers
+        ]
 
     def forward(self, x: np.ndarray, rows: slice | None = None) -> tuple[np.ndarray, list, list]:
         """x (R, B, F) -> outputs (R, B, D), layer inputs and pre-activations; `rows`: those
         runs of the arena alone (x then has their rows)."""
         inputs, pre = [], []
         a = x
-        for w, b, _, _, f, _ in self.layers:
+        for wt, b, f in self._forward:
             if rows is not None:
-                w, b = w[rows], None if b is None else b[rows]
+                wt, b = wt[rows], None if b is None else b[rows]
             inputs.append(a)
-            z = np.matmul(a, w.transpose(0, 2, 1))
+            z = np.matmul(a, wt)
             if b is not None:
-                z += b[:, None, :]
+                z += b
             pre.append(z)
             a = z if f is None else f(z)
         return a, inputs, pre
@@ -167,11 +172,12 @@ def _scatter(arena: Arena, trainer, r: int) -> None:
     s.sync_steps()
 
 
-# Runs per stacked computation: a (R, P) arena and (R, B, units) activations of 32 spiral runs
-# stay in the core's cache (~150 KB each), where 200 side by side (~1 MB each) streamed from
-# memory; per run, each chunk computes exactly what one stack of all R would.
-CHUNK = 32
-# Runs per validation forward: (R, N_val, units) activations are N_val / B times a batch's.
+# Runs per stacked computation, at most: one spiral run's arena row is ~5 KB and its
+# activations for a batch ~3 KB, so a chunk of 50-64 stays in the core's cache where 200 side
+# by side streamed from memory, and each NumPy call still serves many runs. Per run a chunk
+# computes exactly what one stack of all R would. R = 200 trains as four chunks of 50.
+CHUNK = 64
+# Runs per validation forward: its (R, N_val, units) activations are N_val / B times a batch's.
 VAL_CHUNK = 8
 
 
@@ -188,34 +194,41 @@ def train_epochs(trainers: list) -> list:
         t._begin_epoch()  # each run's own shuffled order
     hyper = _hyper(trainers)  # whole-stack switches (L1, L2, momentum) for every chunk
     results: list = [None] * r_count
+    size = -(-r_count // -(-r_count // CHUNK))  # chunks of equal size, at most CHUNK
     parts = [
-        _train_chunk(trainers[lo : lo + CHUNK], hyper.rows(lo, lo + CHUNK), results, lo)
-        for lo in range(0, r_count, CHUNK)
+        _train_chunk(trainers[lo : lo + size], hyper.rows(lo, lo + size), results, lo)
+        for lo in range(0, r_count, size)
     ]
-    live = np.concatenate([p.live for p in parts])
-    loss_sum = np.concatenate([p.loss_sum for p in parts])
-    counts = None if parts[0].hits is None else _Counts(parts)
+    live = np.concatenate([p.live for p in parts]).tolist()
+    loss_sum = np.concatenate([p.loss_sum for p in parts]).tolist()
+    val_out = [torch.from_numpy(row) for p in parts for row in p.val_out]
+    counted = parts[0].hits is not None
+    if counted:
+        hits = np.concatenate([p.hits for p in parts]).tolist()
+        val_hits = np.concatenate([p.val_hits for p in parts]).tolist()
+        val_classes = [row for p in parts for row in p.val_classes]
+    elif parts[0].outs is not None:
+        outs = [row for p in parts for row in p.outs]
+    else:
+        abs_err = np.concatenate([p.abs_err for p in parts]).tolist()
     share = (time.perf_counter() - start) / r_count  # each run's part of the call
     for r, t in enumerate(trainers):
         t._elapsed += share
         if not live[r]:
             continue
-        t._loss_sum = float(loss_sum[r])
+        t._loss_sum = loss_sum[r]
         t._batch = t.batches_per_epoch
         try:
-            if counts is None:
-                if parts[0].outs is not None:
-                    t._outputs_kept = [torch.from_numpy(parts[r // CHUNK].outs[r % CHUNK])]
-                else:
-                    t._abs_err += float(parts[r // CHUNK].abs_err[r % CHUNK])
-                record = t._end_epoch(torch.from_numpy(parts[r // CHUNK].val_out[r % CHUNK]))
-            else:
+            if counted:
                 record = t._end_epoch(
-                    torch.from_numpy(parts[r // CHUNK].val_out[r % CHUNK]),
-                    int(counts.hits[r]),
-                    torch.from_numpy(counts.val_classes[r]),
-                    int(counts.val_hits[r]),
+                    val_out[r], hits[r], torch.from_numpy(val_classes[r]), val_hits[r]
                 )
+            else:
+                if parts[0].outs is not None:
+                    t._outputs_kept = [torch.from_numpy(outs[r])]
+                else:
+                    t._abs_err += abs_err[r]
+                record = t._end_epoch(val_out[r])
             t._record(record)
             results[r] = record
         except Exception as err:  # noqa: BLE001 - one run's end (a NaN val loss) is its own
@@ -235,15 +248,6 @@ class _Part:
         self.val_out = val_out  # (c, N_val, D)
         self.val_classes = val_classes  # (c, N_val) int64 | None
         self.val_hits = val_hits  # (c,) | None
-
-
-class _Counts:
-    """The chunks' classification counts, one row per run of the whole stack."""
-
-    def __init__(self, parts: list[_Part]):
-        self.hits = np.concatenate([p.hits for p in parts]).tolist()
-        self.val_hits = np.concatenate([p.val_hits for p in parts]).tolist()
-        self.val_classes = [row for p in parts for row in p.val_classes]
 
 
 def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Part:
@@ -282,15 +286,18 @@ def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Pa
             total = value
             if use_l1:
                 total = value + hyper.l1[:, 0] * np.abs(arena.data[:, :nw]).sum(axis=1)
-            bad = live & ~(np.isfinite(value) & np.isfinite(total))
-            for r in np.flatnonzero(bad):  # stops before this batch's update, as eager
-                t = trainers[r]
-                _scatter(arena, t, r)
-                t._batch = k
-                results[first + r] = t.diverged(float(value[r]), float(total[r]))
-                live[r] = False
-            if not live.any():
-                break
+            finite = np.isfinite(value)
+            if use_l1:
+                finite &= np.isfinite(total)
+            if not finite.all():
+                for r in np.flatnonzero(live & ~finite):  # stops before this batch's update
+                    t = trainers[r]
+                    _scatter(arena, t, r)
+                    t._batch = k
+                    results[first + r] = t.diverged(float(value[r]), float(total[r]))
+                    live[r] = False
+                if not live.any():
+                    break
             net.backward(d_out, out, inputs, pre)
             if use_l1:
                 arena.grad[:, :nw] += hyper.l1 * np.sign(arena.data[:, :nw])
