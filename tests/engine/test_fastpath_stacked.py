@@ -281,3 +281,29 @@ def test_counted_accuracies_equal_torch_s():
     for h in range(n + 1):
         matches = torch.arange(n) < h
         assert float(np.float32(h) / np.float32(n)) == matches.float().mean().item()
+
+
+def test_two_class_cross_entropy_equals_the_general_reductions():
+    """Two classes skip the 2-long reductions: the same bits as max and sum over the axis,
+    ties, signed zeros, infinities and NaN included."""
+    from server.engine.fastpath import stacked_kernels
+
+    rng = np.random.default_rng(0)
+    out = rng.standard_normal((6, 9, 2)).astype(np.float32) * 30
+    out[0, :4] = [[0.0, -0.0], [-0.0, 0.0], [1.5, 1.5], [np.inf, 1.0]]
+    out[1, :3] = [[np.nan, 1.0], [-np.inf, -np.inf], [88.0, -88.0]]
+    y = rng.integers(0, 2, (6, 9))
+    with np.errstate(all="ignore"):
+        loss, grad = stacked_kernels.cross_entropy(out, y)
+        shifted = out - out.max(axis=2, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=2, keepdims=True)
+        rows, cols = np.arange(6)[:, None], np.arange(9)[None, :]
+        want_loss = (np.log(s[..., 0]) - shifted[rows, cols, y]).mean(axis=1)
+        want_grad = e / s
+        want_grad[rows, cols, y] -= np.float32(1)
+        want_grad = want_grad / np.float32(9)
+    np.testing.assert_array_equal(loss, want_loss)
+    np.testing.assert_array_equal(grad, want_grad)
+    finite = np.isfinite(want_grad)
+    assert (np.signbit(grad) == np.signbit(want_grad))[finite].all()

@@ -8,9 +8,12 @@ train together: their flat buffers are gathered into an arena (R, P), each batch
 so one call does what R calls did. Each run keeps its own shuffled order, data, learning rate,
 momentum or betas, weight decay, L1 and step count. At the end the arena is scattered back
 into each run's `FlatState` (its parameters, gradients and optimiser state stay the tensors
-probes, export and eager steps read): gathering and scattering copy a few KB per run, ~1% of
+probes, export and eager steps read): gathering and scattering copy a few KB per run, 5-10% of
 its epoch (bench/stacked.py prints it), cheaper and far simpler than moving every run's
-buffers into a shared arena that changes as runs come and go.
+buffers into a shared arena that changes as runs come and go. Large stacks train as chunks of
+at most `CHUNK` runs; the validation forward goes `VAL_CHUNK` runs at a time (its activations
+are N_val / B times a batch's: all 200 runs' at once spilled from the cache, a sixth of the
+epoch), and classification's hits are counted for all runs in NumPy.
 
     key(trainer) -> tuple | None            runs with equal keys stack (None: never)
     train_epochs(trainers) -> [record | error]   one whole epoch each, records kept as
@@ -172,10 +175,10 @@ def _scatter(arena: Arena, trainer, r: int) -> None:
     s.sync_steps()
 
 
-# Runs per stacked computation, at most: one spiral run's arena row is ~5 KB and its
-# activations for a batch ~3 KB, so a chunk of 50-64 stays in the core's cache where 200 side
-# by side streamed from memory, and each NumPy call still serves many runs. Per run a chunk
-# computes exactly what one stack of all R would. R = 200 trains as four chunks of 50.
+# Runs per stacked computation, at most: a chunk's arena (R, P) and activations stay near the
+# core for larger networks too, while each NumPy call still serves dozens of runs. For the
+# spiral starter (P = 1.2k) chunks of 50 to 200 cost the same per run, 16 ~20% more. Per run a
+# chunk computes exactly what one stack of all R would; R = 200 trains as four chunks of 50.
 CHUNK = 64
 # Runs per validation forward: its (R, N_val, units) activations are N_val / B times a batch's.
 VAL_CHUNK = 8

@@ -21,10 +21,16 @@ Array = np.ndarray
 
 def cross_entropy(out: Array, y: Array) -> tuple[Array, Array]:
     """Mean softmax cross-entropy of logits (R, B, C) against class ids (R, B)."""
-    r, b, _ = out.shape
-    shifted = out - out.max(axis=2, keepdims=True)
-    e = np.exp(shifted)
-    s = e.sum(axis=2, keepdims=True)
+    r, b, c = out.shape
+    if c == 2:  # the same values without reducing 2-long axes, ~20 us a call at R = 50:
+        # max is exact (NaN wins either way) and a sum of two has one rounding in any order
+        shifted = out - np.maximum(out[..., :1], out[..., 1:])
+        e = np.exp(shifted)
+        s = e[..., :1] + e[..., 1:]
+    else:
+        shifted = out - out.max(axis=2, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=2, keepdims=True)
     rows, cols = np.arange(r)[:, None], np.arange(b)[None, :]
     loss = (np.log(s[..., 0]) - shifted[rows, cols, y]).mean(axis=1)
     grad = e / s
