@@ -11,21 +11,32 @@ kernel once loaded, else `--form numpy`), then R fresh twins train the same numb
 share of the stacked call spent gathering and scattering the runs' flat buffers. One thread,
 as in a worker.
 
-Measured on the shared 2-core machine (load average 8-11, other sessions' tests), compiled
-form, `python -m bench.stacked` (and `--runs 2,3,5 --epochs 300`), CPU ms per epoch per run:
-  R=1    one by one 1.78  stacked 3.87  0.46x  (the NumPy form of one run: never stacked alone)
-  R=2               1.80          1.83  0.98x
-  R=3               1.82          1.40  1.30x  (so a worker stacks 3 or more: runs/stacking.py)
-  R=5               1.61          1.02  1.58x
-  R=10              2.22          0.83  2.68x
-  R=50              1.94          0.69  2.82x
-  R=200             2.09          0.98  2.13x  (the arena outgrows the caches)
-Gathering and scattering the runs' flat buffers took 1.0% (R=1) to 6.8% (R=200) of the
-stacked epoch: at most that much would be saved by making every run's buffers views into
-one shared arena, which would have to be rebuilt whenever a run joins, leaves or is paused.
-What is left per run is mostly its own bookkeeping: its shuffle, the validation metrics from
-the stacked outputs (torch), the optimiser's step counters, the record. Earlier in the same
-session the first version (validation one run at a time, eager) gave 1.9-2.2x.
+Measured on the shared 2-core machine, compiled form, CPU ms per epoch per run: the tree
+before the chunked stack (ff89a7c) and after it, run one after the other, twice each;
+`python -m bench.stacked` and `--runs 2,3,5 --epochs 300` at load average 1.2-4.2:
+          one by one   stacked before  stacked after
+  R=1     1.31-1.52    1.86-2.06       1.68-1.77  (the NumPy form of one run: never stacked alone)
+  R=2     1.29-1.51    1.11-1.13       1.07-1.21
+  R=3     1.35-1.51    0.84-0.89       0.76-0.85  (so a worker stacks 3 or more: runs/stacking.py)
+  R=5     1.39-1.62    0.65-0.68       0.57-0.68
+  R=10    1.32-1.46    0.43-0.51       0.43-0.51
+  R=50    1.36-1.43    0.44-0.45       0.30-0.33
+  R=200   1.38-1.46    0.42-0.44       0.32-0.36
+and `--runs 50,200 --epochs 2400` (load 3.5-5.4): R=50 0.44-0.54 -> 0.35, R=200 0.43-0.49 ->
+0.34-0.36, the same losses. (This docstring's earlier figures, R=50 0.69 and R=200 0.98, were
+taken at load 8-11: compare within one run of the bench only.)
+Where a stacked epoch's time goes, R=50 after (process CPU by part, timers around each): the
+Adam update 27% (11 float32 passes over the (R, P) arena; a fused numba loop was no faster),
+the backward 16% and the training forward 8% (a BLAS matmul per run and layer, tanh, bias
+sums), the validation forward 9%, the loss 7%, per-run bookkeeping ~22% (the record with its
+torch val_loss 7%, scatter with the optimiser's step counters 7%, gather and bind 5%, the
+shuffle 3%), the batch loop's own calls the rest. Before, the validation forward of all runs
+at once took 18% at R=50 (activations N_val / B times a batch's, out of cache) and the
+records' torch accuracies most of 13%: now 8 runs per validation forward, hits counted in
+NumPy for all runs, chunks of at most 64 runs, the two-class loss without 2-long reductions.
+Gathering and scattering the runs' flat buffers take 1% (R=1) to 11% (R=200) of the stacked
+epoch: at most that much would be saved by making every run's buffers views into one shared
+arena, which would have to be rebuilt whenever a run joins, leaves or is paused.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -384,12 +385,21 @@ class Trainer:
             "try a smaller learning rate"
         )
 
-    def _end_epoch(self, val_outputs: Tensor | None = None) -> dict:
+    def _end_epoch(
+        self,
+        val_outputs: Tensor | None = None,
+        hits: int | None = None,
+        val_classes: Tensor | None = None,
+        val_hits: int | None = None,
+    ) -> dict:
         """The ended epoch's record; `val_outputs`: the validation outputs when already
-        computed (a stacked epoch computes many runs' at once: fastpath/stacked.py)."""
+        computed (a stacked epoch computes many runs' at once: fastpath/stacked.py), and for
+        classification with one label per sample, optionally the counts it made for all its
+        runs at once: `hits` correct training predictions (instead of `_outputs_kept`), the
+        validation `val_classes` (N_val,) and `val_hits` (see `evaluate`)."""
         n_epoch = self.epoch + 1
         train_loss = self._loss_sum / self.batches_per_epoch
-        val = self.evaluate(val_outputs)
+        val = self.evaluate(val_outputs, val_classes, val_hits)
         if val["val_loss"] is None:
             raise Diverged(
                 f"validation loss became NaN or infinite at epoch {n_epoch}: "
@@ -398,10 +408,13 @@ class Trainer:
         n = self.x_train.shape[0]
         m: dict[str, float | None] = {}
         if self.plan.task == "classification":
-            # (n,) in _perm order; per-position sets (n, T): accuracy per token
-            classes = torch.cat(self._outputs_kept).argmax(dim=1)
-            hits = (classes == self.y_train[self._perm]).sum().item()
-            m["accuracy"] = rounded(hits / classes.numel())
+            count = n
+            if hits is None:
+                # (n,) in _perm order; per-position sets (n, T): accuracy per token
+                classes = torch.cat(self._outputs_kept).argmax(dim=1)
+                hits = (classes == self.y_train[self._perm]).sum().item()
+                count = classes.numel()
+            m["accuracy"] = rounded(hits / count)
             m["val_accuracy"] = val["val_accuracy"]
             self._outputs_kept = []
         else:
@@ -448,14 +461,25 @@ class Trainer:
         """Raw model outputs for the whole validation set, in eval mode."""
         return self._outputs(self.x_val)
 
-    def evaluate(self, outputs: Tensor | None = None) -> dict:
+    def evaluate(
+        self,
+        outputs: Tensor | None = None,
+        classes: Tensor | None = None,
+        hits: int | None = None,
+    ) -> dict:
         """val_loss and the validation metrics (rounded; None where not finite), from the raw
-        validation `outputs` when given, else computed now."""
+        validation `outputs` when given, else computed now. Classification with one label per
+        sample: `classes` (N,) the outputs' argmax and `hits` how many equal the labels, when
+        already counted (the accuracy is float32 hits / N, as torch's mean of the matches)."""
         y = self.y_val
         out = self._outputs_as_targets(self.val_outputs() if outputs is None else outputs, y)
         # Mean reduction over the whole set = the loss the chunks would average to.
         res: dict[str, float | None] = {"val_loss": rounded(self._loss_fn(out, y).item())}
         if self.plan.task == "classification":
+            if classes is not None and hits is not None:
+                self.val_predictions = classes
+                res["val_accuracy"] = rounded(np.float32(hits) / np.float32(y.numel()))
+                return res
             pred = out.argmax(dim=1)
             self.val_predictions = pred.cpu()
             res["val_accuracy"] = rounded((pred == y).float().mean().item())

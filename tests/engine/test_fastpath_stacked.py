@@ -218,3 +218,92 @@ def test_a_stacked_spiral_run_learns():
         stacked.train_epochs(together)
     for t in together:
         assert t.history[-1]["metrics"]["val_accuracy"] >= 0.85, t.history[-1]
+
+
+@pytest.mark.parametrize("dataset", ["spiral", "plane"])
+def test_chunks_of_a_stack_compute_what_one_stack_does(monkeypatch, dataset):
+    """A stack trains as chunks of at most CHUNK runs (validation VAL_CHUNK at a time): every
+    record and buffer equals the whole stack's, bit for bit, with L1/L2 on some runs only (the
+    whole stack's switches apply in every chunk) and, on plane, a divergence in a later chunk."""
+    diverging = dataset == "plane"
+
+    def runs():
+        exps = [
+            experiment(dataset, learning_rate=0.02 * (1 + i), seed=i, l1=0.001 * (i % 2))
+            for i in range(4)
+        ]
+        lr = 10.0 if diverging else 0.1
+        exps += [experiment(dataset, learning_rate=lr, seed=9, l2=0.01)]
+        return [Trainer(e, NUMPY) for e in exps]
+
+    def train_all(together):
+        out, live = [], list(together)
+        for _ in range(3):
+            results = stacked.train_epochs(live)
+            out.append([r if isinstance(r, dict) else str(r) for r in results])
+            live = [t for t, r in zip(live, results, strict=True) if isinstance(r, dict)]
+        assert len(live) == 5 - diverging, out
+        return out
+
+    whole = runs()
+    whole_results = train_all(whole)
+    monkeypatch.setattr(stacked, "CHUNK", 2)
+    monkeypatch.setattr(stacked, "VAL_CHUNK", 1)
+    chunked = runs()
+    chunked_results = train_all(chunked)
+    strip = [[r if isinstance(r, str) else {**r, "elapsed": 0} for r in e] for e in whole_results]
+    assert strip == [
+        [r if isinstance(r, str) else {**r, "elapsed": 0} for r in e] for e in chunked_results
+    ]
+    for a, b in zip(whole, chunked, strict=True):
+        sa, sb = a._fast.state, b._fast.state
+        for x, y in [(sa.np_data, sb.np_data), (sa.np_grad, sb.np_grad)] + [
+            (sa.np_slots[k], sb.np_slots[k]) for k in sa.np_slots
+        ]:
+            np.testing.assert_array_equal(y.view(np.uint32), x.view(np.uint32))
+        if a.val_predictions is not None:
+            assert torch.equal(a.val_predictions, b.val_predictions)
+
+
+def test_counted_accuracies_equal_torch_s():
+    """A stacked epoch counts hits in NumPy; the trainer's float32 hits / N is torch's mean."""
+    t = Trainer(experiment(), NUMPY)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        out = torch.randn(t.y_val.shape[0], 2, generator=gen)
+        out[:5] = 0.0  # ties: the first class, as torch's argmax
+        classes = torch.from_numpy(out.numpy().argmax(axis=1))
+        hits = int((classes == t.y_val).sum())
+        counted = t.evaluate(out, classes, hits)
+        assert torch.equal(t.val_predictions, out.argmax(dim=1))
+        assert counted == t.evaluate(out)
+    n = 250
+    for h in range(n + 1):
+        matches = torch.arange(n) < h
+        assert float(np.float32(h) / np.float32(n)) == matches.float().mean().item()
+
+
+def test_two_class_cross_entropy_equals_the_general_reductions():
+    """Two classes skip the 2-long reductions: the same bits as max and sum over the axis,
+    ties, signed zeros, infinities and NaN included."""
+    from server.engine.fastpath import stacked_kernels
+
+    rng = np.random.default_rng(0)
+    out = rng.standard_normal((6, 9, 2)).astype(np.float32) * 30
+    out[0, :4] = [[0.0, -0.0], [-0.0, 0.0], [1.5, 1.5], [np.inf, 1.0]]
+    out[1, :3] = [[np.nan, 1.0], [-np.inf, -np.inf], [88.0, -88.0]]
+    y = rng.integers(0, 2, (6, 9))
+    with np.errstate(all="ignore"):
+        loss, grad = stacked_kernels.cross_entropy(out, y)
+        shifted = out - out.max(axis=2, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=2, keepdims=True)
+        rows, cols = np.arange(6)[:, None], np.arange(9)[None, :]
+        want_loss = (np.log(s[..., 0]) - shifted[rows, cols, y]).mean(axis=1)
+        want_grad = e / s
+        want_grad[rows, cols, y] -= np.float32(1)
+        want_grad = want_grad / np.float32(9)
+    np.testing.assert_array_equal(loss, want_loss)
+    np.testing.assert_array_equal(grad, want_grad)
+    finite = np.isfinite(want_grad)
+    assert (np.signbit(grad) == np.signbit(want_grad))[finite].all()

@@ -8,9 +8,12 @@ train together: their flat buffers are gathered into an arena (R, P), each batch
 so one call does what R calls did. Each run keeps its own shuffled order, data, learning rate,
 momentum or betas, weight decay, L1 and step count. At the end the arena is scattered back
 into each run's `FlatState` (its parameters, gradients and optimiser state stay the tensors
-probes, export and eager steps read): gathering and scattering copy a few KB per run, ~1% of
+probes, export and eager steps read): gathering and scattering copy a few KB per run, 5-10% of
 its epoch (bench/stacked.py prints it), cheaper and far simpler than moving every run's
-buffers into a shared arena that changes as runs come and go.
+buffers into a shared arena that changes as runs come and go. Large stacks train as chunks of
+at most `CHUNK` runs; the validation forward goes `VAL_CHUNK` runs at a time (its activations
+are N_val / B times a batch's: all 200 runs' at once spilled from the cache, a sixth of the
+epoch), and classification's hits are counted for all runs in NumPy.
 
     key(trainer) -> tuple | None            runs with equal keys stack (None: never)
     train_epochs(trainers) -> [record | error]   one whole epoch each, records kept as
@@ -69,6 +72,7 @@ def _hyper(trainers: list) -> Hyper:
     betas = [g.get("betas", (0.0, 0.0)) for g in groups]
     alpha = [g.get("alpha", 0.0) for g in groups]
     momentum = [g.get("momentum", 0.0) for g in groups]
+    l1 = col([t._l1 for t in trainers])
     return Hyper(
         lr=col(lr),
         wd=col(wd),
@@ -77,7 +81,7 @@ def _hyper(trainers: list) -> Hyper:
         beta2=col([b[1] for b in betas]),
         eps=col([g.get("eps", 0.0) for g in groups]),
         alpha=col(alpha),
-        l1=col([t._l1 for t in trainers]),
+        l1=l1,
         one_minus_beta1=col([1 - b[0] for b in betas]),
         one_minus_beta2=col([1 - b[1] for b in betas]),
         one_minus_alpha=col([1 - a for a in alpha]),
@@ -87,6 +91,7 @@ def _hyper(trainers: list) -> Hyper:
         beta2_64=np.array([b[1] for b in betas], np.float64),
         any_wd=any(w != 0 for w in wd),
         any_momentum=any(m != 0 for m in momentum),
+        any_l1=bool((l1 != 0).any()),
     )
 
 
@@ -107,16 +112,24 @@ class _Net:
             if name == "linear":
                 f = df = None
             self.layers.append((w, b, gw, gb, f, df))
+        # What forward reads, viewed once: W^T (R, in, out) and b (R, 1, out).
+        self._forward = [
+            (w.transpose(0, 2, 1), None if b is None else b[:, None, :], f)
+            for w, b, _, _, f, _ in self.layers
+        ]
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list, list]:
-        """x (R, B, F) -> outputs (R, B, D), layer inputs and pre-activations."""
+    def forward(self, x: np.ndarray, rows: slice | None = None) -> tuple[np.ndarray, list, list]:
+        """x (R, B, F) -> outputs (R, B, D), layer inputs and pre-activations; `rows`: those
+        runs of the arena alone (x then has their rows)."""
         inputs, pre = [], []
         a = x
-        for w, b, _, _, f, _ in self.layers:
+        for wt, b, f in self._forward:
+            if rows is not None:
+                wt, b = wt[rows], None if b is None else b[rows]
             inputs.append(a)
-            z = np.matmul(a, w.transpose(0, 2, 1))
+            z = np.matmul(a, wt)
             if b is not None:
-                z += b[:, None, :]
+                z += b
             pre.append(z)
             a = z if f is None else f(z)
         return a, inputs, pre
@@ -162,18 +175,89 @@ def _scatter(arena: Arena, trainer, r: int) -> None:
     s.sync_steps()
 
 
+# Runs per stacked computation, at most: a chunk's arena (R, P) and activations stay near the
+# core for larger networks too, while each NumPy call still serves dozens of runs. For the
+# spiral starter (P = 1.2k) chunks of 50 to 200 cost the same per run, 16 ~20% more. Per run a
+# chunk computes exactly what one stack of all R would; R = 200 trains as four chunks of 50.
+CHUNK = 64
+# Runs per validation forward: its (R, N_val, units) activations are N_val / B times a batch's.
+VAL_CHUNK = 8
+
+
 def train_epochs(trainers: list) -> list:
     """Train one whole epoch of each trainer (all at an epoch's start, all with one `key`)
     as one stacked computation. -> per trainer, its epoch record (kept in its history, as
     `train_steps` keeps it) or the exception that ended it (Diverged at the bad batch, with
     its parameters as they were before that batch's update, as the per-run path leaves them)."""
     start = time.perf_counter()
-    fast0 = trainers[0]._fast
     r_count = len(trainers)
     for t in trainers:
         if not t.model.training:  # probes restore it (covered nets compute the same)
             t.model.train()
         t._begin_epoch()  # each run's own shuffled order
+    hyper = _hyper(trainers)  # whole-stack switches (L1, L2, momentum) for every chunk
+    results: list = [None] * r_count
+    size = -(-r_count // -(-r_count // CHUNK))  # chunks of equal size, at most CHUNK
+    parts = [
+        _train_chunk(trainers[lo : lo + size], hyper.rows(lo, lo + size), results, lo)
+        for lo in range(0, r_count, size)
+    ]
+    live = np.concatenate([p.live for p in parts]).tolist()
+    loss_sum = np.concatenate([p.loss_sum for p in parts]).tolist()
+    val_out = [torch.from_numpy(row) for p in parts for row in p.val_out]
+    counted = parts[0].hits is not None
+    if counted:
+        hits = np.concatenate([p.hits for p in parts]).tolist()
+        val_hits = np.concatenate([p.val_hits for p in parts]).tolist()
+        val_classes = [row for p in parts for row in p.val_classes]
+    elif parts[0].outs is not None:
+        outs = [row for p in parts for row in p.outs]
+    else:
+        abs_err = np.concatenate([p.abs_err for p in parts]).tolist()
+    share = (time.perf_counter() - start) / r_count  # each run's part of the call
+    for r, t in enumerate(trainers):
+        t._elapsed += share
+        if not live[r]:
+            continue
+        t._loss_sum = loss_sum[r]
+        t._batch = t.batches_per_epoch
+        try:
+            if counted:
+                record = t._end_epoch(
+                    val_out[r], hits[r], torch.from_numpy(val_classes[r]), val_hits[r]
+                )
+            else:
+                if parts[0].outs is not None:
+                    t._outputs_kept = [torch.from_numpy(outs[r])]
+                else:
+                    t._abs_err += abs_err[r]
+                record = t._end_epoch(val_out[r])
+            t._record(record)
+            results[r] = record
+        except Exception as err:  # noqa: BLE001 - one run's end (a NaN val loss) is its own
+            results[r] = err
+    return results
+
+
+class _Part:
+    """What a chunk of runs' stacked epoch leaves for their records."""
+
+    def __init__(self, live, loss_sum, abs_err, outs, hits, val_out, val_classes, val_hits):
+        self.live = live  # (c,) bool: not diverged
+        self.loss_sum = loss_sum  # (c,) float64: the batch losses' sum
+        self.abs_err = abs_err  # (c,) float64 (regression) | None
+        self.outs = outs  # (c, N, classes) training outputs in perm order | None
+        self.hits = hits  # (c,) correct training predictions | None
+        self.val_out = val_out  # (c, N_val, D)
+        self.val_classes = val_classes  # (c, N_val) int64 | None
+        self.val_hits = val_hits  # (c,) | None
+
+
+def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Part:
+    """One epoch of `trainers` (a chunk of the stack, each at its epoch's start, shuffled) as
+    one stacked computation; a run that diverges gets its error in `results[first + r]`."""
+    fast0 = trainers[0]._fast
+    r_count = len(trainers)
     n = fast0.x.shape[0]
     x = np.empty((r_count, n, *fast0.x.shape[1:]), np.float32)  # (R, N, F) in perm order
     y = np.empty((r_count, n, *fast0.y.shape[1:]), fast0.y.dtype)  # (R, N) | (R, N, D)
@@ -182,19 +266,18 @@ def train_epochs(trainers: list) -> list:
         np.take(t._fast.x, perm, axis=0, out=x[r])
         np.take(t._fast.y, perm, axis=0, out=y[r])
     arena = _gather(trainers)
-    hyper = _hyper(trainers)
     net = _Net(fast0.layout, arena)
     loss_fn = LOSSES[trainers[0].plan.loss]
     update = UPDATES[type(trainers[0].optimizer).__name__.lower()]  # sgd, adam, adamw, rmsprop
     classification = fast0.classification
+    outs = None
     if classification:  # (R, N, classes): each run's outputs for its training accuracy
         classes = trainers[0].plan.shapes.target_shape[0]
         outs = np.empty((r_count, n, classes), np.float32)
     abs_err = np.zeros(r_count, np.float64)
     loss_sum = np.zeros(r_count, np.float64)
-    results: list = [None] * r_count
     live = np.ones(r_count, bool)
-    use_l1 = bool((hyper.l1 != 0).any())
+    use_l1 = hyper.any_l1
     nw = arena.n_weights
     bounds = trainers[0]._bounds
     with np.errstate(all="ignore"):  # overflow to inf/NaN is what the divergence check reads
@@ -206,15 +289,18 @@ def train_epochs(trainers: list) -> list:
             total = value
             if use_l1:
                 total = value + hyper.l1[:, 0] * np.abs(arena.data[:, :nw]).sum(axis=1)
-            bad = live & ~(np.isfinite(value) & np.isfinite(total))
-            for r in np.flatnonzero(bad):  # stops before this batch's update, as eager
-                t = trainers[r]
-                _scatter(arena, t, r)
-                t._batch = k
-                results[r] = t.diverged(float(value[r]), float(total[r]))
-                live[r] = False
-            if not live.any():
-                break
+            finite = np.isfinite(value)
+            if use_l1:
+                finite &= np.isfinite(total)
+            if not finite.all():
+                for r in np.flatnonzero(live & ~finite):  # stops before this batch's update
+                    t = trainers[r]
+                    _scatter(arena, t, r)
+                    t._batch = k
+                    results[first + r] = t.diverged(float(value[r]), float(total[r]))
+                    live[r] = False
+                if not live.any():
+                    break
             net.backward(d_out, out, inputs, pre)
             if use_l1:
                 arena.grad[:, :nw] += hyper.l1 * np.sign(arena.data[:, :nw])
@@ -225,34 +311,32 @@ def train_epochs(trainers: list) -> list:
             else:
                 pred = 1 / (1 + np.exp(-out)) if fast0.sigmoid_outputs else out
                 abs_err += np.abs(pred - yb).mean(axis=2).sum(axis=1, dtype=np.float64)
-    val_out = _validation_outputs(trainers, net, live)
-    share = (time.perf_counter() - start) / r_count  # each run's part of the call
     for r, t in enumerate(trainers):
-        t._elapsed += share
-        if not live[r]:
-            continue
-        _scatter(arena, t, r)
-        t._loss_sum = float(loss_sum[r])
-        if classification:
-            t._outputs_kept = [torch.from_numpy(outs[r])]
-        else:
-            t._abs_err += float(abs_err[r])
-        t._batch = t.batches_per_epoch
-        try:
-            record = t._end_epoch(torch.from_numpy(val_out[r]))
-            t._record(record)
-            results[r] = record
-        except Exception as err:  # noqa: BLE001 - one run's end (a NaN val loss) is its own
-            results[r] = err
-    return results
+        if live[r]:
+            _scatter(arena, t, r)
+    val_out = _validation_outputs(trainers, net)
+    if not classification or y.ndim != 2:  # per-position labels: the trainer counts them
+        return _Part(live, loss_sum, abs_err, outs, None, val_out, None, None)
+    # One label per sample: the accuracies' counts for all runs at once (argmax: the first
+    # of equal maxima and NaN as the largest, as torch's).
+    hits = (outs.argmax(axis=2) == y).sum(axis=1)
+    y_val = np.stack([t.y_val.numpy() for t in trainers])  # (R, N_val)
+    val_classes = val_out.argmax(axis=2)
+    val_hits = (val_classes == y_val).sum(axis=1)
+    return _Part(live, loss_sum, None, None, hits, val_out, val_classes, val_hits)
 
 
-def _validation_outputs(trainers: list, net: _Net, live: np.ndarray) -> np.ndarray:
-    """Every live run's raw outputs on its validation set, (R, N_val, D), in one forward
+def _validation_outputs(trainers: list, net: _Net) -> np.ndarray:
+    """Every run's raw outputs on its validation set, (R, N_val, D), a few runs per forward
     (the per-run eager forward was a third of a stacked spiral epoch)."""
     x = np.stack([t.x_val.reshape(t.x_val.shape[0], -1).numpy() for t in trainers])
+    out = None
     with np.errstate(all="ignore"):  # a diverged run's NaN: its record says so
-        out, _, _ = net.forward(x)
+        for lo in range(0, len(trainers), VAL_CHUNK):
+            part = net.forward(x[lo : lo + VAL_CHUNK], rows=slice(lo, lo + VAL_CHUNK))[0]
+            if out is None:
+                out = np.empty((len(trainers), *part.shape[1:]), part.dtype)
+            out[lo : lo + VAL_CHUNK] = part
     return out
 
 
