@@ -168,7 +168,7 @@ export class RunSocket {
     } catch (err) {
       if (!(err instanceof ApiError)) return null;
       if (err.status === 404) return { gone: true };
-      if (err.status === 403) return { forbidden: `This page may no longer watch run ${this.runId}: ${err.message}` };
+      if (err.status === 403) return { forbidden: `This page may no longer watch this run: ${err.message}` };
       return null;
     }
   }

@@ -127,7 +127,12 @@ def test_teacher_and_two_students(browser, server_url):
         # it is Ada's design (his run ends), with one click back; the lock disables editing there.
         teacher.page.on("dialog", lambda dialog: dialog.accept())
         teacher.page.click(f"#dashboard-rows tr[data-run='{run_a}'] .push-button")
-        bo.page.click("#push-load", timeout=20_000)
+        bo.page.wait_for_selector("#push-load", timeout=20_000)
+        for name, (w, h) in SIZES.items():  # his own run, back after the spotlight, and the push
+            bo.page.set_viewport_size({"width": w, "height": h})
+            bo.screenshot(f"classroom-student-after-spotlight-push-{name}")
+        bo.page.set_viewport_size({"width": 1280, "height": 720})
+        bo.page.click("#push-load")
         bo.page.wait_for_function(
             "() => window.layerlab.experiment.model.layers[0].units === 6", timeout=20_000
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from browser_helpers import HeldAnswers, experiment_hash, spiral, wait_status
-from class_pages import join, open_class, own_browser
+from class_pages import SIZES, join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
 
@@ -154,5 +154,12 @@ def test_a_stream_the_server_refuses_is_not_retried(browser, server_url):
         )
         assert result["why"] and run_b in result["why"] and code in result["why"], result
         assert result["states"] == ["connecting", "closed"], result  # no reconnect
+        # The page's own session says why, in its error line.
+        stranger.page.evaluate("(id) => window.layerlab.session.connect(id)", run_b)
+        stranger.page.wait_for_selector("#page-error:not([hidden])")
+        assert run_b in stranger.page.text_content("#page-error")
+        for name, (w, h) in SIZES.items():
+            stranger.page.set_viewport_size({"width": w, "height": h})
+            stranger.screenshot(f"refused-stream-{name}")
         bo.page.click("#stop")
         wait_status(bo.page, "stopped")
