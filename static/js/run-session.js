@@ -91,17 +91,27 @@ export class RunSession {
       if (this.resetSince(mine)) api.control(created.id, created.token, 'stop').catch(() => {});
       return { ...created, followed: false };
     }
-    this.runId = created.id;
-    this.token = created.token;
-    this.experiment = experiment;
-    this.startedWith = JSON.stringify(experiment);
-    this.pace = experiment.training?.pace ?? null;
-    this.setStatus(created.status || 'queued', null);
-    this.connect(created.id);
-    this.beatEvery = HEARTBEAT_MS;
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
-    this.beat();
+    this.follow({
+      runId: created.id, token: created.token, experiment, startedWith: JSON.stringify(experiment),
+      check: null, pace: experiment.training?.pace ?? null, status: created.status || 'queued', every: HEARTBEAT_MS,
+    });
     return { ...created, followed: true };
+  }
+
+  /** Follow this page's own run `own` ({runId, token, experiment, startedWith, check, pace,
+   * status, every}): its stream, and its heartbeat every `every` ms. */
+  follow(own) {
+    this.runId = own.runId;
+    this.token = own.token;
+    this.experiment = own.experiment;
+    this.startedWith = own.startedWith;
+    this.check = own.check;
+    this.pace = own.pace;
+    this.setStatus(own.status, null); // until the stream's hello says what it is now
+    this.connect(own.runId);
+    this.beatEvery = own.every;
+    this.heartbeat = setInterval(() => this.beat(), own.every);
+    this.beat();
   }
 
   /**
@@ -317,17 +327,7 @@ export class RunSession {
     clearInterval(held.timer);
     this.detach();
     this.onChange('reset', this);
-    this.runId = held.runId;
-    this.token = held.token;
-    this.experiment = held.experiment;
-    this.startedWith = held.startedWith;
-    this.check = held.check;
-    this.pace = held.pace;
-    this.setStatus(held.status, null); // until the hello says what it is now
-    this.connect(held.runId);
-    this.beatEvery = held.every;
-    this.heartbeat = setInterval(() => this.beat(), held.every);
-    this.beat();
+    this.follow(held);
   }
 
   /** Stop the run `setAside` let go of, without following it again (its design was replaced). */

@@ -26,6 +26,7 @@ batched; results agree with it to float32 rounding (tests/engine/test_fastpath_s
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -239,18 +240,18 @@ def train_epochs(trainers: list) -> list:
     return results
 
 
+@dataclass(slots=True)
 class _Part:
     """What a chunk of runs' stacked epoch leaves for their records."""
 
-    def __init__(self, live, loss_sum, abs_err, outs, hits, val_out, val_classes, val_hits):
-        self.live = live  # (c,) bool: not diverged
-        self.loss_sum = loss_sum  # (c,) float64: the batch losses' sum
-        self.abs_err = abs_err  # (c,) float64 (regression) | None
-        self.outs = outs  # (c, N, classes) training outputs in perm order | None
-        self.hits = hits  # (c,) correct training predictions | None
-        self.val_out = val_out  # (c, N_val, D)
-        self.val_classes = val_classes  # (c, N_val) int64 | None
-        self.val_hits = val_hits  # (c,) | None
+    live: np.ndarray  # (c,) bool: not diverged
+    loss_sum: np.ndarray  # (c,) float64: the batch losses' sum
+    val_out: np.ndarray  # (c, N_val, D)
+    abs_err: np.ndarray | None = None  # (c,) float64 (regression)
+    outs: np.ndarray | None = None  # (c, N, classes) training outputs in perm order
+    hits: np.ndarray | None = None  # (c,) correct training predictions
+    val_classes: np.ndarray | None = None  # (c, N_val) int64
+    val_hits: np.ndarray | None = None  # (c,)
 
 
 def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Part:
@@ -316,14 +317,14 @@ def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Pa
             _scatter(arena, t, r)
     val_out = _validation_outputs(trainers, net)
     if not classification or y.ndim != 2:  # per-position labels: the trainer counts them
-        return _Part(live, loss_sum, abs_err, outs, None, val_out, None, None)
+        return _Part(live, loss_sum, val_out, abs_err=abs_err, outs=outs)
     # One label per sample: the accuracies' counts for all runs at once (argmax: the first
     # of equal maxima and NaN as the largest, as torch's).
     hits = (outs.argmax(axis=2) == y).sum(axis=1)
     y_val = np.stack([t.y_val.numpy() for t in trainers])  # (R, N_val)
     val_classes = val_out.argmax(axis=2)
     val_hits = (val_classes == y_val).sum(axis=1)
-    return _Part(live, loss_sum, None, None, hits, val_out, val_classes, val_hits)
+    return _Part(live, loss_sum, val_out, hits=hits, val_classes=val_classes, val_hits=val_hits)
 
 
 def _validation_outputs(trainers: list, net: _Net) -> np.ndarray:
