@@ -71,7 +71,14 @@ def test_a_quiet_loop_has_no_stall():
 
 
 def test_health_shows_the_loop(live: Live):
+    """The health's `loop` as the watch describes it. The server is the session's shared one
+    (in this test process), so whether it ever stalled depends on the machine and on the tests
+    before: a loaded fresh-clone run once saw one stall there. The fields must agree."""
     loop = live.http.get("/api/health").json()["loop"]
-    assert loop["stall_s"] > 0
-    assert loop["stalls"] == 0 and loop["last_stall"] is None
-    assert loop["lag_ms"] >= 0
+    assert loop["stall_s"] > 0 and loop["lag_ms"] >= 0
+    assert loop["stalls"] >= 0
+    if loop["stalls"] == 0:
+        assert loop["last_stall"] is None
+    else:
+        stall = loop["last_stall"]
+        assert stall["seconds"] > 0 and stall["where"] and stall["began"], stall
