@@ -39,14 +39,19 @@ def test_an_abandoned_run_pauses_then_stops_and_watchers_do_not_keep_it(live: Li
     machine's slow requests could miss the paused window (seen failing before this change)."""
     # Stop well after the pause: a sweep late on a loaded machine must still find the run
     # between the two (a stop at 4 s once came first, the pause never seen).
-    limits(owner_idle_pause_s=1.0, owner_idle_stop_s=8.0)
+    # Ten heartbeats per pause period: a slow request on a loaded machine is not a page gone.
+    limits(owner_idle_pause_s=2.0, owner_idle_stop_s=10.0)
     kept, abandoned, scripted = (live.start(until_paused()) for _ in range(3))
     watcher = live.stream(abandoned["id"])  # a class watching: no heartbeats from it
     done = threading.Event()
+    answers: list[int | str] = []
 
-    def keep_beating() -> None:  # the owner's page that stays open
+    def keep_beating() -> None:  # the owner's page that stays open (a failure is kept, not fatal)
         while not done.wait(0.2):
-            assert presence(live, kept).status_code == 200
+            try:
+                answers.append(presence(live, kept).status_code)
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                answers.append(repr(error))
 
     beater = threading.Thread(target=keep_beating, daemon=True)
     try:
@@ -64,6 +69,7 @@ def test_an_abandoned_run_pauses_then_stops_and_watchers_do_not_keep_it(live: Li
         assert stopped["message"].startswith("Stopped: its owner's page")
         assert status(live, abandoned)["message"].startswith("Stopped: its owner's page")
         # The owner who kept beating trains on; a script that never beat is never followed.
+        assert answers and set(answers) == {200}, answers
         assert status(live, kept)["status"] == "running"
         assert status(live, scripted)["status"] == "running"
         assert status(live, kept)["epoch"] > 0

@@ -41,6 +41,37 @@ def test_the_policy_pauses_once_then_stops_and_a_heartbeat_resets_it(tmp_path):
     assert presence.due(status.get, now=1000) == [] and "a" not in presence.owners
 
 
+def test_a_stall_of_the_server_itself_is_not_counted_against_an_owner(tmp_path):
+    """The loop blocked for 4 pause periods: the heartbeat queued behind it lands after the
+    check that wakes late, and the run is not paused for the server's own silence."""
+    settings = Settings(owner_idle_pause_s=0.4, owner_idle_stop_s=100, state_dir=tmp_path)
+    presence = OwnerPresence(settings)
+    applied: list[tuple[str, str]] = []
+
+    async def apply(run_id: str, action: str, why: str) -> None:
+        applied.append((run_id, action))
+
+    async def main() -> float:
+        presence.beat("a")
+        watch = asyncio.create_task(presence.watch(lambda _: "running", apply))
+        try:
+            await asyncio.sleep(0.05)
+            time.sleep(1.6)  # the stall: every timer, the check's included, is now overdue
+            await asyncio.sleep(0.01)  # the overdue check runs before this later timer
+            assert applied == []
+            presence.beat("a")  # the heartbeat that was waiting behind the stall
+            gone = time.monotonic()
+            while not applied:  # an owner who really left is still paused
+                assert time.monotonic() - gone < 10, "never paused"
+                await asyncio.sleep(0.02)
+            return time.monotonic() - gone
+        finally:
+            watch.cancel()
+
+    paused_after = asyncio.run(main())
+    assert applied == [("a", "pause")] and paused_after >= 0.35
+
+
 def test_an_abandoned_run_pauses_then_stops_on_a_real_worker(tmp_path):
     settings = Settings(
         workers=1,
