@@ -152,6 +152,7 @@ class WorkerSet(ABC):
         self._watchdog: asyncio.Task | None = None
         self._threads: list[threading.Thread] = []
         self._failures = 0  # workers in a row that died before they were ready
+        self._starting: set[asyncio.Task] = set()  # workers being started (`_add`)
 
     # -- the transport -----------------------------------------------------------------
     async def _open(self) -> None:  # noqa: B027 - optional: join a cluster, say
@@ -195,8 +196,7 @@ class WorkerSet(ABC):
         """Start the workers; they warm up (import torch and the engine) before a run."""
         self._loop = asyncio.get_running_loop()
         await self._open()
-        for _ in range(self.settings.workers):
-            self._add()
+        await asyncio.gather(*(self._add() for _ in range(self.settings.workers)))
         self._watchdog = asyncio.create_task(self._watch())
 
     async def wait_ready(self, timeout: float = 60.0) -> bool:
@@ -241,6 +241,8 @@ class WorkerSet(ABC):
         """Ask every worker to finish (its active runs checkpoint), then make sure they are
         gone."""
         self._closing = True
+        # A worker still starting is ended as soon as its start returns (`_add`).
+        await asyncio.gather(*list(self._starting), return_exceptions=True)
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -252,10 +254,23 @@ class WorkerSet(ABC):
         self.workers.clear()
 
     # -- threads ---------------------------------------------------------------------------
-    def _add(self) -> None:
+    def _add(self) -> asyncio.Task:
+        """Start one worker, in a thread: a process start waits on the forkserver, whose first
+        start imports torch and warms the engine (9.5 s measured on a loaded machine, with
+        every request and socket of the server waiting on the loop meanwhile)."""
         wid = self._next_id
         self._next_id += 1
-        worker = self._spawn(wid)
+        task = asyncio.ensure_future(self._start_worker(wid))
+        self._starting.add(task)  # counted from now: a second `_replace` does not start two
+        task.add_done_callback(self._starting.discard)
+        return task
+
+    async def _start_worker(self, wid: int) -> None:
+        worker = await asyncio.to_thread(self._spawn, wid)
+        if self._closing:  # stopped meanwhile: this one never joins
+            self._terminate(worker)
+            self._release(worker)
+            return
         self.workers[wid] = worker
         threads = [
             threading.Thread(target=self._reader, args=(worker,), name=f"layerlab-read-{wid}"),
@@ -350,8 +365,16 @@ class WorkerSet(ABC):
             self._replace()
 
     def _replace(self) -> None:
-        if not self._closing and len(self.workers) < self.settings.workers:
-            self._add()
+        if not self._closing and len(self.workers) + len(self._starting) < self.settings.workers:
+            self._add().add_done_callback(self._replaced)
+
+    def _replaced(self, task: asyncio.Task) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # the transport refused: try again, backing off
+            log.error("could not start a %s: %r", self.noun, error)
+            self._failures += 1
+            assert self._loop is not None
+            self._loop.call_later(min(30.0, 0.5 * 2 ** min(self._failures, 6)), self._replace)
 
     async def _watch(self) -> None:
         """Kill a worker that is hung (no heartbeat for `heartbeat_timeout_s`), one whose
