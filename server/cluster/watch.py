@@ -1,6 +1,6 @@
 """Snapshots for viewers on other replicas: their replica tells the owner someone watches.
 
-A worker probes a run for snapshots only while someone watches it (runs/worker.py, `watch`):
+A worker probes a run for snapshots only while someone watches it (runs/job.py, `watch`):
 one process knows from its own hub. With replicas, the viewers of a run may all sit on other
 replicas, following it through Redis (mirror.py). So each replica, when a followed run gets
 its first viewer or loses its last, sends `{"watch": run id, "from": replica, "on": bool}` on

@@ -1,12 +1,41 @@
 """The messages between the server and its workers: one named, typed message per kind.
 
-On the wire (a pipe, or a Ray call) a message stays the plain tuple the worker loop
-(`runs/worker.py`) reads and writes, `("start", run_id, experiment, paused[, resume])` and so
-on: tuples pickle small and fast, and the worker loop stays a plain dispatch that other
-changes extend (`Worker.control(run_id, action, value)`). Everything on the server side speaks
-the dataclasses below; `Command.wire()` makes the tuple, `decode(tuple)` reads one, in this
-module and nowhere else, and refuses a message of an unknown kind or the wrong length
-(`ProtocolError`: the backend treats its sender as a garbled worker and replaces it).
+On the wire (a pipe, or a Ray call) a message stays a plain tuple: tuples pickle small and
+fast. Everything on the server side speaks the dataclasses below: `Command.wire()` makes a
+command's tuple, `decode(tuple)` reads a worker's message; the worker reads its commands with
+`decode_command(tuple)` and dispatches on their types (runs/worker.py). Both decoders refuse a
+tuple of an unknown kind or the wrong length (`ProtocolError`): the backend treats the worker
+that sent it as garbled and replaces it, the worker logs the command and ignores it. The
+worker writes its messages as the bare tuples (`Worker.send("epoch", run_id, record)`, no
+dataclass on its side: thousands of epochs a second go through it). This module is the only
+home of the wire formats:
+
+Commands (server -> worker):
+  ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
+  ("control", seq, run_id, action, value)  seq None: no ack wanted
+      action: pause | resume | step | stop | set_lr | watch (value: bool)
+              step_batch (value: a training sample or None: one traced step, engine/trace.py)
+              pace (value: epochs/s or None: full speed; pace.py)
+              set_weight (value: {"layer", "to", "from"?, "weight"? | "bias"?}; paused only)
+              hand_over (replicas: checkpoint and pause silently, another trains it on)
+  ("ask", seq, run_id, raw_input, explain, target)  predict one input (engine/predict.py)
+  ("query", seq, run_id, kind, params)  project a layer, recommend (engine/queries.py);
+                                        answered like an ask, with a "reply"
+  ("cancel_ask", seq)                   the ask's caller gave up: drop it if still queued
+  ("shutdown",)                         checkpoint every run, end the loop
+Messages (worker -> server):
+  ("ready", pid)
+  ("accepted", run_id)                  a start command was taken: the run is this worker's
+  ("status", run_id, status, message, epoch)
+  ("epoch", run_id, record)
+  ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
+  ("trace", run_id, json_text)          the trace of one step_batch (engine/trace.py)
+  ("early_stopped", run_id, best_epoch)  before its finished status: the weights kept
+  ("file", run_id, kind, files)         a worker with a folder of its own (a Ray actor):
+                                        a checkpoint or export it wrote (files.py)
+  ("ack", seq, run_id, error)           error: None or why the control was refused
+  ("reply", seq, run_id, error, json_text)  the answer to an ask or a query; error: None or
+                                            ("input"|"refused", why), json_text then None
 
 The store's writer has its own operations (`server/store/ops.py`), since the store sits
 below `runs` and must not import it.
@@ -100,6 +129,29 @@ class Shutdown:
 
 
 Command = Start | Control | Ask | Query | CancelAsk | Shutdown
+
+_COMMANDS: dict[str, type] = {
+    "start": Start,
+    "control": Control,
+    "ask": Ask,
+    "query": Query,
+    "cancel_ask": CancelAsk,
+    "shutdown": Shutdown,
+}
+
+
+def decode_command(message: Any) -> Command:
+    """The typed command for one wire tuple (the worker's side; raises ProtocolError)."""
+    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+        raise ProtocolError(f"not a command: {type(message).__name__}")
+    kind, args = message[0], message[1:]
+    cls = _COMMANDS.get(kind)
+    if cls is None:
+        raise ProtocolError(f"unknown command {kind!r}")
+    least, most = _ARITY[cls]
+    if not least <= len(args) <= most:
+        raise ProtocolError(f"{kind} with {len(args)} fields")
+    return cls(*args)
 
 
 # -- worker -> server ----------------------------------------------------------------------
@@ -222,7 +274,7 @@ def decode(message: Any) -> Message:
 
 _ARITY: dict[type, tuple[int, int]] = {  # fields without a default, and all of them
     cls: (sum(f.default is MISSING for f in fields(cls)), len(fields(cls)))
-    for cls in _KINDS.values()
+    for cls in (*_KINDS.values(), *_COMMANDS.values())
 }
 
 

@@ -1,88 +1,46 @@
 """The worker process: trains many runs, time-sliced round-robin, and streams what it measures.
 
 A worker is forked from a forkserver that has imported the engine and loaded the compiled
-kernel once (zygote.py: the workers share those pages), never from the server itself. It reads commands from one pipe and writes
-messages to another, in order, so the server sees each run's records, snapshots and status
-changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in turn, so every
-started run keeps progressing however many share the worker.
+kernel once (zygote.py: the workers share those pages), never from the server itself (a Ray
+actor runs the same loop on a thread: backends/ray_actor.py). It reads commands from one pipe
+and writes messages to another, in order, so the server sees each run's records, snapshots
+and status changes exactly as they happened. Each run gets `train_steps(time_slice_s)` in
+turn, so every started run keeps progressing however many share the worker.
 
-Commands (server -> worker):
-  ("start", run_id, experiment_doc, paused[, resume])  resume: {"path", "history"} (checkpoints.py)
-  ("control", seq, run_id, action, value)  action: pause|resume|step|stop|set_lr|watch
-                                           step_batch (value: a training sample or None)
-                                           pace (value: epochs/s or None: full speed; pace.py)
-                                           set_weight (value: {"layer", "to", "from"?,
-                                             "weight"? | "bias"?}; a paused run only)
-  ("ask", seq, run_id, raw_input, explain, target)   predict one input (engine/predict.py)
-  ("query", seq, run_id, kind, params)  project a layer, recommend (engine/queries.py);
-                                        answered like an ask, with a "reply"
-  ("shutdown",)
-Messages (worker -> server):
-  ("ready", pid)
-  ("accepted", run_id)                  a start command was taken: the run is this worker's
-  ("status", run_id, status, message, epoch)
-  ("epoch", run_id, record)
-  ("snapshot", run_id, epoch, json_text, layers_json)  layers_json: {"epoch", "layers"} or None
-  ("trace", run_id, json_text)          the trace of one step_batch (engine/trace.py)
-  ("early_stopped", run_id, best_epoch)  before its finished status: the weights kept
-  ("file", run_id, kind, files)         a worker with a folder of its own (a Ray actor):
-                                        a checkpoint or export it wrote (files.py)
-  ("ack", seq, run_id, error)           error: None or why the command was refused
-  ("reply", seq, run_id, error, json_text)   the answer to an "ask"; error: None or
-                                              ("input"|"refused", why), json_text then None
+The commands and messages, and their wire tuples, are in runs/protocol.py: the worker decodes
+each command to its type (a garbled one is logged and ignored) and writes its messages as the
+bare tuples. Here: the loop, its commands' dispatch, the training turns (one run's, or a stack
+of runs' as one computation: stacking.py) and the frames; a run's controls and end are in
+job.py, the answers to questions in answers.py.
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
-import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .answers import Answers
 from .asks import AskQueue, Question
 from .beat import HEARTBEAT_S, Beat
 from .checkpoints import Checkpointer
-from .failures import explain_failure
-from .files import ship
 from .frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit, StackTurns
+from .job import Job, Jobs
 from .messages import dumps, json_safe, snapshot_message
-from .pace import MIN_SLICE_S, Pace, schedule, slice_for
+from .pace import MIN_SLICE_S, schedule, slice_for
+from .protocol import Ask, CancelAsk, Control, ProtocolError, Query, Shutdown, Start, decode_command
 from .stacked_frames import Frame, stacked_frames
 from .stacking import STACK_MIN, align, plan, stackable
 
 DEFAULT_TRAINER = "server.engine.trainer:Trainer"
 
 
-class Job:
-    """One run inside the worker: its trainer (built on its first turn) and its controls."""
-
-    def __init__(self, run_id: str, doc: dict, frames: FrameBudget):
-        self.run_id = run_id
-        self.doc = doc
-        self.pace = Pace((doc.get("training") or {}).get("pace"))  # epochs/s, None: full speed
-        self.frames = frames  # when it is probed while watched (frames.py)
-        self.trainer: Any = None
-        self.paused = False
-        self.step_pending = False
-        self.watched = False
-        self.lr: float | None = None  # set before the trainer exists
-        self.resume: dict | None = None  # a checkpoint to start from (checkpoints.py)
-
-    @property
-    def active(self) -> bool:
-        return not self.paused or self.step_pending
-
-    @property
-    def epoch(self) -> int:
-        return int(getattr(self.trainer, "epoch", 0) or 0)
-
-
-class Worker:
-    """The main loop of one worker process."""
+class Worker(Jobs, Answers):
+    """The main loop of one worker process; its runs' controls and ends are `job.Jobs`', its
+    answers to questions `answers.Answers`'."""
 
     def __init__(
         self,
@@ -106,7 +64,7 @@ class Worker:
         # A folder the server cannot see (a Ray actor's): the checkpoints and exports it
         # writes go to the server as "file" messages too (files.py).
         self.own_folder = False
-        self.checkpoints = Checkpointer(settings, self._checkpoint_changed)
+        self.checkpoints = Checkpointer(settings, self.checkpoint_changed)
         self.asks = AskQueue()  # questions waiting their run's turn (asks.py)
         self.stacked_epochs = 0  # epochs trained in stacked calls (stacking.py), on the beat
         self.stacked_snapshots = 0  # snapshots computed in stacked passes (stacked_frames.py)
@@ -116,7 +74,9 @@ class Worker:
 
     # -- messages -------------------------------------------------------------------------
     def send(self, *msg: Any) -> None:
-        with self._send_lock:  # runs/protocol.py reads it as its named message
+        """A message to the server, as its bare wire tuple (runs/protocol.py decodes it): no
+        dataclass on this side, which sends thousands a second."""
+        with self._send_lock:  # one at a time on the pipe, from any thread
             self.out.send(msg)
 
     def heartbeat(self) -> None:
@@ -126,47 +86,6 @@ class Worker:
         while self.running and self.beat is not None:
             self.beat.alive()
             time.sleep(HEARTBEAT_S)
-
-    def status(self, job: Job, status: str, message: str | None = None) -> None:
-        self.send("status", job.run_id, status, message, job.epoch)
-
-    def end(self, job: Job, status: str, message: str | None = None) -> None:
-        if status in ("finished", "stopped") and job.trainer is not None:
-            self.export(job)  # before the final status: an ended run's export is on disk
-        self.status(job, status, message)
-        self.checkpoints.forget(job.run_id)  # it ended on its own terms: nothing to resume
-        self.jobs.pop(job.run_id, None)
-        job.trainer = None
-
-    def export(self, job: Job) -> None:
-        """Write the run's export files (standalone script, weights...) to the store's spool
-        (`<state_dir>/exports/<id>/<name>`), from where the server moves them into the
-        database. A failure is logged and costs only the export: never the run or worker."""
-        if not self.settings.persist_runs:
-            return
-        try:
-            from server.engine.export import export_trainer
-            from server.store.spool import ExportSpool
-
-            files = export_trainer(job.trainer, run_id=job.run_id)
-            if self.own_folder:  # before the final status, on the same channel
-                ship(self.send, job.run_id, "export", files)
-            else:
-                ExportSpool(self.settings.state_dir / "exports").write(job.run_id, files)
-        except Exception:  # noqa: BLE001 - the export is optional; the run has ended well
-            print(f"layerlab worker: could not export run {job.run_id}:", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
-
-    def _checkpoint_changed(self, run_id: str, path: Any) -> None:
-        """A checkpoint was written (`path`) or forgotten (None): send it when the server
-        cannot read this worker's folder."""
-        if not self.own_folder:
-            return
-        try:
-            files = None if path is None else {path.name: path.read_bytes()}
-        except OSError:
-            return
-        ship(self.send, run_id, "checkpoint", files)
 
     # -- commands -------------------------------------------------------------------------
     def drain(self, block: bool, timeout: float | None = None) -> None:
@@ -183,175 +102,35 @@ class Worker:
             self.handle(self.commands.recv())
             timeout = 0
 
-    def handle(self, cmd: tuple) -> None:
-        kind = cmd[0]
-        if kind == "start":
-            run_id, doc, paused = cmd[1:4]
-            frames = FrameBudget(self.settings.snapshot_rate, self.probe_credit)
-            self.jobs[run_id] = job = Job(run_id, doc, frames)
-            job.paused = bool(paused)
-            self.send("accepted", run_id)
-            job.resume = cmd[4] if len(cmd) > 4 else None
-        elif kind == "control":
-            _, seq, run_id, action, value = cmd
-            try:
-                error = self.control(run_id, action, value)
-            except Exception as err:  # noqa: BLE001 - e.g. a probe that fails: that run ends
-                job = self.jobs.get(run_id)
-                error = explain_failure(
-                    err, job.epoch if job else 0, self.settings.worker_memory_mb
-                )
-                if job is not None:
-                    self.fail(job, err)
-            if seq is not None:
-                self.send("ack", seq, run_id, error)
-        elif kind == "ask":  # answered in the run's turn (answer_asks), not here
-            dropped = self.asks.put(Question(*cmd[1:]))
-            if dropped is not None:
-                self.send("reply", dropped.seq, dropped.run_id, ("refused", "too many asks"), None)
-        elif kind == "query":  # like an ask: a projection or recommendations (queries.py)
-            _, seq, run_id, what, params = cmd
-            dropped = self.asks.put(Question(seq, run_id, params, False, None, what))
-            if dropped is not None:
-                self.send("reply", dropped.seq, dropped.run_id, ("refused", "too many asks"), None)
-        elif kind == "cancel_ask":  # its caller gave up: never answered
-            self.asks.cancel(cmd[1])
-        elif kind == "shutdown":
-            for job in self.jobs.values():  # the server stops: its runs can be resumed later
-                self.checkpoints.save(job.run_id, job.trainer)
-            self.running = False
-
-    def control(self, run_id: str, action: str, value: Any) -> str | None:
-        job = self.jobs.get(run_id)
-        if job is None:
-            return "the run is no longer active"
-        if action == "pause":
-            if not job.paused:
-                job.paused, job.step_pending = True, False
-                if job.watched:
-                    self.probe(job)
-                self.status(job, "paused")
-        elif action == "resume":
-            if job.paused:
-                job.paused, job.step_pending = False, False
-                self.status(job, "running" if job.trainer is not None else "queued")
-        elif action == "step":
-            job.step_pending = True
-        elif action == "stop":
-            self.end(job, "stopped")
-        elif action == "set_lr":
-            job.lr = float(value)
-            if job.trainer is not None:
-                job.trainer.set_learning_rate(job.lr)
-        elif action == "step_batch":
-            return self.step_batch(job, value)
-        elif action == "pace":
-            job.pace.set(None if value is None else float(value), time.monotonic())
-        elif action == "set_weight":
-            return self.set_weight(job, value)
-        elif action == "hand_over":  # replicas: another replica trains it on from here
-            if job.trainer is None:
-                return "the run has not begun training: there is nothing to hand over"
-            job.paused, job.step_pending = True, False  # silently: it goes on elsewhere
-            self.checkpoints.save(job.run_id, job.trainer)
-        elif action == "watch":
-            was, job.watched = job.watched, bool(value)
-            if job.watched and not was and job.trainer is not None:
-                self.probe(job)
-        else:
-            return f"unknown action {action!r}"
-        return None
-
-    def step_batch(self, job: Job, sample: int | None) -> str | None:
-        """One traced optimiser step of a paused run (engine/trace.py); the run stays paused.
-        A refusal (not paused, a bad sample) is returned to the caller, never fails the run."""
-        from server.engine.errors import ExperimentError
-        from server.engine.trace import traced_step
-
-        if not job.paused or job.step_pending:
-            return "step_batch needs a paused run: pause it first"
-        if job.trainer is None:
-            self.build(job)
+    def handle(self, wire: tuple) -> None:
+        """One command (runs/protocol.py); a garbled one is logged and ignored."""
         try:
-            trace, record = traced_step(job.trainer, sample)
-        except ExperimentError as err:
-            return str(err)
-        self.send("trace", job.run_id, dumps(json_safe(trace)))
-        if record is not None:
-            # Stamped on the trainer's own record, so a checkpoint's history equals the stream's.
-            record.setdefault("time", round(time.time(), 3))
-            record = json_safe(record)
-            self.send("epoch", job.run_id, record)
-        if job.watched or job.trainer.finished:
-            self.probe(job)  # the views redraw with the updated weights
-        if job.trainer.finished:
-            self.finish(job)
-        return None
-
-    def set_weight(self, job: Job, edit: dict) -> str | None:
-        """Edit one weight or bias of a paused run (engine Network.set_weight); watchers get
-        a fresh snapshot. A refusal is returned to the caller, never fails the run."""
-        if not job.paused or job.step_pending:
-            return "set_weight needs a paused run: pause it first"
-        if job.trainer is None:
-            self.build(job)
-        try:
-            job.trainer.model.set_weight(
-                edit["layer"], edit["to"], edit.get("from"), edit.get("weight"), edit.get("bias")
+            command = decode_command(wire)
+        except ProtocolError as err:
+            print(
+                f"layerlab worker: ignored a garbled command ({err}): {wire!r:.300}",
+                file=sys.stderr,
+                flush=True,
             )
-        except ValueError as err:  # the engine's ExperimentError: an index out of range
-            return str(err)
-        if job.watched:
-            self.probe(job)
-        return None
-
-    def ask(self, run_id: str, raw: Any, explain: bool, target: int | None):
-        """Predict (and explain) one raw input with a run's current weights."""
-        from server.engine.predict import predict
-
-        return self._answer(run_id, lambda trainer: predict(trainer, raw, explain, target))
-
-    def query(self, run_id: str, kind: str, params: dict):
-        """Answer a query (a projection, recommendations: engine/queries.py) with a run's
-        current weights; a t-SNE is left to the server (its activations travel instead)."""
-        from server.engine.queries import answer_query
-
-        return self._answer(run_id, lambda trainer: answer_query(trainer, kind, params))
-
-    def _answer(self, run_id: str, compute: Any):
-        """(None, JSON text) or (("input" | "refused", why), None): never raises."""
-        from server.engine.predict import InputError
-
-        job = self.jobs.get(run_id)
-        if job is None:
-            return ("refused", "the run is no longer active"), None
-        try:
-            if job.trainer is None:
-                self.build(job)
-            return None, dumps(json_safe(compute(job.trainer)))
-        except InputError as err:
-            return ("input", str(err)), None
-        except Exception as err:  # noqa: BLE001 - a question must never end the run
-            traceback.print_exc(file=sys.stderr)
-            return ("refused", f"could not predict: {type(err).__name__}"), None
-
-    def answer_asks(self) -> None:
-        """One waiting question per run, each under its run's busy mark: the watchdog sees
-        (and ends) an answer that holds the worker like a training step that does."""
-        for question in self.asks.take():
-            if self.beat is not None:
-                self.beat.busy(question.run_id)
-            try:
-                if question.kind == "predict":
-                    error, answer = self.ask(
-                        question.run_id, question.raw, question.explain, question.target
-                    )
-                else:
-                    error, answer = self.query(question.run_id, question.kind, question.raw)
-            finally:
-                if self.beat is not None:
-                    self.beat.idle()
-            self.send("reply", question.seq, question.run_id, error, answer)
+            return
+        match command:
+            case Start(run_id, experiment, paused, resume):
+                frames = FrameBudget(self.settings.snapshot_rate, self.probe_credit)
+                self.jobs[run_id] = job = Job(run_id, experiment, frames)
+                job.paused, job.resume = bool(paused), resume
+                self.send("accepted", run_id)
+            case Control():
+                self.control_command(command)
+            case Ask(seq, run_id, raw, explain, target):  # answered in the run's turn
+                self.queue(Question(seq, run_id, raw, explain, target))
+            case Query(seq, run_id, kind, params):  # like an ask: a projection, recommendations
+                self.queue(Question(seq, run_id, params, False, None, kind))
+            case CancelAsk(seq):  # its caller gave up: never answered
+                self.asks.cancel(seq)
+            case Shutdown():
+                for job in self.jobs.values():  # the server stops: its runs can be resumed later
+                    self.checkpoints.save(job.run_id, job.trainer)
+                self.running = False
 
     # -- training -------------------------------------------------------------------------
     def loop(self) -> None:
@@ -482,42 +261,6 @@ class Worker:
             self.probe(job, frame.resolution, frame.snapshot, frame.cost)
         else:
             self.maybe_probe(job, epoch_ended=True)
-
-    def build(self, job: Job) -> None:
-        from server.engine.model import parse_experiment
-
-        experiment = parse_experiment(job.doc, self.settings)
-        job.trainer = self.factory(experiment, self.settings)
-        if job.resume is not None:
-            self.checkpoints.restore(job.trainer, job.resume)
-        if job.lr is not None:
-            job.trainer.set_learning_rate(job.lr)
-        if not job.paused:
-            self.status(job, "running")
-
-    def finish(self, job: Job) -> None:
-        """A run that trained its epochs, or stopped early (saying which epoch it kept)."""
-        early = getattr(job.trainer, "early_stopping", None)
-        if early is not None and early.stopped:
-            self.send("early_stopped", job.run_id, early.best_epoch)
-            self.end(job, "finished", early.message())
-        else:
-            self.end(job, "finished")
-
-    def fail(self, job: Job, err: BaseException) -> None:
-        from server.engine.errors import Diverged, ExperimentError
-
-        if isinstance(err, Diverged):
-            self.end(job, "diverged", str(err) or "the loss is no longer a finite number")
-            return
-        if isinstance(err, ExperimentError):
-            message = str(err)
-        else:
-            if not isinstance(err, MemoryError):
-                traceback.print_exc(file=sys.stderr)
-            message = explain_failure(err, job.epoch, self.settings.worker_memory_mb)
-        self.end(job, "failed", message)
-        gc.collect()
 
     # -- snapshots ------------------------------------------------------------------------
     def maybe_probe(self, job: Job, epoch_ended: bool = False) -> None:

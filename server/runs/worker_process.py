@@ -1,6 +1,6 @@
 """A worker process's life: its memory bound, the engine warmed once (or once in the forkserver
 that forks it: zygote.py), then `Worker.loop` until the server is gone. The loop itself, and
-the commands and messages it speaks, are in worker.py.
+the commands and messages it speaks, are in worker.py and protocol.py.
 """
 
 from __future__ import annotations

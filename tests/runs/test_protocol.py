@@ -8,9 +8,11 @@ from server.runs.protocol import (
     Accepted,
     Ack,
     Ask,
+    CancelAsk,
     Control,
     Epoch,
     ProtocolError,
+    Query,
     Ready,
     Reply,
     Shutdown,
@@ -18,6 +20,7 @@ from server.runs.protocol import (
     Start,
     Status,
     decode,
+    decode_command,
     wire,
 )
 
@@ -56,3 +59,41 @@ def test_worker_messages_decode_to_their_types_and_back():
 def test_a_garbled_message_is_refused(raw):
     with pytest.raises(ProtocolError):
         decode(raw)
+
+
+def test_the_worker_reads_every_command_back_as_its_type():
+    resume = {"path": "p", "history": []}
+    commands = [
+        Start("r", {"a": 1}, False),
+        Start("r", {}, True, resume),
+        Control(3, "r", "set_lr", 0.1),
+        Control(None, "r", "watch", True),
+        Ask(4, "r", [1, 2], True, None),
+        Query(5, "r", "project", {"layer": 0}),
+        CancelAsk(4),
+        Shutdown(),
+    ]
+    for command in commands:
+        assert decode_command(command.wire()) == command
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ("frobnicate", 1),
+        ("start", "r"),
+        ("start", "r", {}, True, None, "extra"),
+        ("control", 1, "r", "pause", None, "extra"),
+        ("ask", 1, "r", [0]),
+        ("cancel_ask",),
+        ("shutdown", True),
+        ("epoch", "r", {}),  # a worker message, not a command
+        [],
+        (),
+        "shutdown",
+        (1, 2),
+    ],
+)
+def test_a_garbled_command_is_refused(raw):
+    with pytest.raises(ProtocolError):
+        decode_command(raw)

@@ -22,11 +22,11 @@ from server.engine.model import parse_experiment
 from server.engine.trainer import Trainer
 from server.runs.backends.local import WorkerPool
 from server.runs.frames import FrameBudget, StackTurns
+from server.runs.job import Job as WorkerJob
 from server.runs.pace import Pace
 from server.runs.protocol import Epoch, Start
 from server.runs.stacked_frames import stacked_frames
 from server.runs.stacking import EARLY, STACK_MIN, plan
-from server.runs.worker import Job as WorkerJob
 from server.runs.worker import Worker
 
 

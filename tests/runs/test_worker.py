@@ -189,6 +189,24 @@ def test_an_export_that_fails_costs_only_the_export(tmp_path, capfd):
     assert "could not export run a" in capfd.readouterr().err
 
 
+def test_a_garbled_command_is_logged_and_the_worker_goes_on(harness: Harness, capfd):
+    harness.send("start", "r")  # too short
+    harness.send("frobnicate", 1)  # no such command
+    harness.send("control", 1, "r", "pause", None, "extra")  # too long: never acknowledged
+    harness.cmd.send("not a tuple")
+    harness.send("start", "r", spiral(1000), True)
+    harness.send("control", 2, "r", "step", None)
+    harness.send("control", 3, "r", "pause", None)
+    ack = harness.read_until(lambda m: m[0] == "ack")
+    assert ack == ("ack", 2, "r", None)  # the first command after the garbled ones
+    assert harness.thread.is_alive()
+    assert [m for m in harness.messages if m[0] == "accepted"] == [("accepted", "r")]
+    err = capfd.readouterr().err
+    assert err.count("layerlab worker: ignored a garbled command") == 4
+    assert "start with 1 fields" in err and "unknown command 'frobnicate'" in err
+    assert "control with 5 fields" in err and "not a command: str" in err
+
+
 def test_no_raw_pytorch_message_reaches_a_user(harness: Harness):
     """Issue 7.8: batch norm with a batch of one (were the check bypassed) failed with PyTorch's
     "Expected more than 1 value per channel when training"."""
