@@ -142,16 +142,8 @@ _COMMANDS: dict[str, type] = {
 
 def decode_command(message: Any) -> Command:
     """The typed command for one wire tuple (the worker's side; raises ProtocolError)."""
-    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
-        raise ProtocolError(f"not a command: {type(message).__name__}")
-    kind, args = message[0], message[1:]
-    cls = _COMMANDS.get(kind)
-    if cls is None:
-        raise ProtocolError(f"unknown command {kind!r}")
-    least, most = _ARITY[cls]
-    if not least <= len(args) <= most:
-        raise ProtocolError(f"{kind} with {len(args)} fields")
-    return cls(*args)
+    kind, args = _split(message, "command")
+    return _typed(_COMMANDS, "command", kind, args)
 
 
 # -- worker -> server ----------------------------------------------------------------------
@@ -254,18 +246,28 @@ _KINDS: dict[str, type] = {
 
 def decode(message: Any) -> Message:
     """The typed message for one wire tuple (raises ProtocolError)."""
-    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
-        raise ProtocolError(f"not a worker message: {type(message).__name__}")
-    kind, args = message[0], message[1:]
+    kind, args = _split(message, "worker message")
     if kind == "reply":
         if len(args) != 4:
             raise ProtocolError(f"reply with {len(args)} fields")
         seq, run_id, error, answer = args
         refusal, why = (None, None) if error is None else error
         return Reply(seq, run_id, refusal, why, answer)
-    cls = _KINDS.get(kind)
+    return _typed(_KINDS, "worker message", kind, args)
+
+
+def _split(message: Any, noun: str) -> tuple[str, tuple]:
+    """A wire tuple's kind and fields (ProtocolError for anything else)."""
+    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+        raise ProtocolError(f"not a {noun}: {type(message).__name__}")
+    return message[0], message[1:]
+
+
+def _typed(kinds: dict[str, type], noun: str, kind: str, args: tuple) -> Any:
+    """The dataclass of `kind` from its fields, checked against its arity."""
+    cls = kinds.get(kind)
     if cls is None:
-        raise ProtocolError(f"unknown worker message {kind!r}")
+        raise ProtocolError(f"unknown {noun} {kind!r}")
     least, most = _ARITY[cls]
     if not least <= len(args) <= most:
         raise ProtocolError(f"{kind} with {len(args)} fields")
