@@ -12,8 +12,8 @@ Only runs whose owner sent at least one heartbeat are followed: a script driving
 Time the server itself was not listening does not count against an owner. A check that wakes
 late (the event loop stalled, or the machine was starved) shifts every owner's last heartbeat
 by its lateness (heartbeats sent meanwhile are still queued behind the stall), so an owner's
-silence is measured in the time the server was turning. A CI run once paused a run whose page beat every 0.2 s under a 1 s
-pause limit on a loaded machine.
+silence is measured in the time the server was turning. A CI run once paused a run whose page
+beat every 0.2 s under a 1 s pause limit on a loaded machine.
 """
 
 from __future__ import annotations
