@@ -27,6 +27,9 @@ second at 20 epochs/s, bounded by `max_epochs`).
 With the split, `--runs 40`, two runs a minute apart: idle 579 and 692 MB PSS (the spread is
 between server starts, not runs), the first two runs 130 and 87 MB once, then 0.47 MB per
 further active run (target 2).
+With the forkserver forked from the server (runs/prefork.py: the server's torch import is the
+forkserver's and the workers' pages), quiet machine, `--runs 40`: idle 510 MB PSS (642 just
+before, the same way), the first two runs 26 MB once, then 0.43 MB per further active run.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ..config import Settings
+from ..runs import prefork
 from .app import create_app
 
 WS_PING_INTERVAL_S = 20.0  # notice vanished viewers (laptops closed mid-class)
@@ -40,5 +41,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: object) -> uvi
 
 def serve(settings: Settings) -> None:
     """Run the server until interrupted."""
+    if settings.backend == "local":
+        prefork.start()  # before any thread: the workers' forkserver shares this process's pages
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     server.run()

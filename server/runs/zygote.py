@@ -6,7 +6,8 @@ kernel (numba, llvmlite and scipy: ~115 MB more), so a server with two idle work
 one process that has done both, workers share those pages copy-on-write until they write
 them. Fork-safe on purpose: nothing here starts a thread that outlives the import (the kernel
 is loaded synchronously; torch is told to use one thread before any operation), and CUDA is
-never touched (a worker initialises it after the fork).
+never touched (a worker initialises it after the fork). `layerlab serve` imports this in the
+server too and forks the forkserver from there (prefork.py), so the server shares the pages.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The local backend: worker processes on this machine, forked from a forkserver that loaded
-the engine once (zygote.py), never from the server (whose threads and sockets a fork would copy).
+the engine once (zygote.py), never from the running server (whose threads and sockets a fork
+would copy). `layerlab serve` forks that forkserver from the server before it starts a thread
+(prefork.py), so that all three share the engine's pages.
 
 Each worker has two one-way pipes, commands in and messages out, so a worker killed in the
 middle of a write cannot wedge the others; when its message pipe reaches end-of-file the worker
