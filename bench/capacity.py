@@ -73,6 +73,12 @@ computed as one pass; runs/frames.StackTurns counts each run's slack from its ex
   a frame for one epoch in 7-8; two workers and the server took ~1.8 of the 2 cores.
   Earlier the same session, busier (load 2.8-4.5, another session's tests): main held 25 and
   not 50 (p99 119 ms), this 50 (469 snapshots/s against 298), N=100 this 0.91x, main 0.50x.
+On a quiet machine (load 1.4 before; the forkserver forked from the server, which changes no
+CPU figure), `--sizes 100,150,200 --cnn-every 0 --seconds 8 --all`: N=100 holds (worst 0.99x,
+API p99 60 ms, 488 snapshots/s, 0.70 ms worker + 0.17 ms server per epoch); N=150 0.68-0.69x;
+N=200 0.56-0.57x (p99 67 ms), every run slowed alike. At N=200 the workers took 0.67 of a core
+each and the server 0.44: 4,000 epochs/s at 0.58 + 0.19 ms is ~3.1 cores of work, so N = 200
+at 20 epochs/s on two cores needs epochs about 1.6x cheaper in the worker and the server alike.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
 """
