@@ -336,6 +336,12 @@ export class RunSession {
     api.control(held.runId, held.token, 'stop').catch(() => {});
   }
 
+  /** Forget the run `setAside` let go of, touching nothing: it is no longer this page's (the
+   * class removed its student, which stopped it and ended the page's access to it). */
+  forget(held) {
+    clearInterval(held.timer);
+  }
+
   /** Whether a reset (not a spotlight's detach) came after generation `g`. */
   resetSince(g) {
     return (this.lastReset ?? 0) > g;

@@ -227,15 +227,30 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         cy_row.locator(".row-more summary").click()
         cy_row.locator(".rename-button").click()
         teacher.page.wait_for_selector("#dashboard-rows tr:has-text('Cyrus T')")
-        # Bo's page follows his own run again (since the spotlight ended): its end, when he is
-        # removed, has the page ask for the run's files, which are no longer his to read.
-        bo.allow(rf"status of 403 \(Forbidden\) \(http://[^)]*/api/runs/{runs[NAMES[1]]}\)")
+        # Then, with editing locked and Cy's run in the spotlight, removes Bo. Bo's page leaves
+        # the spotlight for his own design, unlocked, and lets his run be: the removal stopped
+        # it and ended his access to it (the page once stayed on Cy's run, refused and locked,
+        # beating for a run it no longer showed).
+        teacher.page.click("#lock")
+        bo.page.wait_for_function("() => document.getElementById('layers-panel').disabled")
+        teacher.page.locator("#dashboard-rows tr", has_text="Cyrus T").locator(
+            ".spotlight-button"
+        ).click()
+        bo.page.wait_for_function(
+            "(id) => window.layerlab.watching === id", arg=runs[NAMES[2]], timeout=20_000
+        )
+        assert units(bo) == 4  # Cy's design, on show
         bo_row = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[1])
         bo_row.locator(".row-more summary").click()
         bo_row.locator(".remove-button").click()
         teacher.page.wait_for_function(
             "() => document.querySelectorAll('#dashboard-rows tr').length === 2"
         )
+        bo.page.wait_for_function(
+            "() => window.layerlab.watching === null && window.layerlab.session.runId === null"
+        )
+        assert units(bo) == 5  # his own design back
+        assert not bo.page.evaluate("document.getElementById('layers-panel').disabled")
         names = teacher.page.eval_on_selector_all(
             "#dashboard-rows .student-name", "els => els.map((e) => e.textContent)"
         )

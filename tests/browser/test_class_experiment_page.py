@@ -57,3 +57,13 @@ def test_a_class_experiment_from_the_teachers_page(browser, server_url):
             teacher.page.set_viewport_size({"width": w, "height": h})
             teacher.screenshot(f"class-experiment-teacher-{name}")
         ada.screenshot("class-experiment-student-1280x720")
+
+        # Removed from the class, Bo's page keeps the design and loses the experiment's lock.
+        teacher.page.set_viewport_size({"width": 1440, "height": 900})
+        teacher.page.on("dialog", lambda dialog: dialog.accept())
+        row = teacher.page.locator("#dashboard-rows tr", has_text="Bo")
+        row.locator(".row-more summary").click()
+        row.locator(".remove-button").click()
+        bo.page.wait_for_selector("body[data-assignment='']")
+        assert not bo.page.evaluate("document.getElementById('dataset-panel').disabled")
+        assert bo.page.evaluate("window.layerlab.experiment.training.learning_rate") in RATES

@@ -74,7 +74,7 @@ export function classFlow(page) {
   const classroom = classBar({
     root: $('class-bar'),
     onMessage: lab.message,
-    onSpotlight: async (runId) => {
+    onSpotlight: async (runId, removed = false) => {
       if (runId) {
         if (!page.watching.runId && !ownDesign) ownDesign = clone(page.experiment());
         // The student's own run goes on (watching another must not stop it), followed again
@@ -86,7 +86,9 @@ export function classFlow(page) {
       const watched = Boolean(page.watching.runId);
       page.stopWatching(); // also voids a spotlight's run still loading
       if (watched && ownDesign) page.load(ownDesign);
-      if (ownRun) {
+      if (ownRun && removed) {
+        page.session.forget(ownRun); // the removal stopped it, and it is no longer ours to watch
+      } else if (ownRun) {
         // The run comes back under its own design; a class experiment that assigned another
         // meanwhile ends it, as loading that design would have outside the spotlight.
         const started = ownRun.startedWith ? JSON.parse(ownRun.startedWith) : null;

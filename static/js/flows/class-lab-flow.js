@@ -66,8 +66,15 @@ export function classLabFlow({ anchor, load, onAssigned }) {
     if (msg.type === 'hello') {
       start(msg);
       help?.resume();
-    } else if (msg.type === 'removed') help?.pause();
-    else if (!base) return;
+    } else if (msg.type === 'removed') {
+      help?.pause();
+      if (loadedKey) {
+        // No longer in the class's experiment: its design stays loaded, no longer locked.
+        loadedKey = null;
+        document.body.dataset.assignment = '';
+        onAssigned(null);
+      }
+    } else if (!base) return;
     else if (msg.type === 'question') question.show(msg.question, undefined);
     else if (msg.type === 'experiment') refreshAssignment();
     else if (msg.type === 'state' && msg.change === 'join') help?.refresh();

@@ -40,7 +40,7 @@ function post(path, body) {
 }
 
 /**
- * classBar({root, onSpotlight(runId | null), onPush(experiment), onLock(locked), onMessage(msg)})
+ * classBar({root, onSpotlight(runId | null, removed), onPush(experiment), onLock(locked), onMessage(msg)})
  * -> {code, role, state} (null code: this page is in no class; the bar stays hidden).
  * Call it before the page writes its own hash: it reads `#class=<code>` once.
  */
@@ -158,6 +158,7 @@ export function classBar({ root, onSpotlight, onPush, onLock, onMessage }) {
         apply(msg.class, msg.change);
       } else if (msg.type === 'removed') {
         // The teacher removed this student: the token is spent; join again to come back.
+        const locked = Boolean(bar.state?.locked);
         socket = null;
         ws.close();
         localStorage.removeItem(studentKey(code));
@@ -166,6 +167,13 @@ export function classBar({ root, onSpotlight, onPush, onLock, onMessage }) {
         bar.role = null;
         bar.state = null;
         showJoin(`The teacher removed you from class ${code}. Join again to come back.`);
+        // Nothing of the class holds the page now: a spotlight ends here (the page goes back
+        // to its own design; its run, which the removal stopped, is let be) and the lock lifts.
+        if (spotlight) {
+          spotlight = null;
+          onSpotlight(null, true);
+        }
+        if (locked) onLock(false);
       }
       onMessage?.(msg); // experiments, questions (flows/class-lab-flow.js)
     };
