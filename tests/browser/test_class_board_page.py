@@ -240,6 +240,8 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
             "(id) => window.layerlab.watching === id", arg=runs[NAMES[2]], timeout=20_000
         )
         assert units(bo) == 4  # Cy's design, on show
+        assert bo.page.locator("#class-push").is_visible()  # the push he has not loaded
+        assert bo.page.locator("#class-help").is_visible()
         bo_row = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[1])
         bo_row.locator(".row-more summary").click()
         bo_row.locator(".remove-button").click()
@@ -250,6 +252,12 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
             "() => window.layerlab.watching === null && window.layerlab.session.runId === null"
         )
         assert units(bo) == 5  # his own design back
+        # The class's panels went with it: the help (a hand raised now would reach nobody)
+        # and the teacher's push, still offered before.
+        assert bo.page.locator("#class-help").is_hidden()
+        assert bo.page.locator("#class-push").is_hidden()
+        assert bo.page.evaluate("async () => (await window.layerlab.checked()).ok")
+        bo.screenshot("class-board-student-removed-1280x720")
         assert not bo.page.evaluate("document.getElementById('layers-panel').disabled")
         names = teacher.page.eval_on_selector_all(
             "#dashboard-rows .student-name", "els => els.map((e) => e.textContent)"

@@ -73,7 +73,10 @@ export function classFlow(page) {
   });
   const classroom = classBar({
     root: $('class-bar'),
-    onMessage: lab.message,
+    onMessage: (msg) => {
+      if (msg.type === 'removed') pushBar.hidden = true; // the teacher's offers went with the class
+      lab.message(msg);
+    },
     onSpotlight: async (runId, removed = false) => {
       if (runId) {
         if (!page.watching.runId && !ownDesign) ownDesign = clone(page.experiment());

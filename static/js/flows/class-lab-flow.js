@@ -68,6 +68,7 @@ export function classLabFlow({ anchor, load, onAssigned }) {
       help?.resume();
     } else if (msg.type === 'removed') {
       help?.pause();
+      question?.show(null); // no longer theirs to answer
       if (loadedKey) {
         // No longer in the class's experiment: its design stays loaded, no longer locked.
         loadedKey = null;

@@ -22,7 +22,6 @@ export function helpFlags({ root, base }) {
     }
   });
   replace(root, h('h3', { class: 'panel-title' }, 'Help'), list, h('div', { class: 'help-actions' }, button, note));
-  root.hidden = false;
 
   function show(raised, diagnosis, runId = null) {
     hand = Boolean(raised);
@@ -47,14 +46,17 @@ export function helpFlags({ root, base }) {
       // the class socket reconnects on its own; the next refresh tries again
     }
   }
-  // Polled while the student is in the class; paused once removed (its token is spent, and a
-  // refused request would only log errors) until they join again.
+  // Polled while the student is in the class; paused and hidden once removed (its token is
+  // spent: a refused request would only log errors, a raised hand reach nobody) until they
+  // join again.
   let timer = null;
   function resume() {
+    root.hidden = false;
     if (timer === null) timer = setInterval(refresh, REFRESH_MS);
     refresh();
   }
   function pause() {
+    root.hidden = true;
     clearInterval(timer);
     timer = null;
   }
