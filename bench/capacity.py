@@ -1,7 +1,7 @@
 """Class capacity: how many students can train and watch at once on this machine.
 
     python -m bench.capacity [--sizes 10,25,50,100,150,200] [--seconds 10] [--workers 2]
-                             [--cnn-every 5] [--baseline DIR] [--all]
+                             [--cnn-every 5] [--pace 20] [--baseline DIR] [--all]
 
 For each size N (smallest first, stopping after the first that does not hold): a fresh
 `layerlab serve`, N runs at the classroom pace of the watchable stage (four in five the spiral
@@ -104,6 +104,7 @@ from bench.stage_frames import cpu_seconds
 PACE_TOLERANCE = 0.10
 API_P99_S = 0.100
 SETTLE_S = 3.0
+CLASS_PACE = 20.0  # the spiral's epochs per second: the 2D starters' class pace (starters.js)
 
 
 @dataclass
@@ -115,9 +116,10 @@ class Watch:
     snapshots: int = 0
 
 
-def designs(n: int, device: str, cnn_every: int = 5) -> list[dict]:
-    """N run documents: the spiral starter, with every `cnn_every`-th a digits CNN (0: none)."""
-    spiral = example("spiral_mlp", epochs=None, pace=20, device=device)
+def designs(n: int, device: str, cnn_every: int = 5, pace: float = CLASS_PACE) -> list[dict]:
+    """N run documents: the spiral starter at `pace`, with every `cnn_every`-th a digits CNN
+    (0: none)."""
+    spiral = example("spiral_mlp", epochs=None, pace=pace, device=device)
     cnn = example("digits_cnn", epochs=None, pace=2, device=device)
     return [
         copy.deepcopy(cnn if cnn_every and i % cnn_every == cnn_every - 1 else spiral)
@@ -162,11 +164,12 @@ async def level(
     cnn_every: int = 5,
     label: str = "",
     settle: float = SETTLE_S,
+    pace: float = CLASS_PACE,
 ) -> bool:
     ws_base = base.replace("http", "ws")
     async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) as http:
         runs = []
-        for doc in designs(n, device, cnn_every):
+        for doc in designs(n, device, cnn_every, pace):
             response = await http.post("/api/runs", json=doc)
             response.raise_for_status()
             runs.append((response.json(), doc["training"]["pace"]))
@@ -244,6 +247,12 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
+        "--pace",
+        type=float,
+        default=CLASS_PACE,
+        help="the spiral runs' epochs per second (the digits CNN keeps 2)",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="a source tree to measure first at each N (git archive REV | tar -x -C DIR)",
@@ -268,7 +277,15 @@ def main() -> None:
             with server(workers=args.workers, device=args.device, src=src, **limits) as base:
                 pids = server_pids(base)
                 run = level(
-                    base, n, args.seconds, args.device, pids, args.cnn_every, label, args.settle
+                    base,
+                    n,
+                    args.seconds,
+                    args.device,
+                    pids,
+                    args.cnn_every,
+                    label,
+                    args.settle,
+                    pace=args.pace,
                 )
                 if asyncio.run(run):
                     best[label] = n
