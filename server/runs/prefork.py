@@ -42,19 +42,21 @@ def start() -> bool:
     """Fork multiprocessing's forkserver from this process; False (nothing done) when unsafe.
 
     Python threads make a fork unsafe (a lock held by one stays held in the child). The native
-    threads that numpy's BLAS and numba start on import are there in the standard forkserver
-    too when it forks a worker, and register their own fork handlers.
+    thread pool numpy's BLAS starts on import is not copied (a child has only the forking
+    thread), and OpenBLAS registers fork handlers for it, as torch does for its own pools.
     """
-    if threading.active_count() != 1:
-        log.warning("forkserver not forked: %d threads running", threading.active_count())
-        return False
-    if list(inspect.signature(multiprocessing.forkserver.main).parameters) != KNOWN_MAIN:
+    if (
+        not _one_thread()
+        or list(inspect.signature(multiprocessing.forkserver.main).parameters) != KNOWN_MAIN
+    ):
         return False
     threads = torch.get_num_threads()
     try:
         importlib.import_module("server.runs.zygote")  # the engine and kernel, shared from here
     except Exception:  # noqa: BLE001 - the standard way reports it on the first worker's start
         log.exception("forkserver not forked: the zygote did not import")
+        return False
+    if not _one_thread():  # the zygote's own threads (the kernel's load) have ended
         return False
     forkserver = multiprocessing.forkserver._forkserver
     with forkserver._lock:
@@ -78,6 +80,13 @@ def start() -> bool:
         forkserver._forkserver_pid = pid
     torch.set_num_threads(threads)  # zygote.py set one, for the workers
     return True
+
+
+def _one_thread() -> bool:
+    if threading.active_count() == 1:
+        return True
+    log.warning("forkserver not forked: %d threads running", threading.active_count())
+    return False
 
 
 def _serve(listener_fd: int, alive_r: int, alive_w: int) -> None:
