@@ -79,6 +79,11 @@ API p99 60 ms, 488 snapshots/s, 0.70 ms worker + 0.17 ms server per epoch); N=15
 N=200 0.56-0.57x (p99 67 ms), every run slowed alike. At N=200 the workers took 0.67 of a core
 each and the server 0.44: 4,000 epochs/s at 0.58 + 0.19 ms is ~3.1 cores of work, so N = 200
 at 20 epochs/s on two cores needs epochs about 1.6x cheaper in the worker and the server alike.
+At a slower pace, the same quiet machine, `--cnn-every 0 --seconds 8 --all`: `--pace 10
+--sizes 200` holds (200/200 at pace, worst 0.99x, API p99 55 ms, 448 snapshots/s; workers 0.67
+and 0.68 of a core, server 0.41); `--pace 12 --sizes 150,200`: 150 holds (worst 0.99x, p99
+62 ms), 200 does not (100/200 at pace, worst 0.89x). So a class of 200 on two cores holds
+10 epochs/s each, 150 hold 12, and 100 hold the Normal pace of 20.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
 """
