@@ -31,6 +31,11 @@ export function classLabFlow({ anchor, load, onAssigned }) {
     const a = me.assignment;
     const key = a ? `${a.setting}=${JSON.stringify(a.value)}` : null;
     if (key && key !== loadedKey) load(a.experiment);
+    assign(a, key);
+  }
+
+  /** The assignment in force (null: none); its design was loaded already. */
+  function assign(a, key) {
     loadedKey = key;
     document.body.dataset.assignment = key || '';
     onAssigned(a);
@@ -69,12 +74,8 @@ export function classLabFlow({ anchor, load, onAssigned }) {
     } else if (msg.type === 'removed') {
       help?.pause();
       question?.show(null); // no longer theirs to answer
-      if (loadedKey) {
-        // No longer in the class's experiment: its design stays loaded, no longer locked.
-        loadedKey = null;
-        document.body.dataset.assignment = '';
-        onAssigned(null);
-      }
+      // No longer in the class's experiment: its design stays loaded, no longer locked.
+      if (loadedKey) assign(null, null);
     } else if (!base) return;
     else if (msg.type === 'question') question.show(msg.question, undefined);
     else if (msg.type === 'experiment') refreshAssignment();
