@@ -184,21 +184,33 @@ def _forward(
     return out, kept, layer_stats
 
 
-def activation_stats(t: Tensor) -> dict:
-    """Mean, std and a HIST_BINS-bin histogram of a layer's output values.
+def histc(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """torch.histc(a[r], HIST_BINS, lo[r], hi[r]) for every row of a float32 (R, M) whose
+    values all lie in [lo, hi] with lo < hi -> counts (R, HIST_BINS), with torch's float32
+    arithmetic: bin = int((x - lo) * bins / (hi - lo)), the top edge in the last bin. 3-4x
+    faster than torch.histc on the CPU (a digits CNN's conv layer, 64 x 576 values: 148 us
+    against 636 us), which took a third of that network's probe."""
+    bins = HIST_BINS
+    r = a.shape[0]
+    pos = (a - lo[:, None]) * np.float32(bins) / (hi - lo)[:, None]  # (R, M) float32
+    idx = np.minimum(pos.astype(np.int64), bins - 1) + bins * np.arange(r)[:, None]
+    return np.bincount(idx.ravel(), minlength=r * bins).reshape(r, bins)
 
-    Min, max, mean and std in NumPy (a few small arrays per snapshot: torch's per-op dispatch
-    cost more than the arithmetic); the histogram stays torch.histc's binning."""
+
+def activation_stats(t: Tensor) -> dict:
+    """Mean, std and a HIST_BINS-bin histogram (torch.histc's binning) of a layer's output
+    values, in NumPy: a few small arrays per snapshot, where torch's per-op dispatch cost more
+    than the arithmetic."""
     a = t.detach().to("cpu", torch.float32).reshape(-1).numpy()
     if not np.isfinite(a).all():
         a = a[np.isfinite(a)]
     if a.size == 0:
         return {"mean": None, "std": None, "hist": {"lo": None, "hi": None, "counts": [0] * 30}}
-    lo_v, hi_v = float(a.min()), float(a.max())
+    lo, hi = a.min(keepdims=True), a.max(keepdims=True)  # (1,) float32
+    lo_v, hi_v = float(lo[0]), float(hi[0])
     mean_v, std_v = float(a.mean()), float(a.std())
     if hi_v > lo_v:
-        hist = torch.histc(torch.from_numpy(a), bins=HIST_BINS, min=lo_v, max=hi_v)
-        counts = hist.long().tolist()
+        counts = histc(a[None], lo, hi)[0].tolist()
     else:
         counts = [int(a.size)] + [0] * (HIST_BINS - 1)
     return {

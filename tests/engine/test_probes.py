@@ -380,3 +380,41 @@ def test_a_coarse_grid_while_moving_draws_the_same_surface_in_fewer_bytes():
     for i, j in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
         assert abs(f[i, j] - c[i, j]) <= 1 / 255 + 1e-6
     assert len(json.dumps(coarse)) < len(json.dumps(fine)) * 0.7
+
+
+def test_histc_is_torchs_binning_exactly():
+    rng = np.random.default_rng(0)
+    a = np.concatenate(
+        [rng.standard_normal((5, 997)), np.tanh(rng.standard_normal((5, 997)) * 3)]
+    ).astype(np.float32)
+    a[0, :10] = a[0].max()  # values on the top edge: the last bin
+    lo, hi = a.min(axis=1), a.max(axis=1)
+    got = probes.histc(a, lo, hi)
+    for row, counts in zip(a, got, strict=True):
+        want = torch.histc(
+            torch.from_numpy(row), probes.HIST_BINS, float(row.min()), float(row.max())
+        )
+        assert counts.tolist() == want.long().tolist()
+
+
+def test_activation_statistics_bin_as_torch_histc_does():
+    # ReLU maps (many values exactly 0, the bottom edge), values on a coarse lattice (many on
+    # bin edges), tiny and huge scales, constants: the histogram is torch.histc's to the count.
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        n = int(rng.integers(1, 5000))
+        scale = float(rng.choice([1e-4, 1.0, 1e4]))
+        a = (rng.standard_normal(n) * scale).astype(np.float32)
+        if trial % 3 == 0:
+            a = np.maximum(a, 0)
+        if trial % 4 == 1:
+            a = (np.round(a / scale * 4) * scale / 4).astype(np.float32)
+        if trial % 25 == 7:
+            a[:] = 1.5
+        t = torch.from_numpy(a)
+        stats = probes.activation_stats(t)
+        if a.max() > a.min():
+            want = torch.histc(t, probes.HIST_BINS, float(a.min()), float(a.max()))
+        else:
+            want = torch.tensor([n] + [0] * (probes.HIST_BINS - 1))
+        assert stats["hist"]["counts"] == want.long().tolist(), trial

@@ -11,6 +11,8 @@ classification and regression, the coarse and the full grid.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -99,9 +101,13 @@ def test_runs_split_into_passes_give_the_same_snapshots(monkeypatch):
 
 def test_a_diverging_run_is_probed_as_its_own_probe_would():
     trainers = runs(r=3)
-    with torch.no_grad():  # one run's weights blown up: inf activations, NaN logits
-        trainers[1].model.body[0][0].weight.mul_(1e38)
-        trainers[1].model.body[1][0].weight.mul_(1e38)
+    # One run's weights blown up to infinities: inf and NaN activations, NaN logits. Not to
+    # 1e38: finite products whose sum overflows or not by the order BLAS adds them in, which
+    # differs by CPU (NumPy's and torch's matmul disagreed on an AMD EPYC).
+    with torch.no_grad():
+        trainers[1].model.body[0][0].weight.mul_(math.inf)
+        trainers[1].model.body[1][0].weight.mul_(math.inf)
+    assert trainers[1].val_outputs().isnan().any()
     snaps = stacked_probes.snapshots(trainers, 20)
     for t, snap in zip(trainers, snaps, strict=True):
         assert_same(snap, t.probe(resolution=20))
@@ -132,18 +138,3 @@ def test_runs_probed_alone_have_no_key():
     pair = [fresh, xor]
     for t, snap in zip(pair, stacked_probes.snapshots(pair, 40), strict=True):
         assert_same(snap, t.probe())
-
-
-def test_histc_is_torchs_binning_exactly():
-    rng = np.random.default_rng(0)
-    a = np.concatenate(
-        [rng.standard_normal((5, 997)), np.tanh(rng.standard_normal((5, 997)) * 3)]
-    ).astype(np.float32)
-    a[0, :10] = a[0].max()  # values on the top edge: the last bin
-    lo, hi = a.min(axis=1), a.max(axis=1)
-    got = stacked_probes.histc(a, lo, hi)
-    for row, counts in zip(a, got, strict=True):
-        want = torch.histc(
-            torch.from_numpy(row), probes.HIST_BINS, float(row.min()), float(row.max())
-        )
-        assert counts.tolist() == want.long().tolist()

@@ -19,7 +19,8 @@ rounded weight lists).
 Numerics: the forward pass is NumPy's float32 matmul where the probe used torch's linear, so
 values agree to float32 rounding, not bit for bit: a byte-grid level or a histogram bin can
 differ where a value sits on a boundary (tests/engine/test_stacked_probes.py). The histogram
-repeats torch.histc's float32 binning exactly; the weights and biases are the runs' own.
+repeats torch.histc's float32 binning exactly (probes.histc); the weights and biases are the
+runs' own.
 """
 
 from __future__ import annotations
@@ -92,17 +93,6 @@ def _forward(layout: np.ndarray, data: np.ndarray, x: np.ndarray) -> list[np.nda
     return outs
 
 
-def histc(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """torch.histc(a[r], HIST_BINS, lo[r], hi[r]) for every row of a (R, M) whose values all
-    lie in [lo, hi] with lo < hi -> counts (R, HIST_BINS), with torch's float32 arithmetic:
-    bin = int((x - lo) * bins / (hi - lo)), the top edge in the last bin."""
-    bins = probes.HIST_BINS
-    r = a.shape[0]
-    pos = (a - lo[:, None]) * np.float32(bins) / (hi - lo)[:, None]  # (R, M) float32
-    idx = np.minimum(pos.astype(np.int64), bins - 1) + bins * np.arange(r)[:, None]
-    return np.bincount(idx.ravel(), minlength=r * bins).reshape(r, bins)
-
-
 def _stats(out: np.ndarray) -> list[dict]:
     """probes.activation_stats of each run's rows (R, N, D) -> one dict per run."""
     a = out.reshape(out.shape[0], -1)  # (R, N*D)
@@ -114,7 +104,7 @@ def _stats(out: np.ndarray) -> list[dict]:
     counts = np.zeros((a.shape[0], probes.HIST_BINS), np.int64)
     counts[:, 0] = a.shape[1]  # a constant row: every value in the first bin
     if spread.any():
-        counts[spread] = histc(a[spread], lo[spread], hi[spread])
+        counts[spread] = probes.histc(a[spread], lo[spread], hi[spread])
     return [
         {
             "mean": rounded(float(m)),
@@ -260,4 +250,4 @@ def _snapshots(trainers: list, res: int) -> list[dict]:
     return snaps
 
 
-__all__ = ["histc", "key", "snapshots"]
+__all__ = ["key", "snapshots"]
