@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..config import Settings
 from . import recommender  # noqa: F401  (registers the recommender layer type)
 from .attention import PerPosition
-from .cost import check_step_flops, count_flops, rule_flops
+from .cost import FlopCounts, check_step_flops, count_flops, rule_flops
 from .datasets import Data, DataShapes, dataset_shapes, load_data
 from .errors import ExperimentError
 from .graph import MergeType, Wiring
@@ -235,6 +235,20 @@ def _count(module: nn.Module) -> int:
 TORCH_STATE = threading.Lock()
 
 
+FLOPS = FlopCounts()  # this process's counts, by network_key
+
+
+def network_key(p: Plan) -> str:
+    """A text naming everything `build_model(p)` builds from: the data's shapes, each layer's
+    type, parameters (their pydantic repr lists every field), shapes, context and inputs, the
+    head's input, the loss and the wiring. Two plans with one key build the same network."""
+    layers = [
+        (x.kind.name, x.params, x.input_shape, x.output_shape, x.ctx, x.inputs, x.input_shapes)
+        for x in p.layers
+    ]
+    return repr((p.shapes, layers, p.head_shape, p.loss, p.wiring))
+
+
 def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict:
     """Per-layer output shapes and parameter counts, the head and the total, or ExperimentError."""
     if data is not None:
@@ -263,10 +277,14 @@ def check(exp: Experiment, settings: Settings, data: Data | None = None) -> dict
             f"{settings.max_params:,} (LAYERLAB_MAX_PARAMS){where}",
             "limit",
         )
-    with TORCH_STATE, torch.random.fork_rng(devices=[]):
-        flops = count_flops(
-            net, tuple(p.shapes.input_shape), p.shapes.vocab_size is not None, _rules(p)
-        )
+    key = network_key(p)
+    flops = FLOPS.get(key)
+    if flops is None:
+        with TORCH_STATE, torch.random.fork_rng(devices=[]):
+            flops = count_flops(
+                net, tuple(p.shapes.input_shape), p.shapes.vocab_size is not None, _rules(p)
+            )
+        FLOPS.put(key, flops)
     head_out = tuple(p.shapes.target_shape)
     result = {
         "input_shape": list(p.shapes.input_shape),

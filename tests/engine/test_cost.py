@@ -1,5 +1,6 @@
 """The compute of one training step, counted at check time: per layer, per example, bounded."""
 
+import copy
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from server.api.models import SPIRAL_EXAMPLE
 from server.config import Settings
+from server.engine import model
+from server.engine.cost import FlopCounts
 from server.engine.errors import ExperimentError
 from server.engine.model import build_model, check, parse_experiment, plan
 
@@ -133,10 +136,12 @@ def test_batch_norm_with_a_batch_of_one_is_refused_at_the_layer_in_words(setting
     run_check(image, settings)
 
 
-def test_checks_in_many_threads_at_once_count_what_one_alone_counts(settings):
+def test_checks_in_many_threads_at_once_count_what_one_alone_counts(settings, monkeypatch):
     """The API checks designs in its thread pool. FlopCounterMode names modules through torch's
     global module hooks, so counts made at the same moment used to count each other's
-    modules (a spiral's first layer: 4,608 FLOPs instead of 256 under 24 at once)."""
+    modules (a spiral's first layer: 4,608 FLOPs instead of 256 under 24 at once). No counts
+    are kept here, so that every check counts."""
+    monkeypatch.setattr(model, "FLOPS", FlopCounts(size=0))
     designs = [
         SPIRAL_EXAMPLE,
         {
@@ -168,3 +173,81 @@ def test_checks_in_many_threads_at_once_count_what_one_alone_counts(settings):
             got = list(pool.map(at_once, asked))
             for i, result in enumerate(got):
                 assert result == alone[i % len(designs)], designs[i % len(designs)]["model"]
+
+
+DIGITS_CNN = {
+    "dataset": {"name": "digits"},
+    "model": {
+        "layers": [
+            {"type": "conv2d", "filters": 8, "kernel_size": 3},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 16},
+        ]
+    },
+    "training": {"batch_size": 32},
+}
+
+
+def variant(path: tuple, value) -> dict:
+    doc = copy.deepcopy(DIGITS_CNN)
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return doc
+
+
+def test_a_network_checked_again_is_not_counted_again(settings, monkeypatch):
+    monkeypatch.setattr(model, "FLOPS", FlopCounts())
+    counted = []
+    count = model.count_flops
+    monkeypatch.setattr(model, "count_flops", lambda *a: counted.append(1) or count(*a))
+    first = run_check(DIGITS_CNN, settings)
+    again = run_check(DIGITS_CNN, settings)
+    other_batch = run_check(variant(("training", "batch_size"), 8), settings)
+    assert len(counted) == 1
+    assert again == first
+    assert other_batch["total_flops"] == first["total_flops"]
+    assert other_batch["step_flops"] == first["total_flops"] * 8
+
+
+def test_networks_differing_in_anything_they_are_built_from_are_counted_apart(
+    settings, monkeypatch
+):
+    layer = ("model", "layers", 0)
+    variants = [
+        DIGITS_CNN,
+        variant((*layer, "kernel_size"), 5),
+        variant((*layer, "filters"), 4),
+        variant((*layer, "padding"), "valid"),
+        variant((*layer, "stride"), 2),
+        variant(("model", "layers", 3, "units"), 32),
+        variant(("dataset", "name"), "mnist"),
+        variant(("training", "loss"), "mse") | {"dataset": {"name": "sine"}},
+    ]
+    variants[-1]["model"]["layers"] = [{"type": "dense", "units": 16}]
+
+    def flops(doc: dict) -> list[int]:
+        result = run_check(doc, settings)
+        return [x["flops"] for x in result["layers"]] + [result["head"]["flops"]]
+
+    monkeypatch.setattr(model, "FLOPS", FlopCounts(size=0))
+    alone = [flops(doc) for doc in variants]
+    assert len({repr(f) for f in alone}) == len(variants)  # each its own count
+    monkeypatch.setattr(model, "FLOPS", FlopCounts())
+    for _ in range(2):  # counted, then from the counts kept
+        assert [flops(doc) for doc in variants] == alone
+    assert len(model.FLOPS) == len(variants)
+
+
+def test_the_counts_kept_are_bounded_least_recently_used_first():
+    counts = FlopCounts(size=2)
+    for key in ("a", "b"):
+        counts.put(key, {"layers": [1], "head": 0, "total": 1})
+    assert counts.get("a") is not None  # "b" is now the least recently used
+    counts.put("c", {"layers": [2], "head": 0, "total": 2})
+    assert len(counts) == 2 and counts.get("b") is None
+    got = counts.get("c")
+    got["layers"].append(99)  # a caller's copy: the kept counts are untouched
+    assert counts.get("c") == {"layers": [2], "head": 0, "total": 2}

@@ -211,7 +211,10 @@ def test_a_stacked_spiral_run_learns():
             batch_size=10,
             seed=s,
         )
-        for lr, s in [(0.01, 1), (0.02, 2), (0.03, 3)]
+        # Learning rates where Adam on this net is stable. At 0.03 a run's float32 path
+        # decides its end: seed 3 made 0.71 on an AMD EPYC, where Intel machines passed, and
+        # 2 of 8 seeds ended under 0.85 there (at 0.01-0.02 all 24 made 0.875-0.995).
+        for lr, s in [(0.01, 1), (0.015, 3), (0.02, 2)]
     ]
     together = [Trainer(e, NUMPY) for e in exps]
     for _ in range(150):
