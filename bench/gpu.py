@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 
 import httpx
 import torch
@@ -71,18 +70,9 @@ def main() -> None:
             for label, doc in cases(args.quick).items():
                 doc["training"]["device"] = args.device
                 doc["training"]["pace"] = None
-                plain, runs = [], []
-                for _ in range(repeat):
-                    plain.append(overhead.plain_loop(doc, settings, args.device))
-                    elapsed, epochs, _ = overhead.as_run(http, ws_base, doc)
-                    assert epochs == doc["training"]["epochs"], (label, epochs)
-                    runs.append(elapsed)
-                p, r = statistics.median(plain), statistics.median(runs)
-                print(
-                    f"{label} on {args.device}: plain loop {p:.2f} s, as a run {r:.2f} s: "
-                    f"speed {p / r:.2f}x the plain loop's (goal >= {TARGET:.2f}x)",
-                    flush=True,
-                )
+                result = overhead.compare(http, ws_base, doc, settings, repeat, args.device)
+                goal = f"goal >= {TARGET:.2f}x"
+                print(result.line(f"{label} on {args.device}", doc["training"]["epochs"], goal))
     sizes = [4] if args.quick else [25, 50, 100, 200, 400]
     seconds = 3.0 if args.quick else 10.0
     print(f"class capacity on {args.device}:")

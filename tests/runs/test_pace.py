@@ -15,7 +15,7 @@ import torch
 from test_worker import Harness, spiral
 
 from server.engine.probes import GRID_RES
-from server.runs.frames import MOVING_RESOLUTION, FrameBudget, Load, ProbeCredit
+from server.runs.frames import MOVING_RESOLUTION, STILL_SHARE, FrameBudget, Load, ProbeCredit
 from server.runs.pace import MIN_SLICE_S, Pace, schedule
 
 PACE = 20.0
@@ -94,11 +94,12 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
 
 def test_frames_without_a_surface_keep_to_a_small_share_of_their_run():
     frames = FrameBudget(rate=60.0, credit=ProbeCredit(share=0.25))
-    frames.spent(0.0, 0.004, surface=False)  # a CNN's 4 ms probe: 5% means 76 ms until the next
-    assert not frames.allows(0.05) and frames.next_in(0.05) == pytest.approx(0.03)
-    assert frames.allows(0.081)
-    frames.spent(0.1, 0.104)  # a decision surface's probe: the display's rate again (1/60 s)
-    assert frames.allows(0.121)
+    assert STILL_SHARE == 0.02
+    frames.spent(0.0, 0.004, surface=False)  # a CNN's 4 ms probe: 2% means 196 ms until the next
+    assert not frames.allows(0.15) and frames.next_in(0.15) == pytest.approx(0.05)
+    assert frames.allows(0.201)
+    frames.spent(0.3, 0.304)  # a decision surface's probe: the display's rate again (1/60 s)
+    assert frames.allows(0.321)
 
 
 def _rate(records: list[dict]) -> float:
