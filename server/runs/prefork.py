@@ -31,6 +31,8 @@ from multiprocessing import connection, resource_tracker, util
 
 import torch
 
+from ..core.titles import name_process
+
 log = logging.getLogger(__name__)
 
 # multiprocessing.forkserver's `main` as this code knows it (CPython 3.10 to 3.13); another
@@ -94,6 +96,7 @@ def _serve(listener_fd: int, alive_r: int, alive_w: int) -> None:
     returns, and skips the server's atexit handlers and finalizers."""
     code = 1
     try:
+        name_process("forkserver", os.getppid())
         os.close(alive_w)
         multiprocessing.forkserver._forkserver._lock = threading.Lock()  # copied while held
         multiprocessing.forkserver.main(listener_fd, alive_r, preload=[])

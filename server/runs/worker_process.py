@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Settings
 from ..core.orphans import exit_with_parent
+from ..core.titles import name_process
 from .beat import Beat
 from .worker import DEFAULT_TRAINER, Worker
 
@@ -77,6 +78,7 @@ def worker_main(
 ) -> None:
     """Process entry point: set torch up for one thread, warm the engine, then loop; with
     `parent_pid` (the server's), the process ends as soon as the server is gone (kill -9)."""
+    name_process("worker", parent_pid)
     if parent_pid is not None:
         exit_with_parent(parent_pid)  # mid-step too: no waiting for the pipe's end-of-file
     settings = Settings(**settings_doc)

@@ -27,6 +27,11 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def _command(pid: int) -> str:
+    """What `ps` shows as the process's command."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+
+
 def _shared_kb(pid: int) -> int:
     return _kb(pid, "Shared_Dirty:") + _kb(pid, "Shared_Clean:")
 
@@ -58,6 +63,11 @@ def test_the_server_its_forkserver_and_workers_share_the_engine_loaded_once(tmp_
         forkserver = _parent(pids[0])
         assert forkserver != server.pid and _parent(pids[1]) == forkserver
         assert _parent(forkserver) == server.pid  # a child of this server, ended with it
+        # `ps` tells them apart (each was the server's command line), and names their server.
+        assert _command(forkserver) == f"layerlab forkserver (server {server.pid})"
+        for pid in pids:
+            assert _command(pid) == f"layerlab worker (server {server.pid})"
+        assert "server.cli" in _command(server.pid)  # the server keeps the command it ran
         for pid in pids:
             # torch alone is ~145 MB of heap per process when each imports it; forked, most of
             # that is the forkserver's pages, shared (copy-on-write) and not the worker's own.
