@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .asks import AskQueue, Question
 from .beat import Beat
@@ -28,6 +28,11 @@ class Answers:
     asks: AskQueue
     beat: Beat | None
     jobs: dict[str, Job]
+
+    if TYPE_CHECKING:  # Worker's (build: its base Jobs'), which this base calls
+
+        def send(self, *msg: Any) -> None: ...
+        def build(self, job: Job) -> None: ...
 
     def queue(self, question: Question) -> None:
         """Queue a question for its run's turn; the oldest one past the bound is refused."""

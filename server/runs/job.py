@@ -13,7 +13,7 @@ import gc
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from .checkpoints import Checkpointer
@@ -58,6 +58,11 @@ class Jobs:
     jobs: dict[str, Job]
     checkpoints: Checkpointer
     own_folder: bool  # the server cannot read this worker's folder: files go as messages
+
+    if TYPE_CHECKING:  # Worker's, which this base calls
+
+        def send(self, *msg: Any) -> None: ...
+        def probe(self, job: Job, resolution: int | None = None) -> None: ...
 
     def status(self, job: Job, status: str, message: str | None = None) -> None:
         self.send("status", job.run_id, status, message, job.epoch)
