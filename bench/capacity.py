@@ -84,6 +84,15 @@ At a slower pace, the same quiet machine, `--cnn-every 0 --seconds 8 --all`: `--
 and 0.68 of a core, server 0.41); `--pace 12 --sizes 150,200`: 150 holds (worst 0.99x, p99
 62 ms), 200 does not (100/200 at pace, worst 0.89x). So a class of 200 on two cores holds
 10 epochs/s each, 150 hold 12, and 100 hold the Normal pace of 20.
+Another session's machine (an AMD EPYC, 2 cores: `python -m bench.stacked` 1.96 ms an epoch
+one by one and 0.58 ms stacked at R=200, against 1.31-1.46 and 0.32-0.36 above), quiet,
+`--cnn-every 0 --seconds 8 --all`: pace 20 `--sizes 50,100,150`: N=50 holds (worst 0.99x, p99
+51 ms, 1.41 ms worker + 0.34 ms server per epoch), N=100 0.62x, N=150 0.38x; `--pace 10
+--sizes 100,150,200`: N=100 holds (p99 72 ms), 150 0.75x, 200 0.53x. The viewers (this
+process, reading only the records' times) took 0.18-0.21 of a core there: with the server
+(0.34-0.48) and the two workers (0.65-0.72 each) the two cores were full, so a class whose
+browsers are elsewhere gets a little more than these figures. Capacity follows the machine:
+this one holds half the class of the machine measured above.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
 """
@@ -95,6 +104,7 @@ import asyncio
 import copy
 import json
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -109,6 +119,10 @@ from bench.stage_frames import cpu_seconds
 PACE_TOLERANCE = 0.10
 API_P99_S = 0.100
 SETTLE_S = 3.0
+# A record's end time in an `epoch` message: the viewers (this process, on the server's own two
+# cores) read only that, since a JSON parse of every message took CPU a class's browsers would
+# not take from the server.
+RECORD_TIME = re.compile(r'"time":([0-9.]+)')
 CLASS_PACE = 20.0  # the spiral's epochs per second: the 2D starters' class pace (starters.js)
 
 
@@ -141,6 +155,9 @@ async def view(url: str, watch: Watch, stop: asyncio.Event) -> None:
                 continue
             if text.startswith('{"type":"snapshot"'):
                 watch.snapshots += 1
+                continue
+            if text.startswith('{"type":"epoch"'):  # the records' end times, without a parse
+                watch.times += [float(t) for t in RECORD_TIME.findall(text)]
                 continue
             message = json.loads(text)
             if message["type"] == "epoch":
@@ -187,13 +204,15 @@ async def level(
         await asyncio.sleep(settle)
         latencies: list[float] = []
         tasks.append(asyncio.create_task(probe(http, latencies, stop)))
-        cpu0, t0, shots0 = (
+        cpu0, t0, shots0, mine0 = (
             [cpu_seconds(p) for p in pids],
             time.time(),
             sum(w.snapshots for w in watches),
+            time.process_time(),
         )
         await asyncio.sleep(seconds)
         t1, cpu1 = time.time(), [cpu_seconds(p) for p in pids]
+        viewers_cpu = (time.process_time() - mine0) / (t1 - t0)
         shots = sum(w.snapshots for w in watches) - shots0
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -219,7 +238,8 @@ async def level(
         f"{statistics.median(ratios):.2f}x); API p50 {p50 * 1e3:.0f} ms p99 {p99 * 1e3:.0f} ms; "
         f"{shots / (t1 - t0):.0f} snapshots/s; CPU server {cpu[0]:.2f}, workers "
         + ", ".join(f"{c:.2f}" for c in cpu[1:])
-        + f"; CPU per epoch {per_epoch}; {'holds' if ok else 'does not hold'}",
+        + f", viewers {viewers_cpu:.2f}; CPU per epoch {per_epoch}; "
+        + ("holds" if ok else "does not hold"),
         flush=True,
     )
     return ok
