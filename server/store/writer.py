@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, delete, insert, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from . import tables
@@ -331,6 +331,16 @@ class Writer:
                 self.on_recovery(affected)
 
 
+# Each run's latest epoch, for all the runs of a batch in one executemany: one statement
+# built and compiled once. Built per run, the updates took ~28% of the server's CPU with 100
+# runs at 20 epochs/s (py-spy: SQLAlchemy's statement building and cache keys).
+RUN_LAST_EPOCH = (
+    update(tables.runs)
+    .where(tables.runs.c.id == bindparam("run"))
+    .values(epoch=bindparam("epoch_"), last_json=bindparam("last"))
+)
+
+
 def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
     """Apply operations in order on `conn` (inside its transaction); the runs exported."""
     epochs: list[dict] = []
@@ -340,12 +350,10 @@ def apply(conn: Connection, batch: list[Op], spool: ExportSpool) -> list[str]:
     def write_epochs() -> None:
         if epochs:
             conn.execute(insert(tables.epochs), epochs)
-            for run_id, (epoch, text) in last.items():
-                conn.execute(
-                    update(tables.runs)
-                    .where(tables.runs.c.id == run_id)
-                    .values(epoch=epoch, last_json=text)
-                )
+            conn.execute(
+                RUN_LAST_EPOCH,
+                [{"run": r, "epoch_": e, "last": text} for r, (e, text) in last.items()],
+            )
             epochs.clear()
             last.clear()
 
