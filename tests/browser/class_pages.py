@@ -35,6 +35,13 @@ def open_class(teacher, name: str) -> str:
     return code
 
 
+def expect_removal(student) -> None:
+    """Allow the one refused help poll a removal can cross: a student's page asks for its help
+    every few seconds, and a GET that reaches the server after the removal but before the page
+    hears of it is refused (a 403 the browser logs). The page then stops asking."""
+    student.allow(r"status of 403 .*/api/classes/[^/]+/help\)$")
+
+
 def join(student, code: str, name: str) -> None:
     student.page.goto(f"{student.base}/#class={code}")
     student.page.wait_for_selector("body[data-ready='true']", timeout=20_000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from browser_helpers import experiment_hash, spiral, wait_status
-from class_pages import SIZES
+from class_pages import SIZES, expect_removal
 from class_pages import own_browser as machine
 
 pytestmark = pytest.mark.browser
@@ -243,6 +243,7 @@ def test_dashboard_race_board_and_push_with_a_teacher_and_three_students(browser
         assert bo.page.locator("#class-push").is_visible()  # the push he has not loaded
         assert bo.page.locator("#class-help").is_visible()
         bo_row = teacher.page.locator("#dashboard-rows tr", has_text=NAMES[1])
+        expect_removal(bo)
         bo_row.locator(".row-more summary").click()
         bo_row.locator(".remove-button").click()
         teacher.page.wait_for_function(

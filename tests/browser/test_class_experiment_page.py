@@ -8,7 +8,7 @@ import json
 
 import pytest
 from browser_helpers import spiral, wait_status
-from class_pages import SIZES, join, open_class, own_browser
+from class_pages import SIZES, expect_removal, join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +62,7 @@ def test_a_class_experiment_from_the_teachers_page(browser, server_url):
         teacher.page.set_viewport_size({"width": 1440, "height": 900})
         teacher.page.on("dialog", lambda dialog: dialog.accept())
         row = teacher.page.locator("#dashboard-rows tr", has_text="Bo")
+        expect_removal(bo)
         row.locator(".row-more summary").click()
         row.locator(".remove-button").click()
         bo.page.wait_for_selector("body[data-assignment='']")

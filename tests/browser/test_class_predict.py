@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from browser_helpers import PageWatch, experiment_hash, spiral, wait_status
-from class_pages import SIZES, join, open_class, own_browser
+from class_pages import SIZES, expect_removal, join, open_class, own_browser
 
 pytestmark = pytest.mark.browser
 
@@ -123,3 +123,33 @@ def test_a_student_reads_the_help_for_a_run_that_blew_up(browser, server_url):
         for name, (w, h) in SIZES.items():
             ada.page.set_viewport_size({"width": w, "height": h})
             ada.screenshot(f"class-help-student-{name}")
+
+
+def test_a_refused_help_poll_hides_the_help_until_the_class_says_hello_again(browser, server_url):
+    """A removal can cross a help poll in flight: the server refuses it (403) before the page
+    hears 'removed'. The page then stops asking with its spent token and hides the help."""
+    with (
+        own_browser(browser, server_url, 1440, 900) as teacher,
+        own_browser(browser, server_url) as ada,
+    ):
+        code = open_class(teacher, "Refused help")
+        join(ada, code, "Ada")
+        ada.page.wait_for_selector("#class-help", state="visible")
+        asked: list[str] = []
+        ada.page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/help") else None)
+        ada.page.route(
+            "**/api/classes/*/help",
+            lambda route: route.fulfill(
+                status=403, content_type="application/json", body='{"detail": "not a member"}'
+            ),
+        )
+        expect_removal(ada)
+        ada.page.wait_for_selector("#class-help", state="hidden", timeout=20_000)  # next poll
+        polls = len(asked)
+        assert polls >= 1
+        # Back in the class (a reload says hello again): the help shows and polls again.
+        ada.page.unroute("**/api/classes/*/help")
+        ada.page.reload()
+        ada.page.wait_for_selector("#class-help", state="visible", timeout=20_000)
+        ada.page.wait_for_selector("#help-findings li")
+        assert len(asked) > polls

@@ -38,18 +38,22 @@ export function helpFlags({ root, base }) {
     );
   }
 
+  let timer = null; // the poll's interval; null while paused
   async function refresh() {
+    if (timer === null) return; // paused: removed from the class
     try {
       const help = await request('GET', `${base}/help`, { describe: describeMessages });
       show(help.hand, help.diagnosis, help.run_id);
-    } catch {
-      // the class socket reconnects on its own; the next refresh tries again
+    } catch (err) {
+      // Refused: this token is spent (removed from the class; the socket's 'removed' may still
+      // be on its way). Otherwise the class socket reconnects on its own and the next refresh
+      // tries again.
+      if (err.status === 403) pause();
     }
   }
   // Polled while the student is in the class; paused and hidden once removed (its token is
   // spent: a refused request would only log errors, a raised hand reach nobody) until they
   // join again.
-  let timer = null;
   function resume() {
     root.hidden = false;
     if (timer === null) timer = setInterval(refresh, REFRESH_MS);
