@@ -24,8 +24,10 @@ from typing import Any
 # any two runs of one key and pace fall due together after one interval (of two phases, one
 # is always within half an interval after the other).
 EARLY = 0.5
-# Fewest runs worth stacking: 2 spiral runs stacked cost 0.98x the compiled kernel one by one,
-# 3 runs 1.3x less, 5 1.6x, 10-50 2.7-2.8x (bench/stacked.py, CPU per epoch per run).
+# Fewest runs worth stacking. A paced run's epoch is its training and its frame's probe. Spiral
+# runs one by one: training 0.42-0.52 ms (the compiled kernel), probe 1.4-1.9 ms; stacked at
+# R=3: 0.95 and 0.44-0.81 ms, at R=10-200: 0.32-0.43 and 0.40-0.85 ms (bench/stacked.py and
+# bench/stacked_probe.py, CPU per epoch per run). Training alone, stacking pays from ~10 runs.
 STACK_MIN = 3
 
 

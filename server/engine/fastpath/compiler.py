@@ -5,7 +5,8 @@ numba's disk cache, kept across restarts and shared by every process of the mach
 own place (`__pycache__` beside fused.py, or a per-user directory where that is read-only), or
 `NUMBA_CACHE_DIR`. A cold compile takes ~10-30 s on 2 busy cores, a cached load ~1-2 s. The worker's runs keep training meanwhile (NumPy
 path): numba releases the GIL while LLVM works and the kernel itself runs with `nogil`.
-`kernel()` is the compiled function once ready, else None; `status()` says why not.
+`kernel()` is the compiled training function once ready, else None (`predictor()` its forward
+for the validation records, ready with it); `status()` says why not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _kernel: Callable | None = None
+_predict: Callable | None = None
 _status = "not started"
 ready_after_s: float | None = None  # seconds from warm() to a ready kernel
 
@@ -28,6 +30,11 @@ ready_after_s: float | None = None  # seconds from warm() to a ready kernel
 def kernel() -> Callable | None:
     """The compiled `train_batches`, or None while it loads or when numba is missing."""
     return _kernel
+
+
+def predictor() -> Callable | None:
+    """The compiled `predict` (the stack's raw outputs), ready with `kernel()`."""
+    return _predict
 
 
 def status() -> str:
@@ -56,7 +63,7 @@ def wait(timeout: float | None = None) -> bool:
 
 
 def _load(cache_dir: Path | str | None) -> None:
-    global _kernel, _status, ready_after_s
+    global _kernel, _predict, _status, ready_after_s
     start = time.perf_counter()
     # At normal priority on purpose: this thread holds the GIL through most of numba's import
     # and cache load, and a niced GIL holder on busy cores starves the process's other threads
@@ -69,16 +76,17 @@ def _load(cache_dir: Path | str | None) -> None:
         _status = "numba is not installed (pip install layerlab[fast])"
         return
     try:
-        _smoke(fused.train_batches)
+        _smoke(fused.train_batches, fused.predict)
     except Exception as err:  # noqa: BLE001 - the NumPy path remains; say why
         _status = f"the compiled kernel failed to build: {type(err).__name__}: {err}"
         return
     ready_after_s = time.perf_counter() - start
+    _predict = fused.predict
     _kernel = fused.train_batches
 
 
-def _smoke(train_batches: Callable) -> None:
-    """One call with the argument types the runner passes: compiles (or loads) that form."""
+def _smoke(train_batches: Callable, predict: Callable) -> None:
+    """One call of each with the argument types the runner passes: compiles (or loads) them."""
     f32, i64 = np.float32, np.int64
     layout = np.array([[2, 1, 0, 2, 6, 0, -1]], i64)
     train_batches(
@@ -87,3 +95,4 @@ def _smoke(train_batches: Callable) -> None:
         np.zeros(3, f32), np.zeros(3, f32), 2, 0, 1, np.zeros(8), 0, np.zeros((2, 1), f32),
         np.zeros((1, 2)),
     )  # fmt: skip
+    predict(np.zeros((2, 2), f32), layout, np.zeros(3, f32), np.zeros((2, 1), f32))

@@ -60,6 +60,8 @@ class FastPath:
         else:
             self.y_cls, self.y_reg = np.zeros(1, np.int64), np.ascontiguousarray(self.y)
         self.x = np.ascontiguousarray(self.x)
+        n_val = trainer.x_val.shape[0]
+        self.x_val = np.ascontiguousarray(trainer.x_val.reshape(n_val, -1).numpy())
 
     def run(self, trainer, deadline: float) -> None:
         """Train batches from `trainer._batch` until its epoch ends or `deadline` passes."""
@@ -72,6 +74,18 @@ class FastPath:
             # Overflow to inf/NaN is what the divergence check looks for, not a warning.
             with np.errstate(all="ignore"):
                 self._run_numpy(trainer, deadline)
+
+    def val_outputs(self, trainer) -> torch.Tensor | None:
+        """The raw validation outputs from the compiled forward (~0.02 ms for the spiral's
+        250 samples, against ~0.2 ms through the model's modules), or None where it is not
+        used: the kernel still loading, or a step too large for it."""
+        predict = compiler.predictor() if self.compiled else None
+        if predict is None:
+            return None
+        self.state.bind()  # parameters assigned new data (a load) are adopted
+        out = np.empty((self.x_val.shape[0], int(self.layout[-1, 1])), np.float32)
+        predict(self.x_val, self.layout, self.state.np_data, out)
+        return torch.from_numpy(out)
 
     def _epoch_outputs(self, trainer) -> None:
         if self.classification and (trainer._batch == 0 or self.epoch_outputs is None):
