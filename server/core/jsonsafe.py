@@ -1,10 +1,28 @@
-"""JSON that a browser accepts: NaN and infinity never leave the server."""
+"""JSON that a browser accepts: NaN and infinity never leave the server.
+
+`dumps` encodes with orjson: a spiral run's snapshot (~1,150 rounded floats, the weights and the
+grids' dicts) took 0.59 ms through the standard library's encoder and 0.05 ms through orjson,
+the same text once parsed (a worker encodes one per paced epoch; bench/stacked_probe.py prints
+it). orjson writes non-finite floats as null, as `json_safe` does; what it cannot encode
+(tensors, datetimes, integers past 64 bits) takes `json_safe` first, and the standard encoder
+after that.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from typing import Any
+
+import orjson
+
+# numpy arrays and scalars natively; datetimes and dataclasses through json_safe, as before.
+_OPTIONS = (
+    orjson.OPT_SERIALIZE_NUMPY
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 def json_safe(obj: Any) -> Any:
@@ -25,6 +43,10 @@ def json_safe(obj: Any) -> Any:
 def dumps(obj: Any) -> str:
     """Compact JSON that a browser accepts: NaN and infinity are sent as null."""
     try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except (ValueError, TypeError):
-        return json.dumps(json_safe(obj), allow_nan=False, separators=(",", ":"))
+        return orjson.dumps(obj, option=_OPTIONS).decode()
+    except TypeError:
+        safe = json_safe(obj)
+    try:
+        return orjson.dumps(safe, option=_OPTIONS).decode()
+    except TypeError:  # an integer past 64 bits
+        return json.dumps(safe, allow_nan=False, separators=(",", ":"))

@@ -49,8 +49,11 @@ def test_sentiment_trains_through_the_server(live: Live):
 
 @pytest.mark.slow
 def test_spoken_digits_train_through_the_server(live: Live):
+    # Its validation accuracy swings from epoch to epoch (batch norm on batches of 16): see
+    # tests/engine/test_app_datasets.py, which asks the same of the CLI.
     _, records = run_example(live, "spoken_digits_cnn", epochs=6)
-    assert records[-1]["metrics"]["val_accuracy"] >= 0.85, records[-1]
+    accuracy = [r["metrics"]["val_accuracy"] for r in records]
+    assert max(accuracy) >= 0.9 and max(accuracy[-2:]) >= 0.85, accuracy
 
 
 @pytest.mark.slow
