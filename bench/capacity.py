@@ -95,6 +95,21 @@ browsers are elsewhere gets a little more than these figures. Capacity follows t
 this one holds half the class of the machine measured above.
 Before the per-address WebSocket cap was raised with N here, viewers past 32 were refused and
 their runs read 0.00x (both trees).
+A third machine (an AMD EPYC with AVX-512, 2 cores; quiet), `--cnn-every 0 --seconds 8 --all`:
+`--baseline <ec3956a> --sizes 100,150,200`, before this wave's kernel, JSON and frame changes:
+both trees hold 150 (worst 0.95-0.96x) and neither 200 (0.75x, 0.48 ms worker + 0.10 ms
+server per epoch; the two workers at 0.73 of a core each, the server 0.30, the viewers 0.21:
+the two cores full). Then `--baseline <3fd4a26>` (the faster kernel and orjson, whose saved
+CPU went to more frames: 393 snapshots/s against 290 at N=200, the same 0.75x) against the
+frame changes (a saturated worker's probe share 10% instead of 25%; a stacked run given no
+frame with its stack not probed alone at its turn), `--sizes 200`, three times:
+  3fd4a26  0.74x, 0.70x, 0.64x (390, 372, 311 snapshots/s): does not hold
+  this     0.93x, 0.94x (285, 314 snapshots/s; 0.38 ms worker + 0.08 ms server per epoch,
+           API p99 47-50 ms): 200/200 at pace, holds; the third 0.71x (p99 112 ms, started
+           at load average 2.0 after the previous run): does not hold.
+and `--sizes 50,100,150,200`: 3fd4a26 held 100, this 150 (worst 0.99x, 307 snapshots/s).
+So N = 200 at 20 epochs/s holds on this machine, at its edge (0.93x against the 0.90x the
+goal allows), with each student's run shown ~1.5 frames a second.
 """
 
 from __future__ import annotations

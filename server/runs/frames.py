@@ -33,6 +33,9 @@ MOVING_RESOLUTION = 20
 SATURATED_SHARE = 0.7
 LOAD_WINDOW_S = 1.0
 PROBE_SHARE = 0.25  # all of a worker's probes take at most this share of wall time
+# ... and this share while the worker is saturated (`Load`): its runs are late then, and a
+# late run's frames come only from this budget, so what frames leave goes to the pace.
+SATURATED_PROBE_SHARE = 0.1
 # A run whose snapshot has no decision surface (images, sequences, autoencoders: feature maps,
 # predictions and histograms that change slowly) spends at most this share of its own wall
 # time on frames. At 25% a digits CNN with a viewer trained at 0.83-0.88x a plain PyTorch
@@ -75,8 +78,9 @@ class Load:
 class ProbeCredit:
     """A worker's probing budget: seconds of probing it may spend now."""
 
-    def __init__(self, share: float = PROBE_SHARE):
+    def __init__(self, share: float = PROBE_SHARE, load: Load | None = None):
         self.share = share
+        self.load = load  # its worker's: a saturated worker fills it at SATURATED_PROBE_SHARE
         self.credit = share * WINDOW_S
         self.stamp: float | None = None  # when the credit was last topped up
 
@@ -91,9 +95,11 @@ class ProbeCredit:
         self.credit -= end - start
 
     def _refill(self, now: float) -> None:
+        share = self.share
+        if self.load is not None and self.load.saturated(now):
+            share = min(share, SATURATED_PROBE_SHARE)
         if self.stamp is not None:
-            cap = self.share * WINDOW_S
-            self.credit = min(cap, self.credit + self.share * (now - self.stamp))
+            self.credit = min(share * WINDOW_S, self.credit + share * (now - self.stamp))
         self.stamp = now
 
 

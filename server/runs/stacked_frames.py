@@ -34,6 +34,10 @@ class Frame:
     cost: float = 0.0
 
 
+# A stacked run's turn with no frame due: it was decided with its stack's (not again alone).
+NO_FRAME = Frame(None)
+
+
 def stacked_frames(worker: Any, jobs: list, results: list) -> dict[str, Frame]:
     """The frames due to `worker`'s stack of runs (in their turns' order) after their stacked
     epoch, decided at once as `maybe_probe` decides each at its turn, with the time the

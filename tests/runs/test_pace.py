@@ -15,7 +15,14 @@ import torch
 from test_worker import Harness, spiral
 
 from server.engine.probes import GRID_RES
-from server.runs.frames import MOVING_RESOLUTION, STILL_SHARE, FrameBudget, Load, ProbeCredit
+from server.runs.frames import (
+    MOVING_RESOLUTION,
+    SATURATED_PROBE_SHARE,
+    STILL_SHARE,
+    FrameBudget,
+    Load,
+    ProbeCredit,
+)
 from server.runs.pace import MIN_SLICE_S, Pace, schedule
 
 PACE = 20.0
@@ -90,6 +97,22 @@ def test_frames_follow_the_rate_within_a_share_of_wall_time():
     neighbour = FrameBudget(rate=50.0, credit=credit)
     frames.spent(0.75, 0.9)
     assert not neighbour.allows(2.0) and neighbour.allows(2.3)  # 128 ms owed: 1.3 s
+
+
+def test_a_saturated_worker_earns_probe_time_at_the_smaller_share():
+    """Its late runs' frames come only from this credit: what they leave goes to the pace."""
+    load = Load(window_s=1.0, threshold=0.7)
+    credit = ProbeCredit(share=0.25, load=load)
+    assert credit.available(0.0)
+    credit.spend(0.0, 0.25)  # the whole second's worth
+    load.idle(0.9, 1.0)  # 90% busy over the first window
+    assert load.saturated(1.0)
+    credit.available(1.0)  # refilled over [0.25, 1.0] at the smaller share
+    assert credit.credit == pytest.approx(0.75 * SATURATED_PROBE_SHARE)
+    assert credit.credit <= SATURATED_PROBE_SHARE  # and capped at a second of it
+    load.idle(1.0, 3.0)  # then idle: no longer saturated
+    credit.available(3.0)
+    assert credit.credit == pytest.approx(0.25)  # the full share again, and its cap
 
 
 def test_frames_without_a_surface_keep_to_a_small_share_of_their_run():
