@@ -80,6 +80,20 @@ class Worker(Jobs, Answers):
         with self._send_lock:  # one at a time on the pipe, from any thread
             self.out.send(msg)
 
+    def refuse_garbled(self, wire: object, why: str) -> None:
+        """Answer a garbled control, ask or query whose seq and run id can be read: its caller
+        is told at once, instead of waiting out its timeout and taking silence for consent."""
+        if not (isinstance(wire, tuple) and len(wire) >= 3 and isinstance(wire[1], int)):
+            return
+        kind, seq, run_id = wire[0], wire[1], wire[2]
+        if not isinstance(run_id, str):
+            return
+        refusal = f"the worker could not read this command ({why})"
+        if kind == "control":
+            self.send("ack", seq, run_id, refusal)
+        elif kind in ("ask", "query"):
+            self.send("reply", seq, run_id, ("refused", refusal), None)
+
     def heartbeat(self) -> None:
         """Thread body: stamp the beat every HEARTBEAT_S. Torch releases the GIL inside its
         kernels, so a long step does not silence it; a stopped (SIGSTOP) or wedged process
@@ -104,7 +118,8 @@ class Worker(Jobs, Answers):
             timeout = 0
 
     def handle(self, wire: tuple) -> None:
-        """One command (runs/protocol.py); a garbled one is logged and ignored."""
+        """One command (runs/protocol.py); a garbled one is logged and ignored, and refused
+        where it carries a sequence number its caller waits on."""
         try:
             command = decode_command(wire)
         except ProtocolError as err:
@@ -113,6 +128,7 @@ class Worker(Jobs, Answers):
                 file=sys.stderr,
                 flush=True,
             )
+            self.refuse_garbled(wire, str(err))
             return
         match command:
             case Start(run_id, experiment, paused, resume):

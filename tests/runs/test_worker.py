@@ -192,17 +192,22 @@ def test_an_export_that_fails_costs_only_the_export(tmp_path, capfd):
 def test_a_garbled_command_is_logged_and_the_worker_goes_on(harness: Harness, capfd):
     harness.send("start", "r")  # too short
     harness.send("frobnicate", 1)  # no such command
-    harness.send("control", 1, "r", "pause", None, "extra")  # too long: never acknowledged
+    harness.send("control", 1, "r", "pause", None, "extra")  # too long: refused at once
+    harness.send("ask", 9, "r", [0.1], False, None, "extra")  # its caller told too
     harness.cmd.send("not a tuple")
     harness.send("start", "r", spiral(1000), True)
     harness.send("control", 2, "r", "step", None)
     harness.send("control", 3, "r", "pause", None)
     ack = harness.read_until(lambda m: m[0] == "ack")
+    assert ack[:3] == ("ack", 1, "r") and "could not read" in ack[3]  # not left to time out
+    reply = harness.read_until(lambda m: m[0] == "reply")
+    assert reply[:3] == ("reply", 9, "r") and reply[3][0] == "refused" and reply[4] is None
+    ack = harness.read_until(lambda m: m[0] == "ack" and m[1] != 1)
     assert ack == ("ack", 2, "r", None)  # the first command after the garbled ones
     assert harness.thread.is_alive()
     assert [m for m in harness.messages if m[0] == "accepted"] == [("accepted", "r")]
     err = capfd.readouterr().err
-    assert err.count("layerlab worker: ignored a garbled command") == 4
+    assert err.count("layerlab worker: ignored a garbled command") == 5
     assert "start with 1 fields" in err and "unknown command 'frobnicate'" in err
     assert "control with 5 fields" in err and "not a command: str" in err
 
