@@ -460,7 +460,7 @@ class Trainer:
     def val_outputs(self) -> Tensor:
         """Raw model outputs for the whole validation set, in eval mode (the fast path's
         compiled forward where it covers the model)."""
-        if self._fast is not None and (out := self._fast.val_outputs(self)) is not None:
+        if self._fast is not None and (out := self._fast.val_outputs()) is not None:
             return out
         return self._outputs(self.x_val)
 

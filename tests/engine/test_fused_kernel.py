@@ -67,7 +67,7 @@ def test_the_compiled_forward_gives_the_models_outputs(activation):
     assert trainer.fast_path, trainer.fast_path_reason
     assert compiler.wait(timeout=240), compiler.status()
     trainer.train_epoch()  # weights away from their initial values
-    compiled = trainer._fast.val_outputs(trainer)
+    compiled = trainer._fast.val_outputs()
     assert compiled is not None
     eager = trainer._outputs(trainer.x_val)
     assert compiled.shape == eager.shape
