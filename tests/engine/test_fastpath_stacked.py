@@ -147,12 +147,18 @@ def test_regression_losses_and_a_sigmoid_head_stack():
         assert "val_mae" in together[0].history[-1]["metrics"]
 
 
-def test_the_compiled_form_agrees_to_rounding():
+@pytest.mark.parametrize("variant", ["adam", "adamw l2", "adam l1 l2", "sgd momentum"])
+def test_the_compiled_form_agrees_to_rounding(variant):
+    """Compiled runs one by one against the same runs stacked, whose Adam step is compiled
+    too (fused.adam_rows): per-run rates, L2 coupled (Adam) or decoupled (AdamW)."""
     pytest.importorskip("numba", reason="the compiled form needs numba (layerlab[fast])")
     compiler.warm()
     assert compiler.wait(timeout=240), compiler.status()
+    assert compiler.stacked_adam() is not None
+    training = VARIANTS[variant]
     exps = [
-        experiment(optimizer="adam", learning_rate=lr, seed=s) for lr, s in [(0.01, 1), (0.03, 2)]
+        experiment(**{**training, "learning_rate": lr, "seed": s})
+        for lr, s in [(0.01, 1), (0.03, 2), (0.02, 3)]
     ]
     alone, together = twins(exps, Settings())
     for t in alone:

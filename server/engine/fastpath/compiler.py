@@ -23,6 +23,7 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _kernel: Callable | None = None
 _predict: Callable | None = None
+_adam_rows: Callable | None = None
 _status = "not started"
 ready_after_s: float | None = None  # seconds from warm() to a ready kernel
 
@@ -35,6 +36,11 @@ def kernel() -> Callable | None:
 def predictor() -> Callable | None:
     """The compiled `predict` (the stack's raw outputs), ready with `kernel()`."""
     return _predict
+
+
+def stacked_adam() -> Callable | None:
+    """The compiled `adam_rows` (a stacked epoch's Adam step), ready with `kernel()`."""
+    return _adam_rows
 
 
 def status() -> str:
@@ -63,7 +69,7 @@ def wait(timeout: float | None = None) -> bool:
 
 
 def _load(cache_dir: Path | str | None) -> None:
-    global _kernel, _predict, _status, ready_after_s
+    global _kernel, _predict, _adam_rows, _status, ready_after_s
     start = time.perf_counter()
     # At normal priority on purpose: this thread holds the GIL through most of numba's import
     # and cache load, and a niced GIL holder on busy cores starves the process's other threads
@@ -76,16 +82,17 @@ def _load(cache_dir: Path | str | None) -> None:
         _status = "numba is not installed (pip install layerlab[fast])"
         return
     try:
-        _smoke(fused.train_batches, fused.predict)
+        _smoke(fused.train_batches, fused.predict, fused.adam_rows)
     except Exception as err:  # noqa: BLE001 - the NumPy path remains; say why
         _status = f"the compiled kernel failed to build: {type(err).__name__}: {err}"
         return
     ready_after_s = time.perf_counter() - start
     _predict = fused.predict
+    _adam_rows = fused.adam_rows
     _kernel = fused.train_batches
 
 
-def _smoke(train_batches: Callable, predict: Callable) -> None:
+def _smoke(train_batches: Callable, predict: Callable, adam_rows: Callable) -> None:
     """One call of each with the argument types the runner passes: compiles (or loads) them."""
     f32, i64 = np.float32, np.int64
     layout = np.array([[2, 1, 0, 2, 6, 0, -1]], i64)
@@ -96,3 +103,5 @@ def _smoke(train_batches: Callable, predict: Callable) -> None:
         np.zeros((1, 2)),
     )  # fmt: skip
     predict(np.zeros((2, 2), f32), layout, np.zeros(3, f32), np.zeros((2, 1), f32))
+    rows, col = np.zeros((1, 3), f32), np.zeros(1, f32)
+    adam_rows(rows, rows, rows, rows, 2, col, col, col, col, col, col, col, col)

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import compiler
 from .fused_codes import ACTIVATION_CODES
 from .kernels import ACTIVATIONS
-from .stacked_kernels import LOSSES, UPDATES, Arena, Hyper
+from .stacked_kernels import LOSSES, UPDATES, Arena, Hyper, compiled_adam
 
 _ACTIVATION_NAMES = {code: name for name, code in ACTIVATION_CODES.items()}
 
@@ -269,7 +270,11 @@ def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Pa
     arena = _gather(trainers)
     net = _Net(fast0.layout, arena)
     loss_fn = LOSSES[trainers[0].plan.loss]
-    update = UPDATES[type(trainers[0].optimizer).__name__.lower()]  # sgd, adam, adamw, rmsprop
+    optimizer = type(trainers[0].optimizer).__name__.lower()  # sgd, adam, adamw, rmsprop
+    update = UPDATES[optimizer]
+    adam_rows = compiler.stacked_adam() if all(t._fast.compiled for t in trainers) else None
+    if adam_rows is not None and optimizer in ("adam", "adamw"):  # Adam was ~25% of the epoch
+        update = compiled_adam(adam_rows, decoupled=optimizer == "adamw")
     classification = fast0.classification
     outs = None
     if classification:  # (R, N, classes): each run's outputs for its training accuracy
