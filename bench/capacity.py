@@ -108,8 +108,14 @@ frame with its stack not probed alone at its turn), `--sizes 200`, three times:
            API p99 47-50 ms): 200/200 at pace, holds; the third 0.71x (p99 112 ms, started
            at load average 2.0 after the previous run): does not hold.
 and `--sizes 50,100,150,200`: 3fd4a26 held 100, this 150 (worst 0.99x, 307 snapshots/s).
-So N = 200 at 20 epochs/s holds on this machine, at its edge (0.93x against the 0.90x the
-goal allows), with each student's run shown ~1.5 frames a second.
+Then with the stacked path's Adam compiled too (f25263b), quiet, against ec3956a in the same
+run: `--sizes 150,200`: N=150 ec3956a 0.85x, this 1.00x (663 snapshots/s); N=200 ec3956a 0.67x,
+this 200/200 at pace (worst 0.97x, p99 58 ms, 0.35 ms worker + 0.09 ms server per epoch);
+`--sizes 200` again: ec3956a 0.79x, this worst 0.99x (p99 67 ms, 412 snapshots/s); and this
+alone, worst 0.97x (p99 47 ms, 422 snapshots/s). So N = 200 at 20 epochs/s holds on this
+machine, three runs in three, each student's run shown 1.5-2 frames a second. With the digits
+CNN as every fifth run (the default `--cnn-every 5`), `--sizes 100,200`: neither holds (N=100
+worst 0.33x: twenty digits CNNs at 2 epochs/s want more than the two cores on their own).
 """
 
 from __future__ import annotations
