@@ -143,23 +143,29 @@ def _adam_span(data, grad, m, v, decay, one_b1, b2, one_b2, step_size, bc2, eps)
         data[j] -= step_size * (mj / (np.sqrt(vj) / bc2 + eps))
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST, inline="always")
+def _adam_step(data, grad, m, v, n_weights, decay, keep, one_b1, b2, one_b2, step_size, bc2, eps):
+    """One run's Adam step over its flat buffers (weights [:n_weights] first): `decay` coupled
+    L2 on the weights (Adam), `keep` = 1 - lr * weight_decay multiplying them first (AdamW;
+    else 1); the biases without either."""
+    w = data[:n_weights]
+    if keep != 1.0:
+        for j in range(n_weights):
+            w[j] *= keep
+    _adam_span(w, grad[:n_weights], m[:n_weights], v[:n_weights], decay, one_b1, b2, one_b2,
+               step_size, bc2, eps)  # fmt: skip
+    _adam_span(data[n_weights:], grad[n_weights:], m[n_weights:], v[n_weights:],
+               np.float32(0.0), one_b1, b2, one_b2, step_size, bc2, eps)  # fmt: skip
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def adam_rows(data, grad, m, v, n_weights, decay, keep, one_b1, b2, one_b2, step_size, bc2, eps):
-    """Adam on each row of (R, P) arenas (engine/fastpath/stacked.py: one run per row, weights
-    [:n_weights] first): the hyper-parameters (R,) float32, one per run; `decay` coupled L2 on
-    the weights (Adam), `keep` 1 - lr * weight_decay multiplying them first (AdamW; else 1).
-    One pass per row instead of NumPy's eleven over the whole arena."""
-    no_decay = np.float32(0.0)
+    """`_adam_step` on each row of (R, P) arenas (engine/fastpath/stacked.py: one run per row),
+    its hyper-parameters (R,) float32, one per run: one pass per row instead of NumPy's eleven
+    over the whole arena."""
     for r in range(data.shape[0]):
-        w, gw, mw, vw = data[r, :n_weights], grad[r, :n_weights], m[r, :n_weights], v[r, :n_weights]
-        if keep[r] != 1.0:
-            for j in range(n_weights):
-                w[j] *= keep[r]
-        _adam_span(
-            w, gw, mw, vw, decay[r], one_b1[r], b2[r], one_b2[r], step_size[r], bc2[r], eps[r]
-        )
-        _adam_span(data[r, n_weights:], grad[r, n_weights:], m[r, n_weights:], v[r, n_weights:],
-                   no_decay, one_b1[r], b2[r], one_b2[r], step_size[r], bc2[r], eps[r])  # fmt: skip
+        _adam_step(data[r], grad[r], m[r], v[r], n_weights, decay[r], keep[r], one_b1[r], b2[r],
+                   one_b2[r], step_size[r], bc2[r], eps[r])  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST, inline="always")
@@ -376,23 +382,8 @@ def train_batches(
         if opt == 1 or opt == 2:
             bc2 = np.float32(math.sqrt(1.0 - beta2**step))
             step_size = np.float32(lr / (1.0 - beta1**step))
-            if opt == 2 and wd != 0.0:
-                for j in range(n_weights):
-                    data[j] *= keep
-            for lo_j, hi_j, d in ((0, n_weights, decay), (n_weights, n_params, np.float32(0.0))):
-                _adam_span(
-                    data[lo_j:hi_j],
-                    grad[lo_j:hi_j],
-                    s1[lo_j:hi_j],
-                    s2[lo_j:hi_j],
-                    d,
-                    one_b1,
-                    b2_32,
-                    one_b2,
-                    step_size,
-                    bc2,
-                    eps32,
-                )
+            _adam_step(data, grad, s1, s2, n_weights, decay, keep if opt == 2 else np.float32(1.0),
+                       one_b1, b2_32, one_b2, step_size, bc2, eps32)  # fmt: skip
         elif opt == 0:
             for lo_j, hi_j, d in ((0, n_weights, decay), (n_weights, n_params, np.float32(0.0))):
                 _sgd_span(data[lo_j:hi_j], grad[lo_j:hi_j], s1[lo_j:hi_j], d, lr32, mom32)

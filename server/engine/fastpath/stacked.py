@@ -274,7 +274,7 @@ def _train_chunk(trainers: list, hyper: Hyper, results: list, first: int) -> _Pa
     update = UPDATES[optimizer]
     adam_rows = compiler.stacked_adam() if all(t._fast.compiled for t in trainers) else None
     if adam_rows is not None and optimizer in ("adam", "adamw"):  # Adam was ~25% of the epoch
-        update = compiled_adam(adam_rows, decoupled=optimizer == "adamw")
+        update = compiled_adam(adam_rows, hyper, decoupled=optimizer == "adamw")
     classification = fast0.classification
     outs = None
     if classification:  # (R, N, classes): each run's outputs for its training accuracy

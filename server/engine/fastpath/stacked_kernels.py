@@ -194,24 +194,27 @@ def rmsprop(a: Arena, h: Hyper) -> None:
     a.data -= tmp
 
 
-def compiled_adam(adam_rows: Callable, decoupled: bool) -> Callable[[Arena, Hyper], None]:
-    """Adam (AdamW: `decoupled`) through the compiled kernel's `adam_rows` (fused.py): one
-    pass over each run's row instead of eleven NumPy passes over the arena; the same rules."""
+def compiled_adam(adam_rows: Callable, h: Hyper, decoupled: bool) -> Callable[[Arena, Hyper], None]:
+    """Adam (AdamW: `decoupled`) through the compiled kernel's `adam_rows` (fused.py) for runs
+    of hyper-parameters `h`: one pass over each run's row instead of eleven NumPy passes over
+    the arena; the same rules. Its per-run columns are made once, not at every batch."""
+    r = h.lr.shape[0]
+    ones, zeros = np.ones(r, np.float32), np.zeros(r, np.float32)
+    if decoupled:
+        decay, keep = zeros, _column(h.decay_factor) if h.any_wd else ones
+    else:
+        decay, keep = (_column(h.wd) if h.any_wd else zeros), ones
+    one_b1, b2, one_b2 = _column(h.one_minus_beta1), _column(h.beta2), _column(h.one_minus_beta2)
+    eps = _column(h.eps)
 
     def update(a: Arena, h: Hyper) -> None:
         a.steps += 1
         t = a.steps
-        r = a.data.shape[0]
-        ones, zeros = np.ones(r, np.float32), np.zeros(r, np.float32)
-        if decoupled:
-            decay, keep = zeros, _column(h.decay_factor) if h.any_wd else ones
-        else:
-            decay, keep = (_column(h.wd) if h.any_wd else zeros), ones
         adam_rows(
             a.data, a.grad, a.slots["exp_avg"], a.slots["exp_avg_sq"], a.n_weights, decay, keep,
-            _column(h.one_minus_beta1), _column(h.beta2), _column(h.one_minus_beta2),
+            one_b1, b2, one_b2,
             (h.lr64 / (1 - h.beta1_64**t)).astype(np.float32),  # the step size, in double
-            np.sqrt(1 - h.beta2_64**t).astype(np.float32), _column(h.eps),
+            np.sqrt(1 - h.beta2_64**t).astype(np.float32), eps,
         )  # fmt: skip
 
     return update
